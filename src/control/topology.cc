@@ -1,0 +1,124 @@
+#include "control/topology.h"
+
+#include <set>
+
+namespace hvnet {
+
+namespace {
+
+Result<PortKind> parse_kind(const std::string& s) {
+  if (s == "tap" || s == "vif") return PortKind::kTap;
+  if (s == "internal") return PortKind::kInternal;
+  if (s == "af_packet" || s == "pif") return PortKind::kAfPacket;
+  return make_error("INVALID_VALUE", {"type", s});
+}
+
+template <typename T>
+Result<T> get_number(const nlohmann::json& j, const char* key, T fallback, int64_t lo, int64_t hi,
+                     const char* error_code) {
+  if (!j.contains(key)) return fallback;
+  const auto& v = j.at(key);
+  if (!v.is_number_integer()) return make_error(error_code, {v.dump()});
+  int64_t n = v.get<int64_t>();
+  if (n < lo || n > hi) return make_error(error_code, {std::to_string(n)});
+  return T(n);
+}
+
+}  // namespace
+
+const NetworkSpec* TopologySpec::network(const std::string& name) const {
+  for (const auto& n : networks)
+    if (n.name == name) return &n;
+  return nullptr;
+}
+
+Result<TopologySpec> parse_topology(const nlohmann::json& j) {
+  if (!j.is_object()) return make_error("INVALID_VALUE", {"topology", "not a JSON object"});
+  TopologySpec t;
+  auto ageing = get_number<uint32_t>(j, "mac_ageing_s", 300, 1, 86400, "INVALID_VALUE");
+  if (!ageing) return make_error("INVALID_VALUE", {"mac_ageing_s", ageing.error().params.at(0)});
+  t.mac_ageing_s = ageing.value();
+
+  for (const auto& n : j.value("networks", nlohmann::json::array())) {
+    if (!n.is_object() || !n.contains("name") || !n["name"].is_string())
+      return make_error("INVALID_VALUE", {"networks", n.dump()});
+    NetworkSpec ns;
+    ns.name = n["name"].get<std::string>();
+    auto mtu = get_number<uint32_t>(n, "mtu", 1500, kMinMtu, kMaxMtu, "MTU_INVALID");
+    if (!mtu) return mtu.error();
+    ns.mtu = mtu.value();
+    t.networks.push_back(std::move(ns));
+  }
+  for (const auto& p : j.value("ports", nlohmann::json::array())) {
+    if (!p.is_object() || !p.contains("name") || !p["name"].is_string())
+      return make_error("INVALID_VALUE", {"ports", p.dump()});
+    PortSpec ps;
+    ps.name = p["name"].get<std::string>();
+    auto kind = parse_kind(p.value("type", std::string("tap")));
+    if (!kind) return kind.error();
+    ps.kind = kind.value();
+    ps.network = p.value("network", std::string());
+    for (const auto& v : p.value("vlans", nlohmann::json::array())) {
+      if (!v.is_object() || !v.contains("network") || !v["network"].is_string())
+        return make_error("INVALID_VALUE", {"vlans", v.dump()});
+      auto tag = get_number<int64_t>(v, "tag", -1, -1, 1 << 30, "VLAN_TAG_INVALID");
+      if (!tag) return tag.error();
+      if (tag.value() < 1 || tag.value() > 4094)
+        return make_error("VLAN_TAG_INVALID", {std::to_string(tag.value())});
+      ps.vlans.push_back(VlanSpec{uint16_t(tag.value()), v["network"].get<std::string>()});
+    }
+    t.ports.push_back(std::move(ps));
+  }
+  if (auto st = validate_topology(t); !st) return st.error();
+  return t;
+}
+
+Status validate_topology(const TopologySpec& t) {
+  std::set<std::string> nets;
+  for (const auto& n : t.networks) {
+    if (n.name.empty() || n.name.size() > 15) return make_error("INVALID_VALUE", {"name", n.name});
+    if (!nets.insert(n.name).second) return make_error("NETWORK_ALREADY_EXISTS", {n.name});
+    if (n.mtu < kMinMtu || n.mtu > kMaxMtu) return make_error("MTU_INVALID", {std::to_string(n.mtu)});
+  }
+  std::set<std::string> ports;
+  for (const auto& p : t.ports) {
+    if (p.name.empty() || p.name.size() > 15) return make_error("INVALID_VALUE", {"name", p.name});
+    if (!ports.insert(p.name).second) return make_error("PORT_ALREADY_EXISTS", {p.name});
+    if (!p.network.empty() && !nets.count(p.network))
+      return make_error("HANDLE_INVALID", {"network", p.network});
+    if (p.kind != PortKind::kAfPacket && p.network.empty())
+      return make_error("INVALID_VALUE", {"network", p.name});
+    if (p.kind != PortKind::kAfPacket && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
+    std::set<uint16_t> tags;
+    std::set<std::string> joined;
+    if (!p.network.empty()) joined.insert(p.network);
+    for (const auto& v : p.vlans) {
+      if (v.tag < 1 || v.tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v.tag)});
+      if (!tags.insert(v.tag).second) return make_error("PIF_VLAN_EXISTS", {p.name, std::to_string(v.tag)});
+      if (!nets.count(v.network)) return make_error("HANDLE_INVALID", {"network", v.network});
+      if (!joined.insert(v.network).second)
+        return make_error("NETWORK_ALREADY_CONNECTED", {v.network, p.name});
+    }
+  }
+  return ok_status();
+}
+
+nlohmann::json topology_to_json(const TopologySpec& t) {
+  nlohmann::json j;
+  j["mac_ageing_s"] = t.mac_ageing_s;
+  j["networks"] = nlohmann::json::array();
+  for (const auto& n : t.networks) j["networks"].push_back({{"name", n.name}, {"mtu", n.mtu}});
+  j["ports"] = nlohmann::json::array();
+  for (const auto& p : t.ports) {
+    nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
+    if (!p.network.empty()) pj["network"] = p.network;
+    if (!p.vlans.empty()) {
+      pj["vlans"] = nlohmann::json::array();
+      for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});
+    }
+    j["ports"].push_back(pj);
+  }
+  return j;
+}
+
+}  // namespace hvnet

@@ -1,0 +1,33 @@
+// CtlServer: hvnetd's local control socket (a Unix stream socket, root only). One JSON request per
+// line, one JSON reply per line: {"cmd":"fdb"|"stats"|"topology"|"apply","topology":{...}}.
+// Replies are {"status":"ok","value":...} or {"status":"error","error":[CODE, params...]}.
+// Runs on its own thread; never touches the data plane except through the SwitchController.
+#pragma once
+
+#include <atomic>
+#include <string>
+#include <thread>
+
+#include "control/switch_controller.h"
+
+namespace hvnet {
+
+class CtlServer {
+ public:
+  CtlServer(std::string path, SwitchController& ctl) : path_(std::move(path)), ctl_(ctl) {}
+  ~CtlServer();
+  Status start();
+  void stop();
+  // Handles one request line and returns the reply line (exposed for tests).
+  std::string handle(const std::string& line);
+
+ private:
+  void serve();
+  std::string path_;
+  SwitchController& ctl_;
+  int listen_fd_ = -1;
+  int stop_pipe_[2] = {-1, -1};
+  std::thread thread_;
+};
+
+}  // namespace hvnet

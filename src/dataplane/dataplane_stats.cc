@@ -1,0 +1,35 @@
+#include "dataplane/dataplane_stats.h"
+
+namespace hvnet {
+
+const char* drop_reason_name(DropReason r) noexcept {
+  switch (r) {
+    case DropReason::kRunt:
+      return "runt";
+    case DropReason::kTruncatedTag:
+      return "truncated_vlan_tag";
+    case DropReason::kBadSourceMac:
+      return "bad_source_mac";
+    case DropReason::kVlanNotAllowed:
+      return "vlan_tag_on_access_port";
+    case DropReason::kVlanUnknown:
+      return "vlan_unknown";
+    case DropReason::kNoNetwork:
+      return "no_network";
+    case DropReason::kMtuExceeded:
+      return "mtu_exceeded";
+    case DropReason::kHairpin:
+      return "hairpin";
+    case DropReason::kNoDestination:
+      return "no_destination";
+    case DropReason::kTxFailed:
+      return "tx_failed";
+    case DropReason::kPoolExhausted:
+      return "pool_exhausted";
+    case DropReason::kCount:
+      break;
+  }
+  return "unknown";
+}
+
+}  // namespace hvnet

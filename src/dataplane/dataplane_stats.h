@@ -1,0 +1,41 @@
+// DataplaneStats: switch-wide counters, one per drop reason plus learning events.
+// Written only by the forwarding thread (relaxed atomics), read by anyone.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+
+namespace hvnet {
+
+enum class DropReason : uint8_t {
+  kRunt,            // shorter than an Ethernet header
+  kTruncatedTag,    // 802.1Q EtherType but no room for the tag
+  kBadSourceMac,    // multicast or all-zero source address
+  kVlanNotAllowed,  // tagged frame on an access port
+  kVlanUnknown,     // VID not carried by this trunk
+  kNoNetwork,       // untagged frame on a trunk without a native network
+  kMtuExceeded,     // payload larger than the network MTU
+  kHairpin,         // destination is the port the frame came from
+  kNoDestination,   // flood with no other port on the network
+  kTxFailed,        // the output port refused the frame
+  kPoolExhausted,   // no buffer to receive into
+  kCount
+};
+const char* drop_reason_name(DropReason r) noexcept;
+
+struct DataplaneStats {
+  std::array<std::atomic<uint64_t>, size_t(DropReason::kCount)> drops{};
+  std::atomic<uint64_t> forwarded{0}, flooded{0}, learned{0}, mac_moves{0}, mac_evictions{0},
+      mac_expired{0};
+
+  static void bump(std::atomic<uint64_t>& c, uint64_t by = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+  void drop(DropReason r) noexcept { bump(drops[size_t(r)]); }
+  uint64_t dropped(DropReason r) const noexcept {
+    return drops[size_t(r)].load(std::memory_order_relaxed);
+  }
+};
+
+}  // namespace hvnet

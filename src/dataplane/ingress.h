@@ -1,0 +1,54 @@
+// Ingress stage: parses the Ethernet/802.1Q header of a received frame, maps (port, VID) to the
+// logical port and bridge it belongs to, and enforces the network MTU (for GSO super-frames, the
+// size of each segment). Returns the reason to drop, or nullopt to go on. Never touches the payload.
+#pragma once
+
+#include <optional>
+
+#include "dataplane/dataplane_stats.h"
+#include "dataplane/snapshot.h"
+#include "packet/headers.h"
+#include "packet/mac.h"
+
+namespace hvnet {
+
+inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortEntry& pe,
+                                                  Packet& p) noexcept {
+  EthView eth;
+  switch (parse_eth(p.data, p.len, eth)) {
+    case EthParseError::kRunt:
+      return DropReason::kRunt;
+    case EthParseError::kTruncatedTag:
+      return DropReason::kTruncatedTag;
+    case EthParseError::kNone:
+      break;
+  }
+  if ((eth.src[0] & 1) || mac_u64_at(eth.src) == 0) return DropReason::kBadSourceMac;
+  p.l2_len = uint16_t(eth.hdr_len);
+  p.vid = eth.vid();
+  p.pcp = uint16_t(eth.tci >> 13);
+
+  LportId lp;
+  if (p.vid == 0) {  // untagged or priority-tagged
+    lp = pe.native_lport;
+    if (lp == kNoLport) return DropReason::kNoNetwork;
+  } else if (pe.role == PortRole::kAccess) {
+    return DropReason::kVlanNotAllowed;
+  } else {
+    lp = pe.vid_map.empty() ? kNoLport : pe.vid_map[p.vid];
+    if (lp == kNoLport) return DropReason::kVlanUnknown;
+  }
+  p.in_lport = lp;
+  p.bridge = s.lports[lp].bridge;
+
+  // MTU: the L3 packet (or each GSO segment of it) must fit the network's MTU.
+  const uint32_t mtu = s.bridges[p.bridge].mtu;
+  uint32_t l3 = p.len - p.l2_len;
+  if (p.vnet.is_gso() && p.vnet.hdr_len > p.l2_len) {
+    l3 = uint32_t(p.vnet.hdr_len - p.l2_len) + p.vnet.gso_size;
+  }
+  if (l3 > mtu) return DropReason::kMtuExceeded;
+  return std::nullopt;
+}
+
+}  // namespace hvnet

@@ -1,0 +1,86 @@
+#include "dataplane/pipeline.h"
+
+#include "dataplane/ingress.h"
+#include "dataplane/vlan_egress.h"
+#include "packet/mac.h"
+
+namespace hvnet {
+
+void Pipeline::configure(const Snapshot& s) {
+  tx_.resize(s.ports.size());
+  fdb_.reserve_lports(uint32_t(s.lports.size()));
+  fdb_.set_ageing(s.mac_ageing_s);
+}
+
+void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketPool& pool,
+                       uint32_t now_s) noexcept {
+  const PortEntry* pe = s.port(in);
+  if (pe == nullptr) {  // the port left the configuration while its frames were in flight
+    pool.free(batch.pkts.data(), batch.count);
+    batch.clear();
+    return;
+  }
+  PortStats& in_stats = pe->port->stats();
+  uint64_t rx_bytes = 0;
+  for (uint32_t i = 0; i < batch.count; ++i) rx_bytes += batch[i]->len;
+  PortStats::bump(in_stats.rx_packets, batch.count);
+  PortStats::bump(in_stats.rx_bytes, rx_bytes);
+
+  for (uint32_t i = 0; i < batch.count; ++i) {
+    Packet& p = *batch[i];
+    p.in_port = in;
+    if (auto drop = ingress_classify(s, *pe, p)) {
+      stats_.drop(*drop);
+      PortStats::bump(in_stats.rx_dropped);
+      continue;
+    }
+
+    // Learn the source.
+    switch (fdb_.learn(p.bridge, mac_u64_at(p.data + 6), p.in_lport, now_s)) {
+      case MacTable::LearnResult::kNew:
+        DataplaneStats::bump(stats_.learned);
+        break;
+      case MacTable::LearnResult::kNewEvicted:
+        DataplaneStats::bump(stats_.learned);
+        DataplaneStats::bump(stats_.mac_evictions);
+        break;
+      case MacTable::LearnResult::kMoved:
+        DataplaneStats::bump(stats_.mac_moves);
+        break;
+      default:
+        break;
+    }
+
+    // Known unicast goes to one logical port; everything else floods the bridge.
+    const bool group = p.data[0] & 1;
+    LportId out = group ? kNoLport : fdb_.lookup(p.bridge, mac_u64_at(p.data), now_s);
+    if (out != kNoLport && out < s.lports.size() && s.lports[out].port != kNoPort) {
+      if (out == p.in_lport) {
+        stats_.drop(DropReason::kHairpin);
+        continue;
+      }
+      const LportEntry& le = s.lports[out];
+      VlanRewrite rw = vlan_egress(p, le.tag);
+      tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
+      DataplaneStats::bump(stats_.forwarded);
+      continue;
+    }
+    uint32_t copies = 0;
+    for (LportId lp : s.bridges[p.bridge].lports) {
+      if (lp == p.in_lport) continue;
+      const LportEntry& le = s.lports[lp];
+      VlanRewrite rw = vlan_egress(p, le.tag);
+      tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
+      ++copies;
+    }
+    if (copies == 0)
+      stats_.drop(DropReason::kNoDestination);
+    else
+      DataplaneStats::bump(stats_.flooded);
+  }
+  tx_.flush(s, stats_);
+  pool.free(batch.pkts.data(), batch.count);
+  batch.clear();
+}
+
+}  // namespace hvnet

@@ -1,0 +1,32 @@
+// Pipeline: forwards one received batch through the L2 stages: ingress (parse, VLAN, MTU), MAC
+// learning, lookup or flood, VLAN rewrite on egress, and batched transmit. Every packet is either
+// queued for transmit or dropped with a DropReason; all packets go back to the pool at the end.
+// Single-threaded: one Pipeline per forwarding thread, with its own MacTable.
+#pragma once
+
+#include "dataplane/dataplane_stats.h"
+#include "dataplane/mac_table.h"
+#include "dataplane/snapshot.h"
+#include "dataplane/tx_queues.h"
+#include "packet/packet_batch.h"
+#include "packet/packet_pool.h"
+
+namespace hvnet {
+
+class Pipeline {
+ public:
+  Pipeline(MacTable& fdb, DataplaneStats& stats) : fdb_(fdb), stats_(stats) {}
+
+  // Called whenever the worker adopts a new snapshot (sizes per-port state; may allocate).
+  void configure(const Snapshot& s);
+  // Forwards `batch`, received on `in`, then frees its packets into `pool`. `now_s` drives ageing.
+  void process(const Snapshot& s, PortId in, PacketBatch& batch, PacketPool& pool,
+               uint32_t now_s) noexcept;
+
+ private:
+  MacTable& fdb_;
+  DataplaneStats& stats_;
+  TxQueues tx_;
+};
+
+}  // namespace hvnet

@@ -1,0 +1,81 @@
+// Snapshot: the immutable data-plane configuration the forwarding threads read: ports, logical
+// ports (a port as seen by one bridge, with its VLAN tag) and bridges. The control plane builds a
+// new Snapshot and publishes it through SnapshotSlot; a published Snapshot is never modified, so
+// workers read it without locks. Ports are shared_ptrs: a port outlives every snapshot naming it.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "io/port.h"
+
+namespace hvnet {
+
+enum class PortRole : uint8_t {
+  kAccess,  // VIF or internal port: untagged frames belong to its one network
+  kTrunk,   // PIF: untagged frames go to its native network, tagged ones to its VLAN networks
+};
+
+struct PortEntry {
+  std::shared_ptr<Port> port;  // null: this PortId is unused
+  PortRole role = PortRole::kAccess;
+  LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
+  std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port
+};
+
+struct LportEntry {
+  PortId port = kNoPort;  // kNoPort: this LportId is unused
+  BridgeId bridge = kNoBridge;
+  uint16_t tag = 0;  // VID this logical port carries on the wire; 0 = untagged
+  bool operator==(const LportEntry&) const = default;
+};
+
+struct BridgeEntry {
+  std::string name;  // empty: this BridgeId is unused
+  uint32_t mtu = 1500;
+  std::vector<LportId> lports;  // flood list
+};
+
+struct Snapshot {
+  uint64_t generation = 0;
+  uint32_t mac_ageing_s = 300;
+  std::vector<PortEntry> ports;
+  std::vector<LportEntry> lports;
+  std::vector<BridgeEntry> bridges;
+
+  const PortEntry* port(PortId id) const noexcept {
+    return id < ports.size() && ports[id].port ? &ports[id] : nullptr;
+  }
+};
+
+// Where the control plane publishes snapshots and workers pick them up. publish() is cheap and
+// never waits for workers; a worker checks generation() once per loop iteration (one atomic load)
+// and takes the mutex only when it changed.
+class SnapshotSlot {
+ public:
+  SnapshotSlot() : current_(std::make_shared<const Snapshot>()) {}
+
+  uint64_t publish(std::shared_ptr<Snapshot> s) {
+    std::lock_guard lk(mu_);
+    s->generation = generation_.load() + 1;
+    current_ = std::move(s);
+    generation_.store(current_->generation, std::memory_order_release);
+    return current_->generation;
+  }
+  uint64_t generation() const noexcept { return generation_.load(std::memory_order_acquire); }
+  std::shared_ptr<const Snapshot> get() const {
+    std::lock_guard lk(mu_);
+    return current_;
+  }
+
+ private:
+  mutable std::mutex mu_;
+  std::shared_ptr<const Snapshot> current_;
+  std::atomic<uint64_t> generation_{0};
+};
+
+}  // namespace hvnet

@@ -1,0 +1,179 @@
+#include "dataplane/worker.h"
+
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <chrono>
+
+namespace hvnet {
+
+namespace {
+uint32_t monotonic_seconds() noexcept {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint32_t(ts.tv_sec);
+}
+constexpr auto kControlTimeout = std::chrono::seconds(2);
+}  // namespace
+
+Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
+    : slot_(slot),
+      opt_(opt),
+      pool_(opt.pool_packets),
+      fdb_(opt.mac_capacity, 300),
+      pipeline_(fdb_, stats_),
+      snap_(std::make_shared<const Snapshot>()) {
+  epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = kNoPort;
+  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+}
+
+Worker::~Worker() {
+  stop();
+  adopt(std::make_shared<const Snapshot>());  // unregister every fd before the ports may close
+  close(wakefd_);
+  close(epfd_);
+}
+
+uint32_t Worker::now_s() const noexcept { return clock_ ? clock_() : monotonic_seconds(); }
+
+void Worker::start() {
+  if (running_.exchange(true)) return;
+  thread_ = std::thread([this] { loop(); });
+}
+
+void Worker::stop() {
+  if (!running_.exchange(false)) return;
+  wake();
+  thread_.join();
+}
+
+void Worker::wake() noexcept {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = write(wakefd_, &one, sizeof one);
+}
+
+bool Worker::run_on_worker(const std::function<void()>& fn) {
+  if (!running_.load()) {
+    fn();
+    return true;
+  }
+  std::packaged_task<void()> task(fn);
+  auto done = task.get_future();
+  {
+    std::lock_guard lk(cmd_mu_);
+    cmds_.push_back(std::move(task));
+    has_cmds_.store(true, std::memory_order_release);
+  }
+  wake();
+  return done.wait_for(kControlTimeout) == std::future_status::ready;
+}
+
+bool Worker::sync() {
+  uint64_t want = slot_.generation();
+  if (!running_.load()) {
+    poll_once(0);
+    return adopted_.load() >= want;
+  }
+  return run_on_worker([] {}) && adopted_.load() >= want;
+}
+
+void Worker::run_commands() {
+  std::vector<std::packaged_task<void()>> todo;
+  {
+    std::lock_guard lk(cmd_mu_);
+    todo.swap(cmds_);
+    has_cmds_.store(false, std::memory_order_relaxed);
+  }
+  for (auto& t : todo) t();
+}
+
+void Worker::adopt(std::shared_ptr<const Snapshot> next) {
+  const Snapshot& old = *snap_;
+  // Forget what was learned on logical ports that vanished or now mean something else.
+  for (LportId lp = 0; lp < old.lports.size(); ++lp) {
+    if (old.lports[lp].port == kNoPort) continue;
+    const LportEntry& was = old.lports[lp];
+    const bool same = lp < next->lports.size() && next->lports[lp] == was &&
+                      next->ports[was.port].port == old.ports[was.port].port;
+    if (!same) fdb_.flush_lport(lp);
+  }
+  // Re-register port fds with epoll where the port behind a PortId changed.
+  polled_.resize(std::max(polled_.size(), next->ports.size()), nullptr);
+  fdless_.clear();
+  for (PortId id = 0; id < polled_.size(); ++id) {
+    const Port* now = id < next->ports.size() ? next->ports[id].port.get() : nullptr;
+    if (now && now->fd() < 0) fdless_.push_back(id);
+    if (polled_[id] == now) continue;
+    if (polled_[id]) epoll_ctl(epfd_, EPOLL_CTL_DEL, polled_[id]->fd(), nullptr);
+    polled_[id] = nullptr;
+    if (now && now->fd() >= 0) {
+      epoll_event ev{};
+      ev.events = EPOLLIN;
+      ev.data.u32 = id;
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, now->fd(), &ev) == 0) polled_[id] = now;
+    }
+  }
+  busy_.assign(next->ports.size(), 0);
+  pipeline_.configure(*next);
+  snap_ = std::move(next);  // the old snapshot (and ports only it held) is released here
+  adopted_.store(snap_->generation, std::memory_order_release);
+}
+
+bool Worker::poll_once(int timeout_ms) {
+  if (slot_.generation() != snap_->generation) adopt(slot_.get());
+  if (has_cmds_.load(std::memory_order_acquire)) run_commands();
+
+  const Snapshot& s = *snap_;
+  const uint32_t now = now_s();
+  if (now != last_expiry_s_) {
+    last_expiry_s_ = now;
+    DataplaneStats::bump(stats_.mac_expired, fdb_.expire(now));
+  }
+
+  bool any_busy = false;
+  for (uint8_t b : busy_) any_busy |= b != 0;
+  if (any_busy || !fdless_.empty()) timeout_ms = 0;
+
+  epoll_event evs[64];
+  int n = epoll_wait(epfd_, evs, 64, timeout_ms);
+  bool worked = false;
+  PacketBatch batch;
+  auto service = [&](PortId id) {
+    Port& port = *s.ports[id].port;
+    batch.clear();
+    uint32_t got = port.rx_burst(pool_, batch);
+    busy_[id] = got == kBatchSize;
+    if (got == 0 && pool_.available() == 0) stats_.drop(DropReason::kPoolExhausted);
+    if (got == 0) return;
+    worked = true;
+    pipeline_.process(s, id, batch, pool_, now);
+  };
+  for (int i = 0; i < n; ++i) {
+    PortId id = evs[i].data.u32;
+    if (id == kNoPort) {
+      uint64_t v;
+      [[maybe_unused]] ssize_t r = read(wakefd_, &v, sizeof v);
+      continue;
+    }
+    if (id < s.ports.size() && s.ports[id].port && !busy_[id]) service(id);
+  }
+  for (PortId id = 0; id < busy_.size(); ++id)
+    if (busy_[id] && s.ports[id].port && s.ports[id].port->fd() >= 0) service(id);
+  for (PortId id : fdless_) service(id);
+  return worked;
+}
+
+void Worker::loop() {
+  bool worked = false;
+  while (running_.load(std::memory_order_relaxed)) {
+    worked = poll_once(worked ? 0 : int(opt_.idle_sleep_ms));
+  }
+}
+
+}  // namespace hvnet

@@ -1,0 +1,88 @@
+// Worker: a forwarding thread. It owns a PacketPool, a MacTable and a Pipeline, reads the current
+// Snapshot (adopting a new one between batches), waits on the ports' fds with epoll when idle
+// (adaptive mode: poll while busy, sleep when not) and runs control requests between batches so
+// that the MAC table is only ever touched by this thread.
+#pragma once
+
+#include <sys/types.h>
+
+#include <atomic>
+#include <functional>
+#include <future>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "dataplane/dataplane_stats.h"
+#include "dataplane/mac_table.h"
+#include "dataplane/pipeline.h"
+#include "dataplane/snapshot.h"
+#include "packet/packet_pool.h"
+
+namespace hvnet {
+
+struct WorkerOptions {
+  uint32_t pool_packets = 512;
+  uint32_t mac_capacity = 8192;
+  uint32_t idle_sleep_ms = 100;  // longest sleep when no port has work
+};
+
+class Worker {
+ public:
+  Worker(SnapshotSlot& slot, WorkerOptions opt);
+  ~Worker();
+  Worker(const Worker&) = delete;
+  Worker& operator=(const Worker&) = delete;
+
+  void start();
+  void stop();
+
+  // Runs `fn` on the forwarding thread between two batches and waits for it (up to 2 s). Returns
+  // false on timeout. Without a running thread, runs it on the caller's thread.
+  bool run_on_worker(const std::function<void()>& fn);
+  // Wakes the thread so it adopts a newly published snapshot now; waits until it did (<= 2 s).
+  bool sync();
+  // One loop iteration: adopt a new snapshot if any, receive and forward. For tests.
+  bool poll_once(int timeout_ms);
+
+  DataplaneStats& stats() noexcept { return stats_; }
+  MacTable& fdb() noexcept { return fdb_; }  // forwarding thread (or run_on_worker) only
+  uint64_t adopted_generation() const noexcept { return adopted_.load(); }
+  // Seconds on the worker's clock (monotonic, or injected for tests).
+  uint32_t now_s() const noexcept;
+  void set_clock(std::function<uint32_t()> clock) { clock_ = std::move(clock); }
+
+ private:
+  void loop();
+  void adopt(std::shared_ptr<const Snapshot> next);
+  void run_commands();
+  void wake() noexcept;
+
+  SnapshotSlot& slot_;
+  WorkerOptions opt_;
+  PacketPool pool_;
+  DataplaneStats stats_;
+  MacTable fdb_;
+  Pipeline pipeline_;
+  std::shared_ptr<const Snapshot> snap_;
+  std::atomic<uint64_t> adopted_{0};
+  std::function<uint32_t()> clock_;
+  uint32_t last_expiry_s_ = 0;
+
+  int epfd_ = -1;
+  int wakefd_ = -1;
+  std::vector<const Port*> polled_;   // per PortId: the Port registered with epoll, if any
+  std::vector<PortId> fdless_;        // ports without an fd: polled every iteration
+  std::vector<uint8_t> busy_;         // per PortId: the last burst was full, poll again
+
+  std::mutex cmd_mu_;
+  std::vector<std::packaged_task<void()>> cmds_;
+  std::atomic<bool> has_cmds_{false};
+
+  std::atomic<bool> running_{false};
+  std::thread thread_;
+  pid_t tid_ = 0;
+};
+
+}  // namespace hvnet

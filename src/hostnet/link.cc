@@ -1,0 +1,65 @@
+#include "hostnet/link.h"
+
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <ctime>
+#include <memory>
+
+namespace hvnet::hostnet {
+
+namespace {
+
+struct SocketCloser {
+  void operator()(mnl_socket* s) const noexcept { mnl_socket_close(s); }
+};
+
+// Sends one RTM_NEWLINK request built by `fill` and waits for the kernel's acknowledgement.
+template <typename Fill>
+int link_request(const std::string& name, Fill fill) noexcept {
+  unsigned idx = if_nametoindex(name.c_str());
+  if (idx == 0) return -ENODEV;
+  std::unique_ptr<mnl_socket, SocketCloser> nl(mnl_socket_open(NETLINK_ROUTE));
+  if (!nl) return -errno;
+  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) return -errno;
+
+  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_NEWLINK;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
+  nlh->nlmsg_seq = unsigned(time(nullptr));
+  auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
+  ifm->ifi_family = AF_UNSPEC;
+  ifm->ifi_index = int(idx);
+  fill(nlh, ifm);
+
+  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return -errno;
+  ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
+  if (n < 0) return -errno;
+  int rc = mnl_cb_run(buf, size_t(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl.get()), nullptr,
+                      nullptr);
+  return rc < 0 ? -errno : 0;
+}
+
+}  // namespace
+
+int if_index(const std::string& name) noexcept { return int(if_nametoindex(name.c_str())); }
+
+int set_link_up(const std::string& name, bool up) noexcept {
+  return link_request(name, [up](nlmsghdr*, ifinfomsg* ifm) {
+    ifm->ifi_change = IFF_UP;
+    ifm->ifi_flags = up ? IFF_UP : 0;
+  });
+}
+
+int set_mtu(const std::string& name, unsigned mtu) noexcept {
+  return link_request(name, [mtu](nlmsghdr* nlh, ifinfomsg*) { mnl_attr_put_u32(nlh, IFLA_MTU, mtu); });
+}
+
+std::string errno_text(int negative_errno) { return std::strerror(-negative_errno); }
+
+}  // namespace hvnet::hostnet

@@ -1,0 +1,137 @@
+#include "io/af_packet_port.h"
+
+#include <arpa/inet.h>
+#include <linux/if_ether.h>
+#include <linux/if_packet.h>
+#include <net/if.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "hostnet/link.h"
+#include "io/egress_frame.h"
+#include "packet/headers.h"
+
+namespace hvnet {
+
+std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::string* error) {
+  auto fail = [&](const char* what, int fd) -> std::unique_ptr<AfPacketPort> {
+    *error = std::string(what) + " for " + name + ": " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return nullptr;
+  };
+  int idx = hostnet::if_index(name);
+  if (idx == 0) {
+    errno = ENODEV;
+    return fail("no such interface", -1);
+  }
+  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+  if (fd < 0) return fail("socket(AF_PACKET)", -1);
+  int one = 1;
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0)
+    return fail("PACKET_VNET_HDR", fd);
+  if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof one) < 0)
+    return fail("PACKET_AUXDATA", fd);
+  // Our own transmissions must not come back to us as receptions.
+  if (setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) < 0)
+    return fail("PACKET_IGNORE_OUTGOING", fd);
+  int buf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf);
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = htons(ETH_P_ALL);
+  sll.sll_ifindex = idx;
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) return fail("bind", fd);
+  packet_mreq mr{};
+  mr.mr_ifindex = idx;
+  mr.mr_type = PACKET_MR_PROMISC;
+  if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
+    return fail("promiscuous mode", fd);
+  if (int rc = hostnet::set_link_up(name, true); rc < 0) {
+    errno = -rc;
+    return fail("bring up", fd);
+  }
+  return std::unique_ptr<AfPacketPort>(new AfPacketPort(name, fd));
+}
+
+AfPacketPort::~AfPacketPort() { ::close(fd_); }
+
+uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  constexpr size_t kCtrl = CMSG_SPACE(sizeof(tpacket_auxdata));
+  mmsghdr msgs[kBatchSize];
+  iovec iovs[kBatchSize][2];
+  alignas(cmsghdr) uint8_t ctrl[kBatchSize][kCtrl];
+  Packet* pkts[kBatchSize];
+  uint32_t want = pool.alloc(pkts, kBatchSize - batch.count);
+  if (want == 0) return 0;
+  for (uint32_t i = 0; i < want; ++i) {
+    Packet* p = pkts[i];
+    iovs[i][0] = {&p->vnet, sizeof(VnetHdr)};
+    iovs[i][1] = {p->data, kFrameCapacity};
+    msgs[i].msg_hdr = msghdr{};
+    msgs[i].msg_hdr.msg_iov = iovs[i];
+    msgs[i].msg_hdr.msg_iovlen = 2;
+    msgs[i].msg_hdr.msg_control = ctrl[i];
+    msgs[i].msg_hdr.msg_controllen = kCtrl;
+    msgs[i].msg_len = 0;
+  }
+  int r = recvmmsg(fd_, msgs, want, MSG_DONTWAIT, nullptr);
+  uint32_t got = r > 0 ? uint32_t(r) : 0;
+  for (uint32_t i = 0; i < got; ++i) {
+    Packet* p = pkts[i];
+    if (msgs[i].msg_len < sizeof(VnetHdr) || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      PortStats::bump(stats().rx_dropped);
+      pool.free(p);
+      continue;
+    }
+    p->len = msgs[i].msg_len - uint32_t(sizeof(VnetHdr));
+    for (cmsghdr* c = CMSG_FIRSTHDR(&msgs[i].msg_hdr); c; c = CMSG_NXTHDR(&msgs[i].msg_hdr, c)) {
+      if (c->cmsg_level != SOL_PACKET || c->cmsg_type != PACKET_AUXDATA) continue;
+      tpacket_auxdata aux;
+      std::memcpy(&aux, CMSG_DATA(c), sizeof aux);
+      if (aux.tp_status & TP_STATUS_VLAN_VALID) {
+        uint16_t tpid =
+            (aux.tp_status & TP_STATUS_VLAN_TPID_VALID) ? aux.tp_vlan_tpid : kEtherTypeVlan;
+        p->insert_vlan_tag(tpid, aux.tp_vlan_tci);
+      }
+    }
+    batch.push(p);
+  }
+  pool.free(pkts + got, want - got);
+  return got;
+}
+
+uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+  mmsghdr msgs[kBatchSize];
+  EgressFrame frames[kBatchSize];
+  uint32_t sent = 0;
+  for (uint32_t base = 0; base < n; base += kBatchSize) {
+    uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
+    uint32_t built = 0;
+    for (uint32_t i = 0; i < chunk; ++i) {
+      if (!frames[built].build(items[base + i])) continue;
+      msgs[built].msg_hdr = msghdr{};
+      msgs[built].msg_hdr.msg_iov = frames[built].iov;
+      msgs[built].msg_hdr.msg_iovlen = size_t(frames[built].iov_count);
+      ++built;
+    }
+    uint32_t at = 0;
+    while (at < built) {
+      int r = sendmmsg(fd_, msgs + at, built - at, MSG_DONTWAIT);
+      if (r > 0) {
+        at += uint32_t(r);
+        sent += uint32_t(r);
+      } else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
+        break;  // the device is full: the rest of the chunk is lost, counted by the caller
+      } else {
+        ++at;  // this frame was refused (e.g. EMSGSIZE); go on with the next one
+      }
+    }
+  }
+  return sent;
+}
+
+}  // namespace hvnet

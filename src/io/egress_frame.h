@@ -1,0 +1,68 @@
+// EgressFrame: the scatter list for one outgoing frame: the original buffer with a VLAN tag pushed,
+// popped or rewritten by splicing iovecs, never by copying or touching the shared packet (one packet
+// may be flooded to ports that want it tagged differently). Offload offsets move with the tag.
+#pragma once
+
+#include <sys/uio.h>
+
+#include <cstdint>
+
+#include "io/port.h"
+#include "packet/headers.h"
+
+namespace hvnet {
+
+struct EgressFrame {
+  VnetHdr vnet;
+  uint8_t tag[4];
+  iovec iov[4];  // [0] is the vnet header, frame pieces follow
+  int iov_count;
+  uint32_t frame_len;
+
+  // Builds the scatter list. Returns false if the frame cannot take the operation (no tag to pop).
+  bool build(const TxItem& it) noexcept {
+    const Packet& p = *it.pkt;
+    vnet = p.vnet;
+    iov[0] = {&vnet, sizeof(VnetHdr)};
+    uint8_t* d = p.data;
+    const bool tagged = p.len >= 18 && (load_be16(d + 12) == kEtherTypeVlan);
+    switch (it.op) {
+      case VlanOp::kKeep:
+        iov[1] = {d, p.len};
+        iov_count = 2;
+        frame_len = p.len;
+        return true;
+      case VlanOp::kPush:
+        store_be16(tag, kEtherTypeVlan);
+        store_be16(tag + 2, it.tci);
+        iov[1] = {d, 12};
+        iov[2] = {tag, 4};
+        iov[3] = {d + 12, p.len - 12};
+        iov_count = 4;
+        frame_len = p.len + 4;
+        vnet.shift(4);
+        return true;
+      case VlanOp::kPop:
+        if (!tagged) return false;
+        iov[1] = {d, 12};
+        iov[2] = {d + 16, p.len - 16};
+        iov_count = 3;
+        frame_len = p.len - 4;
+        vnet.shift(-4);
+        return true;
+      case VlanOp::kRetag:
+        if (!tagged) return false;
+        store_be16(tag, kEtherTypeVlan);
+        store_be16(tag + 2, it.tci);
+        iov[1] = {d, 12};
+        iov[2] = {tag, 4};
+        iov[3] = {d + 16, p.len - 16};
+        iov_count = 4;
+        frame_len = p.len;
+        return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace hvnet

@@ -1,0 +1,19 @@
+#include "io/port.h"
+
+namespace hvnet {
+
+const char* port_kind_name(PortKind k) noexcept {
+  switch (k) {
+    case PortKind::kTap:
+      return "tap";
+    case PortKind::kInternal:
+      return "internal";
+    case PortKind::kAfPacket:
+      return "af_packet";
+    case PortKind::kMemory:
+      return "memory";
+  }
+  return "unknown";
+}
+
+}  // namespace hvnet

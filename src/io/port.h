@@ -1,0 +1,64 @@
+// Port: one place frames enter and leave the switch (TAP, AF_PACKET socket, in-memory queue).
+// rx_burst/tx_burst move a whole batch per call and never allocate; they are called only from the
+// forwarding thread that owns the port. Counters are atomics so other threads may read them.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <string>
+
+#include "packet/packet_batch.h"
+#include "packet/packet_pool.h"
+
+namespace hvnet {
+
+// Per-port counters. Single writer (the forwarding thread), any number of readers.
+struct PortStats {
+  std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0};
+  std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0};
+
+  static void bump(std::atomic<uint64_t>& c, uint64_t by = 1) noexcept {
+    c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
+  }
+};
+
+// How a frame's 802.1Q tag changes on the way out of a port.
+enum class VlanOp : uint8_t { kKeep, kPush, kPop, kRetag };
+
+// One frame to transmit. The packet stays owned by the caller and is not modified: ports build the
+// outgoing header (tag pushed/popped) in their own scratch space.
+struct TxItem {
+  const Packet* pkt;
+  VlanOp op;
+  uint16_t tci;  // tag control for kPush/kRetag
+};
+
+enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory };
+const char* port_kind_name(PortKind k) noexcept;
+
+class Port {
+ public:
+  Port(std::string name, PortKind kind) : name_(std::move(name)), kind_(kind) {}
+  virtual ~Port() = default;
+  Port(const Port&) = delete;
+  Port& operator=(const Port&) = delete;
+
+  // Receives up to batch free slots of frames, taking buffers from pool. Returns frames received.
+  virtual uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept = 0;
+  // Sends n frames; returns how many the kernel (or queue) accepted. Never blocks.
+  virtual uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept = 0;
+  // A file descriptor that becomes readable when frames wait, or -1 (always poll).
+  virtual int fd() const noexcept { return -1; }
+
+  const std::string& name() const noexcept { return name_; }
+  PortKind kind() const noexcept { return kind_; }
+  PortStats& stats() noexcept { return stats_; }
+  const PortStats& stats() const noexcept { return stats_; }
+
+ private:
+  std::string name_;
+  PortKind kind_;
+  PortStats stats_;
+};
+
+}  // namespace hvnet

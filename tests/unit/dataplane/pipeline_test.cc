@@ -1,0 +1,283 @@
+// Forwarding behaviour over in-memory ports: learning, flooding, VLANs, MTU, malformed frames.
+#include <gtest/gtest.h>
+
+#include <random>
+
+#include "../frames.h"
+#include "../mem_switch.h"
+
+namespace hvnet {
+namespace {
+
+using test::frame;
+using test::frame_vid;
+using test::MemSwitch;
+
+constexpr const char* kBcast = "ff:ff:ff:ff:ff:ff";
+constexpr const char* kVm1 = "00:16:3e:00:00:01";
+constexpr const char* kVm2 = "00:16:3e:00:00:02";
+constexpr const char* kVm3 = "00:16:3e:00:00:03";
+constexpr const char* kPhys = "52:54:00:00:00:09";
+
+// Three VIFs on net0; a PIF "eth0" trunking net0 untagged plus VLAN 10 (net10) and 20 (net20);
+// vif10 sits on net10, vif20 on net20.
+nlohmann::json topology(uint32_t mtu = 1500) {
+  return {{"networks",
+           {{{"name", "net0"}, {"mtu", mtu}}, {{"name", "net10"}}, {{"name", "net20"}}}},
+          {"ports",
+           {{{"name", "vif1.0"}, {"type", "tap"}, {"network", "net0"}},
+            {{"name", "vif2.0"}, {"type", "tap"}, {"network", "net0"}},
+            {{"name", "vif3.0"}, {"type", "tap"}, {"network", "net0"}},
+            {{"name", "vif10"}, {"type", "tap"}, {"network", "net10"}},
+            {{"name", "vif20"}, {"type", "tap"}, {"network", "net20"}},
+            {{"name", "eth0"},
+             {"type", "af_packet"},
+             {"network", "net0"},
+             {"vlans",
+              {{{"tag", 10}, {"network", "net10"}}, {{"tag", 20}, {"network", "net20"}}}}}}}};
+}
+
+class PipelineTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(sw.apply_json(topology())); }
+  size_t sent(const std::string& port) { return sw.port(port).take_sent().size(); }
+  void drain() {
+    for (auto& [n, p] : sw.ports) p->take_sent();
+  }
+  MemSwitch sw;
+};
+
+TEST_F(PipelineTest, UnknownUnicastFloodsToEveryOtherPortOfTheNetwork) {
+  sw.port("vif1.0").inject(frame(kVm2, kVm1));
+  sw.step();
+  EXPECT_EQ(sent("vif1.0"), 0u);  // never back out of the input port
+  EXPECT_EQ(sent("vif2.0"), 1u);
+  EXPECT_EQ(sent("vif3.0"), 1u);
+  auto out = sw.port("eth0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(frame_vid(out[0].bytes), -1);  // native network leaves untagged
+  EXPECT_EQ(sent("vif10"), 0u);            // other networks never see it
+  EXPECT_EQ(sent("vif20"), 0u);
+}
+
+TEST_F(PipelineTest, LearnedUnicastGoesToOnePort) {
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));  // vif2 announces itself
+  sw.step();
+  drain();
+  sw.port("vif1.0").inject(frame(kVm2, kVm1, -1, 100));
+  sw.step();
+  auto out = sw.port("vif2.0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].bytes, frame(kVm2, kVm1, -1, 100));  // delivered unmodified
+  EXPECT_EQ(sent("vif3.0"), 0u);
+  EXPECT_EQ(sent("eth0"), 0u);
+  EXPECT_EQ(sw.worker.stats().forwarded.load(), 1u);
+}
+
+TEST_F(PipelineTest, BroadcastAndMulticastAlwaysFlood) {
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));
+  sw.step();
+  drain();
+  sw.port("vif1.0").inject(frame(kBcast, kVm1));
+  sw.port("vif1.0").inject(frame("01:00:5e:00:00:fb", kVm1));
+  sw.step();
+  EXPECT_EQ(sent("vif2.0"), 2u);
+  EXPECT_EQ(sent("vif3.0"), 2u);
+  EXPECT_EQ(sent("eth0"), 2u);
+}
+
+TEST_F(PipelineTest, MacMoveRedirectsTraffic) {
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));
+  sw.step();
+  sw.port("vif3.0").inject(frame(kBcast, kVm2));  // the MAC now lives behind vif3.0
+  sw.step();
+  drain();
+  sw.port("vif1.0").inject(frame(kVm2, kVm1));
+  sw.step();
+  EXPECT_EQ(sent("vif2.0"), 0u);
+  EXPECT_EQ(sent("vif3.0"), 1u);
+  EXPECT_EQ(sw.worker.stats().mac_moves.load(), 1u);
+}
+
+TEST_F(PipelineTest, LearnedEntryAgesOutAndTrafficFloodsAgain) {
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));
+  sw.step();
+  drain();
+  sw.now += 301;
+  sw.port("vif1.0").inject(frame(kVm2, kVm1));
+  sw.step();
+  EXPECT_EQ(sent("vif2.0"), 1u);
+  EXPECT_EQ(sent("vif3.0"), 1u);  // flooded: the entry had aged out
+}
+
+TEST_F(PipelineTest, VlanPushTowardsThePifAndPopTowardsTheVif) {
+  sw.port("vif10").inject(frame(kPhys, kVm1));
+  sw.step();
+  auto out = sw.port("eth0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(frame_vid(out[0].bytes), 10);
+  EXPECT_EQ(out[0].bytes, frame(kPhys, kVm1, 10));
+  EXPECT_EQ(sent("vif20"), 0u);
+  EXPECT_EQ(sent("vif1.0"), 0u);
+
+  // The reply arrives tagged 10 on the PIF and reaches vif10 untagged, learned unicast.
+  sw.port("eth0").inject(frame(kVm1, kPhys, 10));
+  sw.step();
+  auto in = sw.port("vif10").take_sent();
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].bytes, frame(kVm1, kPhys));
+  EXPECT_EQ(sent("vif20"), 0u);
+  EXPECT_EQ(sent("vif1.0"), 0u);
+}
+
+TEST_F(PipelineTest, VlanKeepsPriorityBits) {
+  sw.port("eth0").inject(frame(kBcast, kPhys, 20, 46, 0x0800, 5));
+  sw.step();
+  ASSERT_EQ(sent("vif20"), 1u);
+  sw.port("vif20").inject(frame(kPhys, kVm3));
+  sw.step();
+  auto out = sw.port("eth0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(frame_vid(out[0].bytes), 20);
+}
+
+TEST_F(PipelineTest, SecondVlanIsIsolated) {
+  sw.port("eth0").inject(frame(kBcast, kPhys, 20));
+  sw.step();
+  EXPECT_EQ(sent("vif20"), 1u);
+  EXPECT_EQ(sent("vif10"), 0u);
+  EXPECT_EQ(sent("vif1.0"), 0u);
+}
+
+TEST_F(PipelineTest, WrongOrPartialTagsAreDroppedAndCounted) {
+  sw.port("eth0").inject(frame(kBcast, kPhys, 30));  // VID not on this trunk
+  sw.port("vif1.0").inject(frame(kBcast, kVm1, 10));  // tagged frame from a VM
+  auto partial = frame(kBcast, kPhys, 10, 0);
+  partial.resize(16);  // 802.1Q EtherType, tag cut short
+  sw.port("eth0").inject(partial);
+  sw.step();
+  for (auto& [n, p] : sw.ports) EXPECT_EQ(p->take_sent().size(), 0u) << n;
+  EXPECT_EQ(sw.dropped(DropReason::kVlanUnknown), 1u);
+  EXPECT_EQ(sw.dropped(DropReason::kVlanNotAllowed), 1u);
+  EXPECT_EQ(sw.dropped(DropReason::kTruncatedTag), 1u);
+  EXPECT_EQ(sw.port("eth0").stats().rx_dropped.load(), 2u);
+}
+
+TEST_F(PipelineTest, PriorityTaggedFrameOnAccessPortIsAccepted) {
+  sw.port("vif1.0").inject(frame(kBcast, kVm1, 0, 46, 0x0800, 3));
+  sw.step();
+  auto out = sw.port("vif2.0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(frame_vid(out[0].bytes), -1);  // the priority tag is removed on an access port
+}
+
+TEST_F(PipelineTest, FramesOverTheMtuAreDroppedNotTruncated) {
+  sw.port("vif1.0").inject(frame(kBcast, kVm1, -1, 1500));  // exactly the MTU: passes
+  sw.port("vif1.0").inject(frame(kBcast, kVm1, -1, 1501));
+  sw.port("eth0").inject(frame(kBcast, kPhys, 10, 1501));
+  sw.step();
+  auto out = sw.port("vif2.0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].bytes.size(), 1514u);
+  EXPECT_EQ(sent("vif10"), 0u);
+  EXPECT_EQ(sw.dropped(DropReason::kMtuExceeded), 2u);
+}
+
+TEST_F(PipelineTest, GsoSuperFramePassesWhenItsSegmentsFitTheMtu) {
+  VnetHdr gso;
+  gso.gso_type = VnetHdr::kGsoTcpV4;
+  gso.hdr_len = 14 + 20 + 32;
+  gso.gso_size = 1448;
+  gso.flags = VnetHdr::kFlagNeedsCsum;
+  gso.csum_start = 34;
+  gso.csum_offset = 16;
+  sw.port("vif10").inject(frame(kPhys, kVm1, -1, 20000), gso);
+  gso.gso_size = 1449;  // 20 + 32 + 1449 > 1500: each segment would be too big
+  sw.port("vif10").inject(frame(kPhys, kVm1, -1, 20000), gso);
+  sw.step();
+  auto out = sw.port("eth0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  // The tag pushed on egress moves the offload offsets with it.
+  EXPECT_EQ(out[0].vnet.csum_start, 38);
+  EXPECT_EQ(out[0].vnet.hdr_len, 14 + 20 + 32 + 4);
+  EXPECT_EQ(out[0].vnet.gso_size, 1448);
+  EXPECT_EQ(sw.dropped(DropReason::kMtuExceeded), 1u);
+}
+
+TEST_F(PipelineTest, RuntsAndBadSourcesAreCountedNeverForwarded) {
+  sw.port("vif1.0").inject({0x01, 0x02, 0x03});
+  sw.port("vif1.0").inject({});
+  sw.port("vif1.0").inject(frame(kVm2, kBcast));  // broadcast source
+  sw.port("vif1.0").inject(frame(kVm2, "00:00:00:00:00:00"));
+  sw.step();
+  EXPECT_EQ(sw.dropped(DropReason::kRunt), 2u);
+  EXPECT_EQ(sw.dropped(DropReason::kBadSourceMac), 2u);
+  EXPECT_EQ(sent("vif2.0"), 0u);
+  EXPECT_EQ(sw.worker.fdb().size(), 0u);
+}
+
+TEST_F(PipelineTest, RandomGarbageNeverCrashesAndEveryFrameIsAccounted) {
+  std::mt19937 rng(1);
+  for (int i = 0; i < 2000; ++i) {
+    std::vector<uint8_t> f(rng() % 80);
+    for (auto& b : f) b = uint8_t(rng());
+    if (f.size() > 12 && rng() % 2) {
+      f[12] = 0x81;
+      f[13] = 0x00;
+    }
+    sw.port(i % 2 ? "eth0" : "vif1.0").inject(f);
+    sw.step();
+  }
+  SUCCEED();
+}
+
+TEST_F(PipelineTest, ABurstOfThirtyThreeFramesAllArrive) {
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));
+  sw.step();
+  drain();
+  for (int i = 0; i < 33; ++i) sw.port("vif1.0").inject(frame(kVm2, kVm1, -1, 46 + i));
+  sw.worker.poll_once(0);  // one batch of 32
+  auto first = sw.port("vif2.0").take_sent();
+  EXPECT_EQ(first.size(), 32u);
+  sw.step();  // the 33rd
+  auto second = sw.port("vif2.0").take_sent();
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_EQ(second[0].bytes.size(), 14u + 46 + 32);  // in order: the last one comes last
+  EXPECT_EQ(sw.port("vif1.0").stats().rx_packets.load(), 33u);
+  EXPECT_EQ(sw.port("vif2.0").stats().tx_packets.load(), 33u);
+}
+
+TEST_F(PipelineTest, HairpinToTheInputPortIsDropped) {
+  sw.port("vif1.0").inject(frame(kBcast, kVm1));
+  sw.step();
+  drain();
+  sw.port("vif1.0").inject(frame(kVm1, kVm2));  // to a MAC learned on the same port
+  sw.step();
+  EXPECT_EQ(sent("vif1.0"), 0u);
+  EXPECT_EQ(sw.dropped(DropReason::kHairpin), 1u);
+}
+
+TEST(PipelineTableFull, NewMacsFromOnePortDoNotEvictOthers) {
+  WorkerOptions opt;
+  opt.mac_capacity = 16;
+  MemSwitch sw(opt);
+  ASSERT_TRUE(sw.apply_json(topology()));
+  sw.port("vif2.0").inject(frame(kBcast, kVm2));
+  sw.step();
+  for (int i = 0; i < 100; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "02:00:00:00:%02x:%02x", i / 256, i % 256);
+    sw.port("vif1.0").inject(frame(kBcast, m));
+  }
+  sw.step();
+  EXPECT_EQ(sw.worker.fdb().size(), 16u);
+  EXPECT_GT(sw.worker.stats().mac_evictions.load(), 0u);
+  for (auto& [n, p] : sw.ports) p->take_sent();
+  sw.port("vif3.0").inject(frame(kVm2, kVm3));
+  sw.step();
+  EXPECT_EQ(sw.port("vif2.0").take_sent().size(), 1u);
+  EXPECT_EQ(sw.port("vif1.0").take_sent().size(), 0u);  // still learned, not flooded
+}
+
+}  // namespace
+}  // namespace hvnet

@@ -1,0 +1,86 @@
+// The forwarding thread keeps unrelated traffic flowing while the configuration changes under it.
+#include "dataplane/worker.h"
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "../frames.h"
+#include "../mem_switch.h"
+
+namespace hvnet {
+namespace {
+
+using test::frame;
+
+nlohmann::json base(bool with_extra) {
+  nlohmann::json j = {{"networks", {{{"name", "net0"}}, {{"name", "other"}}}},
+                      {"ports",
+                       {{{"name", "a"}, {"network", "net0"}}, {{"name", "b"}, {"network", "net0"}}}}};
+  if (with_extra) {
+    j["ports"].push_back({{"name", "c"}, {"network", "net0"}});
+    j["ports"].push_back({{"name", "d"}, {"network", "other"}});
+  }
+  return j;
+}
+
+template <typename Pred>
+bool wait_until(Pred p, std::chrono::milliseconds limit = std::chrono::milliseconds(5000)) {
+  auto deadline = std::chrono::steady_clock::now() + limit;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (p()) return true;
+    std::this_thread::yield();
+  }
+  return p();
+}
+
+TEST(Worker, ReconfigurationDoesNotDropTrafficOnUnrelatedPorts) {
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json(base(false)));
+  sw.worker.start();
+  auto& a = sw.port("a");
+  auto& b = sw.port("b");
+  b.inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:02"));
+  ASSERT_TRUE(wait_until([&] { return a.take_sent().size() == 1; }));
+
+  constexpr int kFrames = 4000;
+  size_t received = 0;
+  for (int i = 0; i < kFrames; ++i) {
+    a.inject(frame("00:16:3e:00:00:02", "00:16:3e:00:00:01"));
+    if (i % 200 == 0) {
+      ASSERT_TRUE(sw.apply_json(base(i % 400 == 0)));  // add/remove c and d
+    }
+    received += b.take_sent().size();
+  }
+  ASSERT_TRUE(wait_until([&] {
+    received += b.take_sent().size();
+    return received >= kFrames;
+  }));
+  sw.worker.stop();
+  EXPECT_EQ(received, size_t(kFrames));
+  EXPECT_EQ(sw.worker.stats().flooded.load(), 1u);  // the learned entry survived every swap
+}
+
+TEST(Worker, RemovedPortForgetsItsMacs) {
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json(base(true)));
+  sw.port("c").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:03"));
+  sw.step();
+  EXPECT_EQ(sw.worker.fdb().size(), 1u);
+  ASSERT_TRUE(sw.apply_json(base(false)));
+  EXPECT_EQ(sw.worker.fdb().size(), 0u);
+}
+
+TEST(Worker, ControlRequestsRunOnTheForwardingThread) {
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json(base(false)));
+  sw.worker.start();
+  std::thread::id ran_on;
+  ASSERT_TRUE(sw.worker.run_on_worker([&] { ran_on = std::this_thread::get_id(); }));
+  sw.worker.stop();
+  EXPECT_NE(ran_on, std::this_thread::get_id());
+}
+
+}  // namespace
+}  // namespace hvnet

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs every package hvnet needs to build, run, test and benchmark (Debian 12).
+# The one list of dependencies: .ci/run and the README both call this script.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO="sudo"
+
+PKGS=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config clang-format clang-tidy
+  # libraries
+  libgtest-dev libgmock-dev libbenchmark-dev
+  libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
+  libmnl-dev libxdp-dev libbpf-dev
+  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  # integration-test peers and tools
+  iproute2 iputils-ping iperf3 arping ethtool procps
+  python3 python3-pytest python3-scapy tshark dnsmasq-base
+  openvswitch-switch
+)
+
+missing=()
+for p in "${PKGS[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  echo "wireshark-common wireshark-common/install-setuid boolean false" | $SUDO debconf-set-selections
+  $SUDO apt-get update -q
+  $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+# Open vSwitch is only run by hand (benchmarks, LACP partner); keep the packaged service off.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled openvswitch-switch >/dev/null 2>&1; then
+  $SUDO systemctl disable --now openvswitch-switch >/dev/null 2>&1 || true
+fi
+echo "install-deps: all dependencies present"

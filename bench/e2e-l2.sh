@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# End-to-end L2 comparison on one netns topology: two namespaces, each with a veth whose
+# root-side end is a switch port, switched by (1) hvnet over AF_PACKET, (2) hvnet with the VMs on
+# TAPs (its VIF path), (3) the Linux bridge, (4) Open vSwitch's userspace datapath (netdev, AF_PACKET
+# ports, started here from Debian's package). Prints TCP Gbit/s (iperf3, default offloads unless
+# noted) and ping RTT for each, and the ratios hvnet/bridge and hvnet/OVS. Needs root and a build.
+# Usage: bench/e2e-l2.sh [seconds-per-iperf3-run]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+SECS=${1:-5}
+HVNETD=${HVNETD:-build/hvnetd}
+P="e2e$$"
+WORK=$(mktemp -d)
+NS1=${P}a NS2=${P}b
+declare -A GBPS RTT
+
+cleanup() {
+  [ -n "${HV_PID:-}" ] && kill "$HV_PID" 2>/dev/null && wait "$HV_PID" 2>/dev/null || true
+  for f in "$WORK"/ovs/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  ip netns del "$NS1" 2>/dev/null || true
+  ip netns del "$NS2" 2>/dev/null || true
+  ip link del "${P}1" 2>/dev/null || true
+  ip link del "${P}2" 2>/dev/null || true
+  ip link del "${P}br" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+namespaces() {  # fresh namespaces; with "veth", a veth pair into each
+  ip netns del "$NS1" 2>/dev/null || true
+  ip netns del "$NS2" 2>/dev/null || true
+  ip netns add "$NS1"
+  ip netns add "$NS2"
+  if [ "${1:-}" = veth ]; then
+    for i in 1 2; do
+      ns=$([ $i = 1 ] && echo "$NS1" || echo "$NS2")
+      ip link add "${P}$i" type veth peer name eth0 netns "$ns"
+      ip link set "${P}$i" up
+    done
+  fi
+}
+address() {  # address <ifname-in-ns1> <ifname-in-ns2>
+  ip -n "$NS1" addr add 10.201.0.1/24 dev "$1"
+  ip -n "$NS2" addr add 10.201.0.2/24 dev "$2"
+  for ns in "$NS1" "$NS2"; do ip -n "$ns" link set lo up; done
+  ip -n "$NS1" link set "$1" up
+  ip -n "$NS2" link set "$2" up
+}
+measure() {  # measure <label>
+  local label=$1
+  for _ in $(seq 100); do ip netns exec "$NS1" ping -c1 -W1 10.201.0.2 >/dev/null 2>&1 && break; done
+  RTT[$label]=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
+  ip netns exec "$NS2" iperf3 -s -1 -B 10.201.0.2 >/dev/null 2>&1 &
+  local srv=$!
+  for _ in $(seq 100); do ip netns exec "$NS2" ss -ltn | grep -q 10.201.0.2:5201 && break; sleep 0.05; done
+  GBPS[$label]=$(ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" -J |
+    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
+  wait $srv || true
+  printf '%-28s TCP %7s Gbit/s   RTT %s ms\n' "$label" "${GBPS[$label]}" "${RTT[$label]}"
+}
+start_hvnetd() {
+  "$HVNETD" --config "$1" --ctl "$WORK/hv.ctl" >"$WORK/hvnetd.log" 2>&1 &
+  HV_PID=$!
+  for _ in $(seq 200); do [ -S "$WORK/hv.ctl" ] && break; sleep 0.05; done
+}
+stop_hvnetd() { kill "$HV_PID"; wait "$HV_PID" 2>/dev/null || true; HV_PID=; }
+
+# 1. hvnet, veth ports over AF_PACKET (PIF backend)
+namespaces veth
+cat >"$WORK/veth.json" <<JSON
+{"networks":[{"name":"n"}],"ports":[{"name":"${P}1","type":"pif","network":"n"},{"name":"${P}2","type":"pif","network":"n"}]}
+JSON
+start_hvnetd "$WORK/veth.json"
+address eth0 eth0
+measure "hvnet (veth, AF_PACKET)"
+stop_hvnetd
+
+# 2. hvnet, VMs on TAPs (VIF backend, vnet headers end to end)
+namespaces
+cat >"$WORK/tap.json" <<JSON
+{"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}t2","type":"tap","network":"n"}]}
+JSON
+start_hvnetd "$WORK/tap.json"
+ip link set "${P}t1" netns "$NS1"
+ip link set "${P}t2" netns "$NS2"
+address "${P}t1" "${P}t2"
+measure "hvnet (TAP VIFs)"
+stop_hvnetd
+
+# 3. Linux bridge
+namespaces veth
+ip link add "${P}br" type bridge
+ip link set "${P}br" up
+ip link set "${P}1" master "${P}br"
+ip link set "${P}2" master "${P}br"
+address eth0 eth0
+measure "Linux bridge"
+ip link del "${P}br"
+
+# 4. Open vSwitch userspace datapath over AF_PACKET. Its AF_PACKET ports do not handle checksum
+# offload, so TCP only works with tx checksumming off inside the namespaces.
+namespaces veth
+mkdir -p "$WORK/ovs"
+export OVS_RUNDIR="$WORK/ovs" OVS_LOGDIR="$WORK/ovs" OVS_DBDIR="$WORK/ovs" OVS_SYSCONFDIR="$WORK/ovs"
+ovsdb-tool create "$WORK/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+ovsdb-server "$WORK/ovs/conf.db" --remote="punix:$WORK/ovs/db.sock" --pidfile="$WORK/ovs/db.pid" \
+  --unixctl="$WORK/ovs/db.ctl" --log-file="$WORK/ovs/db.log" --detach 2>/dev/null
+VSCTL="ovs-vsctl --db=unix:$WORK/ovs/db.sock --timeout=20"
+$VSCTL --no-wait init
+ovs-vswitchd "unix:$WORK/ovs/db.sock" --pidfile="$WORK/ovs/vswitchd.pid" \
+  --unixctl="$WORK/ovs/vswitchd.ctl" --log-file="$WORK/ovs/vswitchd.log" --detach 2>/dev/null
+$VSCTL add-br "${P}o" -- set bridge "${P}o" datapath_type=netdev
+$VSCTL add-port "${P}o" "${P}1"
+$VSCTL add-port "${P}o" "${P}2"
+ip netns exec "$NS1" ethtool -K eth0 tx off >/dev/null
+ip netns exec "$NS2" ethtool -K eth0 tx off >/dev/null
+address eth0 eth0
+measure "OVS userspace (AF_PACKET)"
+$VSCTL del-br "${P}o"
+
+echo
+python3 - "${GBPS[hvnet (veth, AF_PACKET)]}" "${GBPS[hvnet (TAP VIFs)]}" "${GBPS[Linux bridge]}" \
+  "${GBPS[OVS userspace (AF_PACKET)]}" "${RTT[hvnet (veth, AF_PACKET)]}" "${RTT[Linux bridge]}" \
+  "${RTT[OVS userspace (AF_PACKET)]}" <<'PY'
+import sys
+hv, hvtap, br, ovs, rtt_hv, rtt_br, rtt_ovs = map(float, sys.argv[1:])
+r = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
+print(f"ratio TCP  hvnet(veth)/bridge = {r(hv, br)}   hvnet(veth)/OVS = {r(hv, ovs)}")
+print(f"ratio TCP  hvnet(TAP)/bridge  = {r(hvtap, br)}   hvnet(TAP)/OVS  = {r(hvtap, ovs)}")
+print(f"ratio RTT  hvnet/bridge = {r(rtt_hv, rtt_br)}   hvnet/OVS = {r(rtt_hv, rtt_ovs)}   (lower is better)")
+PY

@@ -26,7 +26,8 @@ struct BenchSwitch {
   SnapshotSlot slot;
   Worker worker{slot, WorkerOptions{}};
   std::map<std::string, std::shared_ptr<MemPort>> ports;
-  SwitchController ctl{slot, worker, [this](const PortSpec& s, uint32_t) -> Result<std::shared_ptr<Port>> {
+  SwitchController ctl{slot, worker,
+                       [this](const PortSpec& s, uint32_t) -> Result<std::shared_ptr<Port>> {
                          auto p = std::make_shared<MemPort>(s.name);
                          p->set_sink(true);
                          ports[s.name] = p;

@@ -122,7 +122,8 @@ Status SwitchController::apply(const TopologySpec& spec) {
 nlohmann::json SwitchController::fdb_json() {
   std::vector<MacTable::EntryView> entries;
   worker_.run_on_worker([&] {
-    worker_.fdb().for_each(worker_.now_s(), [&](const MacTable::EntryView& e) { entries.push_back(e); });
+    worker_.fdb().for_each(worker_.now_s(),
+                           [&](const MacTable::EntryView& e) { entries.push_back(e); });
   });
   auto snap = slot_.get();
   nlohmann::json out = nlohmann::json::array();
@@ -147,13 +148,11 @@ nlohmann::json SwitchController::stats_json() const {
     std::lock_guard lk(mu_);
     for (const auto& [name, op] : ports_) {
       const PortStats& s = op.port->stats();
-      out["ports"][name] = {{"type", port_kind_name(op.kind)},
-                            {"rx_packets", s.rx_packets.load()},
-                            {"rx_bytes", s.rx_bytes.load()},
-                            {"rx_dropped", s.rx_dropped.load()},
-                            {"tx_packets", s.tx_packets.load()},
-                            {"tx_bytes", s.tx_bytes.load()},
-                            {"tx_errors", s.tx_errors.load()}};
+      out["ports"][name] = {
+          {"type", port_kind_name(op.kind)},   {"rx_packets", s.rx_packets.load()},
+          {"rx_bytes", s.rx_bytes.load()},     {"rx_dropped", s.rx_dropped.load()},
+          {"tx_packets", s.tx_packets.load()}, {"tx_bytes", s.tx_bytes.load()},
+          {"tx_errors", s.tx_errors.load()}};
     }
   }
   const DataplaneStats& d = worker_.stats();

@@ -78,7 +78,8 @@ Status validate_topology(const TopologySpec& t) {
   for (const auto& n : t.networks) {
     if (n.name.empty() || n.name.size() > 15) return make_error("INVALID_VALUE", {"name", n.name});
     if (!nets.insert(n.name).second) return make_error("NETWORK_ALREADY_EXISTS", {n.name});
-    if (n.mtu < kMinMtu || n.mtu > kMaxMtu) return make_error("MTU_INVALID", {std::to_string(n.mtu)});
+    if (n.mtu < kMinMtu || n.mtu > kMaxMtu)
+      return make_error("MTU_INVALID", {std::to_string(n.mtu)});
   }
   std::set<std::string> ports;
   for (const auto& p : t.ports) {
@@ -88,13 +89,15 @@ Status validate_topology(const TopologySpec& t) {
       return make_error("HANDLE_INVALID", {"network", p.network});
     if (p.kind != PortKind::kAfPacket && p.network.empty())
       return make_error("INVALID_VALUE", {"network", p.name});
-    if (p.kind != PortKind::kAfPacket && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
+    if (p.kind != PortKind::kAfPacket && !p.vlans.empty())
+      return make_error("PIF_IS_VLAN", {p.name});
     std::set<uint16_t> tags;
     std::set<std::string> joined;
     if (!p.network.empty()) joined.insert(p.network);
     for (const auto& v : p.vlans) {
       if (v.tag < 1 || v.tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v.tag)});
-      if (!tags.insert(v.tag).second) return make_error("PIF_VLAN_EXISTS", {p.name, std::to_string(v.tag)});
+      if (!tags.insert(v.tag).second)
+        return make_error("PIF_VLAN_EXISTS", {p.name, std::to_string(v.tag)});
       if (!nets.count(v.network)) return make_error("HANDLE_INVALID", {"network", v.network});
       if (!joined.insert(v.network).second)
         return make_error("NETWORK_ALREADY_CONNECTED", {v.network, p.name});

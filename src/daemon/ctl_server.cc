@@ -21,7 +21,9 @@ nlohmann::json error_reply(const Error& e) {
 }
 }  // namespace
 
-CtlServer::~CtlServer() { stop(); }
+CtlServer::~CtlServer() {
+  stop();
+}
 
 Status CtlServer::start() {
   std::error_code ec;
@@ -56,7 +58,8 @@ std::string CtlServer::handle(const std::string& line) {
   nlohmann::json req = nlohmann::json::parse(line, nullptr, false);
   nlohmann::json reply;
   if (req.is_discarded() || !req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) {
-    reply = error_reply(make_error("MESSAGE_PARAMETER_INVALID", {"request is not a JSON object with cmd"}));
+    reply = error_reply(
+        make_error("MESSAGE_PARAMETER_INVALID", {"request is not a JSON object with cmd"}));
   } else {
     const std::string cmd = req["cmd"];
     if (cmd == "fdb") {

@@ -1,6 +1,7 @@
 // Ingress stage: parses the Ethernet/802.1Q header of a received frame, maps (port, VID) to the
 // logical port and bridge it belongs to, and enforces the network MTU (for GSO super-frames, the
-// size of each segment). Returns the reason to drop, or nullopt to go on. Never touches the payload.
+// size of each segment). Returns the reason to drop, or nullopt to go on. Never touches the
+// payload.
 #pragma once
 
 #include <optional>

@@ -40,7 +40,9 @@ Worker::~Worker() {
   close(epfd_);
 }
 
-uint32_t Worker::now_s() const noexcept { return clock_ ? clock_() : monotonic_seconds(); }
+uint32_t Worker::now_s() const noexcept {
+  return clock_ ? clock_() : monotonic_seconds();
+}
 
 void Worker::start() {
   if (running_.exchange(true)) return;

@@ -72,9 +72,9 @@ class Worker {
 
   int epfd_ = -1;
   int wakefd_ = -1;
-  std::vector<const Port*> polled_;   // per PortId: the Port registered with epoll, if any
-  std::vector<PortId> fdless_;        // ports without an fd: polled every iteration
-  std::vector<uint8_t> busy_;         // per PortId: the last burst was full, poll again
+  std::vector<const Port*> polled_;  // per PortId: the Port registered with epoll, if any
+  std::vector<PortId> fdless_;       // ports without an fd: polled every iteration
+  std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
 
   std::mutex cmd_mu_;
   std::vector<std::packaged_task<void()>> cmds_;

@@ -40,14 +40,16 @@ int link_request(const std::string& name, Fill fill) noexcept {
   if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return -errno;
   ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
   if (n < 0) return -errno;
-  int rc = mnl_cb_run(buf, size_t(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl.get()), nullptr,
-                      nullptr);
+  int rc =
+      mnl_cb_run(buf, size_t(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl.get()), nullptr, nullptr);
   return rc < 0 ? -errno : 0;
 }
 
 }  // namespace
 
-int if_index(const std::string& name) noexcept { return int(if_nametoindex(name.c_str())); }
+int if_index(const std::string& name) noexcept {
+  return int(if_nametoindex(name.c_str()));
+}
 
 int set_link_up(const std::string& name, bool up) noexcept {
   return link_request(name, [up](nlmsghdr*, ifinfomsg* ifm) {
@@ -57,9 +59,12 @@ int set_link_up(const std::string& name, bool up) noexcept {
 }
 
 int set_mtu(const std::string& name, unsigned mtu) noexcept {
-  return link_request(name, [mtu](nlmsghdr* nlh, ifinfomsg*) { mnl_attr_put_u32(nlh, IFLA_MTU, mtu); });
+  return link_request(name,
+                      [mtu](nlmsghdr* nlh, ifinfomsg*) { mnl_attr_put_u32(nlh, IFLA_MTU, mtu); });
 }
 
-std::string errno_text(int negative_errno) { return std::strerror(-negative_errno); }
+std::string errno_text(int negative_errno) {
+  return std::strerror(-negative_errno);
+}
 
 }  // namespace hvnet::hostnet

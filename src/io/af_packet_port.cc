@@ -57,7 +57,9 @@ std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::s
   return std::unique_ptr<AfPacketPort>(new AfPacketPort(name, fd));
 }
 
-AfPacketPort::~AfPacketPort() { ::close(fd_); }
+AfPacketPort::~AfPacketPort() {
+  ::close(fd_);
+}
 
 uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   constexpr size_t kCtrl = CMSG_SPACE(sizeof(tpacket_auxdata));

@@ -1,6 +1,7 @@
 // EgressFrame: the scatter list for one outgoing frame: the original buffer with a VLAN tag pushed,
-// popped or rewritten by splicing iovecs, never by copying or touching the shared packet (one packet
-// may be flooded to ports that want it tagged differently). Offload offsets move with the tag.
+// popped or rewritten by splicing iovecs, never by copying or touching the shared packet (one
+// packet may be flooded to ports that want it tagged differently). Offload offsets move with the
+// tag.
 #pragma once
 
 #include <sys/uio.h>

@@ -56,7 +56,9 @@ std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, u
   return port;
 }
 
-TapPort::~TapPort() { ::close(fd_); }
+TapPort::~TapPort() {
+  ::close(fd_);
+}
 
 uint32_t TapPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   uint32_t got = 0;

@@ -18,7 +18,9 @@ inline constexpr uint16_t kEtherTypeSlow = 0x8809;  // LACP, marker
 inline constexpr uint32_t kEthHdrLen = 14;
 inline constexpr uint32_t kVlanTagLen = 4;
 
-inline uint16_t load_be16(const uint8_t* p) noexcept { return uint16_t((p[0] << 8) | p[1]); }
+inline uint16_t load_be16(const uint8_t* p) noexcept {
+  return uint16_t((p[0] << 8) | p[1]);
+}
 inline uint32_t load_be32(const uint8_t* p) noexcept {
   return (uint32_t(p[0]) << 24) | (uint32_t(p[1]) << 16) | (uint32_t(p[2]) << 8) | p[3];
 }
@@ -91,8 +93,8 @@ inline std::optional<Ipv4View> parse_ipv4(const uint8_t* p, uint32_t len) noexce
   uint32_t ihl = uint32_t(p[0] & 0x0f) * 4;
   if (ihl < 20 || ihl > len) return std::nullopt;
   uint16_t frag = load_be16(p + 6);
-  return Ipv4View{load_be32(p + 12), load_be32(p + 16), p[9], ihl, load_be16(p + 4),
-                  (frag & 0x3fff) != 0};
+  return Ipv4View{load_be32(p + 12), load_be32(p + 16),   p[9], ihl,
+                  load_be16(p + 4),  (frag & 0x3fff) != 0};
 }
 
 struct Ipv6View {

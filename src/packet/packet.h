@@ -10,9 +10,9 @@
 
 namespace hvnet {
 
-using PortId = uint32_t;   // index of a port in the data-plane snapshot
-using LportId = uint32_t;  // index of a logical port (port + VLAN) in the snapshot
-using BridgeId = uint16_t; // index of a bridge (network) in the snapshot
+using PortId = uint32_t;    // index of a port in the data-plane snapshot
+using LportId = uint32_t;   // index of a logical port (port + VLAN) in the snapshot
+using BridgeId = uint16_t;  // index of a bridge (network) in the snapshot
 inline constexpr uint32_t kNoPort = 0xffffffffu;
 inline constexpr uint32_t kNoLport = 0xffffffffu;
 inline constexpr uint16_t kNoBridge = 0xffffu;
@@ -25,10 +25,10 @@ inline constexpr uint32_t kFrameCapacity = 65536 + 512;
 inline constexpr uint32_t kBufferSize = kHeadroom + kFrameCapacity;
 
 struct Packet {
-  uint8_t* buf = nullptr;  // start of the buffer (kBufferSize bytes)
-  uint8_t* data = nullptr; // first byte of the Ethernet header
-  uint32_t len = 0;        // frame length in bytes
-  VnetHdr vnet{};          // offload metadata (checksum/GSO), all-zero when none
+  uint8_t* buf = nullptr;   // start of the buffer (kBufferSize bytes)
+  uint8_t* data = nullptr;  // first byte of the Ethernet header
+  uint32_t len = 0;         // frame length in bytes
+  VnetHdr vnet{};           // offload metadata (checksum/GSO), all-zero when none
 
   // Filled by the ingress stage.
   PortId in_port = kNoPort;

@@ -46,3 +46,16 @@ def test_tcp_with_default_offloads(lab):
     assert got > 50_000_000, f"only {got} bytes received"
     assert got <= sent
     server.wait(10)
+
+
+def test_host_reaches_a_vm_through_its_internal_port(lab):
+    host_if, v1 = lab.name("i"), lab.name("v1")
+    d = lab.hvnetd({"networks": [{"name": "net0"}],
+                    "ports": [{"name": host_if, "type": "internal", "network": "net0"},
+                              {"name": v1, "type": "tap", "network": "net0"}]})
+    # The host side of the network lives in its own namespace here, as the host stack would.
+    hostns, vmns = lab.netns("h"), lab.netns("a")
+    lab.vm(host_if, hostns, "10.77.1.254/24")
+    lab.vm(v1, vmns, "10.77.1.1/24")
+    assert received(ping(hostns, "10.77.1.1", count=3)) == 3
+    assert d.stats()["ports"][host_if]["type"] == "internal"

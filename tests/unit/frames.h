@@ -9,7 +9,9 @@
 
 namespace hvnet::test {
 
-inline uint64_t mac(const char* s) { return MacAddr::parse(s)->to_u64(); }
+inline uint64_t mac(const char* s) {
+  return MacAddr::parse(s)->to_u64();
+}
 
 // A frame dst <- src with `ethertype`, `payload` bytes of filler, tagged with `vid` if >= 0.
 inline std::vector<uint8_t> frame(const char* dst, const char* src, int vid = -1,

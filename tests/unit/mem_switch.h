@@ -15,9 +15,8 @@ namespace hvnet::test {
 class MemSwitch {
  public:
   explicit MemSwitch(WorkerOptions opt = {})
-      : worker(slot, opt), ctl(slot, worker, [this](const PortSpec& s, uint32_t) {
-          return open_port(s);
-        }) {
+      : worker(slot, opt),
+        ctl(slot, worker, [this](const PortSpec& s, uint32_t) { return open_port(s); }) {
     worker.set_clock([this] { return now; });
   }
 

@@ -22,19 +22,18 @@ constexpr const char* kPhys = "52:54:00:00:00:09";
 // Three VIFs on net0; a PIF "eth0" trunking net0 untagged plus VLAN 10 (net10) and 20 (net20);
 // vif10 sits on net10, vif20 on net20.
 nlohmann::json topology(uint32_t mtu = 1500) {
-  return {{"networks",
-           {{{"name", "net0"}, {"mtu", mtu}}, {{"name", "net10"}}, {{"name", "net20"}}}},
-          {"ports",
-           {{{"name", "vif1.0"}, {"type", "tap"}, {"network", "net0"}},
-            {{"name", "vif2.0"}, {"type", "tap"}, {"network", "net0"}},
-            {{"name", "vif3.0"}, {"type", "tap"}, {"network", "net0"}},
-            {{"name", "vif10"}, {"type", "tap"}, {"network", "net10"}},
-            {{"name", "vif20"}, {"type", "tap"}, {"network", "net20"}},
-            {{"name", "eth0"},
-             {"type", "af_packet"},
-             {"network", "net0"},
-             {"vlans",
-              {{{"tag", 10}, {"network", "net10"}}, {{"tag", 20}, {"network", "net20"}}}}}}}};
+  return {
+      {"networks", {{{"name", "net0"}, {"mtu", mtu}}, {{"name", "net10"}}, {{"name", "net20"}}}},
+      {"ports",
+       {{{"name", "vif1.0"}, {"type", "tap"}, {"network", "net0"}},
+        {{"name", "vif2.0"}, {"type", "tap"}, {"network", "net0"}},
+        {{"name", "vif3.0"}, {"type", "tap"}, {"network", "net0"}},
+        {{"name", "vif10"}, {"type", "tap"}, {"network", "net10"}},
+        {{"name", "vif20"}, {"type", "tap"}, {"network", "net20"}},
+        {{"name", "eth0"},
+         {"type", "af_packet"},
+         {"network", "net0"},
+         {"vlans", {{{"tag", 10}, {"network", "net10"}}, {{"tag", 20}, {"network", "net20"}}}}}}}};
 }
 
 class PipelineTest : public ::testing::Test {
@@ -150,7 +149,7 @@ TEST_F(PipelineTest, SecondVlanIsIsolated) {
 }
 
 TEST_F(PipelineTest, WrongOrPartialTagsAreDroppedAndCounted) {
-  sw.port("eth0").inject(frame(kBcast, kPhys, 30));  // VID not on this trunk
+  sw.port("eth0").inject(frame(kBcast, kPhys, 30));   // VID not on this trunk
   sw.port("vif1.0").inject(frame(kBcast, kVm1, 10));  // tagged frame from a VM
   auto partial = frame(kBcast, kPhys, 10, 0);
   partial.resize(16);  // 802.1Q EtherType, tag cut short

@@ -15,9 +15,9 @@ namespace {
 using test::frame;
 
 nlohmann::json base(bool with_extra) {
-  nlohmann::json j = {{"networks", {{{"name", "net0"}}, {{"name", "other"}}}},
-                      {"ports",
-                       {{{"name", "a"}, {"network", "net0"}}, {{"name", "b"}, {"network", "net0"}}}}};
+  nlohmann::json j = {
+      {"networks", {{{"name", "net0"}}, {{"name", "other"}}}},
+      {"ports", {{{"name", "a"}, {"network", "net0"}}, {{"name", "b"}, {"network", "net0"}}}}};
   if (with_extra) {
     j["ports"].push_back({{"name", "c"}, {"network", "net0"}});
     j["ports"].push_back({{"name", "d"}, {"network", "other"}});

@@ -44,8 +44,8 @@ TEST(EthView, RuntAndTruncatedTagAreErrors) {
 }
 
 TEST(ArpView, ParsesRequestAndRejectsShortOrNonIpv4) {
-  std::vector<uint8_t> a = {0, 1, 8, 0, 6, 4, 0, 1, 0, 0x16, 0x3e, 0, 0, 1, 10, 0, 0, 1,
-                            0, 0, 0, 0, 0, 0, 10, 0, 0, 2};
+  std::vector<uint8_t> a = {0,  1, 8, 0, 6, 4, 0, 1, 0, 0x16, 0x3e, 0, 0, 1,
+                            10, 0, 0, 1, 0, 0, 0, 0, 0, 0,    10,   0, 0, 2};
   auto v = parse_arp(a.data(), uint32_t(a.size()));
   ASSERT_TRUE(v);
   EXPECT_EQ(v->op, 1);

@@ -44,7 +44,7 @@ TEST(Packet, InsertVlanTagMovesOffloadOffsets) {
   p->vnet.hdr_len = 54;
   ASSERT_TRUE(p->insert_vlan_tag(0x8100, 7));
   EXPECT_EQ(p->len, 64u);
-  EXPECT_EQ(p->data[5], 5);  // destination MAC kept
+  EXPECT_EQ(p->data[5], 5);    // destination MAC kept
   EXPECT_EQ(p->data[11], 11);  // source MAC kept
   EXPECT_EQ(p->data[12], 0x81);
   EXPECT_EQ(p->data[15], 7);

@@ -13,7 +13,7 @@ PKGS=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
   libmnl-dev libxdp-dev libbpf-dev
-  libspdlog-dev libfmt-dev libcli11-dev libcpp-httplib-dev
+  libspdlog-dev libfmt-dev libcli11-dev libboost-dev
   # integration-test peers and tools
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base

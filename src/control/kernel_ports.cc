@@ -15,7 +15,7 @@ PortFactory kernel_port_factory() {
       if (mtu != 0) hostnet::set_mtu(spec.name, mtu);
       port = AfPacketPort::open(spec.name, &err);
     } else {
-      port = TapPort::open(spec.name, spec.kind, mtu, &err);
+      port = TapPort::open(spec.name, spec.kind, mtu, spec.mac, &err);
     }
     if (!port) return make_error("PORT_OPEN_FAILED", {spec.name, err});
     return port;

@@ -61,13 +61,13 @@ Status SwitchController::apply(const TopologySpec& spec) {
   std::map<std::string, OpenPort> next_ports;
   for (const auto& p : spec.ports) {
     auto it = ports_.find(p.name);
-    if (it != ports_.end() && it->second.kind == p.kind) {
+    if (it != ports_.end() && it->second.kind == p.kind && it->second.mac == p.mac) {
       next_ports.emplace(p.name, it->second);
       continue;
     }
     auto opened = factory_(p, device_mtu(spec, p));
     if (!opened) return opened.error();
-    next_ports.emplace(p.name, OpenPort{std::move(opened.value()), p.kind});
+    next_ports.emplace(p.name, OpenPort{std::move(opened.value()), p.kind, p.mac});
   }
 
   // 2. Assign stable ids and build the snapshot.

@@ -49,6 +49,7 @@ class SwitchController {
   struct OpenPort {
     std::shared_ptr<Port> port;
     PortKind kind;
+    std::string mac;
   };
 
   SnapshotSlot& slot_;

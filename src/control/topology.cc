@@ -2,6 +2,8 @@
 
 #include <set>
 
+#include "packet/mac.h"
+
 namespace hvnet {
 
 namespace {
@@ -58,6 +60,8 @@ Result<TopologySpec> parse_topology(const nlohmann::json& j) {
     if (!kind) return kind.error();
     ps.kind = kind.value();
     ps.network = p.value("network", std::string());
+    ps.mac = p.value("mac", std::string());
+    if (!ps.mac.empty() && !MacAddr::parse(ps.mac)) return make_error("MAC_INVALID", {ps.mac});
     for (const auto& v : p.value("vlans", nlohmann::json::array())) {
       if (!v.is_object() || !v.contains("network") || !v["network"].is_string())
         return make_error("INVALID_VALUE", {"vlans", v.dump()});
@@ -115,6 +119,7 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
   for (const auto& p : t.ports) {
     nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
     if (!p.network.empty()) pj["network"] = p.network;
+    if (!p.mac.empty()) pj["mac"] = p.mac;
     if (!p.vlans.empty()) {
       pj["vlans"] = nlohmann::json::array();
       for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});

@@ -28,6 +28,7 @@ struct PortSpec {
   PortKind kind = PortKind::kTap;  // tap (VIF), internal (host interface), af_packet (PIF)
   std::string network;             // untagged network; may be empty on a PIF with only VLANs
   std::vector<VlanSpec> vlans;     // PIF only
+  std::string mac;                 // TAP only: the device's MAC ("" = kernel's random one)
 };
 
 struct TopologySpec {

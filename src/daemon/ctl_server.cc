@@ -68,6 +68,9 @@ std::string CtlServer::handle(const std::string& line) {
       reply = {{"status", "ok"}, {"value", ctl_.stats_json()}};
     } else if (cmd == "topology") {
       reply = {{"status", "ok"}, {"value", topology_to_json(ctl_.topology())}};
+    } else if (cmd == "apply" && !allow_apply_) {
+      reply = error_reply(make_error("OPERATION_NOT_ALLOWED",
+                                     {"the configuration is managed through the API (xe)"}));
     } else if (cmd == "apply") {
       auto spec = parse_topology(req.value("topology", nlohmann::json()));
       Status st = spec ? ctl_.apply(spec.value()) : Status(spec.error());

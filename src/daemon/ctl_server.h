@@ -14,7 +14,9 @@ namespace hvnet {
 
 class CtlServer {
  public:
-  CtlServer(std::string path, SwitchController& ctl) : path_(std::move(path)), ctl_(ctl) {}
+  // With allow_apply false (the network manager owns the configuration) "apply" is refused.
+  CtlServer(std::string path, SwitchController& ctl, bool allow_apply = true)
+      : path_(std::move(path)), ctl_(ctl), allow_apply_(allow_apply) {}
   ~CtlServer();
   Status start();
   void stop();
@@ -25,6 +27,7 @@ class CtlServer {
   void serve();
   std::string path_;
   SwitchController& ctl_;
+  bool allow_apply_;
   int listen_fd_ = -1;
   int stop_pipe_[2] = {-1, -1};
   std::thread thread_;

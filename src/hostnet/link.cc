@@ -63,6 +63,11 @@ int set_mtu(const std::string& name, unsigned mtu) noexcept {
                       [mtu](nlmsghdr* nlh, ifinfomsg*) { mnl_attr_put_u32(nlh, IFLA_MTU, mtu); });
 }
 
+int set_mac(const std::string& name, const uint8_t mac[6]) noexcept {
+  return link_request(
+      name, [mac](nlmsghdr* nlh, ifinfomsg*) { mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac); });
+}
+
 std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
 }

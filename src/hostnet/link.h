@@ -2,6 +2,7 @@
 // carrier. Every call returns 0 or a negative errno; nothing here throws or caches state.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace hvnet::hostnet {
@@ -9,6 +10,7 @@ namespace hvnet::hostnet {
 int if_index(const std::string& name) noexcept;  // 0 when absent
 int set_link_up(const std::string& name, bool up) noexcept;
 int set_mtu(const std::string& name, unsigned mtu) noexcept;
+int set_mac(const std::string& name, const uint8_t mac[6]) noexcept;
 std::string errno_text(int negative_errno);
 
 }  // namespace hvnet::hostnet

@@ -12,11 +12,12 @@
 
 #include "hostnet/link.h"
 #include "io/egress_frame.h"
+#include "packet/mac.h"
 
 namespace hvnet {
 
 std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, unsigned mtu,
-                                       std::string* error) {
+                                       const std::string& mac, std::string* error) {
   auto fail = [&](const char* what) -> std::unique_ptr<TapPort> {
     *error = std::string(what) + " for " + name + ": " + std::strerror(errno);
     return nullptr;
@@ -46,6 +47,12 @@ std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, u
   if (mtu != 0) {
     if (int rc = hostnet::set_mtu(name, mtu); rc < 0) {
       *error = "set MTU " + std::to_string(mtu) + " on " + name + ": " + hostnet::errno_text(rc);
+      return nullptr;
+    }
+  }
+  if (auto m = MacAddr::parse(mac)) {
+    if (int rc = hostnet::set_mac(name, m->b.data()); rc < 0) {
+      *error = "set MAC " + mac + " on " + name + ": " + hostnet::errno_text(rc);
       return nullptr;
     }
   }

@@ -15,8 +15,9 @@ class TapPort final : public Port {
  public:
   // Creates (or attaches to) the TAP named `name`, sets its MTU and brings it up.
   // On failure returns nullptr and sets *error.
+  // `mac` ("" = keep the kernel's random address) becomes the device's MAC.
   static std::unique_ptr<TapPort> open(const std::string& name, PortKind kind, unsigned mtu,
-                                       std::string* error);
+                                       const std::string& mac, std::string* error);
   ~TapPort() override;
 
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;

@@ -1,0 +1,343 @@
+#include "api/api.h"
+
+#include <openssl/crypto.h>
+
+#include "model/ops.h"
+#include "model/records.h"
+
+namespace hvnet::api {
+
+namespace {
+
+using model::json;
+using model::Txn;
+
+std::string ref_of(const std::string& uuid) {
+  return uuid.empty() ? model::kNullRef : model::kRefPrefix + uuid;
+}
+
+// Converts a stored record to its wire form: references become OpaqueRefs.
+json to_wire(const model::ClassSpec& cls, const json& rec) {
+  json out = json::object();
+  for (const auto& f : cls.fields) {
+    auto it = rec.find(f.wire);
+    if (it == rec.end()) continue;
+    if (f.type == model::FieldType::kRef) {
+      out[f.wire] = ref_of(it->get<std::string>());
+    } else if (f.type == model::FieldType::kRefSet) {
+      json refs = json::array();
+      for (const auto& u : *it) refs.push_back(ref_of(u.get<std::string>()));
+      out[f.wire] = refs;
+    } else {
+      out[f.wire] = *it;
+    }
+  }
+  return out;
+}
+
+// Resolves an OpaqueRef argument to the uuid of an existing object of class `cls`.
+Result<std::string> resolve(const Txn& t, const std::string& cls, const json& ref) {
+  if (!ref.is_string()) return make_error("HANDLE_INVALID", {cls, ref.dump()});
+  const std::string s = ref.get<std::string>();
+  const std::string prefix = model::kRefPrefix;
+  if (s.rfind(prefix, 0) != 0) return make_error("HANDLE_INVALID", {cls, s});
+  std::string uuid = s.substr(prefix.size());
+  if (!t.get(uuid, cls)) return make_error("HANDLE_INVALID", {cls, s});
+  return uuid;
+}
+
+Result<std::string> arg_string(const json& args, size_t i, const char* name) {
+  if (!args[i].is_string()) return make_error("FIELD_TYPE_ERROR", {name});
+  return args[i].get<std::string>();
+}
+
+Result<int64_t> arg_int(const json& args, size_t i, const char* name) {
+  model::FieldSpec f{name, name, model::FieldType::kInt, model::Access::kRW, ""};
+  auto v = model::coerce(f, args[i]);
+  if (!v) return v.error();
+  return v.value().get<int64_t>();
+}
+
+json void_value() {
+  return "";
+}
+
+}  // namespace
+
+Api::Api(Manager& mgr, Credentials creds) : mgr_(mgr), creds_(std::move(creds)) {
+  register_generic();
+  register_network();
+}
+
+void Api::add(const std::string& name, size_t min_args, size_t max_args, Handler fn) {
+  methods_[name] = Method{min_args, max_args, std::move(fn)};
+}
+
+Result<json> Api::login(const json& params, Origin origin) {
+  if (params.size() < 2 || params.size() > 4)
+    return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
+                      {"session.login_with_password", "2", std::to_string(params.size())});
+  if (!params[0].is_string() || !params[1].is_string())
+    return make_error("SESSION_AUTHENTICATION_FAILED", {"", "Authentication failure"});
+  const std::string user = params[0], pw = params[1];
+  bool ok =
+      user == creds_.user && (origin == Origin::kLocal ||
+                              (!creds_.password.empty() && pw.size() == creds_.password.size() &&
+                               CRYPTO_memcmp(pw.data(), creds_.password.data(), pw.size()) == 0));
+  if (!ok) return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});
+  std::string ref = std::string(model::kRefPrefix) + model::new_uuid();
+  std::lock_guard lk(sessions_mu_);
+  sessions_.insert(ref);
+  return json(ref);
+}
+
+Result<json> Api::call(const std::string& method, const json& params, Origin origin) {
+  if (!params.is_array()) return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH", {method, "?", "0"});
+  if (method == "session.login_with_password") return login(params, origin);
+  auto it = methods_.find(method);
+  if (it == methods_.end()) return make_error("MESSAGE_METHOD_UNKNOWN", {method});
+  if (params.empty() || !params[0].is_string())
+    return make_error("SESSION_INVALID", {params.empty() ? "" : params[0].dump()});
+  const std::string session = params[0];
+  {
+    std::lock_guard lk(sessions_mu_);
+    if (!sessions_.count(session)) return make_error("SESSION_INVALID", {session});
+  }
+  if (method == "session.logout") {
+    std::lock_guard lk(sessions_mu_);
+    sessions_.erase(session);
+    return void_value();
+  }
+  const Method& m = it->second;
+  size_t n = params.size() - 1;
+  if (n < m.min_args || n > m.max_args)
+    return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
+                      {method, std::to_string(m.max_args + 1), std::to_string(params.size())});
+  json args = json::array();
+  for (size_t i = 1; i < params.size(); ++i) args.push_back(params[i]);
+  for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // defaulted trailing params
+  return m.fn(args);
+}
+
+void Api::register_generic() {
+  add("session.logout", 0, [](const json&) -> Result<json> { return void_value(); });
+  for (const auto& cls : model::all_classes()) {
+    const std::string c = cls.name;
+    const model::ClassSpec* spec = &cls;
+    add(c + ".get_all", 0, [this, c](const json&) -> Result<json> {
+      return mgr_.read([&](const Txn& t) {
+        json out = json::array();
+        for (const auto& u : t.all_of(c)) out.push_back(ref_of(u));
+        return Result<json>(out);
+      });
+    });
+    add(c + ".get_all_records", 0, [this, c, spec](const json&) -> Result<json> {
+      return mgr_.read([&](const Txn& t) {
+        json out = json::object();
+        for (const auto& u : t.all_of(c)) out[ref_of(u)] = to_wire(*spec, model::full_record(t, u));
+        return Result<json>(out);
+      });
+    });
+    add(c + ".get_record", 1, [this, c, spec](const json& a) -> Result<json> {
+      return mgr_.read([&](const Txn& t) -> Result<json> {
+        auto u = resolve(t, c, a[0]);
+        if (!u) return u.error();
+        return to_wire(*spec, model::full_record(t, u.value()));
+      });
+    });
+    add(c + ".get_by_uuid", 1, [this, c](const json& a) -> Result<json> {
+      return mgr_.read([&](const Txn& t) -> Result<json> {
+        std::string u = a[0].is_string() ? a[0].get<std::string>() : a[0].dump();
+        if (!t.get(u, c)) return make_error("UUID_INVALID", {c, u});
+        return json(ref_of(u));
+      });
+    });
+    if (cls.has_name_label()) {
+      add(c + ".get_by_name_label", 1, [this, c](const json& a) -> Result<json> {
+        return mgr_.read([&](const Txn& t) -> Result<json> {
+          json out = json::array();
+          for (const auto& u : t.where(c, "name_label", a[0])) out.push_back(ref_of(u));
+          return out;
+        });
+      });
+    }
+    for (const auto& f : cls.fields) {
+      const model::FieldSpec* fs = &f;
+      add(c + ".get_" + f.wire, 1, [this, c, spec, fs](const json& a) -> Result<json> {
+        return mgr_.read([&](const Txn& t) -> Result<json> {
+          auto u = resolve(t, c, a[0]);
+          if (!u) return u.error();
+          return to_wire(*spec, model::full_record(t, u.value()))[fs->wire];
+        });
+      });
+      if (f.access != model::Access::kRW) continue;
+      add(c + ".set_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
+        return mgr_.write([&](Txn& t) -> Result<json> {
+          auto u = resolve(t, c, a[0]);
+          if (!u) return u.error();
+          auto v = model::coerce(*fs, a[1]);
+          if (!v) return v.error();
+          if (auto st = model::set_field(t, u.value(), fs->wire, v.value()); !st) return st.error();
+          return void_value();
+        });
+      });
+      if (f.type == model::FieldType::kStringMap) {
+        add(c + ".add_to_" + f.wire, 3, [this, c, fs](const json& a) -> Result<json> {
+          return mgr_.write([&](Txn& t) -> Result<json> {
+            auto u = resolve(t, c, a[0]);
+            if (!u) return u.error();
+            if (!a[1].is_string() || !a[2].is_string())
+              return make_error("FIELD_TYPE_ERROR", {fs->wire});
+            json m = t.get(u.value())->rec[fs->wire];
+            if (m.contains(a[1].get<std::string>()))
+              return make_error("MAP_DUPLICATE_KEY",
+                                {c, fs->wire, u.value(), a[1].get<std::string>()});
+            m[a[1].get<std::string>()] = a[2];
+            if (auto st = model::set_field(t, u.value(), fs->wire, m); !st) return st.error();
+            return void_value();
+          });
+        });
+        add(c + ".remove_from_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
+          return mgr_.write([&](Txn& t) -> Result<json> {
+            auto u = resolve(t, c, a[0]);
+            if (!u) return u.error();
+            if (!a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {fs->wire});
+            json m = t.get(u.value())->rec[fs->wire];
+            m.erase(a[1].get<std::string>());
+            if (auto st = model::set_field(t, u.value(), fs->wire, m); !st) return st.error();
+            return void_value();
+          });
+        });
+      }
+      if (f.type == model::FieldType::kStringSet) {
+        add(c + ".add_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
+          return mgr_.write([&](Txn& t) -> Result<json> {
+            auto u = resolve(t, c, a[0]);
+            if (!u) return u.error();
+            if (!a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {fs->wire});
+            json s = t.get(u.value())->rec[fs->wire];
+            if (std::find(s.begin(), s.end(), a[1]) == s.end()) s.push_back(a[1]);
+            if (auto st = model::set_field(t, u.value(), fs->wire, s); !st) return st.error();
+            return void_value();
+          });
+        });
+        add(c + ".remove_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
+          return mgr_.write([&](Txn& t) -> Result<json> {
+            auto u = resolve(t, c, a[0]);
+            if (!u) return u.error();
+            json s = json::array();
+            for (const auto& e : t.get(u.value())->rec[fs->wire])
+              if (e != a[1]) s.push_back(e);
+            if (auto st = model::set_field(t, u.value(), fs->wire, s); !st) return st.error();
+            return void_value();
+          });
+        });
+      }
+    }
+  }
+}
+
+void Api::register_network() {
+  // A write on one object: resolve the ref, run the operation, return void.
+  auto on = [this](const std::string& cls, std::function<Status(Txn&, const std::string&)> op) {
+    return [this, cls, op](const json& a) -> Result<json> {
+      return mgr_.write([&](Txn& t) -> Result<json> {
+        auto u = resolve(t, cls, a[0]);
+        if (!u) return u.error();
+        if (auto st = op(t, u.value()); !st) return st.error();
+        return void_value();
+      });
+    };
+  };
+  auto create = [this](std::function<Result<std::string>(Txn&, const json&)> op) {
+    return [this, op](const json& a) -> Result<json> {
+      return mgr_.write([&](Txn& t) -> Result<json> {
+        auto u = op(t, a[0]);
+        if (!u) return u.error();
+        return json(ref_of(u.value()));
+      });
+    };
+  };
+
+  add("network.create", 1, create(model::network_create));
+  add("network.destroy", 1, on("network", model::network_destroy));
+  add("network.add_purpose", 2, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto u = resolve(t, "network", a[0]);
+      if (!u) return u.error();
+      auto p = arg_string(a, 1, "purpose");
+      if (!p) return p.error();
+      if (auto st = model::network_add_purpose(t, u.value(), p.value()); !st) return st.error();
+      return void_value();
+    });
+  });
+  add("network.remove_purpose", 2, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto u = resolve(t, "network", a[0]);
+      if (!u) return u.error();
+      auto p = arg_string(a, 1, "purpose");
+      if (!p) return p.error();
+      if (auto st = model::network_remove_purpose(t, u.value(), p.value()); !st) return st.error();
+      return void_value();
+    });
+  });
+
+  add("PIF.scan", 1, [this](const json& a) -> Result<json> {
+    auto nics = mgr_.scan_nics();
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto h = resolve(t, "host", a[0]);
+      if (!h) return h.error();
+      auto r = model::pif_scan(t, h.value(), nics);
+      if (!r) return r.error();
+      return void_value();
+    });
+  });
+  add("PIF.plug", 1, on("PIF", model::pif_plug));
+  add("PIF.unplug", 1, on("PIF", model::pif_unplug));
+  add("PIF.forget", 1, on("PIF", model::pif_forget));
+
+  auto vlan_create = [this](const json& a, bool pool) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto tag = arg_int(a, pool ? 2 : 1, "VLAN");
+      if (!tag) return tag.error();
+      auto net = resolve(t, "network", a[pool ? 1 : 2]);
+      if (!net) return net.error();
+      if (pool) {
+        auto dev = arg_string(a, 0, "device");
+        if (!dev) return dev.error();
+        auto pifs = model::pool_create_vlan(t, dev.value(), net.value(), tag.value());
+        if (!pifs) return pifs.error();
+        json out = json::array();
+        for (const auto& p : pifs.value()) out.push_back(ref_of(p));
+        return out;
+      }
+      auto pif = resolve(t, "PIF", a[0]);
+      if (!pif) return pif.error();
+      auto v = model::vlan_create(t, pif.value(), tag.value(), net.value());
+      if (!v) return v.error();
+      return json(ref_of(v.value()));
+    });
+  };
+  add("VLAN.create", 3, [vlan_create](const json& a) { return vlan_create(a, false); });
+  add("VLAN.destroy", 1, on("VLAN", model::vlan_destroy));
+  add("pool.create_VLAN", 3, [vlan_create](const json& a) { return vlan_create(a, true); });
+  add("pool.create_VLAN_from_PIF", 3, [this, vlan_create](const json& a) -> Result<json> {
+    // (pif, network, VLAN): the same as create_VLAN on the PIF's device.
+    auto dev = mgr_.read([&](const Txn& t) -> Result<json> {
+      auto pif = resolve(t, "PIF", a[0]);
+      if (!pif) return pif.error();
+      return t.get(pif.value())->rec["device"];
+    });
+    if (!dev) return dev.error();
+    return vlan_create(json::array({dev.value(), a[1], a[2]}), true);
+  });
+
+  add("VM.create", 1, create(model::vm_create));
+  add("VM.destroy", 1, on("VM", model::vm_destroy));
+  add("VIF.create", 1, create(model::vif_create));
+  add("VIF.destroy", 1, on("VIF", model::vif_destroy));
+  add("VIF.plug", 1, on("VIF", model::vif_plug));
+  add("VIF.unplug", 1, on("VIF", model::vif_unplug));
+}
+
+}  // namespace hvnet::api

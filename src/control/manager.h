@@ -1,0 +1,49 @@
+// Manager: the network manager's single entry point for reads and writes of the object model.
+// A write runs an operation on a Txn, reconfigures the data plane from the staged objects, and
+// commits the Txn to the store; if any step fails, the data plane is put back and nothing of the
+// change remains (all or nothing, crash-safe through the store's transaction). Serialised by one
+// mutex: writes are rare and short; the data plane never waits on it.
+#pragma once
+
+#include <functional>
+#include <mutex>
+
+#include "control/switch_controller.h"
+#include "model/database.h"
+#include "model/ops.h"
+#include "store/sqlite_store.h"
+
+namespace hvnet {
+
+class Manager {
+ public:
+  using NicScanner = std::function<std::vector<model::NicInfo>()>;
+  Manager(store::SqliteStore& store, SwitchController* ctl, NicScanner scanner,
+          uint32_t mac_ageing_s = 300);
+
+  // Loads the stored objects, creates the host record on first start (and scans its NICs, as an
+  // install would), and re-creates the data plane from them.
+  Status start(const std::string& hostname);
+
+  // Runs `op` on a fresh Txn and commits it; returns op's value or the first error.
+  Result<model::json> write(const std::function<Result<model::json>(model::Txn&)>& op);
+  template <typename F>
+  auto read(F&& f) {
+    std::lock_guard lk(mu_);
+    model::Txn view(db_);
+    return f(static_cast<const model::Txn&>(view));
+  }
+  std::vector<model::NicInfo> scan_nics() const { return scanner_(); }
+
+ private:
+  Status reconcile(const model::Txn& view);
+
+  std::mutex mu_;
+  model::Database db_;
+  store::SqliteStore& store_;
+  SwitchController* ctl_;  // null: no data plane (tests of the model alone)
+  NicScanner scanner_;
+  uint32_t mac_ageing_s_;
+};
+
+}  // namespace hvnet

@@ -1,0 +1,135 @@
+#include <regex>
+
+#include "model/ops.h"
+#include "model/records.h"
+
+namespace hvnet::model {
+
+std::string local_host(const Txn& t) {
+  auto hosts = t.all_of("host");
+  return hosts.empty() ? "" : hosts.front();
+}
+
+std::string ensure_host(Txn& t, const std::string& hostname) {
+  std::string h = local_host(t);
+  if (!h.empty()) return h;
+  h = new_uuid();
+  json r = default_record(*find_class("host"));
+  r["name_label"] = hostname;
+  r["hostname"] = hostname;
+  t.put(h, Object{"host", r});
+  return h;
+}
+
+namespace {
+
+bool bridge_in_use(const Txn& t, const std::string& bridge) {
+  return !t.where("network", "bridge", bridge).empty();
+}
+
+std::string free_bridge(const Txn& t, const std::string& prefix) {
+  for (int i = 0;; ++i) {
+    std::string b = prefix + std::to_string(i);
+    if (!bridge_in_use(t, b)) return b;
+  }
+}
+
+Result<int64_t> check_mtu(int64_t mtu) {
+  if (mtu <= 0) return int64_t(1500);  // xapi's rule: a non-positive MTU means the default
+  if (mtu < kMinMtu || mtu > kMaxMtu)
+    return make_error("MTU_INVALID",
+                      {std::to_string(mtu), std::to_string(kMinMtu), std::to_string(kMaxMtu)});
+  return mtu;
+}
+
+}  // namespace
+
+Result<std::string> network_create(Txn& t, const json& record) {
+  const ClassSpec& cls = *find_class("network");
+  if (!record.is_object()) return make_error("FIELD_TYPE_ERROR", {"record"});
+  json r = default_record(cls);
+  r["MTU"] = 1500;
+  r["managed"] = true;
+  r["default_locking_mode"] = "unlocked";
+  for (const auto& [k, v] : record.items()) {
+    const FieldSpec* f = cls.field(k);
+    if (!f || f->derived || f->wire == "uuid") continue;  // unknown/server fields are ignored
+    auto c = coerce(*f, v);
+    if (!c) return c.error();
+    r[k] = c.value();
+  }
+  auto mtu = check_mtu(r["MTU"].get<int64_t>());
+  if (!mtu) return mtu.error();
+  r["MTU"] = mtu.value();
+  std::string bridge = r["bridge"].get<std::string>();
+  if (bridge.empty()) {
+    r["bridge"] = free_bridge(t, "xapi");
+  } else {
+    static const std::regex reserved("^(xen|xapi|vif|tap|eth).*");
+    static const std::regex valid("^[A-Za-z0-9_.-]+$");
+    if (bridge.size() > 15 || std::regex_match(bridge, reserved) ||
+        !std::regex_match(bridge, valid))
+      return make_error("INVALID_VALUE", {"bridge", bridge});
+    if (bridge_in_use(t, bridge)) return make_error("BRIDGE_NAME_EXISTS", {bridge});
+  }
+  if (r["purpose"].size() > 0) {
+    for (const auto& p : r["purpose"])
+      if (p != "nbd" && p != "insecure_nbd") return make_error("INVALID_VALUE", {"purpose", p});
+    if (r["purpose"].size() > 1)
+      return make_error("NETWORK_INCOMPATIBLE_PURPOSES", {"nbd", "insecure_nbd"});
+  }
+  std::string uuid = new_uuid();
+  t.put(uuid, Object{"network", r});
+  return uuid;
+}
+
+Status network_destroy(Txn& t, const std::string& net) {
+  auto vifs = t.where("VIF", "network", net);
+  if (!vifs.empty()) return make_error("NETWORK_CONTAINS_VIF", vifs);
+  auto pifs = t.where("PIF", "network", net);
+  if (!pifs.empty()) return make_error("NETWORK_CONTAINS_PIF", pifs);
+  t.erase(net);
+  return ok_status();
+}
+
+Status network_add_purpose(Txn& t, const std::string& net, const std::string& purpose) {
+  if (purpose != "nbd" && purpose != "insecure_nbd")
+    return make_error("INVALID_VALUE", {"purpose", purpose});
+  json p = t.get(net)->rec["purpose"];
+  for (const auto& have : p) {
+    if (have == purpose) return ok_status();
+    return make_error("NETWORK_INCOMPATIBLE_PURPOSES", {purpose, have.get<std::string>()});
+  }
+  p.push_back(purpose);
+  t.set_field(net, "purpose", p);
+  return ok_status();
+}
+
+Status network_remove_purpose(Txn& t, const std::string& net, const std::string& purpose) {
+  json p = json::array();
+  for (const auto& have : t.get(net)->rec["purpose"])
+    if (have != purpose) p.push_back(have);
+  t.set_field(net, "purpose", p);
+  return ok_status();
+}
+
+Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value) {
+  const Object* o = t.get(uuid);
+  if (o->cls == "network" && field == "MTU") {
+    auto mtu = check_mtu(value.get<int64_t>());
+    if (!mtu) return mtu.error();
+    t.set_field(uuid, field, mtu.value());
+    // VIFs and VLAN/physical PIFs on the network follow its MTU, as in XenServer.
+    for (const auto& vif : t.where("VIF", "network", uuid)) t.set_field(vif, "MTU", mtu.value());
+    for (const auto& pif : t.where("PIF", "network", uuid)) t.set_field(pif, "MTU", mtu.value());
+    return ok_status();
+  }
+  if (o->cls == "VIF" && field == "qos_algorithm_type") {
+    const std::string v = value.get<std::string>();
+    if (!v.empty() && v != "ratelimit") return make_error("INVALID_VALUE", {field, v});
+  }
+  t.set_field(uuid, field, value);
+  return ok_status();
+}
+
+}  // namespace hvnet::model

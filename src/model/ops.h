@@ -1,0 +1,63 @@
+// The network manager's operations on the object model, XenServer semantics: each one validates
+// in xapi's order, returns a XenAPI error with the offending values on bad input, and stages its
+// changes in the Txn it is given (the caller commits or drops them). No I/O: the host's NICs come
+// in as data (PIF.scan), so every rule is unit-testable.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "model/database.h"
+#include "model/result.h"
+
+namespace hvnet::model {
+
+struct NicInfo {
+  std::string device;
+  std::string mac;
+  uint32_t mtu = 1500;
+};
+
+inline constexpr int64_t kMinMtu = 68;
+inline constexpr int64_t kMaxMtu = 9216;
+
+// host
+std::string ensure_host(Txn& t, const std::string& hostname);
+std::string local_host(const Txn& t);
+
+// network
+Result<std::string> network_create(Txn& t, const json& record);
+Status network_destroy(Txn& t, const std::string& net);
+Status network_add_purpose(Txn& t, const std::string& net, const std::string& purpose);
+Status network_remove_purpose(Txn& t, const std::string& net, const std::string& purpose);
+
+// PIF
+Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
+                                          const std::vector<NicInfo>& nics);
+Status pif_plug(Txn& t, const std::string& pif);
+Status pif_unplug(Txn& t, const std::string& pif);
+Status pif_forget(Txn& t, const std::string& pif);
+
+// VLAN
+Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t tag,
+                                const std::string& network);
+Status vlan_destroy(Txn& t, const std::string& vlan);
+Result<std::vector<std::string>> pool_create_vlan(Txn& t, const std::string& device,
+                                                  const std::string& network, int64_t tag);
+
+// VM (a minimal record owning VIFs) and VIF
+Result<std::string> vm_create(Txn& t, const json& record);
+Status vm_destroy(Txn& t, const std::string& vm);
+Result<std::string> vif_create(Txn& t, const json& record);
+Status vif_destroy(Txn& t, const std::string& vif);
+Status vif_plug(Txn& t, const std::string& vif);
+Status vif_unplug(Txn& t, const std::string& vif);
+// The host-side device name of a VIF: vif<domid>.<device>.
+std::string vif_device_name(const Txn& t, const std::string& vif);
+
+// Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
+// per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.
+Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value);
+
+}  // namespace hvnet::model

@@ -1,0 +1,159 @@
+#include "model/ops.h"
+#include "model/records.h"
+
+namespace hvnet::model {
+
+namespace {
+
+std::string free_xenbr(const Txn& t) {
+  for (int i = 0;; ++i) {
+    std::string b = "xenbr" + std::to_string(i);
+    if (t.where("network", "bridge", b).empty()) return b;
+  }
+}
+
+bool is_vlan_pif(const Object& pif) {
+  return pif.rec["VLAN"].get<int64_t>() >= 0;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
+                                          const std::vector<NicInfo>& nics) {
+  std::vector<std::string> created;
+  for (const auto& nic : nics) {
+    // A NIC is known by its MAC (XenServer's rule), or by device name for MAC-less devices.
+    bool known = false;
+    for (const auto& pif : t.where("PIF", "host", host)) {
+      const json& r = t.get(pif)->rec;
+      if (r["VLAN"].get<int64_t>() >= 0 || !r["physical"].get<bool>()) continue;
+      if (r["MAC"] == nic.mac || r["device"] == nic.device) known = true;
+    }
+    if (known) continue;
+    // XenServer makes a network (and bridge xenbrN) for every new PIF.
+    json n = default_record(*find_class("network"));
+    n["name_label"] = "Pool-wide network associated with " + nic.device;
+    n["bridge"] = free_xenbr(t);
+    n["MTU"] = nic.mtu;
+    n["managed"] = true;
+    n["default_locking_mode"] = "unlocked";
+    std::string net = new_uuid();
+    t.put(net, Object{"network", n});
+
+    json p = default_record(*find_class("PIF"));
+    p["device"] = nic.device;
+    p["MAC"] = nic.mac;
+    p["MTU"] = nic.mtu;
+    p["VLAN"] = -1;
+    p["physical"] = true;
+    p["managed"] = true;
+    p["currently_attached"] = false;  // new PIFs start unplugged
+    p["network"] = net;
+    p["host"] = host;
+    p["ip_configuration_mode"] = "None";
+    p["ipv6_configuration_mode"] = "None";
+    p["primary_address_type"] = "IPv4";
+    std::string pif = new_uuid();
+    t.put(pif, Object{"PIF", p});
+    created.push_back(pif);
+  }
+  return created;
+}
+
+Status pif_plug(Txn& t, const std::string& pif) {
+  const Object& p = *t.get(pif);
+  if (!p.rec["bond_slave_of"].get<std::string>().empty())
+    return make_error("CANNOT_PLUG_BOND_SLAVE", {pif});
+  t.set_field(pif, "currently_attached", true);
+  // A VLAN PIF needs the PIF that carries its tags.
+  if (is_vlan_pif(p)) {
+    const std::string vlan = p.rec["VLAN_master_of"];
+    if (const Object* v = t.get(vlan, "VLAN")) return pif_plug(t, v->rec["tagged_PIF"]);
+  }
+  return ok_status();
+}
+
+Status pif_unplug(Txn& t, const std::string& pif) {
+  const Object& p = *t.get(pif);
+  if (p.rec["management"].get<bool>()) return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
+  if (p.rec["disallow_unplug"].get<bool>()) return make_error("PIF_DOES_NOT_ALLOW_UNPLUG", {pif});
+  t.set_field(pif, "currently_attached", false);
+  return ok_status();
+}
+
+Status pif_forget(Txn& t, const std::string& pif) {
+  const Object& p = *t.get(pif);
+  if (p.rec["management"].get<bool>()) return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
+  if (!p.rec["bond_slave_of"].get<std::string>().empty() || !t.where("Bond", "master", pif).empty())
+    return make_error("PIF_ALREADY_BONDED", {pif});
+  if (!t.where("VLAN", "tagged_PIF", pif).empty())
+    return make_error("PIF_VLAN_STILL_EXISTS", {pif});
+  t.erase(pif);
+  return ok_status();
+}
+
+Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t tag,
+                                const std::string& network) {
+  const Object& tagged = *t.get(tagged_pif);
+  const std::string host = tagged.rec["host"];
+  for (const auto& p : t.where("PIF", "network", network))
+    if (t.get(p)->rec["host"] == host) return make_error("NETWORK_ALREADY_CONNECTED", {host, p});
+  if (!tagged.rec["bond_slave_of"].get<std::string>().empty())
+    return make_error("CANNOT_ADD_VLAN_TO_BOND_SLAVE", {tagged_pif});
+  if (is_vlan_pif(tagged)) return make_error("PIF_IS_VLAN", {tagged_pif});
+  if (tag < 0 || tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
+  for (const auto& v : t.where("VLAN", "tagged_PIF", tagged_pif))
+    if (t.get(v)->rec["tag"] == tag)
+      return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});
+
+  std::string vlan = new_uuid();
+  std::string untagged = new_uuid();
+  json p = default_record(*find_class("PIF"));
+  p["device"] = tagged.rec["device"];
+  p["MAC"] = "fe:ff:ff:ff:ff:ff";
+  p["MTU"] = tagged.rec["MTU"];
+  p["VLAN"] = tag;
+  p["physical"] = false;
+  p["managed"] = true;
+  p["network"] = network;
+  p["host"] = host;
+  p["VLAN_master_of"] = vlan;
+  p["ip_configuration_mode"] = "None";
+  p["ipv6_configuration_mode"] = "None";
+  p["primary_address_type"] = "IPv4";
+  t.put(untagged, Object{"PIF", p});
+  json v = default_record(*find_class("VLAN"));
+  v["tagged_PIF"] = tagged_pif;
+  v["untagged_PIF"] = untagged;
+  v["tag"] = tag;
+  t.put(vlan, Object{"VLAN", v});
+  if (auto st = pif_plug(t, untagged); !st) return st.error();  // plugged at once, as xapi does
+  return vlan;
+}
+
+Status vlan_destroy(Txn& t, const std::string& vlan) {
+  const std::string untagged = t.get(vlan)->rec["untagged_PIF"];
+  if (const Object* p = t.get(untagged, "PIF")) {
+    if (p->rec["management"].get<bool>())
+      return make_error("PIF_IS_MANAGEMENT_INTERFACE", {untagged});
+    t.erase(untagged);
+  }
+  t.erase(vlan);
+  return ok_status();
+}
+
+Result<std::vector<std::string>> pool_create_vlan(Txn& t, const std::string& device,
+                                                  const std::string& network, int64_t tag) {
+  std::vector<std::string> out;
+  for (const auto& pif : t.where("PIF", "device", device)) {
+    const json& r = t.get(pif)->rec;
+    if (r["VLAN"].get<int64_t>() >= 0) continue;
+    auto v = vlan_create(t, pif, tag, network);
+    if (!v) return v.error();
+    out.push_back(t.get(v.value())->rec["untagged_PIF"]);
+  }
+  if (out.empty()) return make_error("INVALID_VALUE", {"device", device});
+  return out;
+}
+
+}  // namespace hvnet::model

@@ -1,0 +1,96 @@
+#include "model/records.h"
+
+#include <charconv>
+
+namespace hvnet::model {
+
+namespace {
+json zero(FieldType t) {
+  switch (t) {
+    case FieldType::kString:
+    case FieldType::kRef:
+      return "";
+    case FieldType::kInt:
+      return 0;
+    case FieldType::kBool:
+      return false;
+    case FieldType::kRefSet:
+    case FieldType::kStringSet:
+      return json::array();
+    case FieldType::kStringMap:
+      return json::object();
+  }
+  return nullptr;
+}
+}  // namespace
+
+json default_record(const ClassSpec& cls) {
+  json r = json::object();
+  for (const auto& f : cls.fields)
+    if (!f.derived && f.wire != "uuid") r[f.wire] = zero(f.type);
+  return r;
+}
+
+json full_record(const Txn& t, const std::string& uuid) {
+  const Object* o = t.get(uuid);
+  if (!o) return nullptr;
+  const ClassSpec* cls = find_class(o->cls);
+  json r = o->rec;
+  r["uuid"] = uuid;
+  for (const auto& f : cls->fields) {
+    if (!f.derived) continue;
+    // A derived field lists the objects of ref_class whose back-pointer names this object.
+    std::string back;
+    if (cls->name == "network") back = "network";
+    if (cls->name == "host") back = "host";
+    if (cls->name == "VM") back = "VM";
+    if (f.wire == "bond_master_of") back = "master";
+    if (f.wire == "VLAN_slave_of") back = "tagged_PIF";
+    if (f.wire == "slaves") back = "bond_slave_of";
+    r[f.wire] = t.where(f.ref_class, back, uuid);
+  }
+  return r;
+}
+
+Result<json> coerce(const FieldSpec& f, const json& v) {
+  auto type_error = [&] { return make_error("FIELD_TYPE_ERROR", {f.wire}); };
+  switch (f.type) {
+    case FieldType::kString:
+    case FieldType::kRef:
+      if (!v.is_string()) return type_error();
+      return v;
+    case FieldType::kInt: {
+      if (v.is_number_integer()) return v;
+      if (v.is_string()) {
+        const std::string& s = v.get_ref<const std::string&>();
+        int64_t n = 0;
+        auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+        if (ec == std::errc() && p == s.data() + s.size() && !s.empty()) return json(n);
+      }
+      return type_error();
+    }
+    case FieldType::kBool:
+      if (v.is_boolean()) return v;
+      if (v.is_string()) {
+        std::string s = v.get<std::string>();
+        for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+        if (s == "true") return json(true);
+        if (s == "false") return json(false);
+      }
+      return type_error();
+    case FieldType::kRefSet:
+    case FieldType::kStringSet:
+      if (!v.is_array()) return type_error();
+      for (const auto& e : v)
+        if (!e.is_string()) return type_error();
+      return v;
+    case FieldType::kStringMap:
+      if (!v.is_object()) return type_error();
+      for (const auto& [k, e] : v.items())
+        if (!e.is_string()) return type_error();
+      return v;
+  }
+  return type_error();
+}
+
+}  // namespace hvnet::model

@@ -1,0 +1,20 @@
+// Record helpers: default records per class (every stored field present with its zero value),
+// derived fields (reverse references such as network.PIFs) and type checks for incoming values.
+#pragma once
+
+#include <string>
+
+#include "model/database.h"
+#include "model/result.h"
+#include "model/schema.h"
+
+namespace hvnet::model {
+
+json default_record(const ClassSpec& cls);
+// The record with derived fields filled in from the other objects in `t`.
+json full_record(const Txn& t, const std::string& uuid);
+// Checks that `v` has the shape `f` needs (string, int as number or numeric string, bool, set,
+// map of strings) and returns it normalised; FIELD_TYPE_ERROR [field] otherwise.
+Result<json> coerce(const FieldSpec& f, const json& v);
+
+}  // namespace hvnet::model

@@ -1,33 +1,13 @@
 """A VLAN network on a PIF (veth) reaching a physical host through a VLAN-aware physical switch.
 
-This kernel has neither 802.1Q sub-interfaces nor bridge VLAN filtering, so the physical switch is
-Open vSwitch's userspace datapath in its own namespace: the hvnet PIF plugs into a trunk port, the
-physical host into access ports for VLAN 10 and VLAN 20 (as a host behind a real switch would)."""
-from conftest import Capture, ping, received, sh, wait_until
-from ovs import Ovs
+See conftest.physical_vlan_switch for why the physical switch is Open vSwitch."""
+from conftest import Capture, physical_vlan_switch, ping, received, sh, wait_until
 
 
 def test_vlan_reaches_physical_host_and_second_vlan_is_isolated(lab):
-    pif, sw_pif = lab.name("p"), lab.name("P")
-    phys = lab.netns("s")   # the physical switch
-    host = lab.netns("h")   # the physical host, one NIC per VLAN
-    lab.veth(pif, sw_pif, phys)
-    ovs = Ovs(str(lab.tmp_path), netns=phys)
-    lab._undo.append(ovs.stop)
-    ovs.vsctl("add-br", "sw0", "--", "set", "bridge", "sw0", "datapath_type=netdev")
-    ovs.vsctl("add-port", "sw0", sw_pif, "--", "set", "port", sw_pif, "trunks=10,20")
-    for vid, addr in ((10, "10.10.10.2/24"), (20, "10.10.20.2/24")):
-        sw_end, host_end = lab.name(f"S{vid // 10}"), lab.name(f"H{vid // 10}")
-        sh("ip", "link", "add", sw_end, "type", "veth", "peer", "name", host_end, ns=phys)
-        sh("ip", "link", "set", host_end, "netns", host, ns=phys)
-        sh("ip", "link", "set", sw_end, "up", ns=phys)
-        ovs.vsctl("add-port", "sw0", sw_end, "--", "set", "port", sw_end, f"tag={vid}")
-        sh("ip", "addr", "add", addr, "dev", host_end, ns=host)
-        sh("ip", "link", "set", host_end, "up", ns=host)
-        # The physical host keeps default offloads; OVS's AF_PACKET ports need them off on its side.
-        sh("ethtool", "-K", sw_end, "tx", "off", ns=phys, check=False)
-    sh("ethtool", "-K", sw_pif, "tx", "off", ns=phys, check=False)
-
+    pif = lab.name("p")
+    phys, host, ovs, host_nics = physical_vlan_switch(lab, pif, {10: "10.10.10.2/24",
+                                                                 20: "10.10.20.2/24"})
     v10, v20, v20b = lab.name("a"), lab.name("b"), lab.name("c")
     d = lab.hvnetd({
         "networks": [{"name": "n10"}, {"name": "n20"}],

@@ -1,0 +1,122 @@
+"""The xe CLI as an admin types it: XenServer syntax, record layout, --minimal, filters, errors on
+stderr with a non-zero exit, and end-to-end networking built with xe alone."""
+import re
+
+from conftest import physical_vlan_switch, ping, received, sh, wait_until, XE
+import subprocess
+
+
+def test_network_commands_and_output_layout(host):
+    uuid = host.xe("network-create", "name-label=storage", "name-description=iSCSI").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f-]{36}", uuid)
+    out = host.xe("network-list", f"uuid={uuid}").stdout
+    lines = out.splitlines()
+    assert lines[0] == f"uuid ( RO)                : {uuid}"
+    assert lines[1] == "          name-label ( RW): storage"
+    assert lines[2] == "    name-description ( RW): iSCSI"
+    assert re.fullmatch(r"              bridge \( RO\): xapi\d+", lines[3])
+    assert host.xe("network-list", "name-label=storage", "--minimal").stdout.strip() == uuid
+    assert host.xe("network-list", "name-label=nothing-like-this", "--minimal").stdout.strip() == ""
+    assert host.xe("network-list", "name-label=storage", "params=bridge", "--minimal").stdout.startswith("xapi")
+    assert host.xe("network-param-get", f"uuid={uuid}", "param-name=MTU").stdout.strip() == "1500"
+    host.xe("network-param-set", f"uuid={uuid}", "name-label=san", "MTU=9000", "other-config:owner=ops")
+    assert host.xe("network-param-get", f"uuid={uuid}", "param-name=name-label").stdout.strip() == "san"
+    assert host.xe("network-param-get", f"uuid={uuid}", "param-name=other-config",
+                   "param-key=owner").stdout.strip() == "ops"
+    host.xe("network-param-add", f"uuid={uuid}", "param-name=other-config", "rack=r1")
+    host.xe("network-param-remove", f"uuid={uuid}", "param-name=other-config", "param-key=owner")
+    assert host.xe("network-param-get", f"uuid={uuid}", "param-name=other-config").stdout.strip() == "rack: r1"
+    host.xe("network-param-add", f"uuid={uuid}", "param-name=purpose", "param-key=nbd")
+    listing = host.xe("network-param-list", f"uuid={uuid}").stdout
+    assert "                 purpose (SRO): nbd" in listing
+    assert "                     MTU ( RW): 9000" in listing
+    assert "            other-config (MRW): rack: r1" in listing
+    host.xe("network-param-add", f"uuid={uuid}", "param-name=tags", "param-key=blue")
+    host.xe("network-param-clear", f"uuid={uuid}", "param-name=tags")
+    assert host.xe("network-param-get", f"uuid={uuid}", "param-name=tags").stdout.strip() == ""
+    assert "hostname ( RO)" in host.xe("host-list", "params=all").stdout
+    host.xe("network-destroy", f"uuid={uuid}")
+    assert host.xe("network-list", "--minimal").stdout.strip() == ""
+
+
+def test_bad_input_exits_non_zero_with_the_error_and_changes_nothing(host, lab):
+    before = host.xe("network-list", "params=all").stdout
+    r = host.xe("network-create", "name-label=x", "MTU=99999", check=False)
+    assert r.returncode == 1 and "MTU_INVALID" in r.stderr and r.stdout == ""
+    r = host.xe("network-create", "name-label=x", "bridge=eth7", check=False)
+    assert r.returncode == 1 and "INVALID_VALUE" in r.stderr
+    r = host.xe("network-param-set", "uuid=00000000-0000-0000-0000-000000000000", "name-label=y",
+                check=False)
+    assert r.returncode == 1 and "UUID_INVALID" in r.stderr
+    r = host.xe("network-frobnicate", check=False)
+    assert r.returncode == 1 and "Unknown command" in r.stderr
+    r = host.xe("network-create", check=False)
+    assert r.returncode == 1 and "name-label" in r.stderr
+    assert host.xe("network-list", "params=all").stdout == before
+
+    dev, peer = lab.name("e0"), lab.name("E0")
+    lab.veth(dev, peer)
+    host.xe("pif-scan")
+    pif = host.xe("pif-list", f"device={dev}", "--minimal").stdout.strip()
+    assert re.fullmatch(r"[0-9a-f-]{36}", pif)
+    assert host.xe("pif-param-get", f"uuid={pif}", "param-name=currently-attached").stdout.strip() == "false"
+    net = host.xe("network-create", "name-label=v").stdout.strip()
+    before = host.xe("pif-list", "params=all").stdout
+    r = host.xe("vlan-create", f"network-uuid={net}", f"pif-uuid={pif}", "vlan=5000", check=False)
+    assert r.returncode == 1 and "VLAN_TAG_INVALID" in r.stderr and "5000" in r.stderr
+    assert host.xe("pif-list", "params=all").stdout == before
+    vm = host.xe("vm-create", "name-label=vm").stdout.strip()
+    r = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0", "mac=nonsense",
+                check=False)
+    assert r.returncode == 1 and "MAC_INVALID" in r.stderr
+    assert host.xe("vif-list", "--minimal").stdout.strip() == ""
+
+
+def test_xe_over_tcp_with_credentials(host):
+    base = [XE, "-s", "127.0.0.1", "-p", str(host.port), "-u", "root"]
+    ok = subprocess.run(base + ["-pw", host.PASSWORD, "host-list", "--minimal"],
+                        capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0 and re.fullmatch(r"[0-9a-f-]{36}", ok.stdout.strip())
+    bad = subprocess.run(base + ["-pw", "wrong", "host-list"], capture_output=True, text=True,
+                         timeout=30)
+    assert bad.returncode == 1 and "SESSION_AUTHENTICATION_FAILED" in bad.stderr
+
+
+def test_end_to_end_two_vms_ping_over_an_xe_made_network(host, lab):
+    net = host.xe("network-create", "name-label=tenant").stdout.strip()
+    taps = []
+    for i in (1, 2):
+        vm = host.xe("vm-create", f"name-label=vm{i}").stdout.strip()
+        vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0",
+                      f"mac=00:16:3e:00:0{i}:01").stdout.strip()
+        host.xe("vif-plug", f"uuid={vif}")
+        assert host.xe("vif-param-get", f"uuid={vif}", "param-name=currently-attached").stdout.strip() == "true"
+        domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
+        taps.append(f"vif{domid}.0")
+    ns1, ns2 = lab.netns("a"), lab.netns("b")
+    lab.vm(taps[0], ns1, "10.80.0.1/24")
+    lab.vm(taps[1], ns2, "10.80.0.2/24")
+    assert sh("cat", f"/sys/class/net/{taps[0]}/address", ns=ns1).stdout.strip() == "00:16:3e:00:01:01"
+    assert received(ping(ns1, "10.80.0.2", count=3)) == 3
+
+
+def test_end_to_end_xe_vlan_reaches_the_physical_namespace(host, lab):
+    pif_dev = lab.name("p")
+    phys, phost, ovs, nics = physical_vlan_switch(lab, pif_dev, {5: "10.81.0.2/24"})
+    host.xe("pif-scan")
+    pif = host.xe("pif-list", f"device={pif_dev}", "--minimal").stdout.strip()
+    net = host.xe("network-create", "name-label=vlan5").stdout.strip()
+    vlan_pif = host.xe("vlan-create", f"network-uuid={net}", f"pif-uuid={pif}", "vlan=5").stdout.strip()
+    assert host.xe("pif-param-get", f"uuid={vlan_pif}", "param-name=VLAN").stdout.strip() == "5"
+    assert host.xe("pif-param-get", f"uuid={pif}", "param-name=currently-attached").stdout.strip() == "true"
+    vm = host.xe("vm-create", "name-label=vm").stdout.strip()
+    vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
+    host.xe("vif-plug", f"uuid={vif}")
+    domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
+    ns = lab.netns("v")
+    lab.vm(f"vif{domid}.0", ns, "10.81.0.1/24")
+    wait_until(lambda: received(ping(ns, "10.81.0.2", count=1, check=False)) == 1, 20,
+               "VLAN 5 through the physical switch")
+    assert received(ping(ns, "10.81.0.2", count=3)) == 3
+    host.xe("vlan-destroy", f"uuid={vlan_pif}")
+    assert received(ping(ns, "10.81.0.2", count=2, check=False)) == 0

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs hvnetd with a live demo topology: network xenbr0 with the
-# host's own interface (internal port xenbr0, 10.99.0.254/24) and two VMs, namespaces hvdemo-vm1
-# and hvdemo-vm2 owning VIFs vif1.0 and vif2.0. Ctrl-C stops hvnetd and removes the demo.
+# Installs dependencies, builds, and runs hvnetd (network manager on its embedded SQLite store)
+# with a live demo topology made with xe: a private network and two VMs (namespaces hvdemo-vm1
+# and hvdemo-vm2) with a VIF each. Ctrl-C stops hvnetd and removes the demo.
 set -euo pipefail
 cd "$(dirname "$0")"
 bash tools/install-deps.sh

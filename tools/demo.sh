@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# The live demo hvnetd runs in (see run.sh). Needs root.
+# The live demo (see run.sh): hvnetd as the network manager on its embedded SQLite store, and a
+# topology built with xe as an admin would: a private network, two VMs (namespaces hvdemo-vm1/2)
+# with a VIF each, plugged. Needs root. Ctrl-C stops hvnetd and removes the demo.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-CTL=/run/hvnet/hvnetd.ctl
+export HVNET_XAPI_SOCKET=/run/hvnet/demo-xapi.sock
+DB=/var/lib/hvnet/demo.db
+XE=./build/xe
 VMS=(hvdemo-vm1 hvdemo-vm2)
 
 cleanup() {
@@ -12,25 +16,35 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 0' INT TERM
 cleanup
+rm -f "$DB" "$DB-wal" "$DB-shm"
 
-./build/hvnetd --config config/demo.json --ctl "$CTL" &
+# --pif-prefix keeps the demo's hands off this machine's real NICs.
+./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "" \
+  --ctl /run/hvnet/demo.ctl --pif-prefix hvdemo &
 HVNETD_PID=$!
-for _ in $(seq 100); do [ -S "$CTL" ] && break; sleep 0.05; done
-ip addr add 10.99.0.254/24 dev xenbr0
+for _ in $(seq 200); do [ -S "$HVNET_XAPI_SOCKET" ] && break; sleep 0.05; done
+
+set -x
+NET=$($XE network-create name-label=demo-net name-description="private network of the demo")
 for i in 1 2; do
-  ns=hvdemo-vm$i
-  ip netns add "$ns"
-  ip link set "vif$i.0" netns "$ns"
-  ip -n "$ns" addr add "10.99.0.$i/24" dev "vif$i.0"
-  ip -n "$ns" link set "vif$i.0" up
-  ip -n "$ns" link set lo up
+  VM=$($XE vm-create name-label=vm$i)
+  VIF=$($XE vif-create vm-uuid="$VM" network-uuid="$NET" device=0 mac=00:16:3e:00:00:0$i)
+  $XE vif-plug uuid="$VIF"
+  DOMID=$($XE vm-param-get uuid="$VM" param-name=dom-id)
+  ip netns add hvdemo-vm$i
+  ip link set "vif$DOMID.0" netns hvdemo-vm$i
+  ip -n hvdemo-vm$i addr add 10.99.0.$i/24 dev "vif$DOMID.0"
+  ip -n hvdemo-vm$i link set "vif$DOMID.0" up
 done
-echo "== VM1 pings VM2 and the host through hvnetd"
+$XE network-list name-label=demo-net
+$XE vif-list params=uuid,device,vm-uuid,MAC,currently-attached
 ip netns exec hvdemo-vm1 ping -c 3 -i 0.2 10.99.0.2
-ping -c 3 -i 0.2 10.99.0.1
-echo "== MAC table (build/hvnetctl fdb)"
-./build/hvnetctl --ctl "$CTL" fdb
+./build/hvnetctl --ctl /run/hvnet/demo.ctl fdb
+set +x
 echo
-echo "hvnetd is running (pid $HVNETD_PID). Try: ip netns exec hvdemo-vm2 ping 10.99.0.1"
-echo "                                     build/hvnetctl stats     -- Ctrl-C to stop"
+echo "hvnetd is running (pid $HVNETD_PID). Try, in another terminal:"
+echo "  export HVNET_XAPI_SOCKET=$HVNET_XAPI_SOCKET"
+echo "  build/xe network-list; build/xe vif-list params=all"
+echo "  sudo ip netns exec hvdemo-vm2 ping 10.99.0.1"
+echo "Ctrl-C stops hvnetd and removes the demo."
 wait "$HVNETD_PID"

@@ -44,6 +44,14 @@ namespace {
 std::string lport_key(const std::string& port, const std::string& network, uint16_t tag) {
   return port + "|" + network + "|" + std::to_string(tag);
 }
+// Everything a backend is opened with (not the networks it joins, which snapshots change live).
+std::string port_identity(const PortSpec& p) {
+  TopologySpec one;
+  one.ports.push_back(p);
+  one.ports[0].network.clear();
+  one.ports[0].vlans.clear();
+  return topology_to_json(one)["ports"][0].dump();
+}
 uint32_t device_mtu(const TopologySpec& spec, const PortSpec& p) {
   uint32_t mtu = 0;
   if (const NetworkSpec* n = spec.network(p.network)) mtu = n->mtu;
@@ -61,13 +69,14 @@ Status SwitchController::apply(const TopologySpec& spec) {
   std::map<std::string, OpenPort> next_ports;
   for (const auto& p : spec.ports) {
     auto it = ports_.find(p.name);
-    if (it != ports_.end() && it->second.kind == p.kind && it->second.mac == p.mac) {
+    const std::string identity = port_identity(p);
+    if (it != ports_.end() && it->second.identity == identity) {
       next_ports.emplace(p.name, it->second);
       continue;
     }
     auto opened = factory_(p, device_mtu(spec, p));
     if (!opened) return opened.error();
-    next_ports.emplace(p.name, OpenPort{std::move(opened.value()), p.kind, p.mac});
+    next_ports.emplace(p.name, OpenPort{std::move(opened.value()), p.kind, identity});
   }
 
   // 2. Assign stable ids and build the snapshot.
@@ -103,7 +112,9 @@ Status SwitchController::apply(const TopologySpec& spec) {
     if (snap->ports.size() <= pid) snap->ports.resize(pid + 1);
     PortEntry& pe = snap->ports[pid];
     pe.port = next_ports.at(p.name).port;
-    pe.role = p.kind == PortKind::kAfPacket ? PortRole::kTrunk : PortRole::kAccess;
+    pe.role = p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond ? PortRole::kTrunk
+                                                                         : PortRole::kAccess;
+    pe.slb_rx_filter = p.kind == PortKind::kBond && p.bond.mode == BondMode::kBalanceSlb;
     if (!p.network.empty()) pe.native_lport = add_lport(pid, p.name, p.network, 0);
     if (pe.role == PortRole::kTrunk) {
       pe.vid_map.assign(4096, kNoLport);

@@ -49,7 +49,7 @@ class SwitchController {
   struct OpenPort {
     std::shared_ptr<Port> port;
     PortKind kind;
-    std::string mac;
+    std::string identity;  // what the backend was opened with; a change re-opens it
   };
 
   SnapshotSlot& slot_;

@@ -12,6 +12,7 @@ Result<PortKind> parse_kind(const std::string& s) {
   if (s == "tap" || s == "vif") return PortKind::kTap;
   if (s == "internal") return PortKind::kInternal;
   if (s == "af_packet" || s == "pif") return PortKind::kAfPacket;
+  if (s == "bond") return PortKind::kBond;
   return make_error("INVALID_VALUE", {"type", s});
 }
 
@@ -27,6 +28,58 @@ Result<T> get_number(const nlohmann::json& j, const char* key, T fallback, int64
 }
 
 }  // namespace
+
+Result<BondConfig> parse_bond_config(const nlohmann::json& p) {
+  BondConfig c;
+  const std::string mode = p.value("mode", std::string("balance-slb"));
+  if (mode == "active-backup")
+    c.mode = BondMode::kActiveBackup;
+  else if (mode == "balance-slb")
+    c.mode = BondMode::kBalanceSlb;
+  else if (mode == "lacp")
+    c.mode = BondMode::kLacp;
+  else
+    return make_error("INVALID_VALUE", {"mode", mode});
+  const std::string hash = p.value("hashing_algorithm", std::string("tcpudp_ports"));
+  if (hash == "src_mac")
+    c.hash = BondHash::kSrcMac;
+  else if (hash == "tcpudp_ports")
+    c.hash = BondHash::kTcpUdpPorts;
+  else
+    return make_error("INVALID_VALUE", {"hashing_algorithm", hash});
+  const std::string time = p.value("lacp_time", std::string("slow"));
+  if (time != "fast" && time != "slow") return make_error("INVALID_VALUE", {"lacp-time", time});
+  c.lacp_fast = time == "fast";
+  c.fallback_ab = p.value("lacp_fallback_ab", true);
+  auto ms = [&](const char* key, uint32_t def) -> Result<uint32_t> {
+    return get_number<uint32_t>(p, key, def, 0, 3600000, "INVALID_VALUE");
+  };
+  auto up = ms("updelay_ms", 0), down = ms("downdelay_ms", 0), reb = ms("rebalance_ms", 10000);
+  if (!up) return make_error("INVALID_VALUE", {"updelay", up.error().params.at(0)});
+  if (!down) return make_error("INVALID_VALUE", {"downdelay", down.error().params.at(0)});
+  if (!reb) return make_error("INVALID_VALUE", {"rebalance-interval", reb.error().params.at(0)});
+  c.updelay_ms = up.value();
+  c.downdelay_ms = down.value();
+  c.rebalance_ms = reb.value();
+  if (p.contains("mac") && p["mac"].is_string() && !p["mac"].get<std::string>().empty()) {
+    auto m = MacAddr::parse(p["mac"].get<std::string>());
+    if (!m) return make_error("MAC_INVALID", {p["mac"].get<std::string>()});
+    c.mac = m->b;
+  }
+  c.primary = uint32_t(p.value("primary", 0));
+  return c;
+}
+
+nlohmann::json bond_config_to_json(const BondConfig& c) {
+  return {{"mode", bond_mode_name(c.mode)},
+          {"hashing_algorithm", c.hash == BondHash::kSrcMac ? "src_mac" : "tcpudp_ports"},
+          {"lacp_time", c.lacp_fast ? "fast" : "slow"},
+          {"lacp_fallback_ab", c.fallback_ab},
+          {"updelay_ms", c.updelay_ms},
+          {"downdelay_ms", c.downdelay_ms},
+          {"rebalance_ms", c.rebalance_ms},
+          {"primary", c.primary}};
+}
 
 const NetworkSpec* TopologySpec::network(const std::string& name) const {
   for (const auto& n : networks)
@@ -71,6 +124,15 @@ Result<TopologySpec> parse_topology(const nlohmann::json& j) {
         return make_error("VLAN_TAG_INVALID", {std::to_string(tag.value())});
       ps.vlans.push_back(VlanSpec{uint16_t(tag.value()), v["network"].get<std::string>()});
     }
+    if (ps.kind == PortKind::kBond) {
+      for (const auto& m : p.value("members", nlohmann::json::array())) {
+        if (!m.is_string()) return make_error("INVALID_VALUE", {"members", m.dump()});
+        ps.members.push_back(m.get<std::string>());
+      }
+      auto bc = parse_bond_config(p);
+      if (!bc) return bc.error();
+      ps.bond = bc.value();
+    }
     t.ports.push_back(std::move(ps));
   }
   if (auto st = validate_topology(t); !st) return st.error();
@@ -85,16 +147,24 @@ Status validate_topology(const TopologySpec& t) {
     if (n.mtu < kMinMtu || n.mtu > kMaxMtu)
       return make_error("MTU_INVALID", {std::to_string(n.mtu)});
   }
-  std::set<std::string> ports;
+  std::set<std::string> ports, members;
   for (const auto& p : t.ports) {
     if (p.name.empty() || p.name.size() > 15) return make_error("INVALID_VALUE", {"name", p.name});
     if (!ports.insert(p.name).second) return make_error("PORT_ALREADY_EXISTS", {p.name});
     if (!p.network.empty() && !nets.count(p.network))
       return make_error("HANDLE_INVALID", {"network", p.network});
-    if (p.kind != PortKind::kAfPacket && p.network.empty())
-      return make_error("INVALID_VALUE", {"network", p.name});
-    if (p.kind != PortKind::kAfPacket && !p.vlans.empty())
-      return make_error("PIF_IS_VLAN", {p.name});
+    const bool trunk = p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond;
+    if (!trunk && p.network.empty()) return make_error("INVALID_VALUE", {"network", p.name});
+    if (!trunk && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
+    if (p.kind == PortKind::kBond) {
+      if (p.members.size() < 2) return make_error("PIF_BOND_NEEDS_MORE_MEMBERS", {p.name});
+      if (p.members.size() > 4) return make_error("PIF_BOND_MORE_THAN_FOUR_MEMBERS", {p.name});
+      for (const auto& m : p.members) {
+        if (!members.insert(m).second) return make_error("PIF_ALREADY_BONDED", {m});
+        for (const auto& other : t.ports)
+          if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
+      }
+    }
     std::set<uint16_t> tags;
     std::set<std::string> joined;
     if (!p.network.empty()) joined.insert(p.network);
@@ -120,6 +190,10 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
     nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
     if (!p.network.empty()) pj["network"] = p.network;
     if (!p.mac.empty()) pj["mac"] = p.mac;
+    if (p.kind == PortKind::kBond) {
+      pj["members"] = p.members;
+      pj.update(bond_config_to_json(p.bond));
+    }
     if (!p.vlans.empty()) {
       pj["vlans"] = nlohmann::json::array();
       for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});

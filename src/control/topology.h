@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/bond_port.h"
 #include "io/port.h"
 #include "model/result.h"
 
@@ -25,10 +26,12 @@ struct VlanSpec {
 
 struct PortSpec {
   std::string name;
-  PortKind kind = PortKind::kTap;  // tap (VIF), internal (host interface), af_packet (PIF)
-  std::string network;             // untagged network; may be empty on a PIF with only VLANs
-  std::vector<VlanSpec> vlans;     // PIF only
-  std::string mac;                 // TAP only: the device's MAC ("" = kernel's random one)
+  PortKind kind = PortKind::kTap;    // tap (VIF), internal (host interface), af_packet (PIF)
+  std::string network;               // untagged network; may be empty on a PIF with only VLANs
+  std::vector<VlanSpec> vlans;       // PIF only
+  std::string mac;                   // TAP: the device's MAC; bond: the bond's MAC ("" = default)
+  std::vector<std::string> members;  // bond only: member NICs (2 to 4)
+  BondConfig bond;                   // bond only
 };
 
 struct TopologySpec {
@@ -43,6 +46,8 @@ inline constexpr uint32_t kMinMtu = 68;
 inline constexpr uint32_t kMaxMtu = 9216;
 
 Result<TopologySpec> parse_topology(const nlohmann::json& j);
+Result<BondConfig> parse_bond_config(const nlohmann::json& port);
+nlohmann::json bond_config_to_json(const BondConfig& c);
 Status validate_topology(const TopologySpec& t);
 nlohmann::json topology_to_json(const TopologySpec& t);
 

@@ -18,6 +18,7 @@
 #include "control/switch_controller.h"
 #include "daemon/ctl_server.h"
 #include "dataplane/worker.h"
+#include "hostnet/link_monitor.h"
 #include "hostnet/nic_scan.h"
 #include "store/sqlite_store.h"
 
@@ -73,7 +74,8 @@ int main(int argc, char** argv) {
   hvnet::SnapshotSlot slot;
   hvnet::Worker worker(slot, wopt);
   worker.start();
-  hvnet::SwitchController ctl(slot, worker, hvnet::kernel_port_factory());
+  hvnet::hostnet::LinkMonitor links([&worker] { worker.wake(); });
+  hvnet::SwitchController ctl(slot, worker, hvnet::kernel_port_factory(links));
 
   if (!config.empty()) {  // static mode
     auto spec = load_topology(config);

@@ -26,6 +26,8 @@ const char* drop_reason_name(DropReason r) noexcept {
       return "tx_failed";
     case DropReason::kPoolExhausted:
       return "pool_exhausted";
+    case DropReason::kBondLoop:
+      return "bond_loop";
     case DropReason::kCount:
       break;
   }

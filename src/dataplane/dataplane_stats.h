@@ -20,6 +20,7 @@ enum class DropReason : uint8_t {
   kNoDestination,   // flood with no other port on the network
   kTxFailed,        // the output port refused the frame
   kPoolExhausted,   // no buffer to receive into
+  kBondLoop,        // balance-slb: a local port's MAC came back in through the bond
   kCount
 };
 const char* drop_reason_name(DropReason r) noexcept;

@@ -2,9 +2,18 @@
 
 #include "dataplane/ingress.h"
 #include "dataplane/vlan_egress.h"
+#include "packet/headers.h"
 #include "packet/mac.h"
 
 namespace hvnet {
+
+namespace {
+bool is_gratuitous_arp(const Packet& p) noexcept {
+  if (p.len < p.l2_len || load_be16(p.data + p.l2_len - 2) != kEtherTypeArp) return false;
+  auto arp = parse_arp(p.data + p.l2_len, p.len - p.l2_len);
+  return arp && arp->spa == arp->tpa;
+}
+}  // namespace
 
 void Pipeline::configure(const Snapshot& s) {
   tx_.resize(s.ports.size());
@@ -33,6 +42,16 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       stats_.drop(*drop);
       PortStats::bump(in_stats.rx_dropped);
       continue;
+    }
+
+    // balance-slb loop protection: our own VMs' frames reflected back by the physical switch
+    // (a gratuitous ARP may legitimately announce a moved MAC).
+    if (pe->slb_rx_filter) {
+      LportId known = fdb_.lookup(p.bridge, mac_u64_at(p.data + 6), now_s);
+      if (known != kNoLport && s.lports[known].port != in && !is_gratuitous_arp(p)) {
+        stats_.drop(DropReason::kBondLoop);
+        continue;
+      }
     }
 
     // Learn the source.

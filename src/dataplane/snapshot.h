@@ -25,6 +25,7 @@ struct PortEntry {
   PortRole role = PortRole::kAccess;
   LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
   std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port
+  bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
 };
 
 struct LportEntry {

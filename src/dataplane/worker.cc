@@ -44,6 +44,32 @@ uint32_t Worker::now_s() const noexcept {
   return clock_ ? clock_() : monotonic_seconds();
 }
 
+uint64_t Worker::now_ms() const noexcept {
+  if (clock_ms_) return clock_ms_();
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+void Worker::answer_learning_requests() {
+  const Snapshot& s = *snap_;
+  for (auto& [pid, bond] : bonds_) {
+    if (!bond->take_learning_request()) continue;
+    // Every MAC learned on another port of a network the bond carries is announced out of the
+    // bond, tagged as the bond carries that network, so the physical switch relearns at once.
+    std::vector<uint16_t> tag_of(s.bridges.size(), 0xffff);
+    for (const auto& le : s.lports)
+      if (le.port == pid) tag_of[le.bridge] = le.tag;
+    std::vector<std::pair<uint64_t, uint16_t>> macs;
+    fdb_.for_each(now_s(), [&](const MacTable::EntryView& e) {
+      if (e.bridge >= tag_of.size() || tag_of[e.bridge] == 0xffff) return;
+      if (e.lport >= s.lports.size() || s.lports[e.lport].port == pid) return;
+      macs.emplace_back(e.mac, tag_of[e.bridge]);
+    });
+    bond->send_learning(macs);
+  }
+}
+
 void Worker::start() {
   if (running_.exchange(true)) return;
   thread_ = std::thread([this] { loop(); });
@@ -122,6 +148,14 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
     }
   }
   busy_.assign(next->ports.size(), 0);
+  tick_ports_.clear();
+  bonds_.clear();
+  for (PortId id = 0; id < next->ports.size(); ++id) {
+    Port* p = next->ports[id].port.get();
+    if (!p || !p->needs_tick()) continue;
+    tick_ports_.push_back(p);
+    if (auto* b = dynamic_cast<BondPort*>(p)) bonds_.emplace_back(id, b);
+  }
   pipeline_.configure(*next);
   snap_ = std::move(next);  // the old snapshot (and ports only it held) is released here
   adopted_.store(snap_->generation, std::memory_order_release);
@@ -136,6 +170,13 @@ bool Worker::poll_once(int timeout_ms) {
   if (now != last_expiry_s_) {
     last_expiry_s_ = now;
     DataplaneStats::bump(stats_.mac_expired, fdb_.expire(now));
+  }
+
+  if (!tick_ports_.empty()) {
+    const uint64_t ms = now_ms();
+    for (Port* p : tick_ports_) p->tick(ms);
+    answer_learning_requests();
+    if (timeout_ms > 20) timeout_ms = 20;  // timers (carrier delays, LACP) need a fine grain
   }
 
   bool any_busy = false;

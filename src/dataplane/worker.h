@@ -14,6 +14,7 @@
 #include <thread>
 #include <vector>
 
+#include "dataplane/bond_port.h"
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/mac_table.h"
 #include "dataplane/pipeline.h"
@@ -43,6 +44,11 @@ class Worker {
   bool run_on_worker(const std::function<void()>& fn);
   // Wakes the thread so it adopts a newly published snapshot now; waits until it did (<= 2 s).
   bool sync();
+  // Makes the thread run an iteration now (e.g. a carrier changed). Any thread.
+  void wake() noexcept;
+  // Milliseconds on the worker's clock (monotonic, or injected for tests).
+  uint64_t now_ms() const noexcept;
+  void set_clock_ms(std::function<uint64_t()> clock) { clock_ms_ = std::move(clock); }
   // One loop iteration: adopt a new snapshot if any, receive and forward. For tests.
   bool poll_once(int timeout_ms);
 
@@ -57,7 +63,7 @@ class Worker {
   void loop();
   void adopt(std::shared_ptr<const Snapshot> next);
   void run_commands();
-  void wake() noexcept;
+  void answer_learning_requests();
 
   SnapshotSlot& slot_;
   WorkerOptions opt_;
@@ -68,6 +74,7 @@ class Worker {
   std::shared_ptr<const Snapshot> snap_;
   std::atomic<uint64_t> adopted_{0};
   std::function<uint32_t()> clock_;
+  std::function<uint64_t()> clock_ms_;
   uint32_t last_expiry_s_ = 0;
 
   int epfd_ = -1;
@@ -75,6 +82,8 @@ class Worker {
   std::vector<const Port*> polled_;  // per PortId: the Port registered with epoll, if any
   std::vector<PortId> fdless_;       // ports without an fd: polled every iteration
   std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
+  std::vector<Port*> tick_ports_;    // ports with timers (bonds)
+  std::vector<std::pair<PortId, BondPort*>> bonds_;
 
   std::mutex cmd_mu_;
   std::vector<std::packaged_task<void()>> cmds_;

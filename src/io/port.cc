@@ -12,6 +12,8 @@ const char* port_kind_name(PortKind k) noexcept {
       return "af_packet";
     case PortKind::kMemory:
       return "memory";
+    case PortKind::kBond:
+      return "bond";
   }
   return "unknown";
 }

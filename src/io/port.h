@@ -33,7 +33,7 @@ struct TxItem {
   uint16_t tci;  // tag control for kPush/kRetag
 };
 
-enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory };
+enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond };
 const char* port_kind_name(PortKind k) noexcept;
 
 class Port {
@@ -49,6 +49,10 @@ class Port {
   virtual uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept = 0;
   // A file descriptor that becomes readable when frames wait, or -1 (always poll).
   virtual int fd() const noexcept { return -1; }
+  // Ports with timers of their own (bonds: carrier delays, LACP) get tick() from the forwarding
+  // thread on every loop iteration, before rx; `now_ms` is monotonic milliseconds.
+  virtual bool needs_tick() const noexcept { return false; }
+  virtual void tick(uint64_t /*now_ms*/) noexcept {}
 
   const std::string& name() const noexcept { return name_; }
   PortKind kind() const noexcept { return kind_; }

@@ -127,9 +127,9 @@ void Lacp::update_selection() {
     if (!lead || rank(mem) < rank(*lead)) lead = &mem;
   }
   for (auto& mem : members_) {
-    mem.attached = lead && mem.enabled && !mem.loopback &&
-                   mem.rx_status != LacpRxStatus::kDefaulted &&
-                   (mem.partner.state & kStateAggregation) && mem.partner.same_system(lead->partner);
+    mem.attached =
+        lead && mem.enabled && !mem.loopback && mem.rx_status != LacpRxStatus::kDefaulted &&
+        (mem.partner.state & kStateAggregation) && mem.partner.same_system(lead->partner);
     uint8_t st = kStateActivity | kStateAggregation;
     if (cfg_.fast || mem.rx_status == LacpRxStatus::kExpired) st |= kStateTimeout;
     if (mem.attached) st |= kStateSync | kStateCollecting | kStateDistributing;
@@ -155,8 +155,8 @@ bool Lacp::negotiated() const {
 
 Lacp::MemberStatus Lacp::status(size_t m) const {
   const Member& mem = members_[m];
-  return MemberStatus{mem.rx_status, mem.enabled, mem.attached, mem.loopback,
-                      actor_info(mem), mem.partner, mem.pdus_rx, mem.pdus_tx};
+  return MemberStatus{mem.rx_status,   mem.enabled, mem.attached, mem.loopback,
+                      actor_info(mem), mem.partner, mem.pdus_rx,  mem.pdus_tx};
 }
 
 std::string Lacp::state_string(uint8_t s) {

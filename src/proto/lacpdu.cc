@@ -10,7 +10,9 @@ void put16(uint8_t* p, uint16_t v) {
   p[0] = uint8_t(v >> 8);
   p[1] = uint8_t(v);
 }
-uint16_t get16(const uint8_t* p) { return uint16_t((p[0] << 8) | p[1]); }
+uint16_t get16(const uint8_t* p) {
+  return uint16_t((p[0] << 8) | p[1]);
+}
 
 void put_info(uint8_t* p, uint8_t type, const LacpInfo& i) {
   p[0] = type;
@@ -81,7 +83,8 @@ std::optional<MarkerPdu> decode_marker(const uint8_t* p, uint32_t len) {
   m.response = p[2] == 2;
   m.requester_port = get16(p + 4);
   std::memcpy(m.requester_system.data(), p + 6, 6);
-  m.transaction_id = (uint32_t(p[12]) << 24) | (uint32_t(p[13]) << 16) | (uint32_t(p[14]) << 8) | p[15];
+  m.transaction_id =
+      (uint32_t(p[12]) << 24) | (uint32_t(p[13]) << 16) | (uint32_t(p[14]) << 8) | p[15];
   return m;
 }
 

@@ -7,6 +7,7 @@
 #include <string>
 
 #include "control/switch_controller.h"
+#include "dataplane/bond_port.h"
 #include "dataplane/worker.h"
 #include "io/mem_port.h"
 
@@ -18,6 +19,7 @@ class MemSwitch {
       : worker(slot, opt),
         ctl(slot, worker, [this](const PortSpec& s, uint32_t) { return open_port(s); }) {
     worker.set_clock([this] { return now; });
+    worker.set_clock_ms([this] { return now_ms; });
   }
 
   Status apply_json(const nlohmann::json& j) {
@@ -43,10 +45,27 @@ class MemSwitch {
   Worker worker;
   SwitchController ctl;
   std::map<std::string, std::shared_ptr<MemPort>> ports;
+  std::map<std::string, std::shared_ptr<std::atomic<bool>>> carrier;  // bond members
+  std::map<std::string, std::shared_ptr<BondPort>> bonds;
+  uint64_t now_ms = 1000000;
 
  private:
   Result<std::shared_ptr<Port>> open_port(const PortSpec& s) {
     if (s.name == fail_open) return make_error("PORT_OPEN_FAILED", {s.name, "test"});
+    if (s.kind == PortKind::kBond) {  // members are MemPorts with test-controlled carrier
+      std::vector<BondMemberSpec> members;
+      for (const auto& m : s.members) {
+        auto mp = std::make_shared<MemPort>(m);
+        ports[m] = mp;
+        auto& flag = carrier[m];
+        if (!flag) flag = std::make_shared<std::atomic<bool>>(true);
+        members.push_back(
+            BondMemberSpec{mp, flag, {0x02, 0, 0, 0, 0, uint8_t(members.size() + 1)}});
+      }
+      auto bond = std::make_shared<BondPort>(s.name, s.bond, std::move(members));
+      bonds[s.name] = bond;
+      return std::shared_ptr<Port>(bond);
+    }
     auto p = std::make_shared<MemPort>(s.name);
     ports[s.name] = p;
     return std::shared_ptr<Port>(p);

@@ -152,7 +152,9 @@ TEST(Lacp, MemberWithAnotherPartnerSystemDoesNotAttach) {
   a.set_enabled(0, true);
   a.set_enabled(1, true);
   Lacpdu p1, p2;
-  p1.actor = {100, {2, 0, 0, 0, 0, 2}, 7, 1, 1, kStateActivity | kStateAggregation | kStateSync | kStateCollecting};
+  p1.actor = {100, {2, 0, 0, 0, 0, 2},
+              7,   1,
+              1,   kStateActivity | kStateAggregation | kStateSync | kStateCollecting};
   p2.actor = p1.actor;
   p2.actor.key = 8;  // a different aggregator on the switch
   p2.actor.sys_priority = 200;

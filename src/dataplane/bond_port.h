@@ -1,0 +1,106 @@
+// BondPort: a NIC bond in userspace: one Port made of 2-4 member ports, in active-backup,
+// balance-slb or LACP mode (the kernel here has no bonding driver, and we want better anyway).
+//  - Carrier comes from netlink link events (LinkMonitor flags), with updelay/downdelay.
+//  - active-backup: one active member carries and accepts traffic; backups drop what they get.
+//  - balance-slb: 256 buckets of source MAC + VLAN spread over the members, rebalanced by measured
+//    load; broadcast/multicast accepted only on the active member (loop protection; the pipeline
+//    also drops frames whose source MAC lives on a local port).
+//  - lacp: an 802.1AX actor (proto::Lacp) decides which members collect and distribute; flows are
+//    hashed by source MAC or by L3/L4 ports; lacp-fallback-ab gives active-backup when the partner
+//    never speaks LACP. LACPDUs and marker PDUs are handled here and never forwarded.
+// When the active member or the bucket layout changes, a learning-packet request is raised; the
+// forwarding thread answers it with the MACs to announce (RARP, as OVS does). Everything runs on
+// the forwarding thread: no locks, LACP cannot be starved by the control plane.
+#pragma once
+
+#include <array>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "io/port.h"
+#include "proto/lacp.h"
+
+namespace hvnet {
+
+enum class BondMode : uint8_t { kActiveBackup, kBalanceSlb, kLacp };
+enum class BondHash : uint8_t { kSrcMac, kTcpUdpPorts };
+const char* bond_mode_name(BondMode m);
+
+struct BondConfig {
+  BondMode mode = BondMode::kBalanceSlb;
+  BondHash hash = BondHash::kTcpUdpPorts;  // LACP only; SLB always hashes the source MAC
+  bool lacp_fast = false;
+  bool fallback_ab = true;
+  uint32_t updelay_ms = 0;
+  uint32_t downdelay_ms = 0;
+  uint32_t rebalance_ms = 10000;  // balance-slb; 0 = never
+  std::array<uint8_t, 6> mac{};   // the bond's MAC, also its LACP system id
+  uint32_t primary = 0;           // member index preferred as active
+};
+
+struct BondMemberSpec {
+  std::shared_ptr<Port> port;
+  std::shared_ptr<std::atomic<bool>> carrier;
+  std::array<uint8_t, 6> mac{};
+};
+
+class BondPort final : public Port {
+ public:
+  BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec> members);
+  ~BondPort() override;
+
+  uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
+  uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
+  // An epoll fd over the members' fds; -1 (poll every iteration) if a member has no fd.
+  int fd() const noexcept override { return always_poll_ ? -1 : epfd_; }
+  bool needs_tick() const noexcept override { return true; }
+  void tick(uint64_t now_ms) noexcept override;
+
+  const BondConfig& config() const { return cfg_; }
+  // Learning packets: true once after the active member or the bucket layout changed.
+  bool take_learning_request() noexcept;
+  // Announces each MAC (with its VLAN tag, 0 = none) out of the member that now carries it.
+  void send_learning(const std::vector<std::pair<uint64_t, uint16_t>>& macs);
+
+  int active_member() const { return active_; }
+  bool member_carries(size_t m) const { return m < enabled_.size() && enabled_[m]; }
+  size_t member_count() const { return members_.size(); }
+  uint64_t learning_sent() const { return learning_sent_; }
+  // State for the API and tests (forwarding thread only, e.g. through Worker::run_on_worker).
+  nlohmann::json status() const;
+
+ private:
+  struct Member {
+    BondMemberSpec spec;
+    bool up = false;       // carrier after updelay/downdelay
+    bool pending = false;  // a carrier change waiting for its delay
+    uint64_t pending_since = 0;
+    uint64_t rx_filtered = 0;
+  };
+  int pick_member(const Packet& p, uint16_t out_tag) const noexcept;
+  void recompute(uint64_t now_ms);
+  void rebalance();
+  void handle_slow_protocol(size_t m, const Packet& p);
+  void send_frame(size_t m, const uint8_t* frame, uint32_t len);
+
+  BondConfig cfg_;
+  std::vector<Member> members_;
+  proto::Lacp lacp_;
+  std::vector<uint8_t> enabled_;  // per member: may carry traffic now
+  std::vector<uint8_t> tx_list_;  // enabled members, for hashing
+  std::vector<uint8_t> scratch_;
+  int active_ = -1;
+  std::array<uint8_t, 256> bucket_member_{};
+  std::array<uint64_t, 256> bucket_bytes_{};
+  uint64_t now_ms_ = 0;
+  uint64_t next_rebalance_ = 0;
+  bool learning_request_ = false;
+  uint64_t learning_sent_ = 0;
+  size_t rx_next_ = 0;
+  int epfd_ = -1;
+  bool always_poll_ = false;
+};
+
+}  // namespace hvnet

@@ -1,0 +1,228 @@
+// Bonds over in-memory members with a frozen clock: active-backup failover and delays, balance-slb
+// spreading and loop protection, learning packets, and two LACP bonds negotiating back to back.
+#include "dataplane/bond_port.h"
+
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "../frames.h"
+#include "../mem_switch.h"
+#include "proto/lacpdu.h"
+
+namespace hvnet {
+namespace {
+
+using test::frame;
+
+nlohmann::json bond_topology(const char* mode, nlohmann::json extra = nlohmann::json::object()) {
+  nlohmann::json bond = {{"name", "bond0"},
+                         {"type", "bond"},
+                         {"network", "n"},
+                         {"members", {"eth0", "eth1"}},
+                         {"mode", mode}};
+  bond.update(extra);
+  return {{"networks", {{{"name", "n"}}}},
+          {"ports",
+           {bond, {{"name", "vif1"}, {"network", "n"}}, {{"name", "vif2"}, {"network", "n"}}}}};
+}
+
+struct BondFixture {
+  explicit BondFixture(const char* mode, nlohmann::json extra = nlohmann::json::object()) {
+    EXPECT_TRUE(sw.apply_json(bond_topology(mode, extra)));
+    step(0);
+  }
+  void step(uint64_t ms) {
+    sw.now_ms += ms;
+    sw.worker.poll_once(0);
+  }
+  BondPort& bond() { return *sw.bonds.at("bond0"); }
+  size_t sent(const char* port) { return sw.port(port).take_sent().size(); }
+  void drain() {
+    for (auto& [n, p] : sw.ports) p->take_sent();
+  }
+  test::MemSwitch sw;
+};
+
+TEST(BondActiveBackup, OneActiveMemberBackupsDropWhatTheyReceive) {
+  BondFixture f("active-backup");
+  EXPECT_EQ(f.bond().active_member(), 0);
+  f.drain();
+  for (int i = 0; i < 10; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "00:16:3e:00:01:%02x", i);
+    f.sw.port("vif1").inject(frame("52:54:00:00:00:09", m));
+  }
+  f.sw.step();
+  EXPECT_EQ(f.sent("eth0"), 10u);
+  EXPECT_EQ(f.sent("eth1"), 0u);
+  f.sw.port("eth1").inject(frame("ff:ff:ff:ff:ff:ff", "52:54:00:00:00:09"));
+  f.sw.step();
+  EXPECT_EQ(f.sent("vif1"), 0u);  // dropped on the backup
+  f.sw.port("eth0").inject(frame("ff:ff:ff:ff:ff:ff", "52:54:00:00:00:09"));
+  f.sw.step();
+  EXPECT_EQ(f.sent("vif1"), 1u);
+}
+
+TEST(BondActiveBackup, CarrierLossFailsOverAndSendsLearningPackets) {
+  BondFixture f("active-backup");
+  f.sw.port("vif1").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  f.sw.port("vif2").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:02"));
+  f.sw.step();
+  f.drain();
+  f.sw.carrier["eth0"]->store(false);
+  f.step(1);
+  EXPECT_EQ(f.bond().active_member(), 1);
+  auto out = f.sw.port("eth1").take_sent();
+  std::set<std::string> announced;
+  for (const auto& fr : out) {
+    ASSERT_EQ(fr.bytes.size(), 60u);
+    EXPECT_EQ(fr.bytes[12], 0x80);  // RARP
+    EXPECT_EQ(fr.bytes[13], 0x35);
+    announced.insert(MacAddr::from_bytes(fr.bytes.data() + 6).to_string());
+  }
+  EXPECT_EQ(announced, (std::set<std::string>{"00:16:3e:00:00:01", "00:16:3e:00:00:02"}));
+  f.sw.port("vif1").inject(frame("52:54:00:00:00:09", "00:16:3e:00:00:01"));
+  f.sw.step();
+  EXPECT_EQ(f.sent("eth1"), 1u);
+  EXPECT_EQ(f.sent("eth0"), 0u);
+}
+
+TEST(BondActiveBackup, DowndelayAndUpdelayAreHonoured) {
+  BondFixture f("active-backup", {{"downdelay_ms", 200}, {"updelay_ms", 500}});
+  f.step(600);  // members come up after the updelay
+  ASSERT_EQ(f.bond().active_member(), 0);
+  f.sw.carrier["eth0"]->store(false);
+  f.step(1);
+  f.step(150);
+  EXPECT_EQ(f.bond().active_member(), 0);  // still within the downdelay
+  f.step(100);
+  EXPECT_EQ(f.bond().active_member(), 1);
+  f.sw.carrier["eth0"]->store(true);
+  f.step(1);
+  f.step(300);
+  EXPECT_EQ(f.bond().active_member(), 1);  // updelay not over yet
+  f.step(300);
+  EXPECT_EQ(f.bond().active_member(), 0);  // the primary is back
+}
+
+TEST(BondBalanceSlb, SourceMacsSpreadOverAllMembers) {
+  BondFixture f("balance-slb");
+  f.drain();
+  for (int i = 0; i < 100; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "00:16:3e:00:%02x:%02x", i / 256, i % 256);
+    f.sw.port("vif1").inject(frame("52:54:00:00:00:09", m));
+  }
+  f.sw.step();
+  size_t a = f.sent("eth0"), b = f.sent("eth1");
+  EXPECT_EQ(a + b, 100u);
+  EXPECT_GT(a, 25u);
+  EXPECT_GT(b, 25u);
+}
+
+TEST(BondBalanceSlb, GroupTrafficOnlyOnTheActiveMemberAndLoopsDropped) {
+  BondFixture f("balance-slb");
+  f.sw.port("vif1").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  f.sw.step();
+  f.drain();
+  f.sw.port("eth1").inject(frame("ff:ff:ff:ff:ff:ff", "52:54:00:00:00:09"));  // not active
+  f.sw.step();
+  EXPECT_EQ(f.sent("vif2"), 0u);
+  f.sw.port("eth1").inject(frame("00:16:3e:00:00:01", "52:54:00:00:00:09"));  // unicast: fine
+  f.sw.step();
+  EXPECT_EQ(f.sent("vif1"), 1u);
+  // Our own VM's frame reflected by the physical switch comes back: dropped, not relearned.
+  f.sw.port("eth0").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  f.sw.step();
+  EXPECT_EQ(f.sw.dropped(DropReason::kBondLoop), 1u);
+  EXPECT_EQ(f.sent("vif2"), 0u);
+}
+
+// Two LACP bonds whose members are wired back to back through MemPorts.
+TEST(BondLacp, TwoBondsNegotiateDistributeAndSurviveACutLink) {
+  BondFixture a(
+      "lacp",
+      {{"lacp_time", "fast"}, {"hashing_algorithm", "src_mac"}, {"mac", "02:00:00:00:00:aa"}});
+  BondFixture b("lacp", {{"lacp_time", "fast"}, {"mac", "02:00:00:00:00:bb"}});
+  bool wire1 = true;
+  auto ferry = [&] {
+    for (const char* m : {"eth0", "eth1"}) {
+      bool up = std::string(m) == "eth0" || wire1;
+      for (auto& fr : a.sw.port(m).take_sent())
+        if (up) b.sw.port(m).inject(fr.bytes);
+      for (auto& fr : b.sw.port(m).take_sent())
+        if (up) a.sw.port(m).inject(fr.bytes);
+    }
+  };
+  for (int i = 0; i < 30; ++i) {
+    a.step(100);
+    b.step(100);
+    ferry();
+  }
+  EXPECT_TRUE(a.bond().member_carries(0));
+  EXPECT_TRUE(a.bond().member_carries(1));
+  EXPECT_EQ(a.bond().status()["members"][0]["lacp_partner_system"], "02:00:00:00:00:bb");
+  // Hashing 100 source MACs uses both members.
+  for (int i = 0; i < 100; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "00:16:3e:01:%02x:%02x", i / 256, i % 256);
+    a.sw.port("vif1").inject(frame("52:54:00:00:00:09", m));
+  }
+  a.sw.step();
+  size_t n0 = 0, n1 = 0;
+  for (auto& fr : a.sw.port("eth0").take_sent()) n0 += fr.bytes[12] == 0x08;
+  for (auto& fr : a.sw.port("eth1").take_sent()) n1 += fr.bytes[12] == 0x08;
+  EXPECT_EQ(n0 + n1, 100u);
+  EXPECT_GT(n0, 25u);
+  EXPECT_GT(n1, 25u);
+  // Cut member 1's wire (carrier stays up): expired after 3 s, traffic all on member 0.
+  wire1 = false;
+  for (int i = 0; i < 35; ++i) {
+    a.step(100);
+    b.step(100);
+    ferry();
+  }
+  EXPECT_FALSE(a.bond().member_carries(1));
+  EXPECT_TRUE(a.bond().member_carries(0));
+  EXPECT_EQ(a.bond().status()["members"][1]["lacp"], "expired");
+  wire1 = true;
+  for (int i = 0; i < 20; ++i) {
+    a.step(100);
+    b.step(100);
+    ferry();
+  }
+  EXPECT_TRUE(a.bond().member_carries(1));
+}
+
+TEST(BondLacp, SilentPartnerWithFallbackGivesActiveBackup) {
+  BondFixture f("lacp", {{"lacp_time", "fast"}, {"lacp_fallback_ab", true}});
+  for (int i = 0; i < 20; ++i) f.step(100);
+  EXPECT_EQ(f.bond().active_member(), 0);
+  EXPECT_TRUE(f.bond().member_carries(0));
+  EXPECT_FALSE(f.bond().member_carries(1));
+  BondFixture off("lacp", {{"lacp_time", "fast"}, {"lacp_fallback_ab", false}});
+  for (int i = 0; i < 20; ++i) off.step(100);
+  EXPECT_FALSE(off.bond().member_carries(0));  // no partner, no fallback: no traffic
+  EXPECT_FALSE(off.bond().member_carries(1));
+}
+
+TEST(BondLacp, LacpdusAreNeverForwardedIntoTheSwitch) {
+  BondFixture f("lacp", {{"lacp_time", "fast"}});
+  proto::Lacpdu pdu;
+  pdu.actor.sys_mac = {2, 0, 0, 0, 0, 0x77};
+  pdu.actor.state = proto::kStateActivity | proto::kStateAggregation;
+  std::vector<uint8_t> fr(14 + proto::kLacpduLen);
+  std::copy(proto::kSlowProtocolsMac.begin(), proto::kSlowProtocolsMac.end(), fr.begin());
+  fr[6] = 2;
+  fr[12] = 0x88;
+  fr[13] = 0x09;
+  proto::encode_lacpdu(pdu, fr.data() + 14);
+  f.sw.port("eth0").inject(fr);
+  f.sw.step();
+  EXPECT_EQ(f.sent("vif1"), 0u);
+  EXPECT_EQ(f.bond().status()["members"][0]["lacp_pdus_rx"], 1);
+}
+
+}  // namespace
+}  // namespace hvnet

@@ -119,6 +119,35 @@ Result<json> Api::call(const std::string& method, const json& params, Origin ori
   return m.fn(args);
 }
 
+json Api::live(const std::string& cls, json rec) {
+  if (cls != "Bond") return rec;
+  std::string master = rec.value("master", "");
+  std::string device = mgr_.read([&](const Txn& t) -> std::string {
+    const auto* m =
+        t.get(master.substr(std::min(master.size(), std::string(model::kRefPrefix).size())), "PIF");
+    return m ? m->rec["device"].get<std::string>() : "";
+  });
+  json st = mgr_.port_status(device);
+  if (st.empty()) return rec;
+  json flat = json::object();
+  flat["mode"] = st["mode"];
+  flat["active-member"] = st["active_member"];
+  flat["lacp-negotiated"] = st["lacp_negotiated"].get<bool>() ? "true" : "false";
+  flat["learning-packets-sent"] = std::to_string(st["learning_packets_sent"].get<uint64_t>());
+  for (const auto& m : st["members"]) {
+    const std::string d = m["device"].get<std::string>() + ".";
+    for (const auto& [k, v] : m.items()) {
+      if (k == "device") continue;
+      std::string key = k;
+      std::replace(key.begin(), key.end(), '_', '-');
+      flat[d + key] = v.is_string() ? v.get<std::string>() : v.dump();
+    }
+  }
+  rec["status"] = flat;
+  rec["links_up"] = st["links_up"];
+  return rec;
+}
+
 void Api::register_generic() {
   add("session.logout", 0, [](const json&) -> Result<json> { return void_value(); });
   for (const auto& cls : model::all_classes()) {
@@ -132,18 +161,23 @@ void Api::register_generic() {
       });
     });
     add(c + ".get_all_records", 0, [this, c, spec](const json&) -> Result<json> {
-      return mgr_.read([&](const Txn& t) {
+      auto r = mgr_.read([&](const Txn& t) {
         json out = json::object();
         for (const auto& u : t.all_of(c)) out[ref_of(u)] = to_wire(*spec, model::full_record(t, u));
         return Result<json>(out);
       });
+      if (r && c == "Bond")
+        for (auto& [ref, rec] : r.value().items()) rec = live(c, rec);
+      return r;
     });
     add(c + ".get_record", 1, [this, c, spec](const json& a) -> Result<json> {
-      return mgr_.read([&](const Txn& t) -> Result<json> {
+      auto r = mgr_.read([&](const Txn& t) -> Result<json> {
         auto u = resolve(t, c, a[0]);
         if (!u) return u.error();
         return to_wire(*spec, model::full_record(t, u.value()));
       });
+      if (r) return live(c, r.value());
+      return r;
     });
     add(c + ".get_by_uuid", 1, [this, c](const json& a) -> Result<json> {
       return mgr_.read([&](const Txn& t) -> Result<json> {
@@ -164,11 +198,13 @@ void Api::register_generic() {
     for (const auto& f : cls.fields) {
       const model::FieldSpec* fs = &f;
       add(c + ".get_" + f.wire, 1, [this, c, spec, fs](const json& a) -> Result<json> {
-        return mgr_.read([&](const Txn& t) -> Result<json> {
+        auto r = mgr_.read([&](const Txn& t) -> Result<json> {
           auto u = resolve(t, c, a[0]);
           if (!u) return u.error();
-          return to_wire(*spec, model::full_record(t, u.value()))[fs->wire];
+          return to_wire(*spec, model::full_record(t, u.value()));
         });
+        if (!r) return r;
+        return live(c, r.value())[fs->wire];
       });
       if (f.access != model::Access::kRW) continue;
       add(c + ".set_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
@@ -330,6 +366,50 @@ void Api::register_network() {
     });
     if (!dev) return dev.error();
     return vlan_create(json::array({dev.value(), a[1], a[2]}), true);
+  });
+
+  add("Bond.create", 3, 5, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto net = resolve(t, "network", a[0]);
+      if (!net) return net.error();
+      if (!a[1].is_array()) return make_error("FIELD_TYPE_ERROR", {"members"});
+      std::vector<std::string> members;
+      for (const auto& m : a[1]) {
+        auto u = resolve(t, "PIF", m);
+        if (!u) return u.error();
+        members.push_back(u.value());
+      }
+      auto mac = a[2].is_string() ? a[2].get<std::string>() : std::string();
+      auto mode = a[3].is_string() ? a[3].get<std::string>() : std::string("balance-slb");
+      json props = a[4].is_null() ? json::object() : a[4];
+      auto b = model::bond_create(t, net.value(), members, mac, mode, props);
+      if (!b) return b.error();
+      return json(ref_of(b.value()));
+    });
+  });
+  add("Bond.destroy", 1, on("Bond", model::bond_destroy));
+  add("Bond.set_mode", 2, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto b = resolve(t, "Bond", a[0]);
+      if (!b) return b.error();
+      auto mode = arg_string(a, 1, "mode");
+      if (!mode) return mode.error();
+      if (auto st = model::bond_set_mode(t, b.value(), mode.value()); !st) return st.error();
+      return void_value();
+    });
+  });
+  add("Bond.set_property", 3, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto b = resolve(t, "Bond", a[0]);
+      if (!b) return b.error();
+      auto k = arg_string(a, 1, "name");
+      if (!k) return k.error();
+      auto v = arg_string(a, 2, "value");
+      if (!v) return v.error();
+      if (auto st = model::bond_set_property(t, b.value(), k.value(), v.value()); !st)
+        return st.error();
+      return void_value();
+    });
   });
 
   add("VM.create", 1, create(model::vm_create));

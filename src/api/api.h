@@ -43,6 +43,8 @@ class Api {
   void register_generic();
   void register_network();
   Result<json> login(const json& params, Origin origin);
+  // Adds live data-plane state to a record (Bond: links_up, status).
+  json live(const std::string& cls, json wire_record);
 
   Manager& mgr_;
   Credentials creds_;

@@ -34,6 +34,9 @@ class Manager {
     return f(static_cast<const model::Txn&>(view));
   }
   std::vector<model::NicInfo> scan_nics() const { return scanner_(); }
+  nlohmann::json port_status(const std::string& device) {
+    return ctl_ ? ctl_->port_status(device) : nlohmann::json::object();
+  }
 
  private:
   Status reconcile(const model::Txn& view);

@@ -4,6 +4,41 @@
 
 namespace hvnet {
 
+namespace {
+
+// A bond master PIF becomes a bond port: members, mode, properties, and the XenServer-style
+// timers from the master's other_config (bond-updelay, bond-downdelay, bond-rebalance-interval).
+void bond_spec(const model::Txn& t, const std::string& bond, PortSpec& p) {
+  const auto& b = t.get(bond)->rec;
+  const auto& master = t.get(b["master"].get<std::string>())->rec;
+  nlohmann::json cfg = {{"mode", b["mode"]}, {"mac", master["MAC"]}};
+  const auto& props = b["properties"];
+  if (props.contains("hashing_algorithm")) cfg["hashing_algorithm"] = props["hashing_algorithm"];
+  if (props.contains("lacp-time")) cfg["lacp_time"] = props["lacp-time"];
+  if (props.contains("lacp-fallback-ab"))
+    cfg["lacp_fallback_ab"] = props["lacp-fallback-ab"] == "true";
+  const auto& oc = master["other_config"];
+  for (auto [key, field] : {std::pair{"bond-updelay", "updelay_ms"},
+                            {"bond-downdelay", "downdelay_ms"},
+                            {"bond-rebalance-interval", "rebalance_ms"}}) {
+    if (!oc.contains(key)) continue;
+    try {
+      cfg[field] = std::stoul(oc[key].get<std::string>());
+    } catch (...) {
+      // a malformed timer keeps its default, as xapi does
+    }
+  }
+  for (const auto& m : t.where("PIF", "bond_slave_of", bond)) {
+    if (m == b["primary_slave"]) cfg["primary"] = p.members.size();
+    p.members.push_back(t.get(m)->rec["device"]);
+  }
+  auto parsed = parse_bond_config(cfg);
+  if (parsed) p.bond = parsed.value();
+  p.mac = master["MAC"];
+}
+
+}  // namespace
+
 TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
   TopologySpec spec;
   spec.mac_ageing_s = mac_ageing_s;
@@ -17,12 +52,15 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
   }
   for (const auto& pif : t.all_of("PIF")) {
     const auto& r = t.get(pif)->rec;
-    if (!r["physical"].get<bool>() || !r["currently_attached"].get<bool>()) continue;
+    if (!r["currently_attached"].get<bool>()) continue;
     if (!r["bond_slave_of"].get<std::string>().empty()) continue;
+    const auto bonds = t.where("Bond", "master", pif);
+    if (!r["physical"].get<bool>() && bonds.empty()) continue;  // VLAN PIFs ride on their PIF
     PortSpec p;
     p.name = r["device"];
-    p.kind = PortKind::kAfPacket;
+    p.kind = bonds.empty() ? PortKind::kAfPacket : PortKind::kBond;
     p.network = bridge_of(r["network"]);
+    if (!bonds.empty()) bond_spec(t, bonds.front(), p);
     for (const auto& vlan : t.where("VLAN", "tagged_PIF", pif)) {
       const auto& v = t.get(vlan)->rec;
       const model::Object* untagged = t.get(v["untagged_PIF"], "PIF");

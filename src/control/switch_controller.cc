@@ -153,6 +153,20 @@ nlohmann::json SwitchController::fdb_json() {
   return out;
 }
 
+nlohmann::json SwitchController::port_status(const std::string& name) {
+  std::shared_ptr<Port> port;
+  {
+    std::lock_guard lk(mu_);
+    auto it = ports_.find(name);
+    if (it == ports_.end()) return nlohmann::json::object();
+    port = it->second.port;
+  }
+  nlohmann::json out = nlohmann::json::object();
+  if (auto* bond = dynamic_cast<BondPort*>(port.get()))
+    worker_.run_on_worker([&] { out = bond->status(); });
+  return out;
+}
+
 nlohmann::json SwitchController::stats_json() const {
   nlohmann::json out;
   {

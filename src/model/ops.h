@@ -46,6 +46,15 @@ Status vlan_destroy(Txn& t, const std::string& vlan);
 Result<std::vector<std::string>> pool_create_vlan(Txn& t, const std::string& device,
                                                   const std::string& network, int64_t tag);
 
+// Bond (2-4 members; mode balance-slb | active-backup | lacp)
+Result<std::string> bond_create(Txn& t, const std::string& network,
+                                const std::vector<std::string>& members, const std::string& mac,
+                                const std::string& mode, const json& properties);
+Status bond_destroy(Txn& t, const std::string& bond);
+Status bond_set_mode(Txn& t, const std::string& bond, const std::string& mode);
+Status bond_set_property(Txn& t, const std::string& bond, const std::string& key,
+                         const std::string& value);
+
 // VM (a minimal record owning VIFs) and VIF
 Result<std::string> vm_create(Txn& t, const json& record);
 Status vm_destroy(Txn& t, const std::string& vm);

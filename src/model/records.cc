@@ -39,6 +39,10 @@ json full_record(const Txn& t, const std::string& uuid) {
   r["uuid"] = uuid;
   for (const auto& f : cls->fields) {
     if (!f.derived) continue;
+    if (f.ref_class.empty()) {  // live state, filled in by the API from the data plane
+      r[f.wire] = json::object();
+      continue;
+    }
     // A derived field lists the objects of ref_class whose back-pointer names this object.
     std::string back;
     if (cls->name == "network") back = "network";

@@ -102,6 +102,8 @@ std::vector<ClassSpec> build() {
         f("mode", "mode", T::kString, A::kRO), f("properties", "properties", T::kStringMap, A::kRO),
         f("links_up", "links-up", T::kInt, A::kRO),
         f("auto_update_mac", "auto-update-mac", T::kBool, A::kRO),
+        // hvnet: live state from the data plane (active member, LACP per member, counters)
+        f("status", "status", T::kStringMap, A::kRO, "", true),
         f("other_config", "other-config", T::kStringMap, A::kRW)},
        {"uuid", "master", "slaves"}});
   c.push_back(

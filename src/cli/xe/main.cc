@@ -300,6 +300,49 @@ int Xe::run(const std::string& cmd, const Args& a) {
     }
     return done(call("VLAN.destroy", json::array({vlan.value()})));
   }
+  if (cmd == "bond-create") {
+    auto net = lookup("network", need(a, "network-uuid"));
+    if (!net) return fail(net.error());
+    json members = json::array();
+    std::string list = need(a, "pif-uuids");
+    for (size_t s = 0; s <= list.size();) {
+      size_t c = list.find(',', s);
+      auto pif = lookup("PIF", list.substr(s, c - s));
+      if (!pif) return fail(pif.error());
+      members.push_back(pif.value());
+      if (c == std::string::npos) break;
+      s = c + 1;
+    }
+    json props = json::object();
+    for (const auto& [k, v] : a.ordered)
+      if (k.rfind("properties:", 0) == 0) props[k.substr(11)] = v;
+    return print_uuid(call("Bond.create", json::array({net.value(), members, a.get("mac"),
+                                                       a.get("mode", "balance-slb"), props})));
+  }
+  if (cmd == "bond-destroy") return on_uuid("Bond", "Bond.destroy");
+  if (cmd == "bond-set-mode") {
+    auto b = lookup("Bond", need(a, "uuid"));
+    if (!b) return fail(b.error());
+    return done(call("Bond.set_mode", json::array({b.value(), need(a, "mode")})));
+  }
+  if (cmd == "bond-param-set") {
+    // properties:<key>=<value> goes through Bond.set_property (checked against the mode).
+    auto b = lookup("Bond", need(a, "uuid"));
+    if (!b) return fail(b.error());
+    Args rest;
+    rest.kv["uuid"] = a.get("uuid");
+    rest.ordered.emplace_back("uuid", a.get("uuid"));
+    for (const auto& [k, v] : a.ordered) {
+      if (k.rfind("properties:", 0) == 0) {
+        if (auto r = call("Bond.set_property", json::array({b.value(), k.substr(11), v})); !r)
+          return fail(r.error());
+      } else if (k != "uuid") {
+        rest.kv[k] = v;
+        rest.ordered.emplace_back(k, v);
+      }
+    }
+    return rest.ordered.size() > 1 ? param_set(*hvnet::model::find_class("Bond"), rest) : 0;
+  }
   if (cmd == "vm-create") {
     json rec = {{"name_label", need(a, "name-label")},
                 {"name_description", a.get("name-description")}};
@@ -338,7 +381,8 @@ void usage() {
   std::cout << "Usage: xe [-s host] [-p port] [-u user] [-pw password | -pwf file] <command> "
                "[key=value ...] [--minimal]\n\n"
                "Network commands: network-create network-destroy pif-scan pif-plug pif-unplug "
-               "pif-forget vlan-create vlan-destroy pool-vlan-create vif-create vif-destroy "
+               "pif-forget vlan-create vlan-destroy pool-vlan-create bond-create bond-destroy "
+               "bond-set-mode bond-param-set vif-create vif-destroy "
                "vif-plug vif-unplug vm-create vm-destroy\n"
                "Per class (host network pif vif vlan bond vm): <class>-list <class>-param-list "
                "<class>-param-get <class>-param-set <class>-param-add <class>-param-remove "

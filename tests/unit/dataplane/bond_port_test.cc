@@ -8,6 +8,7 @@
 
 #include "../frames.h"
 #include "../mem_switch.h"
+#include "dataplane/bond_hash.h"
 #include "proto/lacpdu.h"
 
 namespace hvnet {
@@ -137,6 +138,59 @@ TEST(BondBalanceSlb, GroupTrafficOnlyOnTheActiveMemberAndLoopsDropped) {
   f.sw.step();
   EXPECT_EQ(f.sw.dropped(DropReason::kBondLoop), 1u);
   EXPECT_EQ(f.sent("vif2"), 0u);
+}
+
+TEST(BondBalanceSlb, RebalancingMovesLoadedBucketsToTheIdleMember) {
+  BondFixture f("balance-slb", {{"rebalance_ms", 1000}});
+  f.step(1000);  // first rebalance deadline set
+  // Ten busy source MACs whose buckets all start on member 0.
+  std::vector<std::string> macs;
+  for (int i = 0; macs.size() < 10 && i < 5000; ++i) {
+    char m[18];
+    std::snprintf(m, sizeof m, "00:16:3e:02:%02x:%02x", i / 256, i % 256);
+    auto mac = MacAddr::parse(m)->to_u64();
+    uint8_t b = slb_bucket(mac, 0);
+    if (b % 2 == 0) macs.push_back(m);
+  }
+  auto burst = [&] {
+    for (int r = 0; r < 5; ++r)
+      for (const auto& m : macs) f.sw.port("vif1").inject(frame("52:54:00:00:00:09", m.c_str(), -1, 1000));
+    f.sw.step();
+  };
+  burst();
+  EXPECT_EQ(f.sent("eth1"), 0u);
+  EXPECT_EQ(f.sent("eth0"), 50u);
+  f.step(1000);  // rebalance
+  EXPECT_TRUE(f.bond().take_learning_request() || f.bond().learning_sent() > 0);
+  f.drain();
+  burst();
+  size_t a = f.sent("eth0"), b = f.sent("eth1");
+  EXPECT_EQ(a + b, 50u);
+  EXPECT_GE(b, 15u);  // a real share moved
+  EXPECT_GE(a, 15u);  // ...without just swapping roles
+}
+
+TEST(BondLacp, MarkerRequestsAreAnswered) {
+  BondFixture f("lacp");
+  std::vector<uint8_t> fr(14 + proto::kLacpduLen);
+  std::copy(proto::kSlowProtocolsMac.begin(), proto::kSlowProtocolsMac.end(), fr.begin());
+  fr[6] = 2;
+  fr[12] = 0x88;
+  fr[13] = 0x09;
+  proto::encode_marker({false, 3, {2, 0, 0, 0, 0, 5}, 42}, fr.data() + 14);
+  f.drain();
+  f.sw.port("eth1").inject(fr);
+  f.sw.step();
+  bool answered = false;
+  for (auto& out : f.sw.port("eth1").take_sent()) {
+    if (out.bytes.size() < 15 || out.bytes[12] != 0x88 || out.bytes[14] != proto::kSubtypeMarker) continue;
+    auto m = proto::decode_marker(out.bytes.data() + 14, uint32_t(out.bytes.size() - 14));
+    ASSERT_TRUE(m);
+    EXPECT_TRUE(m->response);
+    EXPECT_EQ(m->transaction_id, 42u);
+    answered = true;
+  }
+  EXPECT_TRUE(answered);
 }
 
 // Two LACP bonds whose members are wired back to back through MemPorts.

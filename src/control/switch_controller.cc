@@ -50,6 +50,8 @@ std::string port_identity(const PortSpec& p) {
   one.ports.push_back(p);
   one.ports[0].network.clear();
   one.ports[0].vlans.clear();
+  one.ports[0].locking = LockingSpec{};  // rules and rates change live, in the snapshot
+  one.ports[0].qos_kbps = 0;
   return topology_to_json(one)["ports"][0].dump();
 }
 uint32_t device_mtu(const TopologySpec& spec, const PortSpec& p) {
@@ -115,6 +117,17 @@ Status SwitchController::apply(const TopologySpec& spec) {
     pe.role = p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond ? PortRole::kTrunk
                                                                          : PortRole::kAccess;
     pe.slb_rx_filter = p.kind == PortKind::kBond && p.bond.mode == BondMode::kBalanceSlb;
+    if (p.locking.mode != LockingMode::kUnlocked) {
+      auto mac = MacAddr::parse(p.mac);
+      auto rules = LockingRules::make(p.locking.mode, mac ? mac->to_u64() : 0, p.locking.ipv4,
+                                      p.locking.ipv6);
+      if (!rules) return rules.error();  // validated above; kept for safety
+      pe.locking = std::make_shared<const LockingRules>(std::move(rules.value()));
+    }
+    if (p.qos_kbps) {
+      pe.qos_rate = p.qos_kbps * 1000;  // XenServer's kbps are kilobytes per second
+      pe.qos_burst = std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514);
+    }
     if (!p.network.empty()) pe.native_lport = add_lport(pid, p.name, p.network, 0);
     if (pe.role == PortRole::kTrunk) {
       pe.vid_map.assign(4096, kNoLport);

@@ -124,6 +124,25 @@ Result<TopologySpec> parse_topology(const nlohmann::json& j) {
         return make_error("VLAN_TAG_INVALID", {std::to_string(tag.value())});
       ps.vlans.push_back(VlanSpec{uint16_t(tag.value()), v["network"].get<std::string>()});
     }
+    if (p.contains("locking")) {
+      const auto& l = p["locking"];
+      if (!l.is_object()) return make_error("INVALID_VALUE", {"locking", l.dump()});
+      const std::string mode = l.value("mode", std::string("unlocked"));
+      if (mode == "locked")
+        ps.locking.mode = LockingMode::kLocked;
+      else if (mode == "disabled")
+        ps.locking.mode = LockingMode::kDisabled;
+      else if (mode != "unlocked")
+        return make_error("INVALID_VALUE", {"locking_mode", mode});
+      for (const char* fam : {"ipv4", "ipv6"})
+        for (const auto& a : l.value(fam, nlohmann::json::array())) {
+          if (!a.is_string()) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {fam, a.dump()});
+          (std::string(fam) == "ipv4" ? ps.locking.ipv4 : ps.locking.ipv6).push_back(a);
+        }
+    }
+    auto kbps = get_number<uint64_t>(p, "qos_kbps", 0, 0, 100000000, "INVALID_VALUE");
+    if (!kbps) return make_error("INVALID_VALUE", {"qos_kbps", kbps.error().params.at(0)});
+    ps.qos_kbps = kbps.value();
     if (ps.kind == PortKind::kBond) {
       for (const auto& m : p.value("members", nlohmann::json::array())) {
         if (!m.is_string()) return make_error("INVALID_VALUE", {"members", m.dump()});
@@ -165,6 +184,10 @@ Status validate_topology(const TopologySpec& t) {
           if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
       }
     }
+    if ((p.locking.mode != LockingMode::kUnlocked || p.qos_kbps) && trunk)
+      return make_error("INVALID_VALUE", {"locking/qos on a PIF", p.name});
+    if (auto r = LockingRules::make(p.locking.mode, 0, p.locking.ipv4, p.locking.ipv6); !r)
+      return r.error();
     std::set<uint16_t> tags;
     std::set<std::string> joined;
     if (!p.network.empty()) joined.insert(p.network);
@@ -190,6 +213,14 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
     nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
     if (!p.network.empty()) pj["network"] = p.network;
     if (!p.mac.empty()) pj["mac"] = p.mac;
+    if (p.locking.mode != LockingMode::kUnlocked || !p.locking.ipv4.empty() ||
+        !p.locking.ipv6.empty())
+      pj["locking"] = {{"mode", p.locking.mode == LockingMode::kLocked     ? "locked"
+                                : p.locking.mode == LockingMode::kDisabled ? "disabled"
+                                                                           : "unlocked"},
+                       {"ipv4", p.locking.ipv4},
+                       {"ipv6", p.locking.ipv6}};
+    if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
     if (p.kind == PortKind::kBond) {
       pj["members"] = p.members;
       pj.update(bond_config_to_json(p.bond));

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "dataplane/bond_port.h"
+#include "dataplane/locking_filter.h"
 #include "io/port.h"
 #include "model/result.h"
 
@@ -24,6 +25,11 @@ struct VlanSpec {
   std::string network;
 };
 
+struct LockingSpec {
+  LockingMode mode = LockingMode::kUnlocked;
+  std::vector<std::string> ipv4, ipv6;  // addresses or CIDR prefixes
+};
+
 struct PortSpec {
   std::string name;
   PortKind kind = PortKind::kTap;    // tap (VIF), internal (host interface), af_packet (PIF)
@@ -31,6 +37,8 @@ struct PortSpec {
   std::vector<VlanSpec> vlans;       // PIF only
   std::string mac;                   // TAP: the device's MAC; bond: the bond's MAC ("" = default)
   std::vector<std::string> members;  // bond only: member NICs (2 to 4)
+  LockingSpec locking;               // TAP (VIF) only: anti-spoofing
+  uint64_t qos_kbps = 0;             // TAP (VIF) only: transmit limit, kilobytes/s (0 = none)
   BondConfig bond;                   // bond only
 };
 

@@ -28,6 +28,24 @@ const char* drop_reason_name(DropReason r) noexcept {
       return "pool_exhausted";
     case DropReason::kBondLoop:
       return "bond_loop";
+    case DropReason::kLockDisabled:
+      return "lock_disabled";
+    case DropReason::kLockMac:
+      return "lock_mac";
+    case DropReason::kLockNoIp:
+      return "lock_no_ip";
+    case DropReason::kLockArp:
+      return "lock_arp";
+    case DropReason::kLockIpv4:
+      return "lock_ipv4";
+    case DropReason::kLockIpv6:
+      return "lock_ipv6";
+    case DropReason::kLockNd:
+      return "lock_nd";
+    case DropReason::kLockRa:
+      return "lock_ra";
+    case DropReason::kLockEthertype:
+      return "lock_ethertype";
     case DropReason::kCount:
       break;
   }

@@ -21,6 +21,15 @@ enum class DropReason : uint8_t {
   kTxFailed,        // the output port refused the frame
   kPoolExhausted,   // no buffer to receive into
   kBondLoop,        // balance-slb: a local port's MAC came back in through the bond
+  kLockDisabled,    // port locking: the VIF is disabled
+  kLockMac,         // port locking: Ethernet source is not the VIF's MAC
+  kLockNoIp,        // port locking: locked with no allowed address
+  kLockArp,         // port locking: ARP sender MAC or IP not the VIF's
+  kLockIpv4,        // port locking: IPv4 source not allowed
+  kLockIpv6,        // port locking: IPv6 source not allowed
+  kLockNd,          // port locking: neighbour discovery for an address not allowed
+  kLockRa,          // port locking: router advertisement or redirect from a VM
+  kLockEthertype,   // port locking: EtherType other than ARP/IPv4/IPv6
   kCount
 };
 const char* drop_reason_name(DropReason r) noexcept;

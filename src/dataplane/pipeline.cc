@@ -38,8 +38,10 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
   for (uint32_t i = 0; i < batch.count; ++i) {
     Packet& p = *batch[i];
     p.in_port = in;
-    if (auto drop = ingress_classify(s, *pe, p)) {
-      stats_.drop(*drop);
+    std::optional<DropReason> why = ingress_classify(s, *pe, p);
+    if (!why && pe->locking) why = pe->locking->check(p);
+    if (why) {
+      drop(in, *why, p);
       PortStats::bump(in_stats.rx_dropped);
       continue;
     }
@@ -49,7 +51,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
     if (pe->slb_rx_filter) {
       LportId known = fdb_.lookup(p.bridge, mac_u64_at(p.data + 6), now_s);
       if (known != kNoLport && s.lports[known].port != in && !is_gratuitous_arp(p)) {
-        stats_.drop(DropReason::kBondLoop);
+        drop(in, DropReason::kBondLoop, p);
         continue;
       }
     }
@@ -75,7 +77,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
     LportId out = group ? kNoLport : fdb_.lookup(p.bridge, mac_u64_at(p.data), now_s);
     if (out != kNoLport && out < s.lports.size() && s.lports[out].port != kNoPort) {
       if (out == p.in_lport) {
-        stats_.drop(DropReason::kHairpin);
+        drop(in, DropReason::kHairpin, p);
         continue;
       }
       const LportEntry& le = s.lports[out];
@@ -93,7 +95,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       ++copies;
     }
     if (copies == 0)
-      stats_.drop(DropReason::kNoDestination);
+      drop(in, DropReason::kNoDestination, p);
     else
       DataplaneStats::bump(stats_.flooded);
   }

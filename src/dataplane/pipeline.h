@@ -5,6 +5,7 @@
 #pragma once
 
 #include "dataplane/dataplane_stats.h"
+#include "dataplane/drop_trace.h"
 #include "dataplane/mac_table.h"
 #include "dataplane/snapshot.h"
 #include "dataplane/tx_queues.h"
@@ -15,7 +16,8 @@ namespace hvnet {
 
 class Pipeline {
  public:
-  Pipeline(MacTable& fdb, DataplaneStats& stats) : fdb_(fdb), stats_(stats) {}
+  Pipeline(MacTable& fdb, DataplaneStats& stats, DropTrace& trace)
+      : fdb_(fdb), stats_(stats), trace_(trace) {}
 
   // Called whenever the worker adopts a new snapshot (sizes per-port state; may allocate).
   void configure(const Snapshot& s);
@@ -24,8 +26,13 @@ class Pipeline {
                uint32_t now_s) noexcept;
 
  private:
+  void drop(PortId in, DropReason r, const Packet& p) noexcept {
+    stats_.drop(r);
+    trace_.record(in, r, p);
+  }
   MacTable& fdb_;
   DataplaneStats& stats_;
+  DropTrace& trace_;
   TxQueues tx_;
 };
 

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "dataplane/locking_filter.h"
 #include "io/port.h"
 
 namespace hvnet {
@@ -26,6 +27,9 @@ struct PortEntry {
   LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
   std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port
   bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
+  std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
+  uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)
+  uint64_t qos_burst = 0;                       // token bucket depth in bytes
 };
 
 struct LportEntry {

@@ -23,7 +23,7 @@ Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
       opt_(opt),
       pool_(opt.pool_packets),
       fdb_(opt.mac_capacity, 300),
-      pipeline_(fdb_, stats_),
+      pipeline_(fdb_, stats_, trace_),
       snap_(std::make_shared<const Snapshot>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
@@ -49,6 +49,62 @@ uint64_t Worker::now_ms() const noexcept {
   timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return uint64_t(ts.tv_sec) * 1000 + uint64_t(ts.tv_nsec) / 1000000;
+}
+
+uint64_t Worker::now_ns() const noexcept {
+  if (clock_ms_) return clock_ms_() * 1000000ULL;
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return uint64_t(ts.tv_sec) * 1000000000ULL + uint64_t(ts.tv_nsec);
+}
+
+uint32_t Worker::qos_budget(PortId id, uint64_t now) noexcept {
+  const PortEntry& pe = snap_->ports[id];
+  Throttle& t = throttle_[id];
+  if (t.last_ns == 0) {
+    t.last_ns = now;
+    t.tokens = int64_t(pe.qos_burst);
+  }
+  const uint64_t elapsed = now - t.last_ns;
+  t.last_ns = now;
+  t.tokens = std::min<int64_t>(int64_t(pe.qos_burst),
+                               t.tokens + int64_t(elapsed * pe.qos_rate / 1000000000ULL));
+  if (t.tokens > 0) return std::min<uint32_t>(kBatchSize, uint32_t(t.tokens / 1514) + 1);
+  // Empty: stop reading this port until the debt is paid back.
+  t.paused = true;
+  t.resume_ns = now + uint64_t(-t.tokens + 1514) * 1000000000ULL / pe.qos_rate;
+  if (polled_[id]) {
+    epoll_event ev{};
+    ev.events = 0;
+    ev.data.u32 = id;
+    epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
+  }
+  return 0;
+}
+
+void Worker::qos_charge(PortId id, uint64_t bytes) noexcept {
+  throttle_[id].tokens -= int64_t(bytes);
+}
+
+int Worker::qos_resume(uint64_t now) noexcept {
+  int64_t next_ms = -1;
+  for (PortId id : qos_ports_) {
+    Throttle& t = throttle_[id];
+    if (!t.paused) continue;
+    if (now >= t.resume_ns) {
+      t.paused = false;
+      if (polled_[id]) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = id;
+        epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
+      }
+      continue;
+    }
+    int64_t ms = int64_t((t.resume_ns - now + 999999) / 1000000);
+    if (next_ms < 0 || ms < next_ms) next_ms = ms;
+  }
+  return int(next_ms);
 }
 
 void Worker::answer_learning_requests() {
@@ -148,6 +204,23 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
     }
   }
   busy_.assign(next->ports.size(), 0);
+  // Rate limits: keep a port's bucket across snapshots unless its rate changed.
+  throttle_.resize(next->ports.size());
+  qos_ports_.clear();
+  for (PortId id = 0; id < next->ports.size(); ++id) {
+    const bool was = id < old.ports.size() && old.ports[id].port == next->ports[id].port &&
+                     old.ports[id].qos_rate == next->ports[id].qos_rate;
+    if (!was) {
+      if (throttle_[id].paused && polled_[id] && polled_[id] == next->ports[id].port.get()) {
+        epoll_event ev{};
+        ev.events = EPOLLIN;
+        ev.data.u32 = id;
+        epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
+      }
+      throttle_[id] = Throttle{};
+    }
+    if (next->ports[id].port && next->ports[id].qos_rate > 0) qos_ports_.push_back(id);
+  }
   tick_ports_.clear();
   bonds_.clear();
   for (PortId id = 0; id < next->ports.size(); ++id) {
@@ -179,6 +252,12 @@ bool Worker::poll_once(int timeout_ms) {
     if (timeout_ms > 20) timeout_ms = 20;  // timers (carrier delays, LACP) need a fine grain
   }
 
+  const uint64_t now_nsec = qos_ports_.empty() ? 0 : now_ns();
+  if (!qos_ports_.empty()) {
+    int wait = qos_resume(now_nsec);
+    if (wait >= 0 && wait < timeout_ms) timeout_ms = wait;
+  }
+
   bool any_busy = false;
   for (uint8_t b : busy_) any_busy |= b != 0;
   if (any_busy || !fdless_.empty()) timeout_ms = 0;
@@ -188,13 +267,25 @@ bool Worker::poll_once(int timeout_ms) {
   bool worked = false;
   PacketBatch batch;
   auto service = [&](PortId id) {
-    Port& port = *s.ports[id].port;
+    const PortEntry& pe = s.ports[id];
+    Port& port = *pe.port;
     batch.clear();
+    batch.limit = kBatchSize;
+    if (pe.qos_rate) {
+      if (throttle_[id].paused) return;
+      batch.limit = qos_budget(id, now_nsec);
+      if (batch.limit == 0) return;
+    }
     uint32_t got = port.rx_burst(pool_, batch);
-    busy_[id] = got == kBatchSize;
+    busy_[id] = got == batch.limit;
     if (got == 0 && pool_.available() == 0) stats_.drop(DropReason::kPoolExhausted);
     if (got == 0) return;
     worked = true;
+    if (pe.qos_rate) {
+      uint64_t bytes = 0;
+      for (uint32_t i = 0; i < batch.count; ++i) bytes += batch[i]->len;
+      qos_charge(id, bytes);
+    }
     pipeline_.process(s, id, batch, pool_, now);
   };
   for (int i = 0; i < n; ++i) {

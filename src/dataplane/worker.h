@@ -54,6 +54,7 @@ class Worker {
 
   DataplaneStats& stats() noexcept { return stats_; }
   MacTable& fdb() noexcept { return fdb_; }  // forwarding thread (or run_on_worker) only
+  const DropTrace& drop_trace() const noexcept { return trace_; }  // likewise
   uint64_t adopted_generation() const noexcept { return adopted_.load(); }
   // Seconds on the worker's clock (monotonic, or injected for tests).
   uint32_t now_s() const noexcept;
@@ -69,6 +70,7 @@ class Worker {
   WorkerOptions opt_;
   PacketPool pool_;
   DataplaneStats stats_;
+  DropTrace trace_;
   MacTable fdb_;
   Pipeline pipeline_;
   std::shared_ptr<const Snapshot> snap_;
@@ -83,6 +85,21 @@ class Worker {
   std::vector<PortId> fdless_;       // ports without an fd: polled every iteration
   std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
   std::vector<Port*> tick_ports_;    // ports with timers (bonds)
+  // Transmit rate limits of VIFs: a token bucket per port (rate/burst come from the snapshot).
+  // Out of tokens, the port is not read (its fd leaves epoll) until the bucket refills, so the
+  // VM feels backpressure rather than drops and TCP settles at the limit.
+  struct Throttle {
+    int64_t tokens = 0;
+    uint64_t last_ns = 0;
+    uint64_t resume_ns = 0;
+    bool paused = false;
+  };
+  std::vector<Throttle> throttle_;
+  std::vector<PortId> qos_ports_;
+  uint64_t now_ns() const noexcept;
+  uint32_t qos_budget(PortId id, uint64_t now) noexcept;
+  void qos_charge(PortId id, uint64_t bytes) noexcept;
+  int qos_resume(uint64_t now) noexcept;  // re-arms refilled ports; ms until the next one
   std::vector<std::pair<PortId, BondPort*>> bonds_;
 
   std::mutex cmd_mu_;

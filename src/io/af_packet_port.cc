@@ -67,7 +67,7 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   iovec iovs[kBatchSize][2];
   alignas(cmsghdr) uint8_t ctrl[kBatchSize][kCtrl];
   Packet* pkts[kBatchSize];
-  uint32_t want = pool.alloc(pkts, kBatchSize - batch.count);
+  uint32_t want = pool.alloc(pkts, batch.room());
   if (want == 0) return 0;
   for (uint32_t i = 0; i < want; ++i) {
     Packet* p = pkts[i];

@@ -29,7 +29,7 @@ size_t MemPort::pending_rx() const {
 }
 
 uint32_t MemPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
-  uint32_t room = kBatchSize - batch.count;
+  uint32_t room = batch.room();
   uint32_t got = 0;
   if (!replay_.empty()) {
     while (got < room) {

@@ -14,8 +14,10 @@ inline constexpr uint32_t kBatchSize = 32;
 struct PacketBatch {
   std::array<Packet*, kBatchSize> pkts{};
   uint32_t count = 0;
+  uint32_t limit = kBatchSize;  // receivers stop here (a rate-limited port reads fewer)
 
-  bool full() const noexcept { return count == kBatchSize; }
+  bool full() const noexcept { return count >= limit; }
+  uint32_t room() const noexcept { return count >= limit ? 0 : limit - count; }
   void push(Packet* p) noexcept { pkts[count++] = p; }
   void clear() noexcept { count = 0; }
   Packet* operator[](uint32_t i) const noexcept { return pkts[i]; }

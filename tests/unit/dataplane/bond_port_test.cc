@@ -154,7 +154,8 @@ TEST(BondBalanceSlb, RebalancingMovesLoadedBucketsToTheIdleMember) {
   }
   auto burst = [&] {
     for (int r = 0; r < 5; ++r)
-      for (const auto& m : macs) f.sw.port("vif1").inject(frame("52:54:00:00:00:09", m.c_str(), -1, 1000));
+      for (const auto& m : macs)
+        f.sw.port("vif1").inject(frame("52:54:00:00:00:09", m.c_str(), -1, 1000));
     f.sw.step();
   };
   burst();
@@ -183,7 +184,8 @@ TEST(BondLacp, MarkerRequestsAreAnswered) {
   f.sw.step();
   bool answered = false;
   for (auto& out : f.sw.port("eth1").take_sent()) {
-    if (out.bytes.size() < 15 || out.bytes[12] != 0x88 || out.bytes[14] != proto::kSubtypeMarker) continue;
+    if (out.bytes.size() < 15 || out.bytes[12] != 0x88 || out.bytes[14] != proto::kSubtypeMarker)
+      continue;
     auto m = proto::decode_marker(out.bytes.data() + 14, uint32_t(out.bytes.size() - 14));
     ASSERT_TRUE(m);
     EXPECT_TRUE(m->response);

@@ -11,11 +11,12 @@ class BondOpsTest : public ::testing::Test {
  protected:
   BondOpsTest() : t(db) {
     host = ensure_host(t, "h1");
-    pifs = pif_scan(t, host, {{"eth0", "52:54:00:00:00:01", 1500},
-                              {"eth1", "52:54:00:00:00:02", 1500},
-                              {"eth2", "52:54:00:00:00:03", 1500},
-                              {"eth3", "52:54:00:00:00:04", 1500},
-                              {"eth4", "52:54:00:00:00:05", 1500}})
+    pifs = pif_scan(t, host,
+                    {{"eth0", "52:54:00:00:00:01", 1500},
+                     {"eth1", "52:54:00:00:00:02", 1500},
+                     {"eth2", "52:54:00:00:00:03", 1500},
+                     {"eth3", "52:54:00:00:00:04", 1500},
+                     {"eth4", "52:54:00:00:00:05", 1500}})
                .value();
     bondnet = network_create(t, {{"name_label", "bond"}}).value();
   }
@@ -24,8 +25,9 @@ class BondOpsTest : public ::testing::Test {
   std::string code(const Result<T>& r) {
     return r ? "OK" : r.error().code;
   }
-  Result<std::string> bond(std::vector<std::string> members, const std::string& mode = "balance-slb",
-                           const std::string& mac = "", json props = json::object()) {
+  Result<std::string> bond(std::vector<std::string> members,
+                           const std::string& mode = "balance-slb", const std::string& mac = "",
+                           json props = json::object()) {
     return bond_create(t, bondnet, members, mac, mode, props);
   }
   Database db;
@@ -40,8 +42,10 @@ TEST_F(BondOpsTest, MemberCountMacModeAndPropertyChecks) {
   EXPECT_EQ(code(bond(pifs)), "PIF_BOND_MORE_THAN_FOUR_MEMBERS");
   EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "balance-slb", "zz:zz")), "MAC_INVALID");
   EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "round-robin")), "INVALID_VALUE");
-  EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "balance-slb", "", {{"lacp-time", "fast"}})), "INVALID_VALUE");
-  EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "lacp", "", {{"lacp-time", "sometimes"}})), "INVALID_VALUE");
+  EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "balance-slb", "", {{"lacp-time", "fast"}})),
+            "INVALID_VALUE");
+  EXPECT_EQ(code(bond({pifs[0], pifs[1]}, "lacp", "", {{"lacp-time", "sometimes"}})),
+            "INVALID_VALUE");
   EXPECT_EQ(code(bond({pifs[0], pifs[0]})), "PIF_ALREADY_BONDED");
   EXPECT_TRUE(t.all_of("Bond").empty());
 }
@@ -99,7 +103,8 @@ TEST_F(BondOpsTest, PrimaryIsTheManagementPifAndManagementMovesOntoTheBondAndBac
 }
 
 TEST_F(BondOpsTest, GivenMacAndDefaultLacpPropertiesAndModeChanges) {
-  auto b = bond({pifs[0], pifs[1]}, "lacp", "00:16:3E:00:00:AA", {{"hashing_algorithm", "src_mac"}});
+  auto b =
+      bond({pifs[0], pifs[1]}, "lacp", "00:16:3E:00:00:AA", {{"hashing_algorithm", "src_mac"}});
   ASSERT_TRUE(b);
   const json br = t.get(b.value())->rec;
   EXPECT_EQ(t.get(br["master"])->rec["MAC"], "00:16:3e:00:00:aa");
@@ -108,7 +113,8 @@ TEST_F(BondOpsTest, GivenMacAndDefaultLacpPropertiesAndModeChanges) {
   EXPECT_EQ(br["properties"]["lacp-time"], "slow");
   EXPECT_EQ(br["properties"]["lacp-fallback-ab"], "true");
   EXPECT_EQ(code(bond_set_property(t, b.value(), "lacp-time", "fast")), "OK");
-  EXPECT_EQ(code(bond_set_property(t, b.value(), "lacp-aggregation-key", "70000")), "INVALID_VALUE");
+  EXPECT_EQ(code(bond_set_property(t, b.value(), "lacp-aggregation-key", "70000")),
+            "INVALID_VALUE");
   EXPECT_EQ(code(bond_set_mode(t, b.value(), "active-backup")), "OK");
   EXPECT_EQ(t.get(b.value())->rec["properties"], json::object());
   EXPECT_EQ(code(bond_set_property(t, b.value(), "lacp-time", "fast")), "INVALID_VALUE");

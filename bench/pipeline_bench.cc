@@ -33,10 +33,15 @@ struct BenchSwitch {
                          ports[s.name] = p;
                          return std::shared_ptr<Port>(p);
                        }};
-  explicit BenchSwitch(int vifs) {
+  explicit BenchSwitch(int vifs, bool locked = false) {
     nlohmann::json j = {{"networks", {{{"name", "net0"}}, {{"name", "net10"}}}}};
     for (int i = 0; i < vifs; ++i)
       j["ports"].push_back({{"name", "vif" + std::to_string(i)}, {"network", "net0"}});
+    if (locked) {  // vif0 locked to its MAC and four allowed addresses
+      j["ports"][0]["mac"] = "00:16:3e:00:00:01";
+      j["ports"][0]["locking"] = {{"mode", "locked"},
+                                  {"ipv4", {"10.0.0.9", "10.0.1.0/24", "10.0.2.1", "10.0.0.1"}}};
+    }
     j["ports"].push_back({{"name", "vlanvif"}, {"network", "net10"}});
     j["ports"].push_back(
         {{"name", "eth0"}, {"type", "pif"}, {"vlans", {{{"tag", 10}, {"network", "net10"}}}}});
@@ -67,6 +72,29 @@ void BM_LearnedUnicast(benchmark::State& state) {
   run(state, sw);
 }
 BENCHMARK(BM_LearnedUnicast);
+
+// The same learned-unicast path with IPv4 frames, without and with the locking filter on vif0.
+std::vector<uint8_t> ipv4_frame64() {
+  auto f = frame64(0x00163e000002, 0x00163e000001, -1);
+  const uint8_t ip[20] = {0x45, 0, 0, 46, 0, 0, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2};
+  std::copy(ip, ip + 20, f.begin() + 14);
+  return f;
+}
+void BM_Ipv4Unlocked(benchmark::State& state) {
+  BenchSwitch sw(2);
+  sw.teach("vif1", 0x00163e000002);
+  sw.ports["vif0"]->set_replay({ipv4_frame64()});
+  run(state, sw);
+}
+BENCHMARK(BM_Ipv4Unlocked);
+void BM_Ipv4Locked(benchmark::State& state) {
+  BenchSwitch sw(2, /*locked=*/true);
+  sw.teach("vif1", 0x00163e000002);
+  sw.ports["vif0"]->set_replay({ipv4_frame64()});
+  run(state, sw);
+  if (sw.worker.stats().dropped(DropReason::kLockIpv4) != 0) state.SkipWithError("frames dropped");
+}
+BENCHMARK(BM_Ipv4Locked);
 
 void BM_LearnedUnicastManyMacs(benchmark::State& state) {
   BenchSwitch sw(2);

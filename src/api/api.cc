@@ -412,6 +412,53 @@ void Api::register_network() {
     });
   });
 
+  add("VIF.set_locking_mode", 2, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto v = resolve(t, "VIF", a[0]);
+      if (!v) return v.error();
+      auto m = arg_string(a, 1, "locking_mode");
+      if (!m) return m.error();
+      if (auto st = model::vif_set_locking_mode(t, v.value(), m.value()); !st) return st.error();
+      return void_value();
+    });
+  });
+  for (std::string fam : {"ipv4", "ipv6"}) {
+    add("VIF.set_" + fam + "_allowed", 2, [this, fam](const json& a) -> Result<json> {
+      return mgr_.write([&](Txn& t) -> Result<json> {
+        auto v = resolve(t, "VIF", a[0]);
+        if (!v) return v.error();
+        if (auto st = model::vif_set_allowed(t, v.value(), fam, a[1]); !st) return st.error();
+        return void_value();
+      });
+    });
+    for (bool add_it : {true, false}) {
+      add(std::string("VIF.") + (add_it ? "add_" : "remove_") + fam + "_allowed", 2,
+          [this, fam, add_it](const json& a) -> Result<json> {
+            return mgr_.write([&](Txn& t) -> Result<json> {
+              auto v = resolve(t, "VIF", a[0]);
+              if (!v) return v.error();
+              auto addr = arg_string(a, 1, (fam + "_allowed").c_str());
+              if (!addr) return addr.error();
+              Status st = add_it ? model::vif_add_allowed(t, v.value(), fam, addr.value())
+                                 : model::vif_remove_allowed(t, v.value(), fam, addr.value());
+              if (!st) return st.error();
+              return void_value();
+            });
+          });
+    }
+  }
+  add("network.set_default_locking_mode", 2, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto n = resolve(t, "network", a[0]);
+      if (!n) return n.error();
+      auto m = arg_string(a, 1, "default_locking_mode");
+      if (!m) return m.error();
+      if (auto st = model::network_set_default_locking_mode(t, n.value(), m.value()); !st)
+        return st.error();
+      return void_value();
+    });
+  });
+
   add("VM.create", 1, create(model::vm_create));
   add("VM.destroy", 1, on("VM", model::vm_destroy));
   add("VIF.create", 1, create(model::vif_create));

@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
   auto* fdb = app.add_subcommand("fdb", "show the MAC table");
   auto* stats = app.add_subcommand("stats", "show port and drop counters");
   auto* topo = app.add_subcommand("topology", "show the applied topology");
+  auto* drops = app.add_subcommand("drops", "show the last dropped frames and why");
   auto* apply = app.add_subcommand("apply", "apply a topology file (all or nothing)");
   apply->add_option("file", file, "topology JSON")->required();
   CLI11_PARSE(app, argc, argv);
@@ -56,6 +57,7 @@ int main(int argc, char** argv) {
   if (fdb->parsed()) req = {{"cmd", "fdb"}};
   if (stats->parsed()) req = {{"cmd", "stats"}};
   if (topo->parsed()) req = {{"cmd", "topology"}};
+  if (drops->parsed()) req = {{"cmd", "drops"}};
   if (apply->parsed()) {
     std::ifstream in(file);
     auto j = nlohmann::json::parse(in, nullptr, false);
@@ -79,6 +81,14 @@ int main(int argc, char** argv) {
       std::printf("%-16s %-18s %-16s %5d %5d\n", e["network"].get<std::string>().c_str(),
                   e["mac"].get<std::string>().c_str(), e["port"].get<std::string>().c_str(),
                   e["vlan"].get<int>(), e["age"].get<int>());
+  } else if (drops->parsed()) {
+    std::printf("%-16s %-24s %-18s %-18s %-8s %5s\n", "port", "reason", "src", "dst", "type",
+                "len");
+    for (const auto& e : reply["value"])
+      std::printf("%-16s %-24s %-18s %-18s %-8s %5d\n", e["port"].get<std::string>().c_str(),
+                  e["reason"].get<std::string>().c_str(), e.value("src", "").c_str(),
+                  e.value("dst", "").c_str(), e.value("ethertype", "").c_str(),
+                  e["len"].get<int>());
   } else if (!apply->parsed()) {
     std::cout << reply["value"].dump(2) << "\n";
   }

@@ -78,6 +78,24 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
     p.kind = PortKind::kTap;
     p.network = bridge_of(r["network"]);
     p.mac = r["MAC"];
+    // Locking: the VIF's own mode, or its network's default.
+    std::string mode = r["locking_mode"];
+    if (mode == "network_default" || mode.empty()) {
+      const model::Object* n = t.get(r["network"], "network");
+      mode = n ? n->rec["default_locking_mode"].get<std::string>() : "unlocked";
+    }
+    p.locking.mode = mode == "locked"     ? LockingMode::kLocked
+                     : mode == "disabled" ? LockingMode::kDisabled
+                                          : LockingMode::kUnlocked;
+    for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
+    for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
+    if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {
+      try {
+        p.qos_kbps = std::stoull(r["qos_algorithm_params"]["kbps"].get<std::string>());
+      } catch (...) {
+        p.qos_kbps = 0;  // refused at write time; never reached
+      }
+    }
     spec.ports.push_back(std::move(p));
   }
   return spec;

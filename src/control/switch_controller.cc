@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "packet/headers.h"
 #include "packet/mac.h"
 
 namespace hvnet {
@@ -163,6 +164,30 @@ nlohmann::json SwitchController::fdb_json() {
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
     return std::tie(a["network"], a["mac"]) < std::tie(b["network"], b["mac"]);
   });
+  return out;
+}
+
+nlohmann::json SwitchController::drops_json() {
+  std::vector<DropTrace::Entry> entries;
+  worker_.run_on_worker([&] {
+    worker_.drop_trace().for_each([&](const DropTrace::Entry& e) { entries.push_back(e); });
+  });
+  auto snap = slot_.get();
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& e : entries) {
+    nlohmann::json j = {{"reason", drop_reason_name(e.reason)}, {"len", e.len}};
+    j["port"] = e.port < snap->ports.size() && snap->ports[e.port].port
+                    ? snap->ports[e.port].port->name()
+                    : std::to_string(e.port);
+    if (e.len >= 14) {
+      j["dst"] = MacAddr::from_bytes(e.head.data()).to_string();
+      j["src"] = MacAddr::from_bytes(e.head.data() + 6).to_string();
+      char et[8];
+      std::snprintf(et, sizeof et, "0x%04x", load_be16(e.head.data() + 12));
+      j["ethertype"] = et;
+    }
+    out.push_back(j);
+  }
   return out;
 }
 

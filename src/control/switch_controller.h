@@ -44,6 +44,8 @@ class SwitchController {
 
   nlohmann::json fdb_json();
   nlohmann::json stats_json() const;
+  // The last dropped frames: port, reason, and a decoded header (why was my frame refused?).
+  nlohmann::json drops_json();
   // Live state of one port (a bond's mode, active member, LACP per member…), {} if unknown.
   nlohmann::json port_status(const std::string& name);
 

@@ -64,6 +64,8 @@ std::string CtlServer::handle(const std::string& line) {
     const std::string cmd = req["cmd"];
     if (cmd == "fdb") {
       reply = {{"status", "ok"}, {"value", ctl_.fdb_json()}};
+    } else if (cmd == "drops") {
+      reply = {{"status", "ok"}, {"value", ctl_.drops_json()}};
     } else if (cmd == "stats") {
       reply = {{"status", "ok"}, {"value", ctl_.stats_json()}};
     } else if (cmd == "topology") {

@@ -128,6 +128,16 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     const std::string v = value.get<std::string>();
     if (!v.empty() && v != "ratelimit") return make_error("INVALID_VALUE", {field, v});
   }
+  if (o->cls == "VIF" && field == "qos_algorithm_params") {
+    // xapi logs bad values and runs unlimited; we refuse them. kbps: kilobytes per second.
+    for (const auto& [k, v] : value.items()) {
+      const std::string s = v.get<std::string>();
+      if (k != "kbps") return make_error("INVALID_VALUE", {"qos_algorithm_params", k + "=" + s});
+      if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos ||
+          std::stoul(s) == 0)
+        return make_error("INVALID_VALUE", {"qos_algorithm_params", "kbps=" + s});
+    }
+  }
   t.set_field(uuid, field, value);
   return ok_status();
 }

@@ -65,6 +65,17 @@ Status vif_unplug(Txn& t, const std::string& vif);
 // The host-side device name of a VIF: vif<domid>.<device>.
 std::string vif_device_name(const Txn& t, const std::string& vif);
 
+// Port locking and QoS of VIFs, default locking mode of networks
+Status vif_set_locking_mode(Txn& t, const std::string& vif, const std::string& mode);
+// family "ipv4" or "ipv6"; addresses or CIDR prefixes
+Status vif_set_allowed(Txn& t, const std::string& vif, const std::string& family,
+                       const json& addrs);
+Status vif_add_allowed(Txn& t, const std::string& vif, const std::string& family,
+                       const std::string& addr);
+Status vif_remove_allowed(Txn& t, const std::string& vif, const std::string& family,
+                          const std::string& addr);
+Status network_set_default_locking_mode(Txn& t, const std::string& net, const std::string& mode);
+
 // Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
 // per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.
 Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value);

@@ -205,7 +205,7 @@ while time.monotonic() < end:
         f = s.recv(65535)
     except socket.timeout:
         continue
-    frames.append(f[:64].hex())
+    frames.append(f[:256].hex())
 print(json.dumps(frames), flush=True)
 """
 
@@ -316,6 +316,18 @@ class ManagedHost:
     def state(self):
         """Every object of every class: to check that a refused call changed nothing."""
         return {c: self.ok(f"{c}.get_all_records") for c in CLASSES}
+
+    def ctl_request(self, req):
+        """A request on hvnetd's debug control socket (stats, drops, fdb)."""
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+            s.settimeout(10)
+            s.connect(self.ctl)
+            s.sendall((json.dumps(req) + "\n").encode())
+            s.shutdown(socket.SHUT_WR)
+            buf = b""
+            while chunk := s.recv(65536):
+                buf += chunk
+        return json.loads(buf)
 
     def xe(self, *args, check=True):
         r = subprocess.run([XE, *map(str, args)], capture_output=True, text=True, timeout=60,

@@ -3,6 +3,7 @@
 // -param-set, -param-add, -param-remove, -param-clear); the network commands map onto the
 // XenAPI calls. Output and exit codes follow xe: errors on stderr, exit status 1.
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -57,8 +58,18 @@ class Xe {
  public:
   explicit Xe(hvnet::xe::RpcClient& rpc) : rpc_(rpc) {}
 
+  // Field writes go to the server's set_/add_/remove_ messages (some RO fields have their own,
+  // e.g. VIF.set_locking_mode); a field with none is read-only.
   Result<json> call(const std::string& method, json params) {
-    return rpc_.session_call(method, std::move(params));
+    auto r = rpc_.session_call(method, std::move(params));
+    if (!r && r.error().code == "MESSAGE_METHOD_UNKNOWN") {
+      auto dot = method.find('.');
+      for (const char* verb : {"set_", "add_to_", "remove_from_", "add_", "remove_"}) {
+        if (method.compare(dot + 1, std::strlen(verb), verb) == 0)
+          return Error{"FIELD_NOT_WRITABLE", {method.substr(dot + 1 + std::strlen(verb))}};
+      }
+    }
+    return r;
   }
   std::string need(const Args& a, const std::string& key) {
     if (!a.has(key)) throw UsageError{"missing parameter: " + key};
@@ -182,7 +193,6 @@ int Xe::param_set(const ClassSpec& cls, const Args& a) {
       continue;
     }
     const FieldSpec& f = field(cls, k);
-    if (f.access != hvnet::model::Access::kRW) return fail(Error{"FIELD_NOT_WRITABLE", {f.xe}});
     json value = v;
     if (f.type == FieldType::kStringSet) {
       value = json::array();
@@ -208,7 +218,6 @@ int Xe::param_add_remove(const ClassSpec& cls, const Args& a, bool add) {
     return done(call(add ? "network.add_purpose" : "network.remove_purpose",
                      json::array({r.value(), need(a, "param-key")})));
   }
-  if (f.access != hvnet::model::Access::kRW) return fail(Error{"FIELD_NOT_WRITABLE", {f.xe}});
   if (f.type == FieldType::kStringSet) {
     return done(call(cls.name + (add ? ".add_" : ".remove_") + f.wire,
                      json::array({r.value(), need(a, "param-key")})));

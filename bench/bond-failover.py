@@ -17,7 +17,6 @@ os.environ.setdefault("XE", os.path.join(HERE, "..", "build", "xe"))
 
 import conftest  # noqa: E402  (the integration harness: namespaces, hvnetd, xe)
 from conftest import Lab, ManagedHost, sh, wait_until  # noqa: E402
-from ovs import Ovs  # noqa: E402
 import test_bond  # noqa: E402
 
 RECEIVER = r"""
@@ -78,31 +77,12 @@ def lacp(tmp):
     lab = Lab(pathlib.Path(tmp))
     try:
         host = ManagedHost(lab)
-        sw = lab.netns("s")
-        ovs = Ovs(tmp, netns=sw)
-        lab._undo.append(ovs.stop)
-        for i in (0, 1):
-            lab.veth(lab.name(f"e{i}"), lab.name(f"S{i}"), sw)
-            sh("ethtool", "-K", lab.name(f"S{i}"), "tx", "off", ns=sw, check=False)
-        hostns, sh_port = test_bond.physical_host(lab, sw)
-        sh("ethtool", "-K", sh_port, "tx", "off", ns=sw, check=False)
-        ovs.vsctl("add-br", "sw0", "--", "set", "bridge", "sw0", "datapath_type=netdev")
-        ovs.vsctl("add-bond", "sw0", "po1", lab.name("S0"), lab.name("S1"), "lacp=active",
-                  "bond_mode=balance-slb", "other_config:lacp-time=fast")
-        ovs.vsctl("add-port", "sw0", sh_port)
-        host.xe("pif-scan")
-        pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip() for i in (0, 1)]
-        net = host.xe("network-create", "name-label=bonded").stdout.strip()
-        bond = host.xe("bond-create", f"network-uuid={net}", f"pif-uuids={pifs[0]},{pifs[1]}",
-                       "mode=lacp", "properties:lacp-time=fast").stdout.strip()
-        vm = host.xe("vm-create", "name-label=vm").stdout.strip()
-        vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
-        host.xe("vif-plug", f"uuid={vif}")
-        domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-        vmns = lab.netns("v")
-        lab.vm(f"vif{domid}.0", vmns, "10.82.0.1/24")
+        bond, vmns, hostns, sw, ovs = test_bond.lacp_bond_setup(lab, host, tmp)
         # Open vSwitch's AF_PACKET ports pass partial checksums on unfinished: UDP needs them done.
-        sh("ethtool", "-K", f"vif{domid}.0", "tx", "off", ns=vmns, check=False)
+        tap = sh("ls", "/sys/class/net", ns=vmns).stdout.split()
+        for dev in tap:
+            if dev.startswith("vif"):
+                sh("ethtool", "-K", dev, "tx", "off", ns=vmns, check=False)
         wait_until(lambda: sh("ping", "-c1", "-W1", "10.82.0.2", ns=vmns, check=False).returncode == 0, 30)
         # Find the member carrying the flow, then cut it.
         sh("ping", "-c", "20", "-i", "0.01", "10.82.0.2", ns=vmns, check=False)

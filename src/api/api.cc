@@ -295,28 +295,25 @@ void Api::register_network() {
     };
   };
 
+  // A write on one object with one string argument: resolve, check the string, run, void.
+  auto on_str = [this](const std::string& cls, const char* arg,
+                       std::function<Status(Txn&, const std::string&, const std::string&)> op) {
+    return [this, cls, arg, op](const json& a) -> Result<json> {
+      return mgr_.write([&](Txn& t) -> Result<json> {
+        auto u = resolve(t, cls, a[0]);
+        if (!u) return u.error();
+        auto v = arg_string(a, 1, arg);
+        if (!v) return v.error();
+        if (auto st = op(t, u.value(), v.value()); !st) return st.error();
+        return void_value();
+      });
+    };
+  };
+
   add("network.create", 1, create(model::network_create));
   add("network.destroy", 1, on("network", model::network_destroy));
-  add("network.add_purpose", 2, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto u = resolve(t, "network", a[0]);
-      if (!u) return u.error();
-      auto p = arg_string(a, 1, "purpose");
-      if (!p) return p.error();
-      if (auto st = model::network_add_purpose(t, u.value(), p.value()); !st) return st.error();
-      return void_value();
-    });
-  });
-  add("network.remove_purpose", 2, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto u = resolve(t, "network", a[0]);
-      if (!u) return u.error();
-      auto p = arg_string(a, 1, "purpose");
-      if (!p) return p.error();
-      if (auto st = model::network_remove_purpose(t, u.value(), p.value()); !st) return st.error();
-      return void_value();
-    });
-  });
+  add("network.add_purpose", 2, on_str("network", "purpose", model::network_add_purpose));
+  add("network.remove_purpose", 2, on_str("network", "purpose", model::network_remove_purpose));
 
   add("PIF.scan", 1, [this](const json& a) -> Result<json> {
     auto nics = mgr_.scan_nics();
@@ -388,16 +385,7 @@ void Api::register_network() {
     });
   });
   add("Bond.destroy", 1, on("Bond", model::bond_destroy));
-  add("Bond.set_mode", 2, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto b = resolve(t, "Bond", a[0]);
-      if (!b) return b.error();
-      auto mode = arg_string(a, 1, "mode");
-      if (!mode) return mode.error();
-      if (auto st = model::bond_set_mode(t, b.value(), mode.value()); !st) return st.error();
-      return void_value();
-    });
-  });
+  add("Bond.set_mode", 2, on_str("Bond", "mode", model::bond_set_mode));
   add("Bond.set_property", 3, [this](const json& a) -> Result<json> {
     return mgr_.write([&](Txn& t) -> Result<json> {
       auto b = resolve(t, "Bond", a[0]);
@@ -412,16 +400,7 @@ void Api::register_network() {
     });
   });
 
-  add("VIF.set_locking_mode", 2, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto v = resolve(t, "VIF", a[0]);
-      if (!v) return v.error();
-      auto m = arg_string(a, 1, "locking_mode");
-      if (!m) return m.error();
-      if (auto st = model::vif_set_locking_mode(t, v.value(), m.value()); !st) return st.error();
-      return void_value();
-    });
-  });
+  add("VIF.set_locking_mode", 2, on_str("VIF", "locking_mode", model::vif_set_locking_mode));
   for (std::string fam : {"ipv4", "ipv6"}) {
     add("VIF.set_" + fam + "_allowed", 2, [this, fam](const json& a) -> Result<json> {
       return mgr_.write([&](Txn& t) -> Result<json> {
@@ -431,33 +410,18 @@ void Api::register_network() {
         return void_value();
       });
     });
-    for (bool add_it : {true, false}) {
-      add(std::string("VIF.") + (add_it ? "add_" : "remove_") + fam + "_allowed", 2,
-          [this, fam, add_it](const json& a) -> Result<json> {
-            return mgr_.write([&](Txn& t) -> Result<json> {
-              auto v = resolve(t, "VIF", a[0]);
-              if (!v) return v.error();
-              auto addr = arg_string(a, 1, (fam + "_allowed").c_str());
-              if (!addr) return addr.error();
-              Status st = add_it ? model::vif_add_allowed(t, v.value(), fam, addr.value())
-                                 : model::vif_remove_allowed(t, v.value(), fam, addr.value());
-              if (!st) return st.error();
-              return void_value();
-            });
-          });
-    }
+    const std::string field = fam + "_allowed";
+    add("VIF.add_" + field, 2,
+        on_str("VIF", "address", [fam](Txn& t, const std::string& v, const std::string& a) {
+          return model::vif_add_allowed(t, v, fam, a);
+        }));
+    add("VIF.remove_" + field, 2,
+        on_str("VIF", "address", [fam](Txn& t, const std::string& v, const std::string& a) {
+          return model::vif_remove_allowed(t, v, fam, a);
+        }));
   }
-  add("network.set_default_locking_mode", 2, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto n = resolve(t, "network", a[0]);
-      if (!n) return n.error();
-      auto m = arg_string(a, 1, "default_locking_mode");
-      if (!m) return m.error();
-      if (auto st = model::network_set_default_locking_mode(t, n.value(), m.value()); !st)
-        return st.error();
-      return void_value();
-    });
-  });
+  add("network.set_default_locking_mode", 2,
+      on_str("network", "default_locking_mode", model::network_set_default_locking_mode));
 
   add("VM.create", 1, create(model::vm_create));
   add("VM.destroy", 1, on("VM", model::vm_destroy));

@@ -104,18 +104,10 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
   const json prim = t.get(primary)->rec;
 
   std::string bond = new_uuid(), master = new_uuid();
-  json p = default_record(*find_class("PIF"));
-  p["device"] = free_bond_device(t);
-  p["MAC"] = bond_mac.empty() ? prim["MAC"] : json(bond_mac);
-  p["MTU"] = t.get(network, "network") ? t.get(network)->rec["MTU"] : prim["MTU"];
-  p["VLAN"] = -1;
-  p["physical"] = false;
-  p["managed"] = true;
+  json p = new_pif_record(free_bond_device(t), bond_mac.empty() ? prim["MAC"] : json(bond_mac),
+                          t.get(network, "network") ? t.get(network)->rec["MTU"] : prim["MTU"], -1,
+                          /*physical=*/false, network, host);
   p["currently_attached"] = true;
-  p["network"] = network;
-  p["host"] = host;
-  p["ipv6_configuration_mode"] = "None";
-  p["primary_address_type"] = "IPv4";
   // The primary's IP configuration and the management role move onto the bond.
   for (const char* f : kIpFields) p[f] = prim[f];
   if (p["ip_configuration_mode"].get<std::string>().empty()) p["ip_configuration_mode"] = "None";

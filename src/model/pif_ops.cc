@@ -40,19 +40,8 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
     std::string net = new_uuid();
     t.put(net, Object{"network", n});
 
-    json p = default_record(*find_class("PIF"));
-    p["device"] = nic.device;
-    p["MAC"] = nic.mac;
-    p["MTU"] = nic.mtu;
-    p["VLAN"] = -1;
-    p["physical"] = true;
-    p["managed"] = true;
+    json p = new_pif_record(nic.device, nic.mac, nic.mtu, -1, /*physical=*/true, net, host);
     p["currently_attached"] = false;  // new PIFs start unplugged
-    p["network"] = net;
-    p["host"] = host;
-    p["ip_configuration_mode"] = "None";
-    p["ipv6_configuration_mode"] = "None";
-    p["primary_address_type"] = "IPv4";
     std::string pif = new_uuid();
     t.put(pif, Object{"PIF", p});
     created.push_back(pif);
@@ -108,19 +97,9 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
 
   std::string vlan = new_uuid();
   std::string untagged = new_uuid();
-  json p = default_record(*find_class("PIF"));
-  p["device"] = tagged.rec["device"];
-  p["MAC"] = "fe:ff:ff:ff:ff:ff";
-  p["MTU"] = tagged.rec["MTU"];
-  p["VLAN"] = tag;
-  p["physical"] = false;
-  p["managed"] = true;
-  p["network"] = network;
-  p["host"] = host;
+  json p = new_pif_record(tagged.rec["device"], "fe:ff:ff:ff:ff:ff", tagged.rec["MTU"], tag,
+                          /*physical=*/false, network, host);
   p["VLAN_master_of"] = vlan;
-  p["ip_configuration_mode"] = "None";
-  p["ipv6_configuration_mode"] = "None";
-  p["primary_address_type"] = "IPv4";
   t.put(untagged, Object{"PIF", p});
   json v = default_record(*find_class("VLAN"));
   v["tagged_PIF"] = tagged_pif;

@@ -31,6 +31,23 @@ json default_record(const ClassSpec& cls) {
   return r;
 }
 
+json new_pif_record(const json& device, const json& mac, const json& mtu, int64_t vlan,
+                    bool physical, const std::string& network, const std::string& host) {
+  json p = default_record(*find_class("PIF"));
+  p["device"] = device;
+  p["MAC"] = mac;
+  p["MTU"] = mtu;
+  p["VLAN"] = vlan;
+  p["physical"] = physical;
+  p["managed"] = true;
+  p["network"] = network;
+  p["host"] = host;
+  p["ip_configuration_mode"] = "None";
+  p["ipv6_configuration_mode"] = "None";
+  p["primary_address_type"] = "IPv4";
+  return p;
+}
+
 json full_record(const Txn& t, const std::string& uuid) {
   const Object* o = t.get(uuid);
   if (!o) return nullptr;

@@ -29,6 +29,19 @@ def sh(*cmd, check=True, ns=None, timeout=60, capture=True):
     return r
 
 
+def ctl_request(path, req):
+    """One JSON request on an hvnetd control socket (fdb, stats, drops, topology, apply)."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(10)
+        s.connect(path)
+        s.sendall((json.dumps(req) + "\n").encode())
+        s.shutdown(socket.SHUT_WR)
+        buf = b""
+        while chunk := s.recv(65536):
+            buf += chunk
+    return json.loads(buf)
+
+
 def wait_until(pred, timeout=10.0, what="condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -66,18 +79,7 @@ class Hvnetd:
             return f.read()
 
     def request(self, req):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(self.ctl_path)
-            s.sendall((json.dumps(req) + "\n").encode())
-            s.shutdown(socket.SHUT_WR)
-            buf = b""
-            while True:
-                chunk = s.recv(65536)
-                if not chunk:
-                    break
-                buf += chunk
-        return json.loads(buf)
+        return ctl_request(self.ctl_path, req)
 
     def apply(self, topology):
         return self.request({"cmd": "apply", "topology": topology})
@@ -318,16 +320,19 @@ class ManagedHost:
         return {c: self.ok(f"{c}.get_all_records") for c in CLASSES}
 
     def ctl_request(self, req):
-        """A request on hvnetd's debug control socket (stats, drops, fdb)."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-            s.settimeout(10)
-            s.connect(self.ctl)
-            s.sendall((json.dumps(req) + "\n").encode())
-            s.shutdown(socket.SHUT_WR)
-            buf = b""
-            while chunk := s.recv(65536):
-                buf += chunk
-        return json.loads(buf)
+        return ctl_request(self.ctl, req)
+
+    def vm_on(self, network, role, cidr, mac=None, name=None):
+        """A VM with one VIF on `network` (xe vm-create, vif-create, vif-plug), its TAP moved into
+        a new namespace `role` and addressed `cidr`. Returns (vm, vif, namespace, tap)."""
+        vm = self.xe("vm-create", f"name-label={name or role}").stdout.strip()
+        args = [f"vm-uuid={vm}", f"network-uuid={network}", "device=0"] + ([f"mac={mac}"] if mac else [])
+        vif = self.xe("vif-create", *args).stdout.strip()
+        self.xe("vif-plug", f"uuid={vif}")
+        domid = self.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
+        ns, tap = self.lab.netns(role), f"vif{domid}.0"
+        self.lab.vm(tap, ns, cidr)
+        return vm, vif, ns, tap
 
     def xe(self, *args, check=True):
         r = subprocess.run([XE, *map(str, args)], capture_output=True, text=True, timeout=60,

@@ -16,13 +16,7 @@ def bond_host_setup(lab, host, mode, props=()):
     net = host.xe("network-create", "name-label=bonded").stdout.strip()
     bond = host.xe("bond-create", f"network-uuid={net}", f"pif-uuids={pifs[0]},{pifs[1]}",
                    f"mode={mode}", *props).stdout.strip()
-    vm = host.xe("vm-create", "name-label=vm").stdout.strip()
-    vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0",
-                  "mac=00:16:3e:0b:00:01").stdout.strip()
-    host.xe("vif-plug", f"uuid={vif}")
-    domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-    vmns = lab.netns("v")
-    lab.vm(f"vif{domid}.0", vmns, "10.82.0.1/24")
+    vm, vif, vmns, tap = host.vm_on(net, "v", "10.82.0.1/24", mac="00:16:3e:0b:00:01")
     return bond, vmns, sw
 
 
@@ -57,11 +51,13 @@ def lost_during(lab, vmns, action, count=300, interval="0.01"):
     return int(m.group(1)) - int(m.group(2))
 
 
-def test_lacp_bond_negotiates_with_open_vswitch_and_survives_a_link_failure(host, lab):
+def lacp_bond_setup(lab, host, tmp):
+    """An hvnet LACP bond (fast) over e0/e1 whose partner is an Open vSwitch bond 'po1' (LACP
+    active, userspace datapath) in switch namespace 's', a physical host at 10.82.0.2 on the
+    switch and a VM at 10.82.0.1 on the bond. Returns (bond uuid, vm ns, host ns, sw ns, ovs)."""
     from ovs import Ovs
     sw = lab.netns("s")
-    # (bond_host_setup would create the namespace again; build the switch first, then the bond.)
-    ovs = Ovs(str(lab.tmp_path), netns=sw)
+    ovs = Ovs(tmp, netns=sw)
     lab._undo.append(ovs.stop)
     for i in (0, 1):
         lab.veth(lab.name(f"e{i}"), lab.name(f"S{i}"), sw)
@@ -72,20 +68,18 @@ def test_lacp_bond_negotiates_with_open_vswitch_and_survives_a_link_failure(host
     ovs.vsctl("add-bond", "sw0", "po1", lab.name("S0"), lab.name("S1"), "lacp=active",
               "bond_mode=balance-slb", "other_config:lacp-time=fast")
     ovs.vsctl("add-port", "sw0", sh_port)
-
     host.xe("pif-scan")
     pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip() for i in (0, 1)]
     net = host.xe("network-create", "name-label=bonded").stdout.strip()
     bond = host.xe("bond-create", f"network-uuid={net}", f"pif-uuids={pifs[0]},{pifs[1]}",
                    "mode=lacp", "properties:lacp-time=fast").stdout.strip()
-    assert host.xe("bond-param-get", f"uuid={bond}", "param-name=mode").stdout.strip() == "lacp"
-    vm = host.xe("vm-create", "name-label=vm").stdout.strip()
-    vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
-    host.xe("vif-plug", f"uuid={vif}")
-    domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-    vmns = lab.netns("v")
-    lab.vm(f"vif{domid}.0", vmns, "10.82.0.1/24")
+    vm, vif, vmns, tap = host.vm_on(net, "v", "10.82.0.1/24")
+    return bond, vmns, hostns, sw, ovs
 
+
+def test_lacp_bond_negotiates_with_open_vswitch_and_survives_a_link_failure(host, lab):
+    bond, vmns, hostns, sw, ovs = lacp_bond_setup(lab, host, str(lab.tmp_path))
+    assert host.xe("bond-param-get", f"uuid={bond}", "param-name=mode").stdout.strip() == "lacp"
     e0, e1 = lab.name("e0"), lab.name("e1")
     wait_until(lambda: bond_status(host, bond).get(f"{e0}.enabled") == "true"
                and bond_status(host, bond).get(f"{e1}.enabled") == "true", 30, "LACP negotiation")

@@ -10,22 +10,16 @@ TENANT_MAC, VICTIM_MAC = "00:16:3e:aa:00:01", "00:16:3e:aa:00:02"
 
 def locked_pair(lab, host):
     net = host.xe("network-create", "name-label=tenants").stdout.strip()
-    vifs, nss = {}, {}
+    vifs, nss, cidrs = {}, {}, {"tenant": "10.91.0.1/24", "victim": "10.91.0.2/24"}
     for name, mac, in (("tenant", TENANT_MAC), ("victim", VICTIM_MAC)):
-        vm = host.xe("vm-create", f"name-label={name}").stdout.strip()
-        vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0",
-                      f"mac={mac}").stdout.strip()
-        host.xe("vif-plug", f"uuid={vif}")
-        domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
+        vm, vif, ns, tap = host.vm_on(net, name[0], cidrs[name], mac=mac, name=name)
         vifs[name] = vif
-        nss[name] = (lab.netns(name[0]), f"vif{domid}.0")
+        nss[name] = (ns, tap)
     host.xe("vif-param-set", f"uuid={vifs['tenant']}", "locking-mode=locked",
             "ipv4-allowed=10.91.0.1,10.91.0.3", "ipv6-allowed=fd00::1")
     tns, tdev = nss["tenant"]
     vns, vdev = nss["victim"]
-    lab.vm(tdev, tns, "10.91.0.1/24")
     sh("ip", "addr", "add", "10.91.0.3/24", "dev", tdev, ns=tns)
-    lab.vm(vdev, vns, "10.91.0.2/24")
     for ns, dev, a in ((tns, tdev, "fd00::1/64"), (vns, vdev, "fd00::2/64")):
         sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", ns=ns)
         sh("sysctl", "-qw", f"net/ipv6/conf/{dev}/disable_ipv6=0", ns=ns)

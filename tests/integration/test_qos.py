@@ -15,16 +15,8 @@ def iperf_mbit(lab, client_ns, server_ns, server_ip, secs=5):
 
 def test_ratelimit_holds_tcp_to_the_limit_and_can_be_lifted(host, lab):
     net = host.xe("network-create", "name-label=qos").stdout.strip()
-    nss, vifs = [], []
-    for i in (1, 2):
-        vm = host.xe("vm-create", f"name-label=vm{i}").stdout.strip()
-        vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
-        host.xe("vif-plug", f"uuid={vif}")
-        domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-        ns = lab.netns(f"q{i}")
-        lab.vm(f"vif{domid}.0", ns, f"10.92.0.{i}/24")
-        nss.append(ns)
-        vifs.append(vif)
+    vms = [host.vm_on(net, f"q{i}", f"10.92.0.{i}/24") for i in (1, 2)]
+    vifs, nss = [v[1] for v in vms], [v[2] for v in vms]
     host.xe("vif-param-set", f"uuid={vifs[0]}", "qos_algorithm_type=ratelimit",
             "qos_algorithm_params:kbps=1000")
     limited = iperf_mbit(lab, nss[0], nss[1], "10.92.0.2")

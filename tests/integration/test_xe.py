@@ -84,19 +84,11 @@ def test_xe_over_tcp_with_credentials(host):
 
 def test_end_to_end_two_vms_ping_over_an_xe_made_network(host, lab):
     net = host.xe("network-create", "name-label=tenant").stdout.strip()
-    taps = []
-    for i in (1, 2):
-        vm = host.xe("vm-create", f"name-label=vm{i}").stdout.strip()
-        vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0",
-                      f"mac=00:16:3e:00:0{i}:01").stdout.strip()
-        host.xe("vif-plug", f"uuid={vif}")
+    vms = [host.vm_on(net, f"a{i}", f"10.80.0.{i}/24", mac=f"00:16:3e:00:0{i}:01") for i in (1, 2)]
+    for vm, vif, ns, tap in vms:
         assert host.xe("vif-param-get", f"uuid={vif}", "param-name=currently-attached").stdout.strip() == "true"
-        domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-        taps.append(f"vif{domid}.0")
-    ns1, ns2 = lab.netns("a"), lab.netns("b")
-    lab.vm(taps[0], ns1, "10.80.0.1/24")
-    lab.vm(taps[1], ns2, "10.80.0.2/24")
-    assert sh("cat", f"/sys/class/net/{taps[0]}/address", ns=ns1).stdout.strip() == "00:16:3e:00:01:01"
+    ns1, tap1 = vms[0][2], vms[0][3]
+    assert sh("cat", f"/sys/class/net/{tap1}/address", ns=ns1).stdout.strip() == "00:16:3e:00:01:01"
     assert received(ping(ns1, "10.80.0.2", count=3)) == 3
 
 
@@ -109,12 +101,7 @@ def test_end_to_end_xe_vlan_reaches_the_physical_namespace(host, lab):
     vlan_pif = host.xe("vlan-create", f"network-uuid={net}", f"pif-uuid={pif}", "vlan=5").stdout.strip()
     assert host.xe("pif-param-get", f"uuid={vlan_pif}", "param-name=VLAN").stdout.strip() == "5"
     assert host.xe("pif-param-get", f"uuid={pif}", "param-name=currently-attached").stdout.strip() == "true"
-    vm = host.xe("vm-create", "name-label=vm").stdout.strip()
-    vif = host.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
-    host.xe("vif-plug", f"uuid={vif}")
-    domid = host.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
-    ns = lab.netns("v")
-    lab.vm(f"vif{domid}.0", ns, "10.81.0.1/24")
+    vm, vif, ns, tap = host.vm_on(net, "v", "10.81.0.1/24")
     wait_until(lambda: received(ping(ns, "10.81.0.2", count=1, check=False)) == 1, 20,
                "VLAN 5 through the physical switch")
     assert received(ping(ns, "10.81.0.2", count=3)) == 3

@@ -16,7 +16,7 @@ PKGS=(
   libspdlog-dev libfmt-dev libcli11-dev libboost-dev
   # integration-test peers and tools
   iproute2 iputils-ping iperf3 arping ethtool procps
-  python3 python3-pytest python3-scapy tshark dnsmasq-base
+  python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client
   openvswitch-switch
 )
 

@@ -423,6 +423,47 @@ void Api::register_network() {
   add("network.set_default_locking_mode", 2,
       on_str("network", "default_locking_mode", model::network_set_default_locking_mode));
 
+  add("PIF.reconfigure_ip", 5, 6, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto p = resolve(t, "PIF", a[0]);
+      if (!p) return p.error();
+      std::string s[5];
+      const char* names[5] = {"mode", "IP", "netmask", "gateway", "DNS"};
+      for (int i = 0; i < 5; ++i) {
+        if (a[i + 1].is_null()) continue;  // DNS may be omitted
+        auto v = arg_string(a, size_t(i + 1), names[i]);
+        if (!v) return v.error();
+        s[i] = v.value();
+      }
+      if (auto st = model::pif_reconfigure_ip(t, p.value(), s[0], s[1], s[2], s[3], s[4]); !st)
+        return st.error();
+      return void_value();
+    });
+  });
+  add("host.management_reconfigure", 1, on("PIF", model::host_management_reconfigure));
+  add("host.management_disable", 0, [this](const json&) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      if (auto st = model::host_management_disable(t, model::local_host(t)); !st) return st.error();
+      return void_value();
+    });
+  });
+  add("pool.management_reconfigure", 1, on("network", model::pool_management_reconfigure));
+  add("host.set_hostname_live", 2, on_str("host", "hostname", model::host_set_hostname));
+  add("host.get_management_interface", 1, [this](const json& a) -> Result<json> {
+    return mgr_.read([&](const Txn& t) -> Result<json> {
+      auto h = resolve(t, "host", a[0]);
+      if (!h) return h.error();
+      for (const auto& p : t.where("PIF", "host", h.value()))
+        if (t.get(p)->rec["management"].get<bool>()) return json(ref_of(p));
+      return json(ref_of(""));
+    });
+  });
+  // hvnet: keep a management change whose gateway did not answer (before the rollback deadline).
+  add("host.management_confirm", 0, [this](const json&) -> Result<json> {
+    mgr_.confirm_management();
+    return void_value();
+  });
+
   add("VM.create", 1, create(model::vm_create));
   add("VM.destroy", 1, on("VM", model::vm_destroy));
   add("VIF.create", 1, create(model::vif_create));

@@ -5,9 +5,14 @@
 // mutex: writes are rare and short; the data plane never waits on it.
 #pragma once
 
+#include <atomic>
+#include <condition_variable>
 #include <functional>
+#include <map>
 #include <mutex>
+#include <thread>
 
+#include "control/host_addressing.h"
 #include "control/switch_controller.h"
 #include "model/database.h"
 #include "model/ops.h"
@@ -34,12 +39,23 @@ class Manager {
     return f(static_cast<const model::Txn&>(view));
   }
   std::vector<model::NicInfo> scan_nics() const { return scanner_(); }
+
+  // Host addressing (addresses, routes, DNS, host name) applied with every change, and the
+  // management safety net: a change of the management interface whose gateway does not answer
+  // within `confirm_timeout_s` is rolled back, unless confirm_management() is called first.
+  void set_host_addressing(HostAddressing* addressing, uint32_t confirm_timeout_s);
+  void confirm_management();
+  bool management_pending() const { return guard_pending_.load(); }
   nlohmann::json port_status(const std::string& device) {
     return ctl_ ? ctl_->port_status(device) : nlohmann::json::object();
   }
 
  private:
   Status reconcile(const model::Txn& view);
+  Result<model::json> write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
+                                 bool guard);
+  void arm_guard(std::map<std::string, model::Object> before, std::string ifname,
+                 std::string gateway);
 
   std::mutex mu_;
   model::Database db_;
@@ -47,6 +63,16 @@ class Manager {
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)
   NicScanner scanner_;
   uint32_t mac_ageing_s_;
+  HostAddressing* addressing_ = nullptr;
+  uint32_t confirm_timeout_s_ = 30;
+  std::mutex guard_mu_;
+  std::condition_variable guard_cv_;
+  uint64_t guard_generation_ = 0;
+  std::atomic<bool> guard_pending_{false};
+  std::thread guard_;
+
+ public:
+  ~Manager();
 };
 
 }  // namespace hvnet

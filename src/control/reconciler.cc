@@ -70,6 +70,19 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
     }
     spec.ports.push_back(std::move(p));
   }
+  // The host's own interface on every network where a PIF carries an IP configuration.
+  for (const auto& pif : t.all_of("PIF")) {
+    const auto& r = t.get(pif)->rec;
+    const std::string mode = r["ip_configuration_mode"];
+    if (!r["currently_attached"].get<bool>() || (mode != "Static" && mode != "DHCP")) continue;
+    const std::string bridge = bridge_of(r["network"]);
+    if (bridge.empty()) continue;
+    PortSpec p;
+    p.name = bridge;
+    p.kind = PortKind::kInternal;
+    p.network = bridge;
+    spec.ports.push_back(std::move(p));
+  }
   for (const auto& vif : t.all_of("VIF")) {
     const auto& r = t.get(vif)->rec;
     if (!r["currently_attached"].get<bool>()) continue;

@@ -54,6 +54,8 @@ int main(int argc, char** argv) {
   std::string config, db_path = "/var/lib/hvnet/hvnet.db";
   std::string ctl_path = "/run/hvnet/hvnetd.ctl", api_socket = "/run/hvnet/xapi.sock";
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
+  std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
+  uint32_t confirm_timeout = 30;
   hvnet::WorkerOptions wopt;
   app.add_option("-c,--config", config, "static mode: data plane from this topology file (JSON)");
   app.add_option("--db", db_path, "SQLite database of the network manager");
@@ -62,6 +64,12 @@ int main(int argc, char** argv) {
   app.add_option("--password-file", password_file, "root's API password (TCP logins need it)");
   app.add_option("--pif-prefix", pif_prefix, "only NICs whose name starts with this become PIFs");
   app.add_option("--ctl", ctl_path, "debug control socket path");
+  app.add_option("--state-dir", state_dir, "runtime files (DHCP client state)");
+  app.add_option("--resolv-conf", resolv_conf,
+                 "where the management DNS servers go ('' = nowhere)");
+  app.add_option("--mgmt-confirm-timeout", confirm_timeout,
+                 "seconds a management change has to reach its gateway (or be confirmed)")
+      ->check(CLI::Range(1u, 3600u));
   app.add_option("--mac-table-size", wopt.mac_capacity, "MAC table entries")
       ->check(CLI::Range(10u, 1000000u));
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
@@ -112,7 +120,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.error().to_string());
     return 2;
   }
+  hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
   hvnet::Manager mgr(store, &ctl, [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
+  mgr.set_host_addressing(&addressing, confirm_timeout);
   if (auto st = mgr.start(local_hostname()); !st)
     spdlog::warn("some stored ports could not be created: {}", st.error().to_string());
 

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -75,6 +76,17 @@ Status vif_add_allowed(Txn& t, const std::string& vif, const std::string& family
 Status vif_remove_allowed(Txn& t, const std::string& vif, const std::string& family,
                           const std::string& addr);
 Status network_set_default_locking_mode(Txn& t, const std::string& net, const std::string& mode);
+
+// Host addressing: IP configuration of PIFs, the management interface, the host name
+Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mode,
+                          const std::string& ip, const std::string& netmask,
+                          const std::string& gateway, const std::string& dns);
+Status host_management_reconfigure(Txn& t, const std::string& pif);
+Status host_management_disable(Txn& t, const std::string& host);
+Status pool_management_reconfigure(Txn& t, const std::string& network);
+Status host_set_hostname(Txn& t, const std::string& host, const std::string& name);
+// The subnet (network address, prefix) of a PIF with a Static IPv4 configuration.
+std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif);
 
 // Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
 // per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.

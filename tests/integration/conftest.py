@@ -244,8 +244,12 @@ class ManagedHost:
 
     PASSWORD = "hvnet-test-pw"
 
-    def __init__(self, lab):
+    def __init__(self, lab, netns=None, confirm_timeout=30):
+        """netns: run hvnetd inside this namespace (and its own UTS namespace), as a host of its
+        own whose addresses, routes and host name the tests may change freely."""
         self.lab = lab
+        self.netns = netns
+        self.confirm_timeout = confirm_timeout
         self.dir = os.path.join(str(lab.tmp_path), "host")
         os.makedirs(self.dir, exist_ok=True)
         self.db = os.path.join(self.dir, "hvnet.db")
@@ -261,10 +265,15 @@ class ManagedHost:
 
     def start(self):
         self.log = open(os.path.join(self.dir, "hvnetd.log"), "a")
+        self.resolv_conf = os.path.join(self.dir, "resolv.conf")
+        prefix = ["ip", "netns", "exec", self.netns, "unshare", "--uts"] if self.netns else []
         self.proc = subprocess.Popen(
-            [HVNETD, "--db", self.db, "--api-socket", self.sock,
-             "--api-listen", f"127.0.0.1:{self.port}", "--password-file", self.pwfile,
-             "--pif-prefix", self.lab.name(""), "--ctl", self.ctl],
+            prefix + [HVNETD, "--db", self.db, "--api-socket", self.sock,
+                      "--api-listen", f"127.0.0.1:{self.port}", "--password-file", self.pwfile,
+                      "--pif-prefix", self.lab.name(""), "--ctl", self.ctl,
+                      "--state-dir", os.path.join(self.dir, "state"),
+                      "--resolv-conf", self.resolv_conf,
+                      "--mgmt-confirm-timeout", str(self.confirm_timeout)],
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 15, "hvnetd API")
 
@@ -272,6 +281,10 @@ class ManagedHost:
         if self.proc.poll() is not None:
             raise AssertionError(f"hvnetd exited with {self.proc.returncode}")
         try:
+            if self.netns:  # its TCP port lives in the namespace: the Unix socket tells
+                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                    s.connect(self.sock)
+                    return True
             with socket.create_connection(("127.0.0.1", self.port), timeout=1):
                 return os.path.exists(self.sock)
         except OSError:

@@ -352,6 +352,30 @@ int Xe::run(const std::string& cmd, const Args& a) {
     }
     return rest.ordered.size() > 1 ? param_set(*hvnet::model::find_class("Bond"), rest) : 0;
   }
+  if (cmd == "pif-reconfigure-ip") {
+    auto pif = lookup("PIF", need(a, "uuid"));
+    if (!pif) return fail(pif.error());
+    return done(call("PIF.reconfigure_ip",
+                     json::array({pif.value(), need(a, "mode"), a.get("IP"), a.get("netmask"),
+                                  a.get("gateway"), a.get("DNS")})));
+  }
+  if (cmd == "host-management-reconfigure") {
+    auto pif = lookup("PIF", need(a, "pif-uuid"));
+    if (!pif) return fail(pif.error());
+    return done(call("host.management_reconfigure", json::array({pif.value()})));
+  }
+  if (cmd == "pool-management-reconfigure") {
+    auto net = lookup("network", need(a, "network-uuid"));
+    if (!net) return fail(net.error());
+    return done(call("pool.management_reconfigure", json::array({net.value()})));
+  }
+  if (cmd == "host-management-disable") return done(call("host.management_disable", json::array()));
+  if (cmd == "host-management-confirm") return done(call("host.management_confirm", json::array()));
+  if (cmd == "host-set-hostname-live") {
+    auto host = lookup("host", need(a, "host-uuid"));
+    if (!host) return fail(host.error());
+    return done(call("host.set_hostname_live", json::array({host.value(), need(a, "host-name")})));
+  }
   if (cmd == "vm-create") {
     json rec = {{"name_label", need(a, "name-label")},
                 {"name_description", a.get("name-description")}};

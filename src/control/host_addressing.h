@@ -1,0 +1,46 @@
+// HostAddressing: puts the host's own IP configuration on its interfaces: for every attached PIF
+// with an IP configuration, the internal port of its network (named after the bridge) gets the
+// Static address (netlink) or a DHCP client (Debian's dhclient, with hvnet's own script); only the
+// management interface gets the default route and DNS servers (written to resolv.conf), and the
+// host name follows the host record. Idempotent: apply() may run on every change.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/database.h"
+#include "model/result.h"
+
+namespace hvnet {
+
+struct HostInterface {
+  std::string ifname;  // the network's bridge name = the internal port
+  std::string mode;    // "Static" or "DHCP"
+  std::string ip, netmask, gateway, dns;
+  bool management = false;
+};
+
+struct HostConfig {
+  std::vector<HostInterface> interfaces;
+  std::string hostname;
+};
+
+HostConfig host_config_from_model(const model::Txn& view);
+
+class HostAddressing {
+ public:
+  // state_dir: DHCP client files; resolv_conf: "" = never touch DNS configuration.
+  HostAddressing(std::string state_dir, std::string resolv_conf);
+  ~HostAddressing();
+  Status apply(const HostConfig& cfg);
+
+ private:
+  void stop_dhcp(const std::string& ifname);
+  std::string state_dir_, resolv_conf_, script_;
+  std::map<std::string, bool> dhcp_;           // interfaces with a running DHCP client
+  std::map<std::string, std::string> static_;  // interfaces with a static address we set
+  std::string route_if_;
+};
+
+}  // namespace hvnet

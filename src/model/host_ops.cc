@@ -1,0 +1,139 @@
+// Host addressing on the object model: PIF.reconfigure_ip, management interface moves, host name.
+// Addresses are checked strictly (xapi only checks syntax): netmask contiguous, gateway inside the
+// subnet, DNS servers valid IPv4, and every IP-configured PIF of a host on its own subnet.
+#include <arpa/inet.h>
+
+#include "model/ops.h"
+
+namespace hvnet::model {
+
+namespace {
+
+std::optional<uint32_t> ipv4(const std::string& s) {
+  in_addr a{};
+  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
+  return ntohl(a.s_addr);
+}
+
+std::optional<int> mask_prefix(uint32_t mask) {
+  int n = __builtin_popcount(mask);
+  uint32_t expect = n ? ~uint32_t(0) << (32 - n) : 0;
+  return mask == expect ? std::optional<int>(n) : std::nullopt;
+}
+
+std::string lower(std::string s) {
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
+}
+
+}  // namespace
+
+std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif) {
+  if (pif["ip_configuration_mode"] != "Static") return std::nullopt;
+  auto ip = ipv4(pif["IP"].get<std::string>());
+  auto mask = ipv4(pif["netmask"].get<std::string>());
+  if (!ip || !mask) return std::nullopt;
+  auto prefix = mask_prefix(*mask);
+  if (!prefix) return std::nullopt;
+  return std::pair{*ip & *mask, *prefix};
+}
+
+Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mode_in,
+                          const std::string& ip, const std::string& netmask,
+                          const std::string& gateway, const std::string& dns) {
+  const json rec = t.get(pif)->rec;
+  std::string mode = lower(mode_in);
+  if (mode == "none") mode = "None";
+  if (mode == "dhcp") mode = "DHCP";
+  if (mode == "static") mode = "Static";
+  if (mode != "None" && mode != "DHCP" && mode != "Static")
+    return make_error("INVALID_VALUE", {"mode", mode_in});
+  if (mode == "None" && rec["management"].get<bool>())
+    return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
+  if (mode != "None" && !rec["currently_attached"].get<bool>())
+    return make_error("REQUIRED_PIF_IS_UNPLUGGED", {pif});
+  std::string dns_out;
+  for (size_t s = 0; !dns.empty() && s <= dns.size();) {
+    size_t c = dns.find(',', s);
+    std::string one = dns.substr(s, c - s);
+    if (!ipv4(one)) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"DNS", one});
+    dns_out += (dns_out.empty() ? "" : ",") + one;
+    if (c == std::string::npos) break;
+    s = c + 1;
+  }
+  json next = rec;
+  next["ip_configuration_mode"] = mode;
+  next["IP"] = next["netmask"] = next["gateway"] = "";
+  next["DNS"] = dns_out;
+  if (mode == "Static") {
+    auto a = ipv4(ip);
+    if (!a) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"IP", ip});
+    auto m = ipv4(netmask);
+    if (!m || !mask_prefix(*m) || *m == 0)
+      return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"netmask", netmask});
+    if (!gateway.empty()) {
+      auto g = ipv4(gateway);
+      if (!g) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"gateway", gateway});
+      if ((*g & *m) != (*a & *m))  // a gateway must be reachable on the subnet
+        return make_error("INVALID_IP_ADDRESS_SPECIFIED",
+                          {"gateway", gateway + " is not in " + ip + "/" + netmask});
+    }
+    next["IP"] = ip;
+    next["netmask"] = netmask;
+    next["gateway"] = gateway;
+    // Secondary interfaces: every IP-configured PIF of the host on its own subnet.
+    auto mine = pif_ipv4_subnet(next);
+    for (const auto& other : t.where("PIF", "host", rec["host"])) {
+      if (other == pif) continue;
+      auto theirs = pif_ipv4_subnet(t.get(other)->rec);
+      if (!theirs || !mine) continue;
+      const int p = std::min(mine->second, theirs->second);
+      const uint32_t mask = p ? ~uint32_t(0) << (32 - p) : 0;
+      if ((mine->first & mask) == (theirs->first & mask))
+        return make_error("PIF_SUBNET_OVERLAPS", {ip + "/" + netmask, other});
+    }
+  }
+  t.put(pif, Object{"PIF", next});
+  return ok_status();
+}
+
+Status host_management_reconfigure(Txn& t, const std::string& pif) {
+  const json rec = t.get(pif)->rec;
+  if (!rec["bond_slave_of"].get<std::string>().empty())
+    return make_error("CANNOT_PLUG_BOND_SLAVE", {pif});
+  if (rec["ip_configuration_mode"] == "None" || rec["ip_configuration_mode"] == "")
+    return make_error("PIF_HAS_NO_NETWORK_CONFIGURATION", {pif});
+  if (rec["management"].get<bool>()) return ok_status();  // already the management interface
+  for (const auto& other : t.where("PIF", "host", rec["host"]))
+    if (t.get(other)->rec["management"].get<bool>()) t.set_field(other, "management", false);
+  t.set_field(pif, "management", true);
+  return ok_status();
+}
+
+Status host_management_disable(Txn& t, const std::string& host) {
+  for (const auto& pif : t.where("PIF", "host", host))
+    if (t.get(pif)->rec["management"].get<bool>()) t.set_field(pif, "management", false);
+  return ok_status();
+}
+
+Status pool_management_reconfigure(Txn& t, const std::string& network) {
+  const std::string host = local_host(t);
+  for (const auto& pif : t.where("PIF", "network", network))
+    if (t.get(pif)->rec["host"] == host) return host_management_reconfigure(t, pif);
+  return make_error("PIF_NOT_PRESENT", {host, network});
+}
+
+Status host_set_hostname(Txn& t, const std::string& host, const std::string& name) {
+  if (name.empty()) return make_error("HOST_NAME_INVALID", {"hostname is empty"});
+  if (name.size() > 255) return make_error("HOST_NAME_INVALID", {"hostname is longer than 255"});
+  if (name.front() == '-' || name.back() == '-')
+    return make_error("HOST_NAME_INVALID", {"hostname starts or ends with '-'"});
+  for (char c : name)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '.')
+      return make_error("HOST_NAME_INVALID", {std::string("invalid character '") + c + "'"});
+  t.set_field(host, "hostname", name);
+  t.set_field(host, "name_label", name);
+  return ok_status();
+}
+
+}  // namespace hvnet::model

@@ -47,9 +47,6 @@ int fail(const Error& e) {
   return 1;
 }
 
-std::string ref(const std::string& uuid) {
-  return "OpaqueRef:" + uuid;
-}
 std::string strip(const std::string& r) {
   return r.rfind("OpaqueRef:", 0) == 0 ? r.substr(10) : r;
 }

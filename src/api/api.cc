@@ -440,6 +440,23 @@ void Api::register_network() {
       return void_value();
     });
   });
+  add("PIF.reconfigure_ipv6", 4, 5, [this](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto p = resolve(t, "PIF", a[0]);
+      if (!p) return p.error();
+      std::string s[4];
+      const char* names[4] = {"mode", "IPv6", "gateway", "DNS"};
+      for (int i = 0; i < 4; ++i) {
+        if (a[i + 1].is_null()) continue;  // DNS may be omitted
+        auto v = arg_string(a, size_t(i + 1), names[i]);
+        if (!v) return v.error();
+        s[i] = v.value();
+      }
+      if (auto st = model::pif_reconfigure_ipv6(t, p.value(), s[0], s[1], s[2], s[3]); !st)
+        return st.error();
+      return void_value();
+    });
+  });
   add("host.management_reconfigure", 1, on("PIF", model::host_management_reconfigure));
   add("host.management_disable", 0, [this](const json&) -> Result<json> {
     return mgr_.write([&](Txn& t) -> Result<json> {

@@ -30,6 +30,16 @@ int run(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+std::string inet4(uint32_t a) {
+  in_addr x{htonl(a)};
+  char buf[INET_ADDRSTRLEN];
+  return inet_ntop(AF_INET, &x, buf, sizeof buf);
+}
+
+void write_sysctl(const std::string& path, const char* value) {
+  std::ofstream(path) << value;
+}
+
 uint32_t parse4(const std::string& s) {
   in_addr a{};
   return inet_pton(AF_INET, s.c_str(), &a) == 1 ? ntohl(a.s_addr) : 0;
@@ -43,12 +53,21 @@ HostConfig host_config_from_model(const model::Txn& t) {
   if (const model::Object* h = t.get(host, "host")) cfg.hostname = h->rec["hostname"];
   for (const auto& pif : t.where("PIF", "host", host)) {
     const auto& r = t.get(pif)->rec;
-    const std::string mode = r["ip_configuration_mode"];
-    if (!r["currently_attached"].get<bool>() || (mode != "Static" && mode != "DHCP")) continue;
+    if (!r["currently_attached"].get<bool>() || !model::pif_has_ip_config(r)) continue;
     const model::Object* net = t.get(r["network"], "network");
     if (!net) continue;
-    cfg.interfaces.push_back(HostInterface{net->rec["bridge"], mode, r["IP"], r["netmask"],
-                                           r["gateway"], r["DNS"], r["management"].get<bool>()});
+    HostInterface i{net->rec["bridge"],
+                    r["ip_configuration_mode"],
+                    r["IP"],
+                    r["netmask"],
+                    r["gateway"],
+                    r["DNS"],
+                    r["ipv6_configuration_mode"],
+                    {},
+                    r["ipv6_gateway"],
+                    r["management"].get<bool>()};
+    for (const auto& a : r["IPv6"]) i.ipv6.push_back(a);
+    cfg.interfaces.push_back(std::move(i));
   }
   return cfg;
 }
@@ -86,13 +105,44 @@ HostAddressing::~HostAddressing() {
     if (on) stop_dhcp(ifname);
 }
 
-void HostAddressing::stop_dhcp(const std::string& ifname) {
-  const std::string pidfile = state_dir_ + "/dhclient-" + ifname + ".pid";
+Status HostAddressing::apply_ipv6(const HostInterface& i) {
+  const std::string conf = "/proc/sys/net/ipv6/conf/" + i.ifname + "/";
+  const std::string key = i.ifname + "/6";
+  if (i.ipv6_mode != "DHCP" && dhcp_.count(key)) stop_dhcp(key);
+  if (i.ipv6_mode == "None") return ok_status();
+  write_sysctl(conf + "disable_ipv6", "0");
+  // Router advertisements configure the interface only in Autoconf mode.
+  write_sysctl(conf + "accept_ra", i.ipv6_mode == "Autoconf" ? "2" : "0");
+  write_sysctl(conf + "autoconf", i.ipv6_mode == "Autoconf" ? "1" : "0");
+  if (i.ipv6_mode == "Static") {
+    std::vector<hostnet::IpCidr> addrs;
+    for (const auto& a : i.ipv6) {
+      auto c = hostnet::IpCidr::parse(a);
+      if (!c || c->family != AF_INET6)
+        return make_error("INVALID_CIDR_ADDRESS_SPECIFIED", {"IPv6"});
+      addrs.push_back(*c);
+    }
+    if (int rc = hostnet::set_addresses(i.ifname, AF_INET6, addrs); rc < 0)
+      return make_error("INTERNAL_ERROR", {"IPv6 address on " + i.ifname, hostnet::errno_text(rc)});
+  } else if (i.ipv6_mode == "DHCP" && !dhcp_.count(key)) {
+    int rc = run({"dhclient", "-6", "-nw", "-pf", state_dir_ + "/dhclient6-" + i.ifname + ".pid",
+                  "-lf", state_dir_ + "/dhclient6-" + i.ifname + ".leases", i.ifname});
+    if (rc != 0)
+      return make_error("INTERNAL_ERROR", {"DHCPv6 client on " + i.ifname, "dhclient failed"});
+    dhcp_[key] = true;
+  }
+  return ok_status();
+}
+
+void HostAddressing::stop_dhcp(const std::string& key) {
+  const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
+  const std::string ifname = v6 ? key.substr(0, key.size() - 2) : key;
+  const std::string pidfile = state_dir_ + (v6 ? "/dhclient6-" : "/dhclient-") + ifname + ".pid";
   std::ifstream in(pidfile);
   pid_t pid = 0;
   if (in >> pid && pid > 0) kill(pid, SIGTERM);
   std::filesystem::remove(pidfile);
-  dhcp_.erase(ifname);
+  dhcp_.erase(key);
 }
 
 Status HostAddressing::apply(const HostConfig& cfg) {
@@ -110,9 +160,10 @@ Status HostAddressing::apply(const HostConfig& cfg) {
     if (i.management) dns = i.dns;
     if (i.mode == "Static") {
       const uint32_t mask = parse4(i.netmask);
-      const hostnet::Ipv4Cidr c{parse4(i.ip), uint8_t(__builtin_popcount(mask))};
+      auto c = hostnet::IpCidr::parse(i.ip + "/" + std::to_string(__builtin_popcount(mask)));
       if (dhcp_.count(i.ifname)) stop_dhcp(i.ifname);
-      if (int rc = hostnet::set_ipv4_addresses(i.ifname, {c}); rc < 0)
+      if (!c) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"IP", i.ip});
+      if (int rc = hostnet::set_addresses(i.ifname, AF_INET, {*c}); rc < 0)
         return make_error("INTERNAL_ERROR",
                           {"address " + i.ip + " on " + i.ifname, hostnet::errno_text(rc)});
       wanted_static[i.ifname] = i.ip;
@@ -120,10 +171,10 @@ Status HostAddressing::apply(const HostConfig& cfg) {
         route_if = i.ifname;
         route_gw = parse4(i.gateway);
       }
-    } else {
+    } else if (i.mode == "DHCP") {
       wanted_dhcp[i.ifname] = true;
       if (!dhcp_.count(i.ifname)) {
-        hostnet::set_ipv4_addresses(i.ifname, {});
+        hostnet::set_addresses(i.ifname, AF_INET, {});
         int rc = run({"dhclient", "-4", "-nw", "-sf", script_, "-pf",
                       state_dir_ + "/dhclient-" + i.ifname + ".pid", "-lf",
                       state_dir_ + "/dhclient-" + i.ifname + ".leases", i.ifname});
@@ -133,29 +184,49 @@ Status HostAddressing::apply(const HostConfig& cfg) {
       }
       if (i.management) route_if = i.ifname;  // dhclient's script sets the route
     }
+    if (auto st = apply_ipv6(i); !st) return st;
+    if (i.ipv6_mode == "DHCP") wanted_dhcp[i.ifname + "/6"] = true;
+    if (i.ipv6_mode == "Static") wanted_static[i.ifname + "/6"] = "";
   }
-  // Interfaces that lost their configuration.
+  // Interfaces that lost their configuration (key "if" for IPv4, "if/6" for IPv6).
+  auto forget = [&](const std::string& key) {
+    const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
+    hostnet::set_addresses(v6 ? key.substr(0, key.size() - 2) : key, v6 ? AF_INET6 : AF_INET, {});
+  };
   for (auto it = dhcp_.begin(); it != dhcp_.end();) {
     auto next = std::next(it);
     if (!wanted_dhcp.count(it->first)) {
-      stop_dhcp(it->first);
-      hostnet::set_ipv4_addresses(it->first, {});
+      const std::string key = it->first;
+      stop_dhcp(key);
+      forget(key);
     }
     it = next;
   }
-  for (const auto& [ifname, ip] : static_)
-    if (!wanted_static.count(ifname) && !wanted_dhcp.count(ifname))
-      hostnet::set_ipv4_addresses(ifname, {});
-  static_ = wanted_static;
-  // The default route belongs to the management interface alone.
+  for (const auto& [key, on] : static_)
+    if (!wanted_static.count(key) && !wanted_dhcp.count(key)) forget(key);
+  static_.clear();
+  for (const auto& [key, ip] : wanted_static) static_[key] = true;
+  // The default routes belong to the management interface alone.
   if (route_gw) {
-    if (int rc = hostnet::set_default_route(route_if, route_gw); rc < 0)
+    auto gw = hostnet::IpCidr::parse(inet4(route_gw));
+    if (int rc = hostnet::set_default_route(route_if, *gw); rc < 0)
       return make_error("INTERNAL_ERROR",
                         {"default route via " + route_if, hostnet::errno_text(rc)});
   } else if (!route_if_.empty() && route_if.empty()) {
-    hostnet::set_default_route("", 0);
+    hostnet::clear_default_route(AF_INET);
   }
   route_if_ = route_if;
+  std::string route6_if;
+  for (const auto& i : cfg.interfaces) {
+    if (!i.management || i.ipv6_gateway.empty()) continue;
+    route6_if = i.ifname;
+    if (int rc = hostnet::set_default_route(i.ifname, *hostnet::IpCidr::parse(i.ipv6_gateway));
+        rc < 0)
+      return make_error("INTERNAL_ERROR",
+                        {"IPv6 default route via " + i.ifname, hostnet::errno_text(rc)});
+  }
+  if (route6_if.empty() && !route6_if_.empty()) hostnet::clear_default_route(AF_INET6);
+  route6_if_ = route6_if;
   if (!resolv_conf_.empty() && !dns.empty()) {
     std::ofstream out(resolv_conf_);
     out << "# written by hvnetd from the management interface's DNS setting\n";

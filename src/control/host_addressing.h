@@ -16,8 +16,11 @@ namespace hvnet {
 
 struct HostInterface {
   std::string ifname;  // the network's bridge name = the internal port
-  std::string mode;    // "Static" or "DHCP"
+  std::string mode;    // IPv4: "None", "Static" or "DHCP"
   std::string ip, netmask, gateway, dns;
+  std::string ipv6_mode = "None";  // "None", "Static", "DHCP" or "Autoconf"
+  std::vector<std::string> ipv6;   // "addr/len"
+  std::string ipv6_gateway;
   bool management = false;
 };
 
@@ -38,9 +41,10 @@ class HostAddressing {
  private:
   void stop_dhcp(const std::string& ifname);
   std::string state_dir_, resolv_conf_, script_;
-  std::map<std::string, bool> dhcp_;           // interfaces with a running DHCP client
-  std::map<std::string, std::string> static_;  // interfaces with a static address we set
-  std::string route_if_;
+  Status apply_ipv6(const HostInterface& i);
+  std::map<std::string, bool> dhcp_;    // interfaces with a running DHCP client ("if" or "if/6")
+  std::map<std::string, bool> static_;  // interfaces whose addresses we set
+  std::string route_if_, route6_if_;
 };
 
 }  // namespace hvnet

@@ -73,8 +73,7 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
   // The host's own interface on every network where a PIF carries an IP configuration.
   for (const auto& pif : t.all_of("PIF")) {
     const auto& r = t.get(pif)->rec;
-    const std::string mode = r["ip_configuration_mode"];
-    if (!r["currently_attached"].get<bool>() || (mode != "Static" && mode != "DHCP")) continue;
+    if (!r["currently_attached"].get<bool>() || !model::pif_has_ip_config(r)) continue;
     const std::string bridge = bridge_of(r["network"]);
     if (bridge.empty()) continue;
     PortSpec p;

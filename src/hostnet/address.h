@@ -1,22 +1,30 @@
-// Host addressing over rtnetlink (libmnl): the IPv4 addresses of an interface and the default
-// route. Used for the host's own interfaces (management, storage). Returns 0 or -errno; changes
-// only the namespace hvnetd runs in.
+// Host addressing over rtnetlink (libmnl): the IPv4/IPv6 addresses of an interface and the default
+// routes. Used for the host's own interfaces (management, storage). Returns 0 or -errno; changes
+// only the namespace hvnetd runs in. IPv6 link-local addresses are never touched.
 #pragma once
 
+#include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
 namespace hvnet::hostnet {
 
-struct Ipv4Cidr {
-  uint32_t addr;  // host byte order
-  uint8_t prefix;
+struct IpCidr {
+  int family = 0;                  // AF_INET or AF_INET6
+  std::array<uint8_t, 16> addr{};  // network byte order (4 bytes used for IPv4)
+  uint8_t prefix = 0;
+  bool operator==(const IpCidr&) const = default;
+  // "10.0.0.1/24", "fd00::1/64" (a bare address gets a host prefix).
+  static std::optional<IpCidr> parse(const std::string& s);
 };
 
-// Replaces every IPv4 address of `ifname` with `addrs` (empty: removes them all).
-int set_ipv4_addresses(const std::string& ifname, const std::vector<Ipv4Cidr>& addrs) noexcept;
-// Default route via `gateway` out of `ifname` (replaces any); gateway 0 removes the default route.
-int set_default_route(const std::string& ifname, uint32_t gateway) noexcept;
+// Replaces every address of `family` on `ifname` with `addrs` (empty: removes them all).
+int set_addresses(const std::string& ifname, int family, const std::vector<IpCidr>& addrs) noexcept;
+// Default route of `gateway`'s family via it out of `ifname` (replaces any).
+int set_default_route(const std::string& ifname, const IpCidr& gateway) noexcept;
+// Removes the default route of `family`.
+int clear_default_route(int family) noexcept;
 
 }  // namespace hvnet::hostnet

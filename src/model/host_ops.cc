@@ -97,12 +97,66 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
   return ok_status();
 }
 
+bool pif_has_ip_config(const json& r) {
+  auto on = [](const json& m) { return m.is_string() && m != "None" && m != ""; };
+  return on(r["ip_configuration_mode"]) || on(r["ipv6_configuration_mode"]);
+}
+
+Status pif_reconfigure_ipv6(Txn& t, const std::string& pif, const std::string& mode_in,
+                            const std::string& ipv6, const std::string& gateway,
+                            const std::string& dns) {
+  const json rec = t.get(pif)->rec;
+  std::string mode = lower(mode_in);
+  mode = mode == "none"       ? "None"
+         : mode == "dhcp"     ? "DHCP"
+         : mode == "static"   ? "Static"
+         : mode == "autoconf" ? "Autoconf"
+                              : mode_in;
+  if (mode != "None" && mode != "DHCP" && mode != "Static" && mode != "Autoconf")
+    return make_error("INVALID_VALUE", {"mode", mode_in});
+  if (mode == "None" && rec["management"].get<bool>() && rec["primary_address_type"] == "IPv6")
+    return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
+  if (mode != "None" && !rec["currently_attached"].get<bool>())
+    return make_error("REQUIRED_PIF_IS_UNPLUGGED", {pif});
+  auto v6 = [](const std::string& s, bool cidr) {
+    auto slash = s.find('/');
+    if (cidr == (slash == std::string::npos)) return false;
+    in6_addr a{};
+    if (inet_pton(AF_INET6, s.substr(0, slash).c_str(), &a) != 1) return false;
+    if (!cidr) return true;
+    const std::string p = s.substr(slash + 1);
+    return !p.empty() && p.size() <= 3 && p.find_first_not_of("0123456789") == std::string::npos &&
+           std::stoi(p) >= 1 && std::stoi(p) <= 128;
+  };
+  json next = rec;
+  next["ipv6_configuration_mode"] = mode;
+  next["IPv6"] = json::array();
+  next["ipv6_gateway"] = "";
+  if (mode == "Static") {
+    if (!v6(ipv6, true)) return make_error("INVALID_CIDR_ADDRESS_SPECIFIED", {"IPv6"});
+    next["IPv6"] = json::array({ipv6});
+    if (!gateway.empty()) {
+      if (!v6(gateway, false))
+        return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"gateway", gateway});
+      next["ipv6_gateway"] = gateway;
+    }
+  }
+  for (size_t s = 0; !dns.empty() && s <= dns.size();) {
+    size_t c = dns.find(',', s);
+    if (!v6(dns.substr(s, c - s), false))
+      return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"DNS", dns.substr(s, c - s)});
+    if (c == std::string::npos) break;
+    s = c + 1;
+  }
+  t.put(pif, Object{"PIF", next});
+  return ok_status();
+}
+
 Status host_management_reconfigure(Txn& t, const std::string& pif) {
   const json rec = t.get(pif)->rec;
   if (!rec["bond_slave_of"].get<std::string>().empty())
     return make_error("CANNOT_PLUG_BOND_SLAVE", {pif});
-  if (rec["ip_configuration_mode"] == "None" || rec["ip_configuration_mode"] == "")
-    return make_error("PIF_HAS_NO_NETWORK_CONFIGURATION", {pif});
+  if (!pif_has_ip_config(rec)) return make_error("PIF_HAS_NO_NETWORK_CONFIGURATION", {pif});
   if (rec["management"].get<bool>()) return ok_status();  // already the management interface
   for (const auto& other : t.where("PIF", "host", rec["host"]))
     if (t.get(other)->rec["management"].get<bool>()) t.set_field(other, "management", false);

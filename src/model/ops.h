@@ -85,6 +85,11 @@ Status host_management_reconfigure(Txn& t, const std::string& pif);
 Status host_management_disable(Txn& t, const std::string& host);
 Status pool_management_reconfigure(Txn& t, const std::string& network);
 Status host_set_hostname(Txn& t, const std::string& host, const std::string& name);
+Status pif_reconfigure_ipv6(Txn& t, const std::string& pif, const std::string& mode,
+                            const std::string& ipv6, const std::string& gateway,
+                            const std::string& dns);
+// Does the PIF carry an IPv4 or IPv6 configuration (so the host needs an interface there)?
+bool pif_has_ip_config(const json& pif);
 // The subnet (network address, prefix) of a PIF with a Static IPv4 configuration.
 std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif);
 

@@ -157,3 +157,25 @@ def test_hostname_live(site):
     # (ip netns exec and unshare exec into hvnetd: host.proc.pid is hvnetd in its UTS namespace)
     assert sh("nsenter", "--uts", "-t", str(host.proc.pid), "hostname").stdout.strip() == "hv-test-01"
     assert sh("hostname").stdout.strip() != "hv-test-01"  # the machine's own name is untouched
+
+
+def test_static_ipv6_and_its_errors(site):
+    host, hostns, phys, pifs = site
+    sh("sysctl", "-qw", "net.ipv6.conf.all.disable_ipv6=0", ns=phys)
+    peer = [d for d in sh("ls", "/sys/class/net", ns=phys).stdout.split() if d.endswith("P0")][0]
+    sh("sysctl", "-qw", f"net/ipv6/conf/{peer}/disable_ipv6=0", ns=phys)
+    sh("ip", "-6", "addr", "add", "fd95::254/64", "dev", peer, "nodad", ns=phys)
+    host.xe("pif-reconfigure-ipv6", f"uuid={pifs[0]}", "mode=static", "IPv6=fd95::1/64",
+            "gateway=fd95::254")
+    assert host.xe("pif-param-get", f"uuid={pifs[0]}", "param-name=IPv6").stdout.strip() == "fd95::1/64"
+    wait_until(lambda: received(ping(phys, "fd95::1", count=1, check=False)) == 1, 10, "IPv6 address")
+    before = host.xe("pif-list", "params=all").stdout
+    for args, code in ((["mode=static", "IPv6=fd95::1"], "INVALID_CIDR_ADDRESS_SPECIFIED"),
+                       (["mode=static", "IPv6=fd95::zz/64"], "INVALID_CIDR_ADDRESS_SPECIFIED"),
+                       (["mode=static", "IPv6=fd95::1/64", "gateway=10.0.0.1"], "INVALID_IP_ADDRESS_SPECIFIED"),
+                       (["mode=sometimes"], "INVALID_VALUE")):
+        r = host.xe("pif-reconfigure-ipv6", f"uuid={pifs[0]}", *args, check=False)
+        assert r.returncode == 1 and code in r.stderr, (args, r.stderr)
+    assert host.xe("pif-list", "params=all").stdout == before
+    host.xe("pif-reconfigure-ipv6", f"uuid={pifs[0]}", "mode=none")
+    wait_until(lambda: received(ping(phys, "fd95::1", count=1, check=False)) == 0, 10, "IPv6 removed")

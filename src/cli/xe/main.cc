@@ -356,6 +356,13 @@ int Xe::run(const std::string& cmd, const Args& a) {
                      json::array({pif.value(), need(a, "mode"), a.get("IP"), a.get("netmask"),
                                   a.get("gateway"), a.get("DNS")})));
   }
+  if (cmd == "pif-reconfigure-ipv6") {
+    auto pif = lookup("PIF", need(a, "uuid"));
+    if (!pif) return fail(pif.error());
+    return done(
+        call("PIF.reconfigure_ipv6", json::array({pif.value(), need(a, "mode"), a.get("IPv6"),
+                                                  a.get("gateway"), a.get("DNS")})));
+  }
   if (cmd == "host-management-reconfigure") {
     auto pif = lookup("PIF", need(a, "pif-uuid"));
     if (!pif) return fail(pif.error());

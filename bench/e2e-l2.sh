@@ -4,7 +4,7 @@
 # TAPs (its VIF path), (3) the Linux bridge, (4) Open vSwitch's userspace datapath (netdev, AF_PACKET
 # ports, started here from Debian's package). Prints TCP Gbit/s (iperf3, default offloads unless
 # noted) and ping RTT for each, and the ratios hvnet/bridge and hvnet/OVS. Needs root and a build.
-# Usage: bench/e2e-l2.sh [seconds-per-iperf3-run]
+# Usage: [HVNETD_ARGS="--poll-mode busy"] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
@@ -59,7 +59,8 @@ measure() {  # measure <label>
   printf '%-28s TCP %7s Gbit/s   RTT %s ms\n' "$label" "${GBPS[$label]}" "${RTT[$label]}"
 }
 start_hvnetd() {
-  "$HVNETD" --config "$1" --ctl "$WORK/hv.ctl" >"$WORK/hvnetd.log" 2>&1 &
+  # shellcheck disable=SC2086
+  "$HVNETD" --config "$1" --ctl "$WORK/hv.ctl" ${HVNETD_ARGS:-} >"$WORK/hvnetd.log" 2>&1 &
   HV_PID=$!
   for _ in $(seq 200); do [ -S "$WORK/hv.ctl" ] && break; sleep 0.05; done
 }

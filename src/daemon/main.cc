@@ -9,6 +9,7 @@
 
 #include <CLI/CLI.hpp>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "api/api.h"
@@ -75,6 +76,13 @@ int main(int argc, char** argv) {
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
       ->check(CLI::Range(64u, 65536u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  std::map<std::string, hvnet::PollMode> modes = {{"adaptive", hvnet::PollMode::kAdaptive},
+                                                  {"busy", hvnet::PollMode::kBusyPoll},
+                                                  {"interrupt", hvnet::PollMode::kInterrupt}};
+  app.add_option("--poll-mode", wopt.poll_mode, "forwarding thread: adaptive|busy|interrupt")
+      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+  app.add_option("--spin-us", wopt.spin_us, "adaptive mode: microseconds of polling after traffic")
+      ->check(CLI::Range(0u, 100000u));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   sigset_t sigs = block_signals();

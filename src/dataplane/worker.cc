@@ -304,9 +304,20 @@ bool Worker::poll_once(int timeout_ms) {
 }
 
 void Worker::loop() {
-  bool worked = false;
+  uint64_t last_work_ns = 0;
   while (running_.load(std::memory_order_relaxed)) {
-    worked = poll_once(worked ? 0 : int(opt_.idle_sleep_ms));
+    int timeout = int(opt_.idle_sleep_ms);
+    switch (opt_.poll_mode) {
+      case PollMode::kBusyPoll:
+        timeout = 0;
+        break;
+      case PollMode::kAdaptive:
+        if (now_ns() - last_work_ns < uint64_t(opt_.spin_us) * 1000) timeout = 0;
+        break;
+      case PollMode::kInterrupt:
+        break;
+    }
+    if (poll_once(timeout)) last_work_ns = now_ns();
   }
 }
 

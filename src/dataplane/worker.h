@@ -23,10 +23,19 @@
 
 namespace hvnet {
 
+// How a forwarding thread waits for work.
+//  kAdaptive (default): poll while traffic flows, keep polling for spin_us after the last frame,
+//                       then sleep on the ports' fds (a 2-core host keeps a core for its VMs);
+//  kBusyPoll: never sleep (lowest latency, one core at 100%);
+//  kInterrupt: sleep on the fds whenever a pass found nothing.
+enum class PollMode : uint8_t { kAdaptive, kBusyPoll, kInterrupt };
+
 struct WorkerOptions {
   uint32_t pool_packets = 512;
   uint32_t mac_capacity = 8192;
   uint32_t idle_sleep_ms = 100;  // longest sleep when no port has work
+  PollMode poll_mode = PollMode::kAdaptive;
+  uint32_t spin_us = 100;  // adaptive: how long to keep polling after the last frame
 };
 
 class Worker {

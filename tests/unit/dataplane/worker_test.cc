@@ -72,6 +72,25 @@ TEST(Worker, RemovedPortForgetsItsMacs) {
   EXPECT_EQ(sw.worker.fdb().size(), 0u);
 }
 
+TEST(Worker, EveryPollModeForwards) {
+  for (PollMode mode : {PollMode::kAdaptive, PollMode::kBusyPoll, PollMode::kInterrupt}) {
+    WorkerOptions opt;
+    opt.poll_mode = mode;
+    opt.idle_sleep_ms = 5;
+    test::MemSwitch sw(opt);
+    ASSERT_TRUE(sw.apply_json(base(false)));
+    sw.worker.start();
+    for (int i = 0; i < 100; ++i)
+      sw.port("a").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+    size_t got = 0;
+    EXPECT_TRUE(wait_until([&] {
+      got += sw.port("b").take_sent().size();
+      return got == 100;
+    })) << int(mode);
+    sw.worker.stop();
+  }
+}
+
 TEST(Worker, ControlRequestsRunOnTheForwardingThread) {
   test::MemSwitch sw;
   ASSERT_TRUE(sw.apply_json(base(false)));

@@ -3,7 +3,8 @@
 # root-side end is a switch port, switched by (1) hvnet over AF_PACKET, (2) hvnet with the VMs on
 # TAPs (its VIF path), (3) the Linux bridge, (4) Open vSwitch's userspace datapath (netdev, AF_PACKET
 # ports, started here from Debian's package). Prints TCP Gbit/s (iperf3, default offloads unless
-# noted) and ping RTT for each, and the ratios hvnet/bridge and hvnet/OVS. Needs root and a build.
+# noted), 64-byte frames delivered (bench/trafgen, kpps and loss) and ping RTT for each, and the
+# ratios hvnet/bridge and hvnet/OVS. Needs root and a build.
 # Usage: [HVNETD_ARGS="--poll-mode busy"] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +13,8 @@ HVNETD=${HVNETD:-build/hvnetd}
 P="e2e$$"
 WORK=$(mktemp -d)
 NS1=${P}a NS2=${P}b
-declare -A GBPS RTT
+declare -A GBPS RTT KPPS LOSS
+TRAFGEN=${TRAFGEN:-build/bench/trafgen}
 
 cleanup() {
   [ -n "${HV_PID:-}" ] && kill "$HV_PID" 2>/dev/null && wait "$HV_PID" 2>/dev/null || true
@@ -40,6 +42,7 @@ namespaces() {  # fresh namespaces; with "veth", a veth pair into each
   fi
 }
 address() {  # address <ifname-in-ns1> <ifname-in-ns2>
+  IF1=$1 IF2=$2
   ip -n "$NS1" addr add 10.201.0.1/24 dev "$1"
   ip -n "$NS2" addr add 10.201.0.2/24 dev "$2"
   for ns in "$NS1" "$NS2"; do ip -n "$ns" link set lo up; done
@@ -56,7 +59,22 @@ measure() {  # measure <label>
   GBPS[$label]=$(ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" -J |
     python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
   wait $srv || true
-  printf '%-28s TCP %7s Gbit/s   RTT %s ms\n' "$label" "${GBPS[$label]}" "${RTT[$label]}"
+  # 64-byte frames: trafgen in NS1 at full speed for 3 s, counted on arrival in NS2.
+  local dst
+  dst=$(ip netns exec "$NS2" cat "/sys/class/net/$IF2/address")
+  ip netns exec "$NS2" "$TRAFGEN" rx "$IF2" 4 >"$WORK/rx.json" &
+  local rx=$!
+  sleep 0.3  # (let the counter bind; a benchmark, not a test)
+  ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
+  wait $rx
+  local kpps loss
+  read -r kpps loss < <(python3 -c 'import json,sys
+tx=json.load(open(sys.argv[1])); rx=json.load(open(sys.argv[2]))
+print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' "$WORK/tx.json" "$WORK/rx.json")
+  KPPS[$label]=$kpps
+  LOSS[$label]=$loss
+  printf '%-28s TCP %7s Gbit/s   64B %6s kpps (loss %5s%%)   RTT %s ms\n' "$label" "${GBPS[$label]}" \
+    "${KPPS[$label]}" "${LOSS[$label]}" "${RTT[$label]}"
 }
 start_hvnetd() {
   # shellcheck disable=SC2086
@@ -122,10 +140,12 @@ $VSCTL del-br "${P}o"
 echo
 python3 - "${GBPS[hvnet (veth, AF_PACKET)]}" "${GBPS[hvnet (TAP VIFs)]}" "${GBPS[Linux bridge]}" \
   "${GBPS[OVS userspace (AF_PACKET)]}" "${RTT[hvnet (veth, AF_PACKET)]}" "${RTT[Linux bridge]}" \
-  "${RTT[OVS userspace (AF_PACKET)]}" <<'PY'
+  "${RTT[OVS userspace (AF_PACKET)]}" "${KPPS[hvnet (veth, AF_PACKET)]}" "${KPPS[Linux bridge]}" \
+  "${KPPS[OVS userspace (AF_PACKET)]}" <<'PY'
 import sys
-hv, hvtap, br, ovs, rtt_hv, rtt_br, rtt_ovs = map(float, sys.argv[1:])
+hv, hvtap, br, ovs, rtt_hv, rtt_br, rtt_ovs, k_hv, k_br, k_ovs = map(float, sys.argv[1:])
 r = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
+print(f"ratio 64B  hvnet(veth)/bridge = {r(k_hv, k_br)}   hvnet(veth)/OVS = {r(k_hv, k_ovs)}")
 print(f"ratio TCP  hvnet(veth)/bridge = {r(hv, br)}   hvnet(veth)/OVS = {r(hv, ovs)}")
 print(f"ratio TCP  hvnet(TAP)/bridge  = {r(hvtap, br)}   hvnet(TAP)/OVS  = {r(hvtap, ovs)}")
 print(f"ratio RTT  hvnet/bridge = {r(rtt_hv, rtt_br)}   hvnet/OVS = {r(rtt_hv, rtt_ovs)}   (lower is better)")

@@ -72,6 +72,10 @@ int main(int argc, char** argv) {
     uint8_t* ip = frame + 14;
     ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
     ip[12] = 198, ip[13] = 18, ip[15] = 1, ip[16] = 198, ip[17] = 18, ip[19] = 2;
+    uint32_t sum = 0;  // a valid header checksum: bridges with netfilter drop bad ones
+    for (int i = 0; i < 20; i += 2) sum += uint32_t(ip[i] << 8 | ip[i + 1]);
+    while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
+    ip[10] = uint8_t(~sum >> 8), ip[11] = uint8_t(~sum);
     uint8_t* udp = ip + 20;
     udp[1] = 9, udp[3] = 9, udp[5] = 26;
     const uint32_t magic = htonl(kMagic);

@@ -207,67 +207,67 @@ void Api::register_generic() {
         return live(c, r.value())[fs->wire];
       });
       if (f.access != model::Access::kRW) continue;
-      add(c + ".set_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
-        return mgr_.write([&](Txn& t) -> Result<json> {
-          auto u = resolve(t, c, a[0]);
-          if (!u) return u.error();
-          auto v = model::coerce(*fs, a[1]);
-          if (!v) return v.error();
-          if (auto st = model::set_field(t, u.value(), fs->wire, v.value()); !st) return st.error();
-          return void_value();
-        });
-      });
+      // Writes of one field: resolve the object, compute the new value from the current one and
+      // the call's arguments, store it through the model's rules (MTU range, QoS values...).
+      using Edit =
+          std::function<Result<json>(const json& cur, const json& args, const std::string& uuid)>;
+      auto edit = [this, c, fs](Edit fn) {
+        return [this, c, fs, fn](const json& a) -> Result<json> {
+          return mgr_.write([&](Txn& t) -> Result<json> {
+            auto u = resolve(t, c, a[0]);
+            if (!u) return u.error();
+            auto v = fn(t.get(u.value())->rec[fs->wire], a, u.value());
+            if (!v) return v.error();
+            if (auto st = model::set_field(t, u.value(), fs->wire, v.value()); !st)
+              return st.error();
+            return void_value();
+          });
+        };
+      };
+      auto strings = [fs](const json& a, size_t from) -> Status {
+        for (size_t i = from; i < a.size(); ++i)
+          if (!a[i].is_string()) return make_error("FIELD_TYPE_ERROR", {fs->wire});
+        return ok_status();
+      };
+      add(c + ".set_" + f.wire, 2, edit([fs](const json&, const json& a, const std::string&) {
+            return model::coerce(*fs, a[1]);
+          }));
       if (f.type == model::FieldType::kStringMap) {
-        add(c + ".add_to_" + f.wire, 3, [this, c, fs](const json& a) -> Result<json> {
-          return mgr_.write([&](Txn& t) -> Result<json> {
-            auto u = resolve(t, c, a[0]);
-            if (!u) return u.error();
-            if (!a[1].is_string() || !a[2].is_string())
-              return make_error("FIELD_TYPE_ERROR", {fs->wire});
-            json m = t.get(u.value())->rec[fs->wire];
-            if (m.contains(a[1].get<std::string>()))
-              return make_error("MAP_DUPLICATE_KEY",
-                                {c, fs->wire, u.value(), a[1].get<std::string>()});
-            m[a[1].get<std::string>()] = a[2];
-            if (auto st = model::set_field(t, u.value(), fs->wire, m); !st) return st.error();
-            return void_value();
-          });
-        });
-        add(c + ".remove_from_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
-          return mgr_.write([&](Txn& t) -> Result<json> {
-            auto u = resolve(t, c, a[0]);
-            if (!u) return u.error();
-            if (!a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {fs->wire});
-            json m = t.get(u.value())->rec[fs->wire];
-            m.erase(a[1].get<std::string>());
-            if (auto st = model::set_field(t, u.value(), fs->wire, m); !st) return st.error();
-            return void_value();
-          });
-        });
+        add(c + ".add_to_" + f.wire, 3,
+            edit([c, fs, strings](const json& cur, const json& a,
+                                  const std::string& uuid) -> Result<json> {
+              if (auto st = strings(a, 1); !st) return st.error();
+              const std::string key = a[1];
+              if (cur.contains(key))
+                return make_error("MAP_DUPLICATE_KEY", {c, fs->wire, uuid, key});
+              json m = cur;
+              m[key] = a[2];
+              return m;
+            }));
+        add(c + ".remove_from_" + f.wire, 2,
+            edit([strings](const json& cur, const json& a, const std::string&) -> Result<json> {
+              if (auto st = strings(a, 1); !st) return st.error();
+              json m = cur;
+              m.erase(a[1].get<std::string>());
+              return m;
+            }));
       }
       if (f.type == model::FieldType::kStringSet) {
-        add(c + ".add_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
-          return mgr_.write([&](Txn& t) -> Result<json> {
-            auto u = resolve(t, c, a[0]);
-            if (!u) return u.error();
-            if (!a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {fs->wire});
-            json s = t.get(u.value())->rec[fs->wire];
-            if (std::find(s.begin(), s.end(), a[1]) == s.end()) s.push_back(a[1]);
-            if (auto st = model::set_field(t, u.value(), fs->wire, s); !st) return st.error();
-            return void_value();
-          });
-        });
-        add(c + ".remove_" + f.wire, 2, [this, c, fs](const json& a) -> Result<json> {
-          return mgr_.write([&](Txn& t) -> Result<json> {
-            auto u = resolve(t, c, a[0]);
-            if (!u) return u.error();
-            json s = json::array();
-            for (const auto& e : t.get(u.value())->rec[fs->wire])
-              if (e != a[1]) s.push_back(e);
-            if (auto st = model::set_field(t, u.value(), fs->wire, s); !st) return st.error();
-            return void_value();
-          });
-        });
+        add(c + ".add_" + f.wire, 2,
+            edit([strings](const json& cur, const json& a, const std::string&) -> Result<json> {
+              if (auto st = strings(a, 1); !st) return st.error();
+              json set = cur;
+              if (std::find(set.begin(), set.end(), a[1]) == set.end()) set.push_back(a[1]);
+              return set;
+            }));
+        add(c + ".remove_" + f.wire, 2,
+            edit([strings](const json& cur, const json& a, const std::string&) -> Result<json> {
+              if (auto st = strings(a, 1); !st) return st.error();
+              json set = json::array();
+              for (const auto& e : cur)
+                if (e != a[1]) set.push_back(e);
+              return set;
+            }));
       }
     }
   }

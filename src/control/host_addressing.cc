@@ -40,6 +40,12 @@ void write_sysctl(const std::string& path, const char* value) {
   std::ofstream(path) << value;
 }
 
+// Per-interface state is keyed "ifname" (IPv4) or "ifname/6" (IPv6): the interface and family.
+std::pair<std::string, int> split_key(const std::string& key) {
+  const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
+  return {v6 ? key.substr(0, key.size() - 2) : key, v6 ? AF_INET6 : AF_INET};
+}
+
 uint32_t parse4(const std::string& s) {
   in_addr a{};
   return inet_pton(AF_INET, s.c_str(), &a) == 1 ? ntohl(a.s_addr) : 0;
@@ -135,9 +141,9 @@ Status HostAddressing::apply_ipv6(const HostInterface& i) {
 }
 
 void HostAddressing::stop_dhcp(const std::string& key) {
-  const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
-  const std::string ifname = v6 ? key.substr(0, key.size() - 2) : key;
-  const std::string pidfile = state_dir_ + (v6 ? "/dhclient6-" : "/dhclient-") + ifname + ".pid";
+  const auto [ifname, family] = split_key(key);
+  const std::string pidfile =
+      state_dir_ + (family == AF_INET6 ? "/dhclient6-" : "/dhclient-") + ifname + ".pid";
   std::ifstream in(pidfile);
   pid_t pid = 0;
   if (in >> pid && pid > 0) kill(pid, SIGTERM);
@@ -189,9 +195,9 @@ Status HostAddressing::apply(const HostConfig& cfg) {
     if (i.ipv6_mode == "Static") wanted_static[i.ifname + "/6"] = "";
   }
   // Interfaces that lost their configuration (key "if" for IPv4, "if/6" for IPv6).
-  auto forget = [&](const std::string& key) {
-    const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
-    hostnet::set_addresses(v6 ? key.substr(0, key.size() - 2) : key, v6 ? AF_INET6 : AF_INET, {});
+  auto forget = [](const std::string& key) {
+    const auto [ifname, family] = split_key(key);
+    hostnet::set_addresses(ifname, family, {});
   };
   for (auto it = dhcp_.begin(); it != dhcp_.end();) {
     auto next = std::next(it);

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "model/ops.h"
+#include "model/records.h"
 
 namespace hvnet::model {
 
@@ -19,11 +20,6 @@ std::optional<int> mask_prefix(uint32_t mask) {
   int n = __builtin_popcount(mask);
   uint32_t expect = n ? ~uint32_t(0) << (32 - n) : 0;
   return mask == expect ? std::optional<int>(n) : std::nullopt;
-}
-
-std::string lower(std::string s) {
-  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
 }
 
 }  // namespace
@@ -42,12 +38,9 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
                           const std::string& ip, const std::string& netmask,
                           const std::string& gateway, const std::string& dns) {
   const json rec = t.get(pif)->rec;
-  std::string mode = lower(mode_in);
-  if (mode == "none") mode = "None";
-  if (mode == "dhcp") mode = "DHCP";
-  if (mode == "static") mode = "Static";
-  if (mode != "None" && mode != "DHCP" && mode != "Static")
-    return make_error("INVALID_VALUE", {"mode", mode_in});
+  auto canonical = match_enum(mode_in, {"None", "DHCP", "Static"});
+  if (!canonical) return make_error("INVALID_VALUE", {"mode", mode_in});
+  const std::string mode = *canonical;
   if (mode == "None" && rec["management"].get<bool>())
     return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
   if (mode != "None" && !rec["currently_attached"].get<bool>())
@@ -106,14 +99,9 @@ Status pif_reconfigure_ipv6(Txn& t, const std::string& pif, const std::string& m
                             const std::string& ipv6, const std::string& gateway,
                             const std::string& dns) {
   const json rec = t.get(pif)->rec;
-  std::string mode = lower(mode_in);
-  mode = mode == "none"       ? "None"
-         : mode == "dhcp"     ? "DHCP"
-         : mode == "static"   ? "Static"
-         : mode == "autoconf" ? "Autoconf"
-                              : mode_in;
-  if (mode != "None" && mode != "DHCP" && mode != "Static" && mode != "Autoconf")
-    return make_error("INVALID_VALUE", {"mode", mode_in});
+  auto canonical = match_enum(mode_in, {"None", "DHCP", "Static", "Autoconf"});
+  if (!canonical) return make_error("INVALID_VALUE", {"mode", mode_in});
+  const std::string mode = *canonical;
   if (mode == "None" && rec["management"].get<bool>() && rec["primary_address_type"] == "IPv6")
     return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
   if (mode != "None" && !rec["currently_attached"].get<bool>())

@@ -2,6 +2,7 @@
 // (the default cannot change while a VIF on the network is attached) and stricter address checks.
 #include "dataplane/locking_filter.h"
 #include "model/ops.h"
+#include "model/records.h"
 
 namespace hvnet::model {
 
@@ -12,18 +13,12 @@ bool valid_address(const std::string& family, const std::string& a) {
                           : LockingRules::parse_ipv6(a).has_value();
 }
 
-std::string lower(std::string s) {
-  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return s;
-}
-
 }  // namespace
 
 Status vif_set_locking_mode(Txn& t, const std::string& vif, const std::string& mode) {
-  const std::string m = lower(mode);
-  if (m != "network_default" && m != "locked" && m != "unlocked" && m != "disabled")
-    return make_error("INVALID_VALUE", {"locking_mode", mode});
-  t.set_field(vif, "locking_mode", m);
+  auto m = match_enum(mode, {"network_default", "locked", "unlocked", "disabled"});
+  if (!m) return make_error("INVALID_VALUE", {"locking_mode", mode});
+  t.set_field(vif, "locking_mode", *m);
   return ok_status();
 }
 
@@ -59,13 +54,12 @@ Status vif_remove_allowed(Txn& t, const std::string& vif, const std::string& fam
 }
 
 Status network_set_default_locking_mode(Txn& t, const std::string& net, const std::string& mode) {
-  const std::string m = lower(mode);
-  if (m != "unlocked" && m != "disabled")
-    return make_error("INVALID_VALUE", {"default_locking_mode", mode});
+  auto m = match_enum(mode, {"unlocked", "disabled"});
+  if (!m) return make_error("INVALID_VALUE", {"default_locking_mode", mode});
   for (const auto& vif : t.where("VIF", "network", net))
     if (t.get(vif)->rec["currently_attached"].get<bool>())
       return make_error("VIF_IN_USE", {net, vif});
-  t.set_field(net, "default_locking_mode", m);
+  t.set_field(net, "default_locking_mode", *m);
   return ok_status();
 }
 

@@ -47,10 +47,7 @@ Result<int64_t> check_mtu(int64_t mtu) {
 Result<std::string> network_create(Txn& t, const json& record) {
   const ClassSpec& cls = *find_class("network");
   if (!record.is_object()) return make_error("FIELD_TYPE_ERROR", {"record"});
-  json r = default_record(cls);
-  r["MTU"] = 1500;
-  r["managed"] = true;
-  r["default_locking_mode"] = "unlocked";
+  json r = new_network_record();
   for (const auto& [k, v] : record.items()) {
     const FieldSpec* f = cls.field(k);
     if (!f || f->derived || f->wire == "uuid") continue;  // unknown/server fields are ignored

@@ -31,12 +31,10 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
     }
     if (known) continue;
     // XenServer makes a network (and bridge xenbrN) for every new PIF.
-    json n = default_record(*find_class("network"));
+    json n = new_network_record();
     n["name_label"] = "Pool-wide network associated with " + nic.device;
     n["bridge"] = free_xenbr(t);
     n["MTU"] = nic.mtu;
-    n["managed"] = true;
-    n["default_locking_mode"] = "unlocked";
     std::string net = new_uuid();
     t.put(net, Object{"network", n});
 

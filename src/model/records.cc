@@ -1,5 +1,7 @@
 #include "model/records.h"
 
+#include <strings.h>
+
 #include <charconv>
 
 namespace hvnet::model {
@@ -29,6 +31,21 @@ json default_record(const ClassSpec& cls) {
   for (const auto& f : cls.fields)
     if (!f.derived && f.wire != "uuid") r[f.wire] = zero(f.type);
   return r;
+}
+
+json new_network_record() {
+  json n = default_record(*find_class("network"));
+  n["MTU"] = 1500;
+  n["managed"] = true;
+  n["default_locking_mode"] = "unlocked";
+  return n;
+}
+
+std::optional<std::string> match_enum(const std::string& value,
+                                      std::initializer_list<const char*> spellings) {
+  for (const char* s : spellings)
+    if (strcasecmp(value.c_str(), s) == 0) return std::string(s);
+  return std::nullopt;
 }
 
 json new_pif_record(const json& device, const json& mac, const json& mtu, int64_t vlan,
@@ -93,10 +110,7 @@ Result<json> coerce(const FieldSpec& f, const json& v) {
     case FieldType::kBool:
       if (v.is_boolean()) return v;
       if (v.is_string()) {
-        std::string s = v.get<std::string>();
-        for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
-        if (s == "true") return json(true);
-        if (s == "false") return json(false);
+        if (auto b = match_enum(v.get<std::string>(), {"true", "false"})) return json(*b == "true");
       }
       return type_error();
     case FieldType::kRefSet:

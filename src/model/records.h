@@ -2,6 +2,8 @@
 // derived fields (reverse references such as network.PIFs) and type checks for incoming values.
 #pragma once
 
+#include <initializer_list>
+#include <optional>
 #include <string>
 
 #include "model/database.h"
@@ -11,6 +13,11 @@
 namespace hvnet::model {
 
 json default_record(const ClassSpec& cls);
+// A network record with the defaults every new network has (MTU 1500, managed, unlocked).
+json new_network_record();
+// XenAPI enums are matched case-insensitively: the datamodel's spelling of `value`, or nullopt.
+std::optional<std::string> match_enum(const std::string& value,
+                                      std::initializer_list<const char*> spellings);
 // A PIF record with the fields every new PIF has (managed, no IP configuration, IPv4 primary).
 json new_pif_record(const json& device, const json& mac, const json& mtu, int64_t vlan,
                     bool physical, const std::string& network, const std::string& host);

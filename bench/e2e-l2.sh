@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # End-to-end L2 comparison on one netns topology: two namespaces, each with a veth whose
-# root-side end is a switch port, switched by (1) hvnet over AF_PACKET, (2) hvnet with the VMs on
-# TAPs (its VIF path), (3) the Linux bridge, (4) Open vSwitch's userspace datapath (netdev, AF_PACKET
-# ports, started here from Debian's package). Prints TCP Gbit/s (iperf3, default offloads unless
-# noted), 64-byte frames delivered (bench/trafgen, kpps and loss) and ping RTT for each, and the
-# ratios hvnet/bridge and hvnet/OVS. Needs root and a build.
+# root-side end is a switch port, switched by hvnet with its PIF backends (AF_XDP native,
+# AF_PACKET), hvnet with the VMs on TAPs (its VIF path), the Linux bridge, and Open vSwitch's
+# userspace datapath (netdev; AF_PACKET and AF_XDP ports; started here from Debian's package).
+# Prints TCP Gbit/s (iperf3, the namespaces' default offloads unless noted), 64-byte frames
+# delivered (bench/trafgen, kpps and loss) and ping RTT for each, then the ratios against the
+# bridge and OVS. Needs root and a build.
 # Usage: [HVNETD_ARGS="--poll-mode busy"] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -78,35 +79,40 @@ print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1
 }
 start_hvnetd() {
   # shellcheck disable=SC2086
-  "$HVNETD" --config "$1" --ctl "$WORK/hv.ctl" ${HVNETD_ARGS:-} >"$WORK/hvnetd.log" 2>&1 &
+  "$HVNETD" --config "$1" --ctl "$WORK/hv.ctl" ${HVNETD_EXTRA:-} ${HVNETD_ARGS:-} >"$WORK/hvnetd.log" 2>&1 &
   HV_PID=$!
   for _ in $(seq 200); do [ -S "$WORK/hv.ctl" ] && break; sleep 0.05; done
 }
 stop_hvnetd() { kill "$HV_PID"; wait "$HV_PID" 2>/dev/null || true; HV_PID=; }
 
-# 1. hvnet, veth ports over AF_PACKET (PIF backend)
-namespaces veth
-cat >"$WORK/veth.json" <<JSON
+hvnet_veth() {  # hvnet_veth <label> <pif-backend>
+  namespaces veth
+  cat >"$WORK/veth.json" <<JSON
 {"networks":[{"name":"n"}],"ports":[{"name":"${P}1","type":"pif","network":"n"},{"name":"${P}2","type":"pif","network":"n"}]}
 JSON
-start_hvnetd "$WORK/veth.json"
-address eth0 eth0
-measure "hvnet (veth, AF_PACKET)"
-stop_hvnetd
+  HVNETD_EXTRA="--pif-backend $2" start_hvnetd "$WORK/veth.json"
+  address eth0 eth0
+  measure "$1"
+  stop_hvnetd
+}
 
-# 2. hvnet, VMs on TAPs (VIF backend, vnet headers end to end)
+# hvnet, veth PIFs over AF_XDP (native XDP on the veth) and over AF_PACKET
+hvnet_veth "hvnet (veth, AF_XDP)" af_xdp-native
+hvnet_veth "hvnet (veth, AF_PACKET)" af_packet
+
+# hvnet, VMs on TAPs (VIF backend, vnet headers end to end)
 namespaces
 cat >"$WORK/tap.json" <<JSON
 {"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}t2","type":"tap","network":"n"}]}
 JSON
-start_hvnetd "$WORK/tap.json"
+HVNETD_EXTRA="" start_hvnetd "$WORK/tap.json"
 ip link set "${P}t1" netns "$NS1"
 ip link set "${P}t2" netns "$NS2"
 address "${P}t1" "${P}t2"
 measure "hvnet (TAP VIFs)"
 stop_hvnetd
 
-# 3. Linux bridge
+# Linux bridge
 namespaces veth
 ip link add "${P}br" type bridge
 ip link set "${P}br" up
@@ -116,9 +122,8 @@ address eth0 eth0
 measure "Linux bridge"
 ip link del "${P}br"
 
-# 4. Open vSwitch userspace datapath over AF_PACKET. Its AF_PACKET ports do not handle checksum
+# Open vSwitch userspace datapath. Neither its AF_PACKET nor its AF_XDP ports handle checksum
 # offload, so TCP only works with tx checksumming off inside the namespaces.
-namespaces veth
 mkdir -p "$WORK/ovs"
 export OVS_RUNDIR="$WORK/ovs" OVS_LOGDIR="$WORK/ovs" OVS_DBDIR="$WORK/ovs" OVS_SYSCONFDIR="$WORK/ovs"
 ovsdb-tool create "$WORK/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
@@ -128,25 +133,39 @@ VSCTL="ovs-vsctl --db=unix:$WORK/ovs/db.sock --timeout=20"
 $VSCTL --no-wait init
 ovs-vswitchd "unix:$WORK/ovs/db.sock" --pidfile="$WORK/ovs/vswitchd.pid" \
   --unixctl="$WORK/ovs/vswitchd.ctl" --log-file="$WORK/ovs/vswitchd.log" --detach 2>/dev/null
-$VSCTL add-br "${P}o" -- set bridge "${P}o" datapath_type=netdev
-$VSCTL add-port "${P}o" "${P}1"
-$VSCTL add-port "${P}o" "${P}2"
-ip netns exec "$NS1" ethtool -K eth0 tx off >/dev/null
-ip netns exec "$NS2" ethtool -K eth0 tx off >/dev/null
-address eth0 eth0
-measure "OVS userspace (AF_PACKET)"
-$VSCTL del-br "${P}o"
+ovs_case() {  # ovs_case <label> [interface options...]
+  local label=$1
+  shift
+  namespaces veth
+  $VSCTL add-br "${P}o" -- set bridge "${P}o" datapath_type=netdev
+  $VSCTL add-port "${P}o" "${P}1" -- set interface "${P}1" "$@"
+  $VSCTL add-port "${P}o" "${P}2" -- set interface "${P}2" "$@"
+  ip netns exec "$NS1" ethtool -K eth0 tx off >/dev/null
+  ip netns exec "$NS2" ethtool -K eth0 tx off >/dev/null
+  address eth0 eth0
+  measure "$label"
+  $VSCTL del-br "${P}o"
+}
+ovs_case "OVS userspace (AF_PACKET)" type=system
+ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native
 
 echo
-python3 - "${GBPS[hvnet (veth, AF_PACKET)]}" "${GBPS[hvnet (TAP VIFs)]}" "${GBPS[Linux bridge]}" \
-  "${GBPS[OVS userspace (AF_PACKET)]}" "${RTT[hvnet (veth, AF_PACKET)]}" "${RTT[Linux bridge]}" \
-  "${RTT[OVS userspace (AF_PACKET)]}" "${KPPS[hvnet (veth, AF_PACKET)]}" "${KPPS[Linux bridge]}" \
-  "${KPPS[OVS userspace (AF_PACKET)]}" <<'PY'
+{
+  for k in "${!GBPS[@]}"; do printf '%s\t%s\t%s\t%s\n' "$k" "${GBPS[$k]}" "${KPPS[$k]}" "${RTT[$k]}"; done
+} | python3 -c '
 import sys
-hv, hvtap, br, ovs, rtt_hv, rtt_br, rtt_ovs, k_hv, k_br, k_ovs = map(float, sys.argv[1:])
-r = lambda a, b: "%.2fx" % (a / b) if b else "n/a"
-print(f"ratio 64B  hvnet(veth)/bridge = {r(k_hv, k_br)}   hvnet(veth)/OVS = {r(k_hv, k_ovs)}")
-print(f"ratio TCP  hvnet(veth)/bridge = {r(hv, br)}   hvnet(veth)/OVS = {r(hv, ovs)}")
-print(f"ratio TCP  hvnet(TAP)/bridge  = {r(hvtap, br)}   hvnet(TAP)/OVS  = {r(hvtap, ovs)}")
-print(f"ratio RTT  hvnet/bridge = {r(rtt_hv, rtt_br)}   hvnet/OVS = {r(rtt_hv, rtt_ovs)}   (lower is better)")
-PY
+rows = {}
+for line in sys.stdin:
+    label, gbps, kpps, rtt = line.rstrip("\n").split("\t")
+    f = lambda v: float(v) if v else 0.0
+    rows[label] = (f(gbps), f(kpps), f(rtt))
+def r(a, b):
+    return "%.2fx" % (a / b) if b else "n/a"
+br, ovs_p, ovs_x = rows["Linux bridge"], rows["OVS userspace (AF_PACKET)"], rows["OVS userspace (AF_XDP)"]
+for hv in ("hvnet (veth, AF_XDP)", "hvnet (veth, AF_PACKET)", "hvnet (TAP VIFs)"):
+    g, k, t = rows[hv]
+    print(f"{hv}:")
+    print(f"  TCP  /bridge {r(g, br[0])}  /OVS-AF_PACKET {r(g, ovs_p[0])}  /OVS-AF_XDP {r(g, ovs_x[0])}")
+    print(f"  64B  /bridge {r(k, br[1])}  /OVS-AF_PACKET {r(k, ovs_p[1])}  /OVS-AF_XDP {r(k, ovs_x[1])}")
+    print(f"  RTT  /bridge {r(t, br[2])}  /OVS-AF_PACKET {r(t, ovs_p[2])}  /OVS-AF_XDP {r(t, ovs_x[2])}  (lower is better)")
+'

@@ -1,11 +1,15 @@
 #include "control/kernel_ports.h"
 
+#include <spdlog/spdlog.h>
+
 #include <fstream>
 
 #include "dataplane/bond_port.h"
 #include "hostnet/link.h"
 #include "io/af_packet_port.h"
 #include "io/tap_port.h"
+#include "io/xdp_port.h"
+#include "packet/headers.h"
 #include "packet/mac.h"
 
 namespace hvnet {
@@ -22,15 +26,61 @@ std::array<uint8_t, 6> device_mac(const std::string& dev) {
 
 }  // namespace
 
-PortFactory kernel_port_factory(hostnet::LinkMonitor& links) {
-  return [&links](const PortSpec& spec, uint32_t mtu) -> Result<std::shared_ptr<Port>> {
+std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend backend,
+                               std::string* error) {
+  // A PIF carries its networks' MTU (XenServer sets the device MTU from the network).
+  if (mtu != 0) hostnet::set_mtu(dev, mtu);
+  std::string reasons;
+  auto try_xdp = [&](XdpMode mode) -> std::unique_ptr<Port> {
     std::string err;
-    std::shared_ptr<Port> port;
+    auto p = XdpPort::open(dev, mode, &err);
+    if (!p) reasons += (reasons.empty() ? "" : "; ") + err;
+    return p;
+  };
+  const bool jumbo = mtu + kEthHdrLen + 2 * kVlanTagLen > XdpPort::max_frame();
+  std::unique_ptr<Port> port;
+  switch (backend) {
+    case PifBackend::kXdpNative:
+      port = try_xdp(XdpMode::kNative);
+      break;
+    case PifBackend::kXdpGeneric:
+      port = try_xdp(XdpMode::kGeneric);
+      break;
+    case PifBackend::kXdp:
+      port = try_xdp(XdpMode::kNative);
+      if (!port) port = try_xdp(XdpMode::kGeneric);
+      break;
+    case PifBackend::kAuto:
+      if (!jumbo) port = try_xdp(XdpMode::kNative);
+      if (!port && !jumbo) port = try_xdp(XdpMode::kGeneric);
+      if (!port) {
+        std::string err;
+        port = AfPacketPort::open(dev, &err);
+        if (!port) reasons += (reasons.empty() ? "" : "; ") + err;
+      }
+      break;
+    case PifBackend::kAfPacket:
+      port = AfPacketPort::open(dev, &reasons);
+      break;
+  }
+  if (!port) {
+    *error = reasons;
+    return nullptr;
+  }
+  if (!reasons.empty())
+    spdlog::info("{}: {} ({})", dev, port->backend(), reasons);
+  else
+    spdlog::info("{}: {}", dev, port->backend());
+  return port;
+}
+
+PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend) {
+  return [&links, backend](const PortSpec& spec, uint32_t mtu) -> Result<std::shared_ptr<Port>> {
+    std::string err;
     if (spec.kind == PortKind::kBond) {
       std::vector<BondMemberSpec> members;
       for (const auto& dev : spec.members) {
-        if (mtu != 0) hostnet::set_mtu(dev, mtu);
-        auto m = AfPacketPort::open(dev, &err);
+        auto m = open_pif(dev, mtu, backend, &err);
         if (!m) return make_error("PORT_OPEN_FAILED", {dev, err});
         members.push_back(BondMemberSpec{std::move(m), links.watch(dev), device_mac(dev)});
       }
@@ -38,10 +88,9 @@ PortFactory kernel_port_factory(hostnet::LinkMonitor& links) {
       if (cfg.mac == std::array<uint8_t, 6>{}) cfg.mac = members.front().mac;
       return std::shared_ptr<Port>(std::make_shared<BondPort>(spec.name, cfg, std::move(members)));
     }
+    std::shared_ptr<Port> port;
     if (spec.kind == PortKind::kAfPacket) {
-      // A PIF carries its networks' MTU (XenServer sets the device MTU from the network).
-      if (mtu != 0) hostnet::set_mtu(spec.name, mtu);
-      port = AfPacketPort::open(spec.name, &err);
+      port = open_pif(spec.name, mtu, backend, &err);
     } else {
       port = TapPort::open(spec.name, spec.kind, mtu, spec.mac, &err);
     }

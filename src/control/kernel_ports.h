@@ -1,13 +1,25 @@
-// The PortFactory hvnetd uses: TAP devices for VIFs and internal ports, AF_PACKET sockets for PIFs,
-// and bonds of AF_PACKET members whose carrier comes from the LinkMonitor. Needs CAP_NET_ADMIN
-// (and CAP_NET_RAW); errors come back as PORT_OPEN_FAILED with the reason.
+// The PortFactory hvnetd uses: TAP devices for VIFs and internal ports; PIFs and bond members
+// through AF_XDP (native, else generic) or AF_PACKET, as the operator chose or, by default, the
+// fastest the interface accepts; bond member carrier comes from the LinkMonitor. Needs
+// CAP_NET_ADMIN (and CAP_NET_RAW); errors come back as PORT_OPEN_FAILED with the reason.
 #pragma once
+
+#include <memory>
+#include <string>
 
 #include "control/switch_controller.h"
 #include "hostnet/link_monitor.h"
 
 namespace hvnet {
 
-PortFactory kernel_port_factory(hostnet::LinkMonitor& links);
+// How PIFs reach their NIC. kAuto: AF_XDP native, then generic, then AF_PACKET; a network MTU
+// larger than one AF_XDP chunk goes straight to AF_PACKET.
+enum class PifBackend : uint8_t { kAuto, kXdp, kXdpNative, kXdpGeneric, kAfPacket };
+
+// Opens one PIF (or bond member) on `dev`; null and the reasons of every attempt on failure.
+std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend backend,
+                               std::string* error);
+
+PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend);
 
 }  // namespace hvnet

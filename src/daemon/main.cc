@@ -83,6 +83,17 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
   app.add_option("--spin-us", wopt.spin_us, "adaptive mode: microseconds of polling after traffic")
       ->check(CLI::Range(0u, 100000u));
+  std::map<std::string, hvnet::PifBackend> backends = {
+      {"auto", hvnet::PifBackend::kAuto},
+      {"af_xdp", hvnet::PifBackend::kXdp},
+      {"af_xdp-native", hvnet::PifBackend::kXdpNative},
+      {"af_xdp-generic", hvnet::PifBackend::kXdpGeneric},
+      {"af_packet", hvnet::PifBackend::kAfPacket}};
+  hvnet::PifBackend pif_backend = hvnet::PifBackend::kAuto;
+  app.add_option("--pif-backend", pif_backend,
+                 "PIFs: auto|af_xdp|af_xdp-native|af_xdp-generic|af_packet (auto: AF_XDP "
+                 "native, then generic, then AF_PACKET)")
+      ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   sigset_t sigs = block_signals();
@@ -91,7 +102,7 @@ int main(int argc, char** argv) {
   hvnet::Worker worker(slot, wopt);
   worker.start();
   hvnet::hostnet::LinkMonitor links([&worker] { worker.wake(); });
-  hvnet::SwitchController ctl(slot, worker, hvnet::kernel_port_factory(links));
+  hvnet::SwitchController ctl(slot, worker, hvnet::kernel_port_factory(links, pif_backend));
 
   if (!config.empty()) {  // static mode
     auto spec = load_topology(config);

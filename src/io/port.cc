@@ -14,6 +14,8 @@ const char* port_kind_name(PortKind k) noexcept {
       return "memory";
     case PortKind::kBond:
       return "bond";
+    case PortKind::kXdp:
+      return "af_xdp";
   }
   return "unknown";
 }

@@ -33,7 +33,7 @@ struct TxItem {
   uint16_t tci;  // tag control for kPush/kRetag
 };
 
-enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond };
+enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond, kXdp };
 const char* port_kind_name(PortKind k) noexcept;
 
 class Port {
@@ -53,6 +53,9 @@ class Port {
   // thread on every loop iteration, before rx; `now_ms` is monotonic milliseconds.
   virtual bool needs_tick() const noexcept { return false; }
   virtual void tick(uint64_t /*now_ms*/) noexcept {}
+
+  // How the port reaches the kernel, for operators: "tap", "af_packet", "af_xdp-native", ...
+  virtual std::string backend() const { return port_kind_name(kind_); }
 
   const std::string& name() const noexcept { return name_; }
   PortKind kind() const noexcept { return kind_; }

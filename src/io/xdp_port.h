@@ -1,0 +1,49 @@
+// XdpPort: a PIF (a NIC or a veth) driven through AF_XDP sockets (libxdp), one per receive queue,
+// each with its own UMEM. Receive and transmit go through shared rings: no syscall per frame, one
+// wake-up per batch at most. AF_XDP frames carry no offload metadata, so frames that still need a
+// checksum or segmentation are finished in software on the way out; it never blocks.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "io/port.h"
+
+namespace hvnet {
+
+enum class XdpMode : uint8_t { kNative, kGeneric };
+const char* xdp_mode_name(XdpMode m) noexcept;
+
+class XdpPort final : public Port {
+ public:
+  // Attaches to every receive queue of interface `name` in `mode` (copy mode, need-wakeup),
+  // makes the interface promiscuous and brings it up. On failure returns null and the reason.
+  static std::unique_ptr<XdpPort> open(const std::string& name, XdpMode mode, std::string* error);
+  ~XdpPort() override;
+
+  uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
+  uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
+  int fd() const noexcept override { return poll_fd_; }
+  std::string backend() const override;
+
+  XdpMode mode() const noexcept { return mode_; }
+  size_t queue_count() const noexcept { return queues_.size(); }
+  // Largest frame one UMEM chunk holds; larger MTUs must use another backend.
+  static uint32_t max_frame() noexcept;
+
+  struct Queue;
+
+ private:
+  XdpPort(std::string name, XdpMode mode);
+  uint32_t rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept;
+
+  XdpMode mode_;
+  std::vector<std::unique_ptr<Queue>> queues_;
+  int poll_fd_ = -1;     // the queue's socket, or an epoll set of all queues' sockets
+  int epoll_fd_ = -1;    // owned when there is more than one queue
+  int promisc_fd_ = -1;  // AF_PACKET socket holding a promiscuous membership (protocol 0: no rx)
+  uint32_t next_rx_ = 0;
+};
+
+}  // namespace hvnet

@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include <fstream>
+#include <map>
+#include <mutex>
 
 #include "dataplane/bond_port.h"
 #include "hostnet/link.h"
@@ -47,13 +49,14 @@ std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend 
       port = try_xdp(XdpMode::kGeneric);
       break;
     case PifBackend::kXdp:
-      port = try_xdp(XdpMode::kNative);
-      if (!port) port = try_xdp(XdpMode::kGeneric);
-      break;
     case PifBackend::kAuto:
-      if (!jumbo) port = try_xdp(XdpMode::kNative);
-      if (!port && !jumbo) port = try_xdp(XdpMode::kGeneric);
-      if (!port) {
+      if (!jumbo) {
+        port = try_xdp(XdpMode::kNative);
+        if (!port) port = try_xdp(XdpMode::kGeneric);
+      } else {
+        reasons = "MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk";
+      }
+      if (!port && (jumbo || backend == PifBackend::kAuto)) {
         std::string err;
         port = AfPacketPort::open(dev, &err);
         if (!port) reasons += (reasons.empty() ? "" : "; ") + err;
@@ -75,12 +78,35 @@ std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend 
 }
 
 PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend) {
-  return [&links, backend](const PortSpec& spec, uint32_t mtu) -> Result<std::shared_ptr<Port>> {
+  // PIFs and bond members open now, keyed by device. A device changing role (a PIF becoming a
+  // bond member, a bond changing mode) keeps its port: the old snapshot still holds it while the
+  // new one is built, and an AF_XDP queue takes only one socket.
+  struct OpenDevices {
+    std::mutex mu;
+    std::map<std::string, std::weak_ptr<Port>> ports;
+  };
+  auto open_devices = std::make_shared<OpenDevices>();
+  auto pif = [open_devices, backend](const std::string& dev, uint32_t mtu,
+                                     std::string* err) -> std::shared_ptr<Port> {
+    std::lock_guard lk(open_devices->mu);
+    auto& slot = open_devices->ports[dev];
+    if (auto live = slot.lock()) {
+      const bool jumbo = mtu + kEthHdrLen + 2 * kVlanTagLen > XdpPort::max_frame();
+      if (!(jumbo && live->kind() == PortKind::kXdp)) {
+        if (mtu != 0) hostnet::set_mtu(dev, mtu);
+        return live;
+      }
+    }
+    std::shared_ptr<Port> port = open_pif(dev, mtu, backend, err);
+    slot = port;
+    return port;
+  };
+  return [&links, pif](const PortSpec& spec, uint32_t mtu) -> Result<std::shared_ptr<Port>> {
     std::string err;
     if (spec.kind == PortKind::kBond) {
       std::vector<BondMemberSpec> members;
       for (const auto& dev : spec.members) {
-        auto m = open_pif(dev, mtu, backend, &err);
+        auto m = pif(dev, mtu, &err);
         if (!m) return make_error("PORT_OPEN_FAILED", {dev, err});
         members.push_back(BondMemberSpec{std::move(m), links.watch(dev), device_mac(dev)});
       }
@@ -90,7 +116,7 @@ PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend)
     }
     std::shared_ptr<Port> port;
     if (spec.kind == PortKind::kAfPacket) {
-      port = open_pif(spec.name, mtu, backend, &err);
+      port = pif(spec.name, mtu, &err);
     } else {
       port = TapPort::open(spec.name, spec.kind, mtu, spec.mac, &err);
     }

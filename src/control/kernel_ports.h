@@ -12,8 +12,9 @@
 
 namespace hvnet {
 
-// How PIFs reach their NIC. kAuto: AF_XDP native, then generic, then AF_PACKET; a network MTU
-// larger than one AF_XDP chunk goes straight to AF_PACKET.
+// How PIFs reach their NIC. kAuto: AF_XDP native, then generic, then AF_PACKET. kXdp: AF_XDP
+// native, then generic, failing if neither attaches. Both put a PIF whose MTU does not fit one
+// AF_XDP chunk (jumbo frames) on AF_PACKET. kXdpNative/kXdpGeneric: that mode or nothing.
 enum class PifBackend : uint8_t { kAuto, kXdp, kXdpNative, kXdpGeneric, kAfPacket };
 
 // Opens one PIF (or bond member) on `dev`; null and the reasons of every attempt on failure.

@@ -212,10 +212,10 @@ nlohmann::json SwitchController::stats_json() const {
     for (const auto& [name, op] : ports_) {
       const PortStats& s = op.port->stats();
       out["ports"][name] = {
-          {"type", port_kind_name(op.kind)},   {"rx_packets", s.rx_packets.load()},
-          {"rx_bytes", s.rx_bytes.load()},     {"rx_dropped", s.rx_dropped.load()},
-          {"tx_packets", s.tx_packets.load()}, {"tx_bytes", s.tx_bytes.load()},
-          {"tx_errors", s.tx_errors.load()}};
+          {"type", port_kind_name(op.kind)},   {"backend", op.port->backend()},
+          {"rx_packets", s.rx_packets.load()}, {"rx_bytes", s.rx_bytes.load()},
+          {"rx_dropped", s.rx_dropped.load()}, {"tx_packets", s.tx_packets.load()},
+          {"tx_bytes", s.tx_bytes.load()},     {"tx_errors", s.tx_errors.load()}};
     }
   }
   const DataplaneStats& d = worker_.stats();

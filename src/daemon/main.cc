@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
   hvnet::PifBackend pif_backend = hvnet::PifBackend::kAuto;
   app.add_option("--pif-backend", pif_backend,
                  "PIFs: auto|af_xdp|af_xdp-native|af_xdp-generic|af_packet (auto: AF_XDP "
-                 "native, then generic, then AF_PACKET)")
+                 "native, then generic, then AF_PACKET; jumbo MTUs use AF_PACKET)")
       ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));

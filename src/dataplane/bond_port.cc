@@ -341,9 +341,13 @@ nlohmann::json BondPort::status() const {
     const Member& m = members_[i];
     links_up += m.up;
     const PortStats& s = m.spec.port->stats();
-    nlohmann::json mj = {{"device", m.spec.port->name()},     {"carrier", m.up},
-                         {"enabled", bool(enabled_[i])},      {"rx_packets", s.rx_packets.load()},
-                         {"tx_packets", s.tx_packets.load()}, {"rx_filtered", m.rx_filtered}};
+    nlohmann::json mj = {{"device", m.spec.port->name()},
+                         {"backend", m.spec.port->backend()},
+                         {"carrier", m.up},
+                         {"enabled", bool(enabled_[i])},
+                         {"rx_packets", s.rx_packets.load()},
+                         {"tx_packets", s.tx_packets.load()},
+                         {"rx_filtered", m.rx_filtered}};
     if (cfg_.mode == BondMode::kLacp) {
       auto st = lacp_.status(i);
       mj["lacp"] = proto::lacp_rx_status_name(st.rx);

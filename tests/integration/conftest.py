@@ -17,6 +17,9 @@ import pytest
 HVNETD = os.environ.get("HVNETD", "build/hvnetd")
 HVNETCTL = os.environ.get("HVNETCTL", "build/hvnetctl")
 RUN_ID = uuid.uuid4().hex[:4]
+# The data-plane files run once per PIF backend (ctest sets this); unset = hvnetd's default.
+PIF_BACKEND = os.environ.get("HVNET_PIF_BACKEND", "")
+BACKEND_ARGS = ["--pif-backend", PIF_BACKEND] if PIF_BACKEND else []
 _counter = itertools.count()
 
 
@@ -62,7 +65,7 @@ class Hvnetd:
         with open(self.config, "w") as f:
             json.dump(topology, f)
         self.log = open(os.path.join(workdir, "hvnetd.log"), "w")
-        self.proc = subprocess.Popen([HVNETD, "--config", self.config, "--ctl", self.ctl_path],
+        self.proc = subprocess.Popen([HVNETD, "--config", self.config, "--ctl", self.ctl_path] + BACKEND_ARGS,
                                      stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 10, "hvnetd control socket")
 
@@ -273,7 +276,7 @@ class ManagedHost:
                       "--pif-prefix", self.lab.name(""), "--ctl", self.ctl,
                       "--state-dir", os.path.join(self.dir, "state"),
                       "--resolv-conf", self.resolv_conf,
-                      "--mgmt-confirm-timeout", str(self.confirm_timeout)],
+                      "--mgmt-confirm-timeout", str(self.confirm_timeout)] + BACKEND_ARGS,
             stdout=self.log, stderr=subprocess.STDOUT)
         wait_until(self._ready, 15, "hvnetd API")
 

@@ -1,0 +1,229 @@
+// Software checksum and TCP segmentation: each segment a receiver would accept (valid IP and TCP
+// checksums, right lengths, sequence numbers and flags) and the payload intact, in order.
+#include "packet/soft_offload.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+#include "packet/headers.h"
+
+namespace hvnet {
+namespace {
+
+// Straightforward 16-bit ones' complement sum, independent of the code under test.
+uint32_t sum16(const uint8_t* p, size_t n, uint32_t acc = 0) {
+  for (size_t i = 0; i + 1 < n; i += 2) acc += uint32_t(p[i]) << 8 | p[i + 1];
+  if (n & 1) acc += uint32_t(p[n - 1]) << 8;
+  return acc;
+}
+uint16_t fold(uint32_t acc) {
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return uint16_t(acc);
+}
+void put16(uint8_t* p, uint16_t v) {
+  p[0] = uint8_t(v >> 8);
+  p[1] = uint8_t(v);
+}
+uint32_t get32(const uint8_t* p) {
+  return uint32_t(p[0]) << 24 | uint32_t(p[1]) << 16 | uint32_t(p[2]) << 8 | p[3];
+}
+
+struct Built {
+  std::vector<uint8_t> frame;
+  VnetHdr vnet;
+  uint32_t l3, l4;
+};
+
+// A TCP frame as the kernel hands it over with offloads: checksum field = pseudo-header sum.
+Built tcp_frame(bool ipv6, uint32_t payload, uint16_t mss, uint8_t flags, bool vlan = false) {
+  Built b;
+  auto& f = b.frame;
+  const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
+  f.insert(f.end(), dst, dst + 6);
+  f.insert(f.end(), src, src + 6);
+  if (vlan) f.insert(f.end(), {0x81, 0x00, 0x00, 0x0a});
+  f.push_back(ipv6 ? 0x86 : 0x08);
+  f.push_back(ipv6 ? 0xdd : 0x00);
+  b.l3 = uint32_t(f.size());
+  const uint32_t tcp_len = 32;  // 20 + 12 bytes of options
+  if (ipv6) {
+    f.insert(f.end(), {0x60, 0, 0, 0});
+    f.push_back(uint8_t((tcp_len + payload) >> 8));
+    f.push_back(uint8_t(tcp_len + payload));
+    f.insert(f.end(), {6, 64});
+    for (int i = 0; i < 32; ++i) f.push_back(uint8_t(i < 16 ? 0x20 + i : 0x40 + i));
+  } else {
+    uint16_t tot = uint16_t(20 + tcp_len + payload);
+    f.insert(f.end(), {0x45,
+                       0,
+                       uint8_t(tot >> 8),
+                       uint8_t(tot),
+                       0x12,
+                       0x34,
+                       0x40,
+                       0,
+                       64,
+                       6,
+                       0,
+                       0,
+                       10,
+                       0,
+                       0,
+                       1,
+                       10,
+                       0,
+                       0,
+                       2});
+    put16(&f[b.l3 + 10], uint16_t(~fold(sum16(&f[b.l3], 20))));
+  }
+  b.l4 = uint32_t(f.size());
+  f.insert(f.end(), {0x30, 0x39, 0x00, 0x50,  0x10, 0x00, 0x00, 0x00, 0, 0,
+                     0,    1,    0x80, flags, 0xff, 0xff, 0,    0,    0, 0});
+  for (int i = 0; i < 12; ++i) f.push_back(1);  // NOP options
+  for (uint32_t i = 0; i < payload; ++i) f.push_back(uint8_t(i * 7 + 3));
+  uint32_t l4_len = uint32_t(f.size()) - b.l4;
+  uint32_t pseudo = ipv6 ? sum16(&f[b.l3 + 8], 32) : sum16(&f[b.l3 + 12], 8);
+  pseudo += 6 + l4_len;
+  put16(&f[b.l4 + 16], fold(pseudo));  // partial: the folded pseudo-header sum, not complemented
+  b.vnet.flags = VnetHdr::kFlagNeedsCsum;
+  b.vnet.csum_start = uint16_t(b.l4);
+  b.vnet.csum_offset = 16;
+  if (mss) {
+    b.vnet.gso_type = ipv6 ? VnetHdr::kGsoTcpV6 : VnetHdr::kGsoTcpV4;
+    b.vnet.gso_size = mss;
+    b.vnet.hdr_len = uint16_t(b.l4 + tcp_len);
+  }
+  return b;
+}
+
+bool tcp_checksum_ok(const uint8_t* f, uint32_t len, uint32_t l3, uint32_t l4, bool ipv6) {
+  uint32_t acc = ipv6 ? sum16(f + l3 + 8, 32) : sum16(f + l3 + 12, 8);
+  acc += 6 + (len - l4);
+  return fold(sum16(f + l4, len - l4, acc)) == 0xffff;
+}
+
+void check_segments(const Built& b, bool ipv6, uint32_t payload, uint16_t mss) {
+  iovec iov{const_cast<uint8_t*>(b.frame.data()), b.frame.size()};
+  soft::FrameView view{&iov, 1, uint32_t(b.frame.size())};
+  soft::Plan plan = soft::plan(b.vnet, view);
+  ASSERT_EQ(plan.kind, soft::Plan::Kind::kSegmentTcp);
+  ASSERT_EQ(plan.frames, (payload + mss - 1) / mss);
+  std::vector<uint8_t> joined;
+  std::vector<uint8_t> out(4096);
+  const uint32_t hdr = b.l4 + 32;
+  for (uint32_t k = 0; k < plan.frames; ++k) {
+    uint32_t len = soft::write_frame(plan, b.vnet, view, k, out.data(), uint32_t(out.size()));
+    uint32_t seg = std::min<uint32_t>(mss, payload - k * mss);
+    ASSERT_EQ(len, hdr + seg) << "segment " << k;
+    const uint8_t* ip = &out[b.l3];
+    const uint8_t* tcp = &out[b.l4];
+    if (ipv6) {
+      EXPECT_EQ(load_be16(ip + 4), 32 + seg);
+    } else {
+      EXPECT_EQ(load_be16(ip + 2), 20 + 32 + seg);
+      EXPECT_EQ(load_be16(ip + 4), 0x1234 + k) << "IP ID increments per segment";
+      EXPECT_EQ(fold(sum16(ip, 20)), 0xffff) << "IPv4 header checksum of segment " << k;
+    }
+    EXPECT_EQ(get32(tcp + 4), 0x10000000u + k * mss);
+    const bool last = k + 1 == plan.frames;
+    EXPECT_EQ((tcp[13] & 0x09) != 0, last) << "FIN/PSH only on the last segment";
+    EXPECT_EQ((tcp[13] & 0x80) != 0, k == 0) << "CWR only on the first segment";
+    EXPECT_TRUE(tcp_checksum_ok(out.data(), len, b.l3, b.l4, ipv6)) << "segment " << k;
+    joined.insert(joined.end(), out.begin() + hdr, out.begin() + len);
+  }
+  EXPECT_EQ(joined, std::vector<uint8_t>(b.frame.begin() + hdr, b.frame.end()));
+}
+
+TEST(SoftOffload, SegmentsTcpV4SuperFrame) {
+  const uint8_t kCwrFinPshAck = 0x99;
+  auto b = tcp_frame(false, 5000, 1448, kCwrFinPshAck);
+  check_segments(b, false, 5000, 1448);
+}
+
+TEST(SoftOffload, SegmentsTcpV6SuperFrameWithExactMultiple) {
+  auto b = tcp_frame(true, 3 * 1400, 1400, 0x98);  // CWR PSH ACK
+  check_segments(b, true, 3 * 1400, 1400);
+}
+
+TEST(SoftOffload, SegmentsAcrossScatteredPiecesWithPushedVlanTag) {
+  // The egress path pushes a tag by splicing: MACs, tag, rest of the frame.
+  auto b = tcp_frame(false, 3000, 1000, 0x18);
+  uint8_t tag[4] = {0x81, 0x00, 0x00, 0x14};
+  iovec iov[3] = {{b.frame.data(), 12}, {tag, 4}, {b.frame.data() + 12, b.frame.size() - 12}};
+  VnetHdr v = b.vnet;
+  v.shift(4);
+  soft::FrameView view{iov, 3, uint32_t(b.frame.size() + 4)};
+  soft::Plan plan = soft::plan(v, view);
+  ASSERT_EQ(plan.kind, soft::Plan::Kind::kSegmentTcp);
+  ASSERT_EQ(plan.frames, 3u);
+  std::vector<uint8_t> out(4096);
+  for (uint32_t k = 0; k < 3; ++k) {
+    uint32_t len = soft::write_frame(plan, v, view, k, out.data(), 4096);
+    ASSERT_EQ(len, 18 + 20 + 32 + 1000u);
+    EXPECT_EQ(load_be16(&out[12]), kEtherTypeVlan);
+    EXPECT_EQ(load_be16(&out[14]), 0x14);
+    EXPECT_TRUE(tcp_checksum_ok(out.data(), len, b.l3 + 4, b.l4 + 4, false));
+  }
+}
+
+TEST(SoftOffload, CompletesPartialChecksumWithoutSegmenting) {
+  auto b = tcp_frame(false, 100, 0, 0x18);
+  iovec iov{b.frame.data(), b.frame.size()};
+  soft::FrameView view{&iov, 1, uint32_t(b.frame.size())};
+  soft::Plan plan = soft::plan(b.vnet, view);
+  ASSERT_EQ(plan.kind, soft::Plan::Kind::kChecksum);
+  std::vector<uint8_t> out(2048);
+  uint32_t len = soft::write_frame(plan, b.vnet, view, 0, out.data(), 2048);
+  ASSERT_EQ(len, b.frame.size());
+  EXPECT_FALSE(tcp_checksum_ok(b.frame.data(), len, b.l3, b.l4, false)) << "source untouched";
+  EXPECT_TRUE(tcp_checksum_ok(out.data(), len, b.l3, b.l4, false));
+}
+
+TEST(SoftOffload, RefusesWhatItCannotFinish) {
+  auto b = tcp_frame(false, 3000, 1000, 0x18);
+  iovec iov{b.frame.data(), b.frame.size()};
+  soft::FrameView view{&iov, 1, uint32_t(b.frame.size())};
+  VnetHdr udp_gso = b.vnet;
+  udp_gso.gso_type = VnetHdr::kGsoUdp;
+  EXPECT_EQ(soft::plan(udp_gso, view).kind, soft::Plan::Kind::kUnsupported);
+  VnetHdr wrong_family = b.vnet;
+  wrong_family.gso_type = VnetHdr::kGsoTcpV6;
+  EXPECT_EQ(soft::plan(wrong_family, view).kind, soft::Plan::Kind::kUnsupported);
+  VnetHdr past_end{};
+  past_end.flags = VnetHdr::kFlagNeedsCsum;
+  past_end.csum_start = uint16_t(b.frame.size() - 1);
+  past_end.csum_offset = 16;
+  EXPECT_EQ(soft::plan(past_end, view).kind, soft::Plan::Kind::kUnsupported);
+}
+
+TEST(SoftOffload, MarksOnlyFramesWhoseChecksumIsStillPartial) {
+  auto b = tcp_frame(true, 200, 0, 0x18);
+  VnetHdr v{};
+  ASSERT_TRUE(soft::mark_partial_checksum(b.frame.data(), uint32_t(b.frame.size()), v));
+  EXPECT_TRUE(v.flags & VnetHdr::kFlagNeedsCsum);
+  EXPECT_EQ(v.csum_start, b.l4);
+  EXPECT_EQ(v.csum_offset, 16);
+
+  // Finished frame: left alone.
+  iovec iov{b.frame.data(), b.frame.size()};
+  soft::FrameView view{&iov, 1, uint32_t(b.frame.size())};
+  std::vector<uint8_t> done(2048);
+  uint32_t len = soft::write_frame(soft::plan(v, view), v, view, 0, done.data(), 2048);
+  VnetHdr v2{};
+  EXPECT_FALSE(soft::mark_partial_checksum(done.data(), len, v2));
+  EXPECT_EQ(v2.flags, 0);
+
+  // Padded frame (came from a wire) and IPv4 fragments: left alone.
+  auto small = tcp_frame(false, 0, 0, 0x10);
+  auto padded = small.frame;
+  padded.resize(padded.size() + 6);
+  EXPECT_FALSE(soft::mark_partial_checksum(padded.data(), uint32_t(padded.size()), v2));
+  auto frag = small.frame;
+  frag[small.l3 + 6] = 0x20;  // more fragments
+  EXPECT_FALSE(soft::mark_partial_checksum(frag.data(), uint32_t(frag.size()), v2));
+  EXPECT_TRUE(soft::mark_partial_checksum(small.frame.data(), uint32_t(small.frame.size()), v2));
+}
+
+}  // namespace
+}  // namespace hvnet

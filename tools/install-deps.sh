@@ -12,7 +12,7 @@ PKGS=(
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
-  libmnl-dev libxdp-dev libbpf-dev
+  libmnl-dev libxdp-dev libbpf-dev liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libboost-dev
   # integration-test peers and tools
   iproute2 iputils-ping iperf3 arping ethtool procps

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "hostnet/link.h"
@@ -63,11 +64,101 @@ std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, u
   return port;
 }
 
+TapPort::TapPort(std::string name, PortKind kind, int fd) : Port(std::move(name), kind), fd_(fd) {
+  // Twice a batch: a flood can queue one batch of writes while a batch of reads is set up.
+  ring_ok_ =
+      !std::getenv("HVNET_NO_IO_URING") && io_uring_queue_init(2 * kBatchSize, &ring_, 0) == 0;
+  // (No registered file: a registration keeps the TAP alive until the ring's deferred teardown,
+  // so a VIF unplugged and plugged again would find its name still taken.)
+}
+
 TapPort::~TapPort() {
+  if (ring_ok_) io_uring_queue_exit(&ring_);
   ::close(fd_);
 }
 
+std::string TapPort::backend() const {
+  return ring_ok_ ? "tap-io_uring" : "tap";
+}
+
 uint32_t TapPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  return ring_ok_ ? rx_ring(pool, batch) : rx_each(pool, batch);
+}
+
+uint32_t TapPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+  return ring_ok_ ? tx_ring(items, n) : tx_each(items, n);
+}
+
+uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
+  Packet* pkts[kBatchSize];
+  iovec iovs[kBatchSize][2];
+  uint32_t room = batch.room();
+  uint32_t want = pool.alloc(pkts, rx_reads_ < room ? rx_reads_ : room);
+  if (want == 0) return 0;
+  for (uint32_t i = 0; i < want; ++i) {
+    io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+    iovs[i][0] = {&pkts[i]->vnet, sizeof(VnetHdr)};
+    iovs[i][1] = {pkts[i]->data, kFrameCapacity};
+    io_uring_prep_readv(sqe, fd_, iovs[i], 2, -1);
+    // Without RWF_NOWAIT io_uring would park a read on an empty TAP until a frame arrives,
+    // taking that frame into a buffer already given back to the pool.
+    sqe->rw_flags = RWF_NOWAIT;
+    io_uring_sqe_set_data64(sqe, i);
+  }
+  // Every read completes (or fails with EAGAIN) inside this call.
+  io_uring_submit_and_wait(&ring_, want);
+  int32_t res[kBatchSize];
+  uint32_t seen = 0;
+  io_uring_cqe* cqe;
+  while (seen < want && io_uring_peek_cqe(&ring_, &cqe) == 0) {
+    res[cqe->user_data] = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+    ++seen;
+  }
+  uint32_t got = 0;
+  for (uint32_t i = 0; i < want; ++i) {
+    Packet* p = pkts[i];
+    if (i >= seen || res[i] < int32_t(sizeof(VnetHdr))) {
+      if (i < seen && res[i] >= 0) PortStats::bump(stats().rx_dropped);
+      pool.free(p);
+      continue;
+    }
+    p->len = uint32_t(res[i]) - uint32_t(sizeof(VnetHdr));
+    batch.push(p);
+    ++got;
+  }
+  rx_reads_ = got == want ? (want * 2 < kBatchSize ? want * 2 : kBatchSize) : got + 1;
+  return got;
+}
+
+uint32_t TapPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
+  EgressFrame frames[kBatchSize];
+  uint32_t sent = 0;
+  for (uint32_t base = 0; base < n; base += kBatchSize) {
+    uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
+    uint32_t built = 0;
+    for (uint32_t i = 0; i < chunk; ++i) {
+      if (!frames[built].build(items[base + i])) continue;
+      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      io_uring_prep_writev(sqe, fd_, frames[built].iov, unsigned(frames[built].iov_count), -1);
+      sqe->rw_flags = RWF_NOWAIT;
+      ++built;
+    }
+    if (built == 0) continue;
+    // Waits for all: the scatter lists live on this stack frame.
+    io_uring_submit_and_wait(&ring_, built);
+    io_uring_cqe* cqe;
+    uint32_t seen = 0;
+    while (seen < built && io_uring_peek_cqe(&ring_, &cqe) == 0) {
+      if (cqe->res >= 0) ++sent;
+      io_uring_cqe_seen(&ring_, cqe);
+      ++seen;
+    }
+  }
+  return sent;
+}
+
+uint32_t TapPort::rx_each(PacketPool& pool, PacketBatch& batch) noexcept {
   uint32_t got = 0;
   while (!batch.full()) {
     Packet* p = pool.alloc_one();
@@ -86,7 +177,7 @@ uint32_t TapPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   return got;
 }
 
-uint32_t TapPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+uint32_t TapPort::tx_each(const TxItem* items, uint32_t n) noexcept {
   uint32_t sent = 0;
   for (uint32_t i = 0; i < n; ++i) {
     EgressFrame ef;

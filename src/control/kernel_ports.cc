@@ -41,30 +41,32 @@ std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend 
   };
   const bool jumbo = mtu + kEthHdrLen + 2 * kVlanTagLen > XdpPort::max_frame();
   std::unique_ptr<Port> port;
-  switch (backend) {
-    case PifBackend::kXdpNative:
-      port = try_xdp(XdpMode::kNative);
-      break;
-    case PifBackend::kXdpGeneric:
-      port = try_xdp(XdpMode::kGeneric);
-      break;
-    case PifBackend::kXdp:
-    case PifBackend::kAuto:
-      if (!jumbo) {
+  auto try_packet = [&] {
+    std::string err;
+    port = AfPacketPort::open(dev, &err);
+    if (!port) reasons += (reasons.empty() ? "" : "; ") + err;
+  };
+  if (jumbo && backend != PifBackend::kAfPacket) {
+    reasons = "MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk";
+    try_packet();
+  } else {
+    switch (backend) {
+      case PifBackend::kXdpNative:
+        port = try_xdp(XdpMode::kNative);
+        break;
+      case PifBackend::kXdpGeneric:
+        port = try_xdp(XdpMode::kGeneric);
+        break;
+      case PifBackend::kXdp:
+      case PifBackend::kAuto:
         port = try_xdp(XdpMode::kNative);
         if (!port) port = try_xdp(XdpMode::kGeneric);
-      } else {
-        reasons = "MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk";
-      }
-      if (!port && (jumbo || backend == PifBackend::kAuto)) {
-        std::string err;
-        port = AfPacketPort::open(dev, &err);
-        if (!port) reasons += (reasons.empty() ? "" : "; ") + err;
-      }
-      break;
-    case PifBackend::kAfPacket:
-      port = AfPacketPort::open(dev, &reasons);
-      break;
+        if (!port && backend == PifBackend::kAuto) try_packet();
+        break;
+      case PifBackend::kAfPacket:
+        try_packet();
+        break;
+    }
   }
   if (!port) {
     *error = reasons;

@@ -13,8 +13,9 @@
 namespace hvnet {
 
 // How PIFs reach their NIC. kAuto: AF_XDP native, then generic, then AF_PACKET. kXdp: AF_XDP
-// native, then generic, failing if neither attaches. Both put a PIF whose MTU does not fit one
-// AF_XDP chunk (jumbo frames) on AF_PACKET. kXdpNative/kXdpGeneric: that mode or nothing.
+// native, then generic, failing if neither attaches. kXdpNative/kXdpGeneric: that mode or
+// nothing. All but kAfPacket put a PIF whose MTU does not fit one AF_XDP chunk (jumbo frames) on
+// AF_PACKET.
 enum class PifBackend : uint8_t { kAuto, kXdp, kXdpNative, kXdpGeneric, kAfPacket };
 
 // Opens one PIF (or bond member) on `dev`; null and the reasons of every attempt on failure.

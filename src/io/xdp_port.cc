@@ -2,11 +2,14 @@
 
 #include <arpa/inet.h>
 #include <bpf/libbpf.h>
+#include <linux/ethtool.h>
 #include <linux/if_ether.h>
 #include <linux/if_link.h>
 #include <linux/if_packet.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <sys/epoll.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -46,6 +49,30 @@ uint32_t rx_queue_count(const std::string& dev) {
   for (const auto& e : std::filesystem::directory_iterator("/sys/class/net/" + dev + "/queues", ec))
     if (e.path().filename().string().rfind("rx-", 0) == 0) ++n;
   return n == 0 ? 1 : n;
+}
+
+// Generic XDP runs after GRO, and a merged super-frame does not fit one UMEM chunk: turn GRO and
+// LRO off so frames arrive as they were on the wire. Best effort (not every driver has them).
+void disable_receive_merging(const std::string& dev) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return;
+  for (uint32_t cmd : {uint32_t(ETHTOOL_SGRO)}) {
+    ethtool_value v{cmd, 0};
+    ifreq ifr{};
+    std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+    ifr.ifr_data = reinterpret_cast<char*>(&v);
+    ioctl(s, SIOCETHTOOL, &ifr);
+  }
+  ethtool_value flags{ETHTOOL_GFLAGS, 0};
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&flags);
+  if (ioctl(s, SIOCETHTOOL, &ifr) == 0 && (flags.data & ETH_FLAG_LRO)) {
+    flags.cmd = ETHTOOL_SFLAGS;
+    flags.data &= ~uint32_t(ETH_FLAG_LRO);
+    ioctl(s, SIOCETHTOOL, &ifr);
+  }
+  ::close(s);
 }
 
 }  // namespace
@@ -142,6 +169,7 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
     *error = "bring up " + name + ": " + hostnet::errno_text(rc);
     return nullptr;
   }
+  if (mode == XdpMode::kGeneric) disable_receive_merging(name);
   std::unique_ptr<XdpPort> port(new XdpPort(name, mode));
   const uint32_t queues = rx_queue_count(name);
   for (uint32_t q = 0; q < queues; ++q) {

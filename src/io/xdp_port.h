@@ -2,6 +2,8 @@
 // each with its own UMEM. Receive and transmit go through shared rings: no syscall per frame, one
 // wake-up per batch at most. AF_XDP frames carry no offload metadata, so frames that still need a
 // checksum or segmentation are finished in software on the way out; it never blocks.
+// A frame must fit one 4 KiB chunk: native mode makes a veth peer segment before sending; generic
+// mode turns GRO/LRO off, but a local sender's TSO super-frames (a veth peer) cannot pass it.
 #pragma once
 
 #include <memory>

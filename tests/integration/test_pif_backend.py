@@ -6,7 +6,8 @@ import json
 
 from conftest import PIF_BACKEND, ping, received, sh, wait_until
 
-EXPECTED = {"af_xdp": ("af_xdp-native", "af_xdp-generic"), "af_packet": ("af_packet",)}
+EXPECTED = {"af_xdp": ("af_xdp-native", "af_xdp-generic"), "af_xdp-generic": ("af_xdp-generic",),
+            "af_packet": ("af_packet",)}
 
 
 def enable_ipv6(ns, dev, cidr):
@@ -56,6 +57,11 @@ def test_tcp_with_default_offloads_between_pif_and_vif(lab):
     feats = sh("ethtool", "-k", vif, ns=vm).stdout
     assert "tx-checksumming: on" in feats and "tcp-segmentation-offload: on" in feats
     assert "tx-checksumming: on" in sh("ethtool", "-k", peer, ns=phys).stdout
+    if PIF_BACKEND == "af_xdp-generic":
+        # Generic XDP sees a veth peer's TSO super-frames whole, and they do not fit an AF_XDP
+        # chunk (native mode makes the peer segment; a NIC's wire frames fit). Checksum offload
+        # stays on: partial checksums are still carried across.
+        sh("ethtool", "-K", peer, "tso", "off", "gso", "off", ns=phys)
     # A broken checksum or segmentation path moves (next to) nothing; a working one far more
     # than 20 MB in 2 s on any backend.
     for server, client, addr in ((vm, phys, "10.79.0.2"), (phys, vm, "10.79.0.1"),
@@ -81,6 +87,9 @@ def test_tcp_between_two_pifs(lab):
     d = lab.hvnetd({"networks": [{"name": "n"}],
                     "ports": [{"name": p1, "type": "pif", "network": "n"},
                               {"name": p2, "type": "pif", "network": "n"}]})
+    if PIF_BACKEND == "af_xdp-generic":  # see test_tcp_with_default_offloads_between_pif_and_vif
+        sh("ethtool", "-K", q1, "tso", "off", "gso", "off", ns=a)
+        sh("ethtool", "-K", q2, "tso", "off", "gso", "off", ns=b)
     sh("ip", "addr", "add", "10.79.1.1/24", "dev", q1, ns=a)
     sh("ip", "addr", "add", "10.79.1.2/24", "dev", q2, ns=b)
     assert received(ping(a, "10.79.1.2", count=3)) == 3

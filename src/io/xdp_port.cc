@@ -8,6 +8,7 @@
 #include <linux/if_packet.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <spdlog/spdlog.h>
 #include <sys/epoll.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -172,6 +173,7 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
   if (mode == XdpMode::kGeneric) disable_receive_merging(name);
   std::unique_ptr<XdpPort> port(new XdpPort(name, mode));
   const uint32_t queues = rx_queue_count(name);
+  spdlog::debug("{}: {} receive queue(s)", name, queues);
   for (uint32_t q = 0; q < queues; ++q) {
     auto queue = std::make_unique<Queue>();
     int rc = queue->open(name, q, mode);

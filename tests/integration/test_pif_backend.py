@@ -3,6 +3,7 @@ the backend asked for is the one in use, and TCP (both families) and UDP with th
 default offloads cross PIF<->VIF and PIF<->PIF in both directions, whatever the backend can
 carry of the offload metadata."""
 import json
+import os
 
 from conftest import PIF_BACKEND, ping, received, sh, wait_until
 
@@ -31,12 +32,16 @@ def pif_and_vm(lab, mtu=1500):
     return d, pif, phys, peer, vm, vif
 
 
-def iperf_end(lab, server_ns, client_ns, addr, *extra, secs=2):
+def iperf_json(lab, server_ns, client_ns, addr, *extra, secs=2):
     server = lab.spawn("iperf3", "-s", "-1", "-B", addr, ns=server_ns)
     wait_until(lambda: ":5201" in sh("ss", "-ltnu", ns=server_ns).stdout, 10, "iperf3 server")
     r = sh("iperf3", "-c", addr, "-t", str(secs), "-J", *extra, ns=client_ns, timeout=60)
     server.wait(10)
-    return json.loads(r.stdout)["end"]
+    return json.loads(r.stdout)
+
+
+def iperf_end(lab, server_ns, client_ns, addr, *extra, secs=2):
+    return iperf_json(lab, server_ns, client_ns, addr, *extra, secs=secs)["end"]
 
 
 def iperf_bytes(lab, server_ns, client_ns, addr):
@@ -106,3 +111,38 @@ def test_jumbo_network_pif_carries_large_frames(lab):
     assert d.stats()["ports"][pif]["backend"] == "af_packet"
     r = ping(phys, "10.79.0.2", count=3, size=8900, extra=("-M", "do"))
     assert received(r) == 3
+
+
+def veth_queue_redirects(dev):
+    """Frames native XDP handed to AF_XDP sockets, per receive queue of a veth."""
+    stats = sh("ethtool", "-S", dev).stdout
+    return [int(line.split(":")[1]) for line in stats.splitlines()
+            if line.strip().startswith("rx_queue_") and "_xdp_redirect:" in line]
+
+
+def test_every_receive_queue_of_a_pif_is_served(lab):
+    # A NIC spreads flows over its receive queues; AF_XDP binds one socket per queue. A veth with
+    # two queues stands in: pings from different source addresses land on one queue or the
+    # other, and every one of them must get its reply.
+    pif, peer, vif = lab.name("p"), lab.name("P"), lab.name("v")
+    phys, vm = lab.netns("s"), lab.netns("m")
+    sh("ip", "link", "add", pif, "numtxqueues", "2", "numrxqueues", "2", "type", "veth", "peer",
+       "name", peer, "numtxqueues", "2", "numrxqueues", "2", "netns", phys)
+    lab._undo.append(lambda: sh("ip", "link", "del", pif, check=False))
+    assert sorted(os.listdir(f"/sys/class/net/{pif}/queues")) == ["rx-0", "rx-1", "tx-0", "tx-1"]
+    d = lab.hvnetd({"networks": [{"name": "n"}],
+                    "ports": [{"name": pif, "type": "pif", "network": "n"},
+                              {"name": vif, "type": "tap", "network": "n"}]})
+    sh("ip", "addr", "add", "10.79.2.1/24", "dev", peer, ns=phys)
+    sh("ip", "link", "set", peer, "up", ns=phys)
+    lab.vm(vif, vm, "10.79.2.2/24")
+    native = d.stats()["ports"][pif]["backend"] == "af_xdp-native"
+    # The queue follows the flow hash: vary the source address.
+    for host in range(10, 42):
+        sh("ip", "addr", "add", f"10.79.2.{host}/24", "dev", peer, ns=phys)
+        r = ping(phys, "10.79.2.2", count=1, extra=("-I", f"10.79.2.{host}"), check=False)
+        assert received(r) == 1, f"no reply to 10.79.2.{host}: {r.stdout}"
+        if host >= 17 and (not native or min(veth_queue_redirects(pif)) > 0):
+            break
+    if native:  # the veth's own counters: both queues carried frames to our sockets
+        assert min(veth_queue_redirects(pif)) > 0, veth_queue_redirects(pif)

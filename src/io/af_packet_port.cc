@@ -107,33 +107,27 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
-  mmsghdr msgs[kBatchSize];
-  EgressFrame frames[kBatchSize];
-  uint32_t sent = 0;
-  for (uint32_t base = 0; base < n; base += kBatchSize) {
-    uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
-    uint32_t built = 0;
-    for (uint32_t i = 0; i < chunk; ++i) {
-      if (!frames[built].build(items[base + i])) continue;
-      msgs[built].msg_hdr = msghdr{};
-      msgs[built].msg_hdr.msg_iov = frames[built].iov;
-      msgs[built].msg_hdr.msg_iovlen = size_t(frames[built].iov_count);
-      ++built;
+  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+    mmsghdr msgs[kBatchSize];
+    for (uint32_t i = 0; i < built; ++i) {
+      msgs[i].msg_hdr = msghdr{};
+      msgs[i].msg_hdr.msg_iov = frames[i].iov;
+      msgs[i].msg_hdr.msg_iovlen = size_t(frames[i].iov_count);
     }
-    uint32_t at = 0;
+    uint32_t at = 0, sent = 0;
     while (at < built) {
       int r = sendmmsg(fd_, msgs + at, built - at, MSG_DONTWAIT);
       if (r > 0) {
         at += uint32_t(r);
         sent += uint32_t(r);
       } else if (r < 0 && (errno == EAGAIN || errno == ENOBUFS)) {
-        break;  // the device is full: the rest of the chunk is lost, counted by the caller
+        break;  // the device is full: the rest of the batch is lost, counted by the caller
       } else {
         ++at;  // this frame was refused (e.g. EMSGSIZE); go on with the next one
       }
     }
-  }
-  return sent;
+    return sent;
+  });
 }
 
 }  // namespace hvnet

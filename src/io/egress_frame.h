@@ -66,4 +66,21 @@ struct EgressFrame {
   }
 };
 
+// Builds the egress frames of `items` a batch at a time (frames that cannot take their VLAN
+// operation are skipped) and hands each batch to send(frames, count), which returns how many
+// went out. Returns the total sent.
+template <class Send>
+uint32_t send_in_batches(const TxItem* items, uint32_t n, Send&& send) noexcept {
+  EgressFrame frames[kBatchSize];
+  uint32_t sent = 0;
+  for (uint32_t base = 0; base < n; base += kBatchSize) {
+    const uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
+    uint32_t built = 0;
+    for (uint32_t i = 0; i < chunk; ++i)
+      if (frames[built].build(items[base + i])) ++built;
+    if (built) sent += send(frames, built);
+  }
+  return sent;
+}
+
 }  // namespace hvnet

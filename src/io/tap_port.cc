@@ -132,30 +132,23 @@ uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t TapPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
-  EgressFrame frames[kBatchSize];
-  uint32_t sent = 0;
-  for (uint32_t base = 0; base < n; base += kBatchSize) {
-    uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
-    uint32_t built = 0;
-    for (uint32_t i = 0; i < chunk; ++i) {
-      if (!frames[built].build(items[base + i])) continue;
+  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+    for (uint32_t i = 0; i < built; ++i) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
-      io_uring_prep_writev(sqe, fd_, frames[built].iov, unsigned(frames[built].iov_count), -1);
+      io_uring_prep_writev(sqe, fd_, frames[i].iov, unsigned(frames[i].iov_count), -1);
       sqe->rw_flags = RWF_NOWAIT;
-      ++built;
     }
-    if (built == 0) continue;
-    // Waits for all: the scatter lists live on this stack frame.
+    // Waits for all: the scatter lists live on the caller's stack.
     io_uring_submit_and_wait(&ring_, built);
     io_uring_cqe* cqe;
-    uint32_t seen = 0;
+    uint32_t seen = 0, sent = 0;
     while (seen < built && io_uring_peek_cqe(&ring_, &cqe) == 0) {
       if (cqe->res >= 0) ++sent;
       io_uring_cqe_seen(&ring_, cqe);
       ++seen;
     }
-  }
-  return sent;
+    return sent;
+  });
 }
 
 uint32_t TapPort::rx_each(PacketPool& pool, PacketBatch& batch) noexcept {

@@ -5,7 +5,8 @@
 # userspace datapath (netdev; AF_PACKET and AF_XDP ports; started here from Debian's package).
 # Prints TCP Gbit/s (iperf3, the namespaces' default offloads unless noted), 64-byte frames
 # delivered (bench/trafgen, kpps and loss) and ping RTT for each, then the ratios against the
-# bridge and OVS. Needs root and a build.
+# bridge and OVS. hvnet runs twice: adaptive polling (its default) and busy polling (as OVS's PMD
+# threads do). Needs root and a build.
 # Usage: [HVNETD_ARGS="--poll-mode busy"] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -85,32 +86,41 @@ start_hvnetd() {
 }
 stop_hvnetd() { kill "$HV_PID"; wait "$HV_PID" 2>/dev/null || true; HV_PID=; }
 
-hvnet_veth() {  # hvnet_veth <label> <pif-backend>
+hvnet_veth() {  # hvnet_veth <label> <hvnetd args...>
+  local label=$1
+  shift
   namespaces veth
   cat >"$WORK/veth.json" <<JSON
 {"networks":[{"name":"n"}],"ports":[{"name":"${P}1","type":"pif","network":"n"},{"name":"${P}2","type":"pif","network":"n"}]}
 JSON
-  HVNETD_EXTRA="--pif-backend $2" start_hvnetd "$WORK/veth.json"
+  HVNETD_EXTRA="$*" start_hvnetd "$WORK/veth.json"
   address eth0 eth0
-  measure "$1"
+  measure "$label"
+  stop_hvnetd
+}
+hvnet_tap() {  # hvnet_tap <label> <hvnetd args...>: VMs on TAPs (vnet headers end to end)
+  local label=$1
+  shift
+  namespaces
+  cat >"$WORK/tap.json" <<JSON
+{"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}t2","type":"tap","network":"n"}]}
+JSON
+  HVNETD_EXTRA="$*" start_hvnetd "$WORK/tap.json"
+  ip link set "${P}t1" netns "$NS1"
+  ip link set "${P}t2" netns "$NS2"
+  address "${P}t1" "${P}t2"
+  measure "$label"
   stop_hvnetd
 }
 
-# hvnet, veth PIFs over AF_XDP (native XDP on the veth) and over AF_PACKET
-hvnet_veth "hvnet (veth, AF_XDP)" af_xdp-native
-hvnet_veth "hvnet (veth, AF_PACKET)" af_packet
-
-# hvnet, VMs on TAPs (VIF backend, vnet headers end to end)
-namespaces
-cat >"$WORK/tap.json" <<JSON
-{"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}t2","type":"tap","network":"n"}]}
-JSON
-HVNETD_EXTRA="" start_hvnetd "$WORK/tap.json"
-ip link set "${P}t1" netns "$NS1"
-ip link set "${P}t2" netns "$NS2"
-address "${P}t1" "${P}t2"
-measure "hvnet (TAP VIFs)"
-stop_hvnetd
+# hvnet with its default forwarding thread (adaptive: sleeps when idle), then busy-polling as
+# OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
+hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
+hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet
+hvnet_tap "hvnet (TAP VIFs)"
+hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
+hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
+hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
 
 # Linux bridge
 namespaces veth
@@ -162,7 +172,7 @@ for line in sys.stdin:
 def r(a, b):
     return "%.2fx" % (a / b) if b else "n/a"
 br, ovs_p, ovs_x = rows["Linux bridge"], rows["OVS userspace (AF_PACKET)"], rows["OVS userspace (AF_XDP)"]
-for hv in ("hvnet (veth, AF_XDP)", "hvnet (veth, AF_PACKET)", "hvnet (TAP VIFs)"):
+for hv in sorted(k for k in rows if k.startswith("hvnet")):
     g, k, t = rows[hv]
     print(f"{hv}:")
     print(f"  TCP  /bridge {r(g, br[0])}  /OVS-AF_PACKET {r(g, ovs_p[0])}  /OVS-AF_XDP {r(g, ovs_x[0])}")

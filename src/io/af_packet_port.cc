@@ -107,7 +107,11 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
-  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+  return packet_socket_send(fd_, items, n);
+}
+
+uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept {
+  return send_in_batches(items, n, [fd](EgressFrame* frames, uint32_t built) {
     mmsghdr msgs[kBatchSize];
     for (uint32_t i = 0; i < built; ++i) {
       msgs[i].msg_hdr = msghdr{};
@@ -116,7 +120,7 @@ uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
     }
     uint32_t at = 0, sent = 0;
     while (at < built) {
-      int r = sendmmsg(fd_, msgs + at, built - at, MSG_DONTWAIT);
+      int r = sendmmsg(fd, msgs + at, built - at, MSG_DONTWAIT);
       if (r > 0) {
         at += uint32_t(r);
         sent += uint32_t(r);

@@ -10,6 +10,10 @@
 
 namespace hvnet {
 
+// Sends frames (vnet header first, so offloads pass to the kernel) on a bound AF_PACKET socket
+// with PACKET_VNET_HDR, one sendmmsg per batch. Returns how many the kernel took.
+uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept;
+
 class AfPacketPort final : public Port {
  public:
   // Opens the socket bound to interface `name`, promiscuous, and brings the interface up.

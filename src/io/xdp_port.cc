@@ -19,10 +19,12 @@
 
 #include <cerrno>
 #include <cstdarg>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 
 #include "hostnet/link.h"
+#include "io/af_packet_port.h"
 #include "io/egress_frame.h"
 #include "packet/soft_offload.h"
 
@@ -193,15 +195,24 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
     }
     port->queues_.push_back(std::move(queue));
   }
-  port->promisc_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  port->packet_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
   packet_mreq mr{};
   mr.mr_ifindex = idx;
   mr.mr_type = PACKET_MR_PROMISC;
-  if (port->promisc_fd_ < 0 ||
-      setsockopt(port->promisc_fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
+  int one = 1;
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = idx;
+  if (port->packet_fd_ < 0 ||
+      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0 ||
+      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
+      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0 ||
+      bind(port->packet_fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
     *error = "promiscuous mode on " + name + ": " + std::strerror(errno);
     return nullptr;
   }
+  port->soft_gso_ = std::getenv("HVNET_XDP_SOFT_GSO") != nullptr;
   if (port->queues_.size() == 1) {
     port->poll_fd_ = port->queues_[0]->fd;
   } else {
@@ -219,7 +230,7 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
 XdpPort::~XdpPort() {
   queues_.clear();
   if (epoll_fd_ >= 0) ::close(epoll_fd_);
-  if (promisc_fd_ >= 0) ::close(promisc_fd_);
+  if (packet_fd_ >= 0) ::close(packet_fd_);
 }
 
 uint32_t XdpPort::rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept {
@@ -272,6 +283,22 @@ uint32_t XdpPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t XdpPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+  // Runs of GSO super-frames go whole through the AF_PACKET socket (the kernel, or a veth peer,
+  // takes them as they are); everything else through the ring. Each run is sent before the next
+  // starts, so a flow's frames keep their order.
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < n;) {
+    const bool gso = items[i].pkt->vnet.is_gso();
+    uint32_t j = i + 1;
+    while (j < n && items[j].pkt->vnet.is_gso() == gso) ++j;
+    sent += gso && !soft_gso_ ? packet_socket_send(packet_fd_, items + i, j - i)
+                              : tx_ring(items + i, j - i);
+    i = j;
+  }
+  return sent;
+}
+
+uint32_t XdpPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
   Queue& q = *queues_[0];
   q.reclaim();
   uint32_t sent = 0, queued = 0;

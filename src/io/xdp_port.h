@@ -39,12 +39,16 @@ class XdpPort final : public Port {
  private:
   XdpPort(std::string name, XdpMode mode);
   uint32_t rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept;
+  uint32_t tx_ring(const TxItem* items, uint32_t n) noexcept;
 
   XdpMode mode_;
   std::vector<std::unique_ptr<Queue>> queues_;
-  int poll_fd_ = -1;     // the queue's socket, or an epoll set of all queues' sockets
-  int epoll_fd_ = -1;    // owned when there is more than one queue
-  int promisc_fd_ = -1;  // AF_PACKET socket holding a promiscuous membership (protocol 0: no rx)
+  int poll_fd_ = -1;   // the queue's socket, or an epoll set of all queues' sockets
+  int epoll_fd_ = -1;  // owned when there is more than one queue
+  // AF_PACKET socket (protocol 0: receives nothing) holding the promiscuous membership and
+  // sending GSO super-frames with their vnet header.
+  int packet_fd_ = -1;
+  bool soft_gso_ = false;  // segment in software instead (HVNET_XDP_SOFT_GSO, for comparison)
   uint32_t next_rx_ = 0;
 };
 

@@ -75,7 +75,7 @@ tx=json.load(open(sys.argv[1])); rx=json.load(open(sys.argv[2]))
 print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' "$WORK/tx.json" "$WORK/rx.json")
   KPPS[$label]=$kpps
   LOSS[$label]=$loss
-  printf '%-28s TCP %7s Gbit/s   64B %6s kpps (loss %5s%%)   RTT %s ms\n' "$label" "${GBPS[$label]}" \
+  printf '%-30s TCP %7s Gbit/s   64B %6s kpps (loss %5s%%)   RTT %s ms\n' "$label" "${GBPS[$label]}" \
     "${KPPS[$label]}" "${LOSS[$label]}" "${RTT[$label]}"
 }
 start_hvnetd() {
@@ -113,11 +113,29 @@ JSON
   stop_hvnetd
 }
 
+hvnet_mixed() {  # hvnet_mixed <label> <hvnetd args...>: VM on a TAP in NS1, veth PIF to NS2
+  local label=$1
+  shift
+  namespaces
+  ip link add "${P}2" type veth peer name eth0 netns "$NS2"
+  ip link set "${P}2" up
+  cat >"$WORK/mixed.json" <<JSON
+{"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}2","type":"pif","network":"n"}]}
+JSON
+  HVNETD_EXTRA="$*" start_hvnetd "$WORK/mixed.json"
+  ip link set "${P}t1" netns "$NS1"
+  address "${P}t1" eth0
+  measure "$label"
+  stop_hvnetd
+  ip link del "${P}2" 2>/dev/null || true
+}
+
 # hvnet with its default forwarding thread (adaptive: sleeps when idle), then busy-polling as
 # OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
 hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
 hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet
 hvnet_tap "hvnet (TAP VIFs)"
+hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native
 hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
 hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
 hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy

@@ -1,7 +1,8 @@
 // XdpPort: a PIF (a NIC or a veth) driven through AF_XDP sockets (libxdp), one per receive queue,
 // each with its own UMEM. Receive and transmit go through shared rings: no syscall per frame, one
-// wake-up per batch at most. AF_XDP frames carry no offload metadata, so frames that still need a
-// checksum or segmentation are finished in software on the way out; it never blocks.
+// wake-up per batch at most; it never blocks. AF_XDP frames carry no offload metadata: partial
+// checksums are completed in software on the way out, and GSO super-frames leave whole through an
+// AF_PACKET socket with their vnet header (the kernel segments them only if the device needs it).
 // A frame must fit one 4 KiB chunk: native mode makes a veth peer segment before sending; generic
 // mode turns GRO/LRO off, but a local sender's TSO super-frames (a veth peer) cannot pass it.
 #pragma once
@@ -34,9 +35,8 @@ class XdpPort final : public Port {
   // Largest frame one UMEM chunk holds; larger MTUs must use another backend.
   static uint32_t max_frame() noexcept;
 
-  struct Queue;
-
  private:
+  struct Queue;
   XdpPort(std::string name, XdpMode mode);
   uint32_t rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept;
   uint32_t tx_ring(const TxItem* items, uint32_t n) noexcept;

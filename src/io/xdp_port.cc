@@ -26,6 +26,7 @@
 #include "hostnet/link.h"
 #include "io/af_packet_port.h"
 #include "io/egress_frame.h"
+#include "packet/soft_gro.h"
 #include "packet/soft_offload.h"
 
 namespace hvnet {
@@ -279,6 +280,9 @@ uint32_t XdpPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
     got += rx_queue(q, pool, batch);
   }
   next_rx_ = n > 1 ? (next_rx_ + 1) % n : 0;
+  // Frames arrive one MSS at a time: fold each flow's consecutive segments into one GSO frame.
+  // The count returned stays what was received, so the caller still sees a full read as busy.
+  if (got > 1) soft::coalesce_tcp(batch, pool);
   return got;
 }
 

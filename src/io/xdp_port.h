@@ -1,6 +1,7 @@
 // XdpPort: a PIF (a NIC or a veth) driven through AF_XDP sockets (libxdp), one per receive queue,
 // each with its own UMEM. Receive and transmit go through shared rings: no syscall per frame, one
-// wake-up per batch at most; it never blocks. AF_XDP frames carry no offload metadata: partial
+// wake-up per batch at most; it never blocks. Received TCP segments of one flow are coalesced into
+// GSO frames (soft_gro.h). AF_XDP frames carry no offload metadata: partial
 // checksums are completed in software on the way out, and GSO super-frames leave whole through an
 // AF_PACKET socket with their vnet header (the kernel segments them only if the device needs it).
 // A frame must fit one 4 KiB chunk: native mode makes a veth peer segment before sending; generic

@@ -7,6 +7,9 @@
 #include <vector>
 
 #include "packet/headers.h"
+#include "packet/packet_batch.h"
+#include "packet/packet_pool.h"
+#include "packet/soft_gro.h"
 
 namespace hvnet {
 namespace {
@@ -223,6 +226,118 @@ TEST(SoftOffload, MarksOnlyFramesWhoseChecksumIsStillPartial) {
   frag[small.l3 + 6] = 0x20;  // more fragments
   EXPECT_FALSE(soft::mark_partial_checksum(frag.data(), uint32_t(frag.size()), v2));
   EXPECT_TRUE(soft::mark_partial_checksum(small.frame.data(), uint32_t(small.frame.size()), v2));
+}
+
+uint32_t b_port_offset(const Built& b) {
+  return b.l4 + 1;  // low byte of the source port
+}
+
+// Receive-side coalescing: segments cut from a super-frame fold back into it, and what a
+// receiver would not take as one stream stays apart.
+struct Segments {
+  std::vector<std::vector<uint8_t>> frames;
+};
+
+Segments cut(const Built& b) {
+  iovec iov{const_cast<uint8_t*>(b.frame.data()), b.frame.size()};
+  soft::FrameView view{&iov, 1, uint32_t(b.frame.size())};
+  soft::Plan plan = soft::plan(b.vnet, view);
+  Segments out;
+  for (uint32_t k = 0; k < plan.frames; ++k) {
+    std::vector<uint8_t> f(4096);
+    f.resize(soft::write_frame(plan, b.vnet, view, k, f.data(), 4096));
+    out.frames.push_back(f);
+  }
+  return out;
+}
+
+void load(PacketPool& pool, PacketBatch& batch, const std::vector<uint8_t>& f) {
+  Packet* p = pool.alloc_one();
+  std::memcpy(p->data, f.data(), f.size());
+  p->len = uint32_t(f.size());
+  batch.push(p);
+}
+
+std::vector<uint8_t> bytes(const Packet& p) {
+  return std::vector<uint8_t>(p.data, p.data + p.len);
+}
+
+void expect_round_trip(bool ipv6) {
+  auto b = tcp_frame(ipv6, 5000, 1448, 0x18);
+  Segments segs = cut(b);
+  ASSERT_EQ(segs.frames.size(), 4u);
+  PacketPool pool(8);
+  PacketBatch batch;
+  for (const auto& f : segs.frames) load(pool, batch, f);
+  EXPECT_EQ(soft::coalesce_tcp(batch, pool), 3u);
+  ASSERT_EQ(batch.count, 1u);
+  EXPECT_EQ(pool.available(), 7u) << "merged packets go back to the pool";
+  const Packet& m = *batch[0];
+  EXPECT_EQ(m.len, b.frame.size());
+  EXPECT_EQ(m.vnet.gso_type, ipv6 ? VnetHdr::kGsoTcpV6 : VnetHdr::kGsoTcpV4);
+  EXPECT_EQ(m.vnet.gso_size, 1448);
+  EXPECT_EQ(m.vnet.csum_start, b.l4);
+  EXPECT_TRUE(m.vnet.flags & VnetHdr::kFlagNeedsCsum);
+  // Cut again: the very same segments, byte for byte.
+  Built again{bytes(m), m.vnet, b.l3, b.l4};
+  Segments segs2 = cut(again);
+  EXPECT_EQ(segs2.frames, segs.frames);
+  pool.free(batch.pkts.data(), batch.count);
+}
+
+TEST(SoftGro, SegmentsFoldBackIntoTheSuperFrameV4) {
+  expect_round_trip(false);
+}
+
+TEST(SoftGro, SegmentsFoldBackIntoTheSuperFrameV6) {
+  expect_round_trip(true);
+}
+
+TEST(SoftGro, OnlyConsecutiveInOrderSegmentsOfOneFlowMerge) {
+  auto a = cut(tcp_frame(false, 4000, 1000, 0x10)).frames;  // 4 segments
+  auto other = tcp_frame(false, 2000, 1000, 0x10);
+  other.frame[b_port_offset(other)] ^= 1;  // another source port: another flow
+  auto b = cut(other).frames;
+  PacketPool pool(16);
+  PacketBatch batch;
+  // a0 b0 a1 a2 (gap: a3 missing) ... then a corrupted copy of a3.
+  load(pool, batch, a[0]);
+  load(pool, batch, b[0]);
+  load(pool, batch, a[1]);
+  load(pool, batch, a[2]);
+  auto bad = a[3];
+  bad.back() ^= 0xff;  // payload no longer matches its checksum
+  load(pool, batch, bad);
+  load(pool, batch, b[1]);
+  EXPECT_EQ(soft::coalesce_tcp(batch, pool), 1u);  // only a1+a2
+  ASSERT_EQ(batch.count, 5u);
+  EXPECT_EQ(bytes(*batch[0]), a[0]);
+  EXPECT_EQ(bytes(*batch[1]), b[0]);
+  EXPECT_EQ(batch[2]->len, a[1].size() + 1000);
+  EXPECT_EQ(bytes(*batch[3]), bad) << "a frame with a bad checksum is passed on untouched";
+  EXPECT_EQ(bytes(*batch[4]), b[1]);
+  pool.free(batch.pkts.data(), batch.count);
+}
+
+TEST(SoftGro, PushEndsTheRunAndPartialChecksumsMerge) {
+  auto segs = cut(tcp_frame(false, 3000, 1000, 0x18)).frames;  // PSH lands on the last
+  auto next = tcp_frame(false, 2000, 1000, 0x10);
+  uint32_t seq = 0x10000000u + 3000;  // carries straight on after the push
+  for (int i = 0; i < 4; ++i) next.frame[next.l4 + 4 + i] = uint8_t(seq >> (24 - 8 * i));
+  auto more = cut(next).frames;
+  PacketPool pool(8);
+  PacketBatch batch;
+  for (const auto& f : segs) load(pool, batch, f);
+  load(pool, batch, more[0]);  // same flow, in sequence, but after a push
+  load(pool, batch, more[1]);
+  // Partial checksums (as a local sender leaves them) count as right.
+  for (uint32_t i = 0; i < batch.count; ++i)
+    soft::mark_partial_checksum(batch[i]->data, batch[i]->len, batch[i]->vnet);
+  EXPECT_EQ(soft::coalesce_tcp(batch, pool), 3u);  // 3 -> 1 and 2 -> 1
+  ASSERT_EQ(batch.count, 2u);
+  EXPECT_EQ(batch[1]->len, more[0].size() + 1000);
+  EXPECT_EQ(batch[0]->data[34 + 13] & 0x08, 0x08) << "the push survives on the merged frame";
+  pool.free(batch.pkts.data(), batch.count);
 }
 
 }  // namespace

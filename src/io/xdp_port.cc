@@ -282,7 +282,8 @@ uint32_t XdpPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   next_rx_ = n > 1 ? (next_rx_ + 1) % n : 0;
   // Frames arrive one MSS at a time: fold each flow's consecutive segments into one GSO frame.
   // The count returned stays what was received, so the caller still sees a full read as busy.
-  if (got > 1) soft::coalesce_tcp(batch, pool);
+  // rx_packets keeps counting wire frames: the pipeline counts the batch after folding.
+  if (got > 1) PortStats::bump(stats().rx_packets, soft::coalesce_tcp(batch, pool));
   return got;
 }
 

@@ -28,7 +28,7 @@ std::vector<uint8_t> tcp_frame(uint32_t payload) {
   f[34 + 12] = 0x50;
   f[34 + 13] = 0x18;
   for (uint32_t i = 0; i < payload; ++i) f[54 + i] = uint8_t(i);
-  uint64_t pseudo = hvnet::soft::csum_partial(&f[26], 8, 0) + 6 + 20 + payload;
+  uint64_t pseudo = hvnet::soft::pseudo_header_sum(&f[14], false, 6, 20 + payload);
   hvnet::store_be16(&f[34 + 16], uint16_t(~hvnet::soft::csum_fold(pseudo)));
   return f;
 }

@@ -11,7 +11,6 @@
 #include "io/af_packet_port.h"
 #include "io/tap_port.h"
 #include "io/xdp_port.h"
-#include "packet/headers.h"
 #include "packet/mac.h"
 
 namespace hvnet {
@@ -32,35 +31,32 @@ std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend 
                                std::string* error) {
   // A PIF carries its networks' MTU (XenServer sets the device MTU from the network).
   if (mtu != 0) hostnet::set_mtu(dev, mtu);
-  std::string reasons;
-  auto try_xdp = [&](XdpMode mode) -> std::unique_ptr<Port> {
-    std::string err;
-    auto p = XdpPort::open(dev, mode, &err);
-    if (!p) reasons += (reasons.empty() ? "" : "; ") + err;
-    return p;
-  };
-  const bool jumbo = mtu + kEthHdrLen + 2 * kVlanTagLen > XdpPort::max_frame();
+  std::string reasons;  // why each backend tried before the one in use was refused
+  auto refused = [&](const std::string& why) { reasons += (reasons.empty() ? "" : "; ") + why; };
   std::unique_ptr<Port> port;
+  auto try_xdp = [&](XdpMode mode) {
+    std::string err;
+    if (!(port = XdpPort::open(dev, mode, &err))) refused(err);
+  };
   auto try_packet = [&] {
     std::string err;
-    port = AfPacketPort::open(dev, &err);
-    if (!port) reasons += (reasons.empty() ? "" : "; ") + err;
+    if (!(port = AfPacketPort::open(dev, &err))) refused(err);
   };
-  if (jumbo && backend != PifBackend::kAfPacket) {
-    reasons = "MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk";
+  if (!XdpPort::fits_mtu(mtu) && backend != PifBackend::kAfPacket) {
+    refused("MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk");
     try_packet();
   } else {
     switch (backend) {
       case PifBackend::kXdpNative:
-        port = try_xdp(XdpMode::kNative);
+        try_xdp(XdpMode::kNative);
         break;
       case PifBackend::kXdpGeneric:
-        port = try_xdp(XdpMode::kGeneric);
+        try_xdp(XdpMode::kGeneric);
         break;
       case PifBackend::kXdp:
       case PifBackend::kAuto:
-        port = try_xdp(XdpMode::kNative);
-        if (!port) port = try_xdp(XdpMode::kGeneric);
+        try_xdp(XdpMode::kNative);
+        if (!port) try_xdp(XdpMode::kGeneric);
         if (!port && backend == PifBackend::kAuto) try_packet();
         break;
       case PifBackend::kAfPacket:
@@ -93,8 +89,7 @@ PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend)
     std::lock_guard lk(open_devices->mu);
     auto& slot = open_devices->ports[dev];
     if (auto live = slot.lock()) {
-      const bool jumbo = mtu + kEthHdrLen + 2 * kVlanTagLen > XdpPort::max_frame();
-      if (!(jumbo && live->kind() == PortKind::kXdp)) {
+      if (XdpPort::fits_mtu(mtu) || live->kind() != PortKind::kXdp) {
         if (mtu != 0) hostnet::set_mtu(dev, mtu);
         return live;
       }

@@ -105,21 +105,13 @@ uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
     sqe->rw_flags = RWF_NOWAIT;
     io_uring_sqe_set_data64(sqe, i);
   }
-  // Every read completes (or fails with EAGAIN) inside this call.
-  io_uring_submit_and_wait(&ring_, want);
   int32_t res[kBatchSize];
-  uint32_t seen = 0;
-  io_uring_cqe* cqe;
-  while (seen < want && io_uring_peek_cqe(&ring_, &cqe) == 0) {
-    res[cqe->user_data] = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
-    ++seen;
-  }
+  run_ring(want, res);
   uint32_t got = 0;
   for (uint32_t i = 0; i < want; ++i) {
     Packet* p = pkts[i];
-    if (i >= seen || res[i] < int32_t(sizeof(VnetHdr))) {
-      if (i < seen && res[i] >= 0) PortStats::bump(stats().rx_dropped);
+    if (res[i] < int32_t(sizeof(VnetHdr))) {  // EAGAIN (no frame), or a read shorter than that
+      if (res[i] >= 0) PortStats::bump(stats().rx_dropped);
       pool.free(p);
       continue;
     }
@@ -137,18 +129,24 @@ uint32_t TapPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       io_uring_prep_writev(sqe, fd_, frames[i].iov, unsigned(frames[i].iov_count), -1);
       sqe->rw_flags = RWF_NOWAIT;
+      io_uring_sqe_set_data64(sqe, i);
     }
-    // Waits for all: the scatter lists live on the caller's stack.
-    io_uring_submit_and_wait(&ring_, built);
-    io_uring_cqe* cqe;
-    uint32_t seen = 0, sent = 0;
-    while (seen < built && io_uring_peek_cqe(&ring_, &cqe) == 0) {
-      if (cqe->res >= 0) ++sent;
-      io_uring_cqe_seen(&ring_, cqe);
-      ++seen;
-    }
+    int32_t res[kBatchSize];
+    run_ring(built, res);  // waits for all: the scatter lists live on the caller's stack
+    uint32_t sent = 0;
+    for (uint32_t i = 0; i < built; ++i) sent += res[i] >= 0;
     return sent;
   });
+}
+
+void TapPort::run_ring(uint32_t n, int32_t* res) noexcept {
+  io_uring_submit_and_wait(&ring_, n);
+  for (uint32_t i = 0; i < n; ++i) res[i] = -EAGAIN;  // (every request completes in the call)
+  io_uring_cqe* cqe;
+  for (uint32_t seen = 0; seen < n && io_uring_peek_cqe(&ring_, &cqe) == 0; ++seen) {
+    res[cqe->user_data] = cqe->res;
+    io_uring_cqe_seen(&ring_, cqe);
+  }
 }
 
 uint32_t TapPort::rx_each(PacketPool& pool, PacketBatch& batch) noexcept {
@@ -171,13 +169,12 @@ uint32_t TapPort::rx_each(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t TapPort::tx_each(const TxItem* items, uint32_t n) noexcept {
-  uint32_t sent = 0;
-  for (uint32_t i = 0; i < n; ++i) {
-    EgressFrame ef;
-    if (!ef.build(items[i])) continue;
-    if (::writev(fd_, ef.iov, ef.iov_count) >= 0) ++sent;
-  }
-  return sent;
+  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+    uint32_t sent = 0;
+    for (uint32_t i = 0; i < built; ++i)
+      sent += ::writev(fd_, frames[i].iov, frames[i].iov_count) >= 0;
+    return sent;
+  });
 }
 
 }  // namespace hvnet

@@ -27,7 +27,6 @@ class TapPort final : public Port {
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
   int fd() const noexcept override { return fd_; }
   std::string backend() const override;
-  bool batched() const noexcept { return ring_ok_; }
 
  private:
   TapPort(std::string name, PortKind kind, int fd);
@@ -35,6 +34,9 @@ class TapPort final : public Port {
   uint32_t tx_each(const TxItem* items, uint32_t n) noexcept;
   uint32_t rx_ring(PacketPool& pool, PacketBatch& batch) noexcept;
   uint32_t tx_ring(const TxItem* items, uint32_t n) noexcept;
+  // Submits the `n` prepared requests (user data = their index), waits for all of them (they
+  // complete inside the call: RWF_NOWAIT) and stores each result in res[index].
+  void run_ring(uint32_t n, int32_t* res) noexcept;
 
   int fd_;
   io_uring ring_{};

@@ -26,6 +26,7 @@
 #include "hostnet/link.h"
 #include "io/af_packet_port.h"
 #include "io/egress_frame.h"
+#include "packet/headers.h"
 #include "packet/soft_gro.h"
 #include "packet/soft_offload.h"
 
@@ -60,21 +61,19 @@ uint32_t rx_queue_count(const std::string& dev) {
 void disable_receive_merging(const std::string& dev) {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (s < 0) return;
-  for (uint32_t cmd : {uint32_t(ETHTOOL_SGRO)}) {
-    ethtool_value v{cmd, 0};
+  auto ethtool = [&](ethtool_value& v) {
     ifreq ifr{};
     std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
     ifr.ifr_data = reinterpret_cast<char*>(&v);
-    ioctl(s, SIOCETHTOOL, &ifr);
-  }
+    return ioctl(s, SIOCETHTOOL, &ifr) == 0;
+  };
+  ethtool_value gro{ETHTOOL_SGRO, 0};
+  ethtool(gro);
   ethtool_value flags{ETHTOOL_GFLAGS, 0};
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&flags);
-  if (ioctl(s, SIOCETHTOOL, &ifr) == 0 && (flags.data & ETH_FLAG_LRO)) {
+  if (ethtool(flags) && (flags.data & ETH_FLAG_LRO)) {
     flags.cmd = ETHTOOL_SFLAGS;
     flags.data &= ~uint32_t(ETH_FLAG_LRO);
-    ioctl(s, SIOCETHTOOL, &ifr);
+    ethtool(flags);
   }
   ::close(s);
 }
@@ -93,7 +92,6 @@ struct XdpPort::Queue {
   xsk_ring_cons comp{}, rx{};
   uint64_t tx_free[kTxFrames];  // UMEM addresses of transmit chunks we may fill
   uint32_t tx_free_count = 0;
-  uint32_t tx_outstanding = 0;
   int fd = -1;
 
   ~Queue() {
@@ -141,7 +139,6 @@ struct XdpPort::Queue {
     for (uint32_t i = 0; i < n; ++i)
       tx_free[tx_free_count++] = *xsk_ring_cons__comp_addr(&comp, idx + i);
     if (n) xsk_ring_cons__release(&comp, n);
-    tx_outstanding -= n;
   }
 
   void kick() noexcept {
@@ -154,6 +151,10 @@ XdpPort::XdpPort(std::string name, XdpMode mode)
 
 uint32_t XdpPort::max_frame() noexcept {
   return kFrameSize - XDP_PACKET_HEADROOM;
+}
+
+bool XdpPort::fits_mtu(uint32_t mtu) noexcept {
+  return mtu + kEthHdrLen + 2 * kVlanTagLen <= max_frame();
 }
 
 std::string XdpPort::backend() const {
@@ -210,7 +211,7 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
       setsockopt(port->packet_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
       setsockopt(port->packet_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0 ||
       bind(port->packet_fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
-    *error = "promiscuous mode on " + name + ": " + std::strerror(errno);
+    *error = "AF_PACKET side socket on " + name + ": " + std::strerror(errno);
     return nullptr;
   }
   port->soft_gso_ = std::getenv("HVNET_XDP_SOFT_GSO") != nullptr;
@@ -331,7 +332,6 @@ uint32_t XdpPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
       d->len = soft::write_frame(plan, ef.vnet, view, k, q.area + addr, max_frame());
     }
     xsk_ring_prod__submit(&q.tx, plan.frames);
-    q.tx_outstanding += plan.frames;
     queued += plan.frames;
     ++sent;
   }

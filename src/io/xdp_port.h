@@ -33,8 +33,10 @@ class XdpPort final : public Port {
 
   XdpMode mode() const noexcept { return mode_; }
   size_t queue_count() const noexcept { return queues_.size(); }
-  // Largest frame one UMEM chunk holds; larger MTUs must use another backend.
+  // Largest frame one UMEM chunk holds, and whether frames of an MTU (with up to two VLAN tags)
+  // fit it; larger MTUs must use another backend.
   static uint32_t max_frame() noexcept;
+  static bool fits_mtu(uint32_t mtu) noexcept;
 
  private:
   struct Queue;

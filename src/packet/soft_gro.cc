@@ -54,9 +54,8 @@ bool parse(const Packet& p, Seg& s) {
   if (p.vnet.flags & VnetHdr::kFlagNeedsCsum) {
     return p.vnet.csum_start == s.l4 && p.vnet.csum_offset == 16;
   }
-  uint64_t pseudo = s.ipv6 ? csum_partial(d + s.l3 + 8, 32, 0) : csum_partial(d + s.l3 + 12, 8, 0);
-  pseudo += 6 + (p.len - s.l4);
-  return csum_fold(csum_partial(tcp, p.len - s.l4, pseudo)) == 0;
+  const uint32_t l4_len = p.len - s.l4;
+  return csum_fold(csum_partial(tcp, l4_len, pseudo_header_sum(d + s.l3, s.ipv6, 6, l4_len))) == 0;
 }
 
 // True if `q` continues the stream `head` has gathered so far (`head_payload` bytes of `mss`).
@@ -89,18 +88,7 @@ bool continues(const Packet& head, const Seg& h, uint32_t head_payload, uint32_t
 void finish(Packet& head, const Seg& h, uint32_t mss) {
   uint8_t* d = head.data;
   uint8_t* tcp = d + h.l4;
-  const uint32_t l4_len = head.len - h.l4;
-  uint64_t pseudo;
-  if (h.ipv6) {
-    store_be16(d + h.l3 + 4, uint16_t(l4_len));
-    pseudo = csum_partial(d + h.l3 + 8, 32, 0);
-  } else {
-    store_be16(d + h.l3 + 2, uint16_t(head.len - h.l3));
-    store_be16(d + h.l3 + 10, 0);
-    store_be16(d + h.l3 + 10, csum_fold(csum_partial(d + h.l3, 20, 0)));
-    pseudo = csum_partial(d + h.l3 + 12, 8, 0);
-  }
-  pseudo += 6 + l4_len;
+  const uint64_t pseudo = set_ip_lengths(d + h.l3, h.ipv6, h.l4 - h.l3, head.len - h.l4);
   store_be16(tcp + 16, uint16_t(~csum_fold(pseudo)));  // the pseudo-header sum, as offload wants
   head.vnet = VnetHdr{};
   head.vnet.flags = VnetHdr::kFlagNeedsCsum;

@@ -27,6 +27,21 @@ uint16_t csum_fold(uint64_t sum) noexcept {
   return uint16_t(~sum);
 }
 
+uint64_t pseudo_header_sum(const uint8_t* ip, bool ipv6, uint8_t proto, uint32_t l4_len) noexcept {
+  return (ipv6 ? csum_partial(ip + 8, 32, 0) : csum_partial(ip + 12, 8, 0)) + proto + l4_len;
+}
+
+uint64_t set_ip_lengths(uint8_t* ip, bool ipv6, uint32_t ip_hdr_len, uint32_t l4_len) noexcept {
+  if (ipv6) {
+    store_be16(ip + 4, uint16_t(l4_len));
+  } else {
+    store_be16(ip + 2, uint16_t(ip_hdr_len + l4_len));
+    store_be16(ip + 10, 0);
+    store_be16(ip + 10, csum_fold(csum_partial(ip, ip_hdr_len, 0)));
+  }
+  return pseudo_header_sum(ip, ipv6, 6, l4_len);
+}
+
 void gather(const FrameView& f, uint32_t off, uint32_t len, uint8_t* dst) noexcept {
   for (int i = 0; i < f.count && len > 0; ++i) {
     uint32_t piece = uint32_t(f.iov[i].iov_len);
@@ -70,7 +85,6 @@ bool mark_partial_checksum(const uint8_t* frame, uint32_t len, VnetHdr& vnet) no
   if (l3 == 0) return false;
   uint32_t l4;
   uint8_t proto;
-  uint64_t pseudo;
   // The L3 length must cover the frame exactly: a padded frame came from a wire, where checksums
   // are complete, and a partial sum would run over the padding.
   if (ipv6) {
@@ -78,13 +92,11 @@ bool mark_partial_checksum(const uint8_t* frame, uint32_t len, VnetHdr& vnet) no
     proto = frame[l3 + 6];
     l4 = l3 + kIpv6HdrLen;
     if (l4 + load_be16(frame + l3 + 4) != len) return false;
-    pseudo = csum_partial(frame + l3 + 8, 32, 0);
   } else {
     if (l3 + 20 > len || (load_be16(frame + l3 + 6) & 0x3fff) != 0) return false;  // fragments
     proto = frame[l3 + 9];
     l4 = l3 + (frame[l3] & 0x0f) * 4u;
     if (l3 + load_be16(frame + l3 + 2) != len || l4 > len) return false;
-    pseudo = csum_partial(frame + l3 + 12, 8, 0);
   }
   uint16_t field_off;
   if (proto == 6) {
@@ -96,7 +108,7 @@ bool mark_partial_checksum(const uint8_t* frame, uint32_t len, VnetHdr& vnet) no
   }
   if (l4 + field_off + 2 > len) return false;
   const uint32_t l4_len = len - l4;
-  pseudo += proto + l4_len;
+  const uint64_t pseudo = pseudo_header_sum(frame + l3, ipv6, proto, l4_len);
   const uint16_t field = load_be16(frame + l4 + field_off);
   if (field != uint16_t(~csum_fold(pseudo))) return false;
   if (csum_fold(csum_partial(frame + l4, l4_len, pseudo)) == 0) return false;  // already right
@@ -188,17 +200,8 @@ uint32_t write_frame(const Plan& plan, const VnetHdr& vnet, const FrameView& f, 
   uint8_t* ip = dst + plan.l3_off;
   uint8_t* tcp = dst + plan.l4_off;
   const uint32_t l4_len = len - plan.l4_off;
-  uint64_t pseudo;
-  if (plan.ipv6) {
-    store_be16(ip + 4, uint16_t(l4_len));
-    pseudo = csum_partial(ip + 8, 32, 0) + 6 + l4_len;
-  } else {
-    store_be16(ip + 2, uint16_t(len - plan.l3_off));
-    store_be16(ip + 4, uint16_t(load_be16(ip + 4) + index));
-    store_be16(ip + 10, 0);
-    store_be16(ip + 10, csum_fold(csum_partial(ip, plan.l4_off - plan.l3_off, 0)));
-    pseudo = csum_partial(ip + 12, 8, 0) + 6 + l4_len;
-  }
+  if (!plan.ipv6) store_be16(ip + 4, uint16_t(load_be16(ip + 4) + index));  // IP ID
+  const uint64_t pseudo = set_ip_lengths(ip, plan.ipv6, plan.l4_off - plan.l3_off, l4_len);
   uint32_t seq = load_be32(tcp + 4) + first;
   tcp[4] = uint8_t(seq >> 24);
   tcp[5] = uint8_t(seq >> 16);

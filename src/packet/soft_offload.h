@@ -16,6 +16,12 @@ namespace hvnet::soft {
 // Internet checksum pieces: a running 64-bit sum of 16-bit big-endian words, folded at the end.
 uint64_t csum_partial(const uint8_t* p, uint32_t len, uint64_t sum) noexcept;
 uint16_t csum_fold(uint64_t sum) noexcept;  // ones' complement of the folded sum
+// Sum of the L4 pseudo-header of the IP header at `ip` (addresses, protocol, L4 length).
+uint64_t pseudo_header_sum(const uint8_t* ip, bool ipv6, uint8_t proto, uint32_t l4_len) noexcept;
+// Writes a TCP segment's new L4 length into the IP header at `ip` (IPv6 payload length, or IPv4
+// total length with a fresh header checksum; `ip_hdr_len` is the IP header's length) and returns
+// its pseudo-header sum.
+uint64_t set_ip_lengths(uint8_t* ip, bool ipv6, uint32_t ip_hdr_len, uint32_t l4_len) noexcept;
 
 // A frame (Ethernet header first, no vnet header) spread over `count` pieces.
 struct FrameView {

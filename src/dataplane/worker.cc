@@ -73,13 +73,16 @@ uint32_t Worker::qos_budget(PortId id, uint64_t now) noexcept {
   // Empty: stop reading this port until the debt is paid back.
   t.paused = true;
   t.resume_ns = now + uint64_t(-t.tokens + 1514) * 1000000000ULL / pe.qos_rate;
-  if (polled_[id]) {
-    epoll_event ev{};
-    ev.events = 0;
-    ev.data.u32 = id;
-    epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
-  }
+  arm(id, false);
   return 0;
+}
+
+void Worker::arm(PortId id, bool readable) noexcept {
+  if (!polled_[id]) return;
+  epoll_event ev{};
+  ev.events = readable ? uint32_t(EPOLLIN) : 0u;
+  ev.data.u32 = id;
+  epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
 }
 
 void Worker::qos_charge(PortId id, uint64_t bytes) noexcept {
@@ -93,12 +96,7 @@ int Worker::qos_resume(uint64_t now) noexcept {
     if (!t.paused) continue;
     if (now >= t.resume_ns) {
       t.paused = false;
-      if (polled_[id]) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u32 = id;
-        epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
-      }
+      arm(id, true);
       continue;
     }
     int64_t ms = int64_t((t.resume_ns - now + 999999) / 1000000);
@@ -211,12 +209,7 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
     const bool was = id < old.ports.size() && old.ports[id].port == next->ports[id].port &&
                      old.ports[id].qos_rate == next->ports[id].qos_rate;
     if (!was) {
-      if (throttle_[id].paused && polled_[id] && polled_[id] == next->ports[id].port.get()) {
-        epoll_event ev{};
-        ev.events = EPOLLIN;
-        ev.data.u32 = id;
-        epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
-      }
+      if (throttle_[id].paused && polled_[id] == next->ports[id].port.get()) arm(id, true);
       throttle_[id] = Throttle{};
     }
     if (next->ports[id].port && next->ports[id].qos_rate > 0) qos_ports_.push_back(id);

@@ -108,7 +108,8 @@ class Worker {
   uint64_t now_ns() const noexcept;
   uint32_t qos_budget(PortId id, uint64_t now) noexcept;
   void qos_charge(PortId id, uint64_t bytes) noexcept;
-  int qos_resume(uint64_t now) noexcept;  // re-arms refilled ports; ms until the next one
+  int qos_resume(uint64_t now) noexcept;        // re-arms refilled ports; ms until the next one
+  void arm(PortId id, bool readable) noexcept;  // epoll interest in a polled port's fd
   std::vector<std::pair<PortId, BondPort*>> bonds_;
 
   std::mutex cmd_mu_;

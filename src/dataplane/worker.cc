@@ -202,6 +202,19 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
     }
   }
   busy_.assign(next->ports.size(), 0);
+  ring_polled_.clear();
+  is_ring_.assign(next->ports.size(), 0);
+  fd_polled_ = 0;
+  for (PortId id = 0; id < next->ports.size(); ++id) {
+    const Port* p = polled_[id];
+    if (!p) continue;
+    if (p->rx_polls_memory()) {
+      ring_polled_.push_back(id);
+      is_ring_[id] = 1;
+    } else {
+      ++fd_polled_;
+    }
+  }
   // Rate limits: keep a port's bucket across snapshots unless its rate changed.
   throttle_.resize(next->ports.size());
   qos_ports_.clear();
@@ -255,8 +268,11 @@ bool Worker::poll_once(int timeout_ms) {
   for (uint8_t b : busy_) any_busy |= b != 0;
   if (any_busy || !fdless_.empty()) timeout_ms = 0;
 
+  // Spinning over ports whose rings live in our memory needs no system call; epoll is asked
+  // only when some port can be seen through it alone, or to sleep.
+  const bool spin = timeout_ms == 0;
   epoll_event evs[64];
-  int n = epoll_wait(epfd_, evs, 64, timeout_ms);
+  int n = spin && fd_polled_ == 0 ? 0 : epoll_wait(epfd_, evs, 64, timeout_ms);
   bool worked = false;
   PacketBatch batch;
   auto service = [&](PortId id) {
@@ -288,8 +304,12 @@ bool Worker::poll_once(int timeout_ms) {
       [[maybe_unused]] ssize_t r = read(wakefd_, &v, sizeof v);
       continue;
     }
-    if (id < s.ports.size() && s.ports[id].port && !busy_[id]) service(id);
+    if (id < s.ports.size() && s.ports[id].port && !busy_[id] && !(spin && is_ring_[id]))
+      service(id);
   }
+  if (spin)
+    for (PortId id : ring_polled_)
+      if (!busy_[id]) service(id);
   for (PortId id = 0; id < busy_.size(); ++id)
     if (busy_[id] && s.ports[id].port && s.ports[id].port->fd() >= 0) service(id);
   for (PortId id : fdless_) service(id);

@@ -92,6 +92,9 @@ class Worker {
   int wakefd_ = -1;
   std::vector<const Port*> polled_;  // per PortId: the Port registered with epoll, if any
   std::vector<PortId> fdless_;       // ports without an fd: polled every iteration
+  std::vector<PortId> ring_polled_;  // ports read straight from memory while spinning (AF_XDP)
+  std::vector<uint8_t> is_ring_;     // per PortId: listed in ring_polled_
+  size_t fd_polled_ = 0;             // epoll-registered ports that only epoll can see
   std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
   std::vector<Port*> tick_ports_;    // ports with timers (bonds)
   // Transmit rate limits of VIFs: a token bucket per port (rate/burst come from the snapshot).

@@ -1,10 +1,21 @@
 #include "io/mem_port.h"
 
+#include <sys/eventfd.h>
+#include <unistd.h>
+
 #include <cstring>
 
 #include "io/egress_frame.h"
 
 namespace hvnet {
+
+MemPort::MemPort(std::string name, bool ring_like) : Port(std::move(name), PortKind::kMemory) {
+  if (ring_like) ready_fd_ = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+}
+
+MemPort::~MemPort() {
+  if (ready_fd_ >= 0) ::close(ready_fd_);
+}
 
 void MemPort::inject(std::vector<uint8_t> frame, VnetHdr vnet) {
   std::lock_guard lk(mu_);
@@ -28,7 +39,17 @@ size_t MemPort::pending_rx() const {
   return rx_queue_.size();
 }
 
+void MemPort::signal_rx() noexcept {
+  const uint64_t one = 1;
+  if (ready_fd_ >= 0) [[maybe_unused]]
+    ssize_t r = write(ready_fd_, &one, sizeof one);
+}
+
 uint32_t MemPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  if (ready_fd_ >= 0) {
+    uint64_t v;
+    [[maybe_unused]] ssize_t r = read(ready_fd_, &v, sizeof v);
+  }
   uint32_t room = batch.room();
   uint32_t got = 0;
   if (!replay_.empty()) {

@@ -19,7 +19,11 @@ struct MemFrame {
 
 class MemPort final : public Port {
  public:
-  explicit MemPort(std::string name) : Port(std::move(name), PortKind::kMemory) {}
+  // `ring_like`: the port behaves as an AF_XDP port does for the forwarding thread (read straight
+  // from memory while spinning) and its fd is an eventfd that fires only on signal_rx(), so a
+  // test sees whether a spinning thread reads such ports without epoll.
+  explicit MemPort(std::string name, bool ring_like = false);
+  ~MemPort() override;
 
   // Queues a frame to be received by the switch.
   void inject(std::vector<uint8_t> frame, VnetHdr vnet = {});
@@ -31,11 +35,16 @@ class MemPort final : public Port {
   // Frames the switch sent out of this port since the last call.
   std::vector<MemFrame> take_sent();
   size_t pending_rx() const;
+  // Ring-like ports: makes the fd readable until the next rx_burst.
+  void signal_rx() noexcept;
 
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
+  int fd() const noexcept override { return ready_fd_; }
+  bool rx_polls_memory() const noexcept override { return ready_fd_ >= 0; }
 
  private:
+  int ready_fd_ = -1;
   mutable std::mutex mu_;
   std::deque<MemFrame> rx_queue_;
   std::vector<MemFrame> sent_;

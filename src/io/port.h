@@ -49,6 +49,9 @@ class Port {
   virtual uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept = 0;
   // A file descriptor that becomes readable when frames wait, or -1 (always poll).
   virtual int fd() const noexcept { return -1; }
+  // True when rx_burst on an idle port costs no system call (AF_XDP: a look at a shared ring).
+  // A spinning forwarding thread then reads such ports directly rather than asking epoll first.
+  virtual bool rx_polls_memory() const noexcept { return false; }
   // Ports with timers of their own (bonds: carrier delays, LACP) get tick() from the forwarding
   // thread on every loop iteration, before rx; `now_ms` is monotonic milliseconds.
   virtual bool needs_tick() const noexcept { return false; }

@@ -236,14 +236,18 @@ XdpPort::~XdpPort() {
 }
 
 uint32_t XdpPort::rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept {
+  // An empty ring costs one shared-memory read: this is what a spinning thread polls.
+  if (xsk_cons_nb_avail(&q.rx, 1) == 0) {
+    if (xsk_ring_prod__needs_wakeup(&q.fill))
+      recvfrom(q.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    return 0;
+  }
   Packet* pkts[kBatchSize];
   uint32_t want = pool.alloc(pkts, batch.room());
   uint32_t idx = 0;
   uint32_t got = want ? xsk_ring_cons__peek(&q.rx, want, &idx) : 0;
   if (got == 0) {
     pool.free(pkts, want);
-    if (xsk_ring_prod__needs_wakeup(&q.fill))
-      recvfrom(q.fd, nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
     return 0;
   }
   uint32_t fidx = 0;

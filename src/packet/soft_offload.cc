@@ -107,9 +107,10 @@ bool mark_partial_checksum(const uint8_t* frame, uint32_t len, VnetHdr& vnet) no
     return false;
   }
   if (l4 + field_off + 2 > len) return false;
+  const uint16_t field = load_be16(frame + l4 + field_off);
+  if (proto == 17 && !ipv6 && field == 0) return false;  // UDP over IPv4 without a checksum
   const uint32_t l4_len = len - l4;
   const uint64_t pseudo = pseudo_header_sum(frame + l3, ipv6, proto, l4_len);
-  const uint16_t field = load_be16(frame + l4 + field_off);
   if (field != uint16_t(~csum_fold(pseudo))) return false;
   if (csum_fold(csum_partial(frame + l4, l4_len, pseudo)) == 0) return false;  // already right
   vnet.flags |= VnetHdr::kFlagNeedsCsum;

@@ -4,6 +4,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "control/switch_controller.h"
@@ -40,7 +41,8 @@ class MemSwitch {
   uint64_t dropped(DropReason r) { return worker.stats().dropped(r); }
 
   uint32_t now = 1000;
-  std::string fail_open;  // a port name whose open() fails, to test all-or-nothing
+  std::string fail_open;            // a port name whose open() fails, to test all-or-nothing
+  std::set<std::string> ring_like;  // ports opened as ring-polled MemPorts (see MemPort)
   SnapshotSlot slot;
   Worker worker;
   SwitchController ctl;
@@ -66,7 +68,7 @@ class MemSwitch {
       bonds[s.name] = bond;
       return std::shared_ptr<Port>(bond);
     }
-    auto p = std::make_shared<MemPort>(s.name);
+    auto p = std::make_shared<MemPort>(s.name, ring_like.count(s.name) > 0);
     ports[s.name] = p;
     return std::shared_ptr<Port>(p);
   }

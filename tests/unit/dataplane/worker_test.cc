@@ -91,6 +91,36 @@ TEST(Worker, EveryPollModeForwards) {
   }
 }
 
+// AF_XDP-like ports are read straight from their rings while the thread spins: no epoll_wait
+// per pass. Their fd here fires only when the test says so, so only that direct read can move
+// the unsignalled frames.
+TEST(Worker, SpinningThreadReadsRingPortsWithoutEpoll) {
+  for (PollMode mode : {PollMode::kBusyPoll, PollMode::kAdaptive}) {
+    WorkerOptions opt;
+    opt.poll_mode = mode;
+    opt.idle_sleep_ms = 5;
+    opt.spin_us = 10000000;  // adaptive: once woken by a frame, spin for the rest of the test
+    test::MemSwitch sw(opt);
+    sw.ring_like = {"a", "b"};
+    ASSERT_TRUE(sw.apply_json(base(false)));
+    auto& a = sw.port("a");
+    auto& b = sw.port("b");
+    ASSERT_TRUE(a.rx_polls_memory());
+    sw.worker.start();
+    a.inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+    a.signal_rx();  // the one wake-up a sleeping thread gets
+    ASSERT_TRUE(wait_until([&] { return b.take_sent().size() == 1; })) << int(mode);
+    for (int i = 0; i < 100; ++i) a.inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+    size_t got = 0;
+    EXPECT_TRUE(wait_until([&] {
+      got += b.take_sent().size();
+      return got == 100;
+    })) << int(mode)
+        << " forwarded " << got;
+    sw.worker.stop();
+  }
+}
+
 TEST(Worker, ControlRequestsRunOnTheForwardingThread) {
   test::MemSwitch sw;
   ASSERT_TRUE(sw.apply_json(base(false)));

@@ -85,6 +85,17 @@ void Worker::arm(PortId id, bool readable) noexcept {
   epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
 }
 
+void Worker::rings_in_epoll(bool in) noexcept {
+  if (rings_in_epoll_ == in) return;
+  rings_in_epoll_ = in;
+  for (PortId id : ring_polled_) {
+    epoll_event ev{};
+    ev.events = id < throttle_.size() && throttle_[id].paused ? 0u : uint32_t(EPOLLIN);
+    ev.data.u32 = id;
+    epoll_ctl(epfd_, in ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, polled_[id]->fd(), in ? &ev : nullptr);
+  }
+}
+
 void Worker::qos_charge(PortId id, uint64_t bytes) noexcept {
   throttle_[id].tokens -= int64_t(bytes);
 }
@@ -185,7 +196,9 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
                       next->ports[was.port].port == old.ports[was.port].port;
     if (!same) fdb_.flush_lport(lp);
   }
-  // Re-register port fds with epoll where the port behind a PortId changed.
+  // Re-register port fds with epoll where the port behind a PortId changed (from the state where
+  // every polled port is registered).
+  rings_in_epoll(true);
   polled_.resize(std::max(polled_.size(), next->ports.size()), nullptr);
   fdless_.clear();
   for (PortId id = 0; id < polled_.size(); ++id) {
@@ -272,6 +285,7 @@ bool Worker::poll_once(int timeout_ms) {
   // only when some port can be seen through it alone, or to sleep.
   const bool spin = timeout_ms == 0;
   epoll_event evs[64];
+  rings_in_epoll(!spin);
   int n = spin && fd_polled_ == 0 ? 0 : epoll_wait(epfd_, evs, 64, timeout_ms);
   bool worked = false;
   PacketBatch batch;

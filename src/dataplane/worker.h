@@ -95,6 +95,11 @@ class Worker {
   std::vector<PortId> ring_polled_;  // ports read straight from memory while spinning (AF_XDP)
   std::vector<uint8_t> is_ring_;     // per PortId: listed in ring_polled_
   size_t fd_polled_ = 0;             // epoll-registered ports that only epoll can see
+  // Ring ports leave the epoll set while the thread spins: a registered waiter makes the kernel
+  // take the epoll lock on every wake-up of the socket (one per transmitted frame, as each
+  // completion frees write space), which a spinning thread does not need.
+  bool rings_in_epoll_ = true;
+  void rings_in_epoll(bool in) noexcept;
   std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
   std::vector<Port*> tick_ports_;    // ports with timers (bonds)
   // Transmit rate limits of VIFs: a token bucket per port (rate/burst come from the snapshot).

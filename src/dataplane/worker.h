@@ -100,8 +100,8 @@ class Worker {
   // completion frees write space), which a spinning thread does not need.
   bool rings_in_epoll_ = true;
   void rings_in_epoll(bool in) noexcept;
-  std::vector<uint8_t> busy_;        // per PortId: the last burst was full, poll again
-  std::vector<Port*> tick_ports_;    // ports with timers (bonds)
+  std::vector<uint8_t> busy_;      // per PortId: the last burst was full, poll again
+  std::vector<Port*> tick_ports_;  // ports with timers (bonds)
   // Transmit rate limits of VIFs: a token bucket per port (rate/burst come from the snapshot).
   // Out of tokens, the port is not read (its fd leaves epoll) until the bucket refills, so the
   // VM feels backpressure rather than drops and TCP settles at the limit.

@@ -50,15 +50,40 @@ std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::s
   mr.mr_type = PACKET_MR_PROMISC;
   if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
     return fail("promiscuous mode", fd);
+  int tx_fd = open_packet_tx_socket(idx, false);
+  if (tx_fd < 0) return fail("sending socket", fd);
   if (int rc = hostnet::set_link_up(name, true); rc < 0) {
+    ::close(tx_fd);
     errno = -rc;
     return fail("bring up", fd);
   }
-  return std::unique_ptr<AfPacketPort>(new AfPacketPort(name, fd));
+  return std::unique_ptr<AfPacketPort>(new AfPacketPort(name, fd, tx_fd));
 }
 
 AfPacketPort::~AfPacketPort() {
   ::close(fd_);
+  ::close(tx_fd_);
+}
+
+int open_packet_tx_socket(int ifindex, bool qdisc_bypass) noexcept {
+  int fd = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -1;
+  int one = 1;
+  int buf = 4 << 20;
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf);
+  sockaddr_ll sll{};
+  sll.sll_family = AF_PACKET;
+  sll.sll_protocol = 0;
+  sll.sll_ifindex = ifindex;
+  if (setsockopt(fd, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
+      (qdisc_bypass && setsockopt(fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0) ||
+      bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
+    int e = errno;
+    ::close(fd);
+    errno = e;
+    return -1;
+  }
+  return fd;
 }
 
 uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
@@ -107,7 +132,7 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
-  return packet_socket_send(fd_, items, n);
+  return packet_socket_send(tx_fd_, items, n);
 }
 
 uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept {

@@ -1,6 +1,7 @@
-// AfPacketPort: a PIF (a NIC or a veth) driven through an AF_PACKET socket with PACKET_VNET_HDR,
-// batched with recvmmsg/sendmmsg (one syscall per batch). VLAN tags the kernel strips into
-// metadata (PACKET_AUXDATA) are put back into the frame so the switch sees what was on the wire.
+// AfPacketPort: a PIF (a NIC or a veth) driven through AF_PACKET sockets with PACKET_VNET_HDR
+// (one to receive, one to send), batched with recvmmsg/sendmmsg (one syscall per batch). VLAN tags
+// the kernel strips into metadata (PACKET_AUXDATA) are put back into the frame so the switch sees
+// what was on the wire.
 #pragma once
 
 #include <memory>
@@ -14,6 +15,12 @@ namespace hvnet {
 // with PACKET_VNET_HDR, one sendmmsg per batch. Returns how many the kernel took.
 uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept;
 
+// Opens an AF_PACKET socket for sending only on interface `ifindex` (protocol 0: it receives
+// nothing), with PACKET_VNET_HDR and, if asked, PACKET_QDISC_BYPASS. Nothing ever waits on it,
+// so the write-space wake-up each sent frame triggers finds no waiter and costs no lock.
+// Returns the fd, or -1 with errno set.
+int open_packet_tx_socket(int ifindex, bool qdisc_bypass) noexcept;
+
 class AfPacketPort final : public Port {
  public:
   // Opens the socket bound to interface `name`, promiscuous, and brings the interface up.
@@ -25,8 +32,10 @@ class AfPacketPort final : public Port {
   int fd() const noexcept override { return fd_; }
 
  private:
-  AfPacketPort(std::string name, int fd) : Port(std::move(name), PortKind::kAfPacket), fd_(fd) {}
-  int fd_;
+  AfPacketPort(std::string name, int fd, int tx_fd)
+      : Port(std::move(name), PortKind::kAfPacket), fd_(fd), tx_fd_(tx_fd) {}
+  int fd_;     // receives; the forwarding thread's epoll waits on it
+  int tx_fd_;  // sends (see open_packet_tx_socket)
 };
 
 }  // namespace hvnet

@@ -197,20 +197,13 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
     }
     port->queues_.push_back(std::move(queue));
   }
-  port->packet_fd_ = ::socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+  // The sending socket also holds the promiscuous membership (AF_XDP sockets cannot).
+  port->packet_fd_ = open_packet_tx_socket(idx, true);
   packet_mreq mr{};
   mr.mr_ifindex = idx;
   mr.mr_type = PACKET_MR_PROMISC;
-  int one = 1;
-  sockaddr_ll sll{};
-  sll.sll_family = AF_PACKET;
-  sll.sll_protocol = 0;
-  sll.sll_ifindex = idx;
   if (port->packet_fd_ < 0 ||
-      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0 ||
-      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_VNET_HDR, &one, sizeof one) < 0 ||
-      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof one) < 0 ||
-      bind(port->packet_fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) {
+      setsockopt(port->packet_fd_, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0) {
     *error = "AF_PACKET side socket on " + name + ": " + std::strerror(errno);
     return nullptr;
   }

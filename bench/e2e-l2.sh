@@ -4,18 +4,23 @@
 # AF_PACKET), hvnet with the VMs on TAPs (its VIF path), the Linux bridge, and Open vSwitch's
 # userspace datapath (netdev; AF_PACKET and AF_XDP ports; started here from Debian's package).
 # Prints TCP Gbit/s (iperf3, the namespaces' default offloads unless noted), 64-byte frames
-# delivered (bench/trafgen, kpps and loss) and ping RTT for each, then the ratios against the
-# bridge and OVS. hvnet runs twice: adaptive polling (its default) and busy polling (as OVS's PMD
-# threads do). Needs root and a build.
-# Usage: [HVNETD_ARGS="--poll-mode busy"] bench/e2e-l2.sh [seconds-per-iperf3-run]
+# delivered (bench/trafgen, kpps and loss) twice -- to an application reading them from a socket,
+# and to an XDP program that counts and drops them (the receiver then costs next to nothing, so the
+# figure is the switch's) -- and ping RTT for each, then the ratios against the bridge and OVS.
+# hvnet runs twice: adaptive polling (its default) and busy polling (as OVS's PMD threads do).
+# With ROUNDS=n every case runs n times, interleaved, and the summary takes the median of each
+# figure (this machine's figures move by tens of percent from one run to the next).
+# Needs root and a build.
+# Usage: [ROUNDS=3] [HVNETD_ARGS="..."] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
+ROUNDS=${ROUNDS:-1}
 HVNETD=${HVNETD:-build/hvnetd}
 P="e2e$$"
 WORK=$(mktemp -d)
 NS1=${P}a NS2=${P}b
-declare -A GBPS RTT KPPS LOSS
+declare -A GBPS RTT KPPS LOSS XKPPS XLOSS
 TRAFGEN=${TRAFGEN:-build/bench/trafgen}
 
 cleanup() {
@@ -54,11 +59,12 @@ address() {  # address <ifname-in-ns1> <ifname-in-ns2>
 measure() {  # measure <label>
   local label=$1
   for _ in $(seq 100); do ip netns exec "$NS1" ping -c1 -W1 10.201.0.2 >/dev/null 2>&1 && break; done
-  RTT[$label]=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
+  local rtt gbps
+  rtt=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
   ip netns exec "$NS2" iperf3 -s -1 -B 10.201.0.2 >/dev/null 2>&1 &
   local srv=$!
   for _ in $(seq 100); do ip netns exec "$NS2" ss -ltn | grep -q 10.201.0.2:5201 && break; sleep 0.05; done
-  GBPS[$label]=$(ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" -J |
+  gbps=$(ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" -J |
     python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
   wait $srv || true
   # 64-byte frames: trafgen in NS1 at full speed for 3 s, counted on arrival in NS2.
@@ -69,14 +75,28 @@ measure() {  # measure <label>
   sleep 0.3  # (let the counter bind; a benchmark, not a test)
   ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
   wait $rx
-  local kpps loss
-  read -r kpps loss < <(python3 -c 'import json,sys
+  local kpps loss xkpps xloss
+  read -r kpps loss < <(delivered "$WORK/tx.json" "$WORK/rx.json")
+  # The same offered load into an XDP counting sink on the receiving interface.
+  ip netns exec "$NS2" "$TRAFGEN" rx-xdp "$IF2" 4 >"$WORK/rx.json" &
+  rx=$!
+  sleep 0.3  # (let the program attach; a benchmark, not a test)
+  ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
+  wait $rx
+  read -r xkpps xloss < <(delivered "$WORK/tx.json" "$WORK/rx.json")
+  GBPS[$label]+=" ${gbps}"
+  RTT[$label]+=" ${rtt}"
+  KPPS[$label]+=" $kpps"
+  LOSS[$label]+=" $loss"
+  XKPPS[$label]+=" $xkpps"
+  XLOSS[$label]+=" $xloss"
+  printf '%-30s TCP %6s Gbit/s  64B %5s kpps (loss %4s%%)  64B->XDP %5s kpps (loss %4s%%)  RTT %s ms\n' \
+    "$label" "$gbps" "$kpps" "$loss" "$xkpps" "$xloss" "$rtt"
+}
+delivered() {  # delivered <tx.json> <rx.json>: kpps received over the 3 s send, and loss %
+  python3 -c 'import json,sys
 tx=json.load(open(sys.argv[1])); rx=json.load(open(sys.argv[2]))
-print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' "$WORK/tx.json" "$WORK/rx.json")
-  KPPS[$label]=$kpps
-  LOSS[$label]=$loss
-  printf '%-30s TCP %7s Gbit/s   64B %6s kpps (loss %5s%%)   RTT %s ms\n' "$label" "${GBPS[$label]}" \
-    "${KPPS[$label]}" "${LOSS[$label]}" "${RTT[$label]}"
+print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' "$1" "$2"
 }
 start_hvnetd() {
   # shellcheck disable=SC2086
@@ -130,28 +150,9 @@ JSON
   ip link del "${P}2" 2>/dev/null || true
 }
 
-# hvnet with its default forwarding thread (adaptive: sleeps when idle), then busy-polling as
-# OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
-hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
-hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet
-hvnet_tap "hvnet (TAP VIFs)"
-hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native
-hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
-hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
-hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
-
-# Linux bridge
-namespaces veth
-ip link add "${P}br" type bridge
-ip link set "${P}br" up
-ip link set "${P}1" master "${P}br"
-ip link set "${P}2" master "${P}br"
-address eth0 eth0
-measure "Linux bridge"
-ip link del "${P}br"
-
-# Open vSwitch userspace datapath. Neither its AF_PACKET nor its AF_XDP ports handle checksum
-# offload, so TCP only works with tx checksumming off inside the namespaces.
+# Open vSwitch userspace datapath, started once from Debian's package. Neither its AF_PACKET nor
+# its AF_XDP ports handle checksum offload, so TCP only works with tx checksumming off inside the
+# namespaces.
 mkdir -p "$WORK/ovs"
 export OVS_RUNDIR="$WORK/ovs" OVS_LOGDIR="$WORK/ovs" OVS_DBDIR="$WORK/ovs" OVS_SYSCONFDIR="$WORK/ovs"
 ovsdb-tool create "$WORK/ovs/conf.db" /usr/share/openvswitch/vswitch.ovsschema
@@ -174,26 +175,61 @@ ovs_case() {  # ovs_case <label> [interface options...]
   measure "$label"
   $VSCTL del-br "${P}o"
 }
-ovs_case "OVS userspace (AF_PACKET)" type=system
-ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native
+bridge_case() {
+  namespaces veth
+  ip link add "${P}br" type bridge
+  ip link set "${P}br" up
+  ip link set "${P}1" master "${P}br"
+  ip link set "${P}2" master "${P}br"
+  address eth0 eth0
+  measure "Linux bridge"
+  ip link del "${P}br"
+}
+
+for round in $(seq "$ROUNDS"); do
+  [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
+  # hvnet with its default forwarding thread (adaptive: sleeps when idle), then busy-polling as
+  # OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
+  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
+  hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet
+  hvnet_tap "hvnet (TAP VIFs)"
+  hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native
+  hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
+  hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
+  hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
+  bridge_case
+  ovs_case "OVS userspace (AF_PACKET)" type=system
+  ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native
+done
 
 echo
+[ "$ROUNDS" -gt 1 ] && echo "medians of $ROUNDS rounds:"
 {
-  for k in "${!GBPS[@]}"; do printf '%s\t%s\t%s\t%s\n' "$k" "${GBPS[$k]}" "${KPPS[$k]}" "${RTT[$k]}"; done
+  for k in "${!GBPS[@]}"; do
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "${GBPS[$k]}" "${KPPS[$k]}" "${LOSS[$k]}" \
+      "${XKPPS[$k]}" "${XLOSS[$k]}" "${RTT[$k]}"
+  done
 } | python3 -c '
-import sys
+import statistics, sys
 rows = {}
 for line in sys.stdin:
-    label, gbps, kpps, rtt = line.rstrip("\n").split("\t")
-    f = lambda v: float(v) if v else 0.0
-    rows[label] = (f(gbps), f(kpps), f(rtt))
+    label, *cols = line.rstrip("\n").split("\t")
+    med = lambda v: statistics.median(float(x) for x in v.split()) if v.split() else 0.0
+    rows[label] = [med(c) for c in cols]  # gbps, kpps, loss, xdp kpps, xdp loss, rtt
 def r(a, b):
     return "%.2fx" % (a / b) if b else "n/a"
+order = sorted(k for k in rows if k.startswith("hvnet")) + ["Linux bridge",
+         "OVS userspace (AF_PACKET)", "OVS userspace (AF_XDP)"]
+for k in order:
+    g, kp, lo, xk, xl, t = rows[k]
+    print(f"{k:30} TCP {g:6.2f} Gbit/s  64B {kp:5.0f} kpps ({lo:4.1f}%)  64B->XDP {xk:5.0f} kpps ({xl:4.1f}%)  RTT {t:.3f} ms")
+print()
 br, ovs_p, ovs_x = rows["Linux bridge"], rows["OVS userspace (AF_PACKET)"], rows["OVS userspace (AF_XDP)"]
 for hv in sorted(k for k in rows if k.startswith("hvnet")):
-    g, k, t = rows[hv]
+    g, kp, _, xk, _, t = rows[hv]
     print(f"{hv}:")
-    print(f"  TCP  /bridge {r(g, br[0])}  /OVS-AF_PACKET {r(g, ovs_p[0])}  /OVS-AF_XDP {r(g, ovs_x[0])}")
-    print(f"  64B  /bridge {r(k, br[1])}  /OVS-AF_PACKET {r(k, ovs_p[1])}  /OVS-AF_XDP {r(k, ovs_x[1])}")
-    print(f"  RTT  /bridge {r(t, br[2])}  /OVS-AF_PACKET {r(t, ovs_p[2])}  /OVS-AF_XDP {r(t, ovs_x[2])}  (lower is better)")
+    print(f"  TCP      /bridge {r(g, br[0])}  /OVS-AF_PACKET {r(g, ovs_p[0])}  /OVS-AF_XDP {r(g, ovs_x[0])}")
+    print(f"  64B      /bridge {r(kp, br[1])}  /OVS-AF_PACKET {r(kp, ovs_p[1])}  /OVS-AF_XDP {r(kp, ovs_x[1])}")
+    print(f"  64B->XDP /bridge {r(xk, br[3])}  /OVS-AF_PACKET {r(xk, ovs_p[3])}  /OVS-AF_XDP {r(xk, ovs_x[3])}")
+    print(f"  RTT      /bridge {r(t, br[5])}  /OVS-AF_PACKET {r(t, ovs_p[5])}  /OVS-AF_XDP {r(t, ovs_x[5])}  (lower is better)")
 '

@@ -36,6 +36,10 @@ cleanup() {
 trap cleanup EXIT
 
 namespaces() {  # fresh namespaces; with "veth", a veth pair into each
+  # Deleting a namespace frees its devices later, in the background: delete the root-side veth
+  # ends first so the old pairs are gone before new ones take their names.
+  ip link del "${P}1" 2>/dev/null || true
+  ip link del "${P}2" 2>/dev/null || true
   ip netns del "$NS1" 2>/dev/null || true
   ip netns del "$NS2" 2>/dev/null || true
   ip netns add "$NS1"

@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <thread>
 
 #include "api/api.h"
 #include "api/http_server.h"
@@ -76,11 +78,14 @@ int main(int argc, char** argv) {
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
       ->check(CLI::Range(64u, 65536u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  std::map<std::string, hvnet::PollMode> modes = {{"adaptive", hvnet::PollMode::kAdaptive},
-                                                  {"busy", hvnet::PollMode::kBusyPoll},
-                                                  {"interrupt", hvnet::PollMode::kInterrupt}};
-  app.add_option("--poll-mode", wopt.poll_mode, "forwarding thread: adaptive|busy|interrupt")
-      ->transform(CLI::CheckedTransformer(modes, CLI::ignore_case));
+  const std::map<std::string, hvnet::PollMode> modes = {{"adaptive", hvnet::PollMode::kAdaptive},
+                                                        {"busy", hvnet::PollMode::kBusyPoll},
+                                                        {"interrupt", hvnet::PollMode::kInterrupt}};
+  std::string poll_mode = "auto";
+  app.add_option("--poll-mode", poll_mode,
+                 "forwarding thread: auto|adaptive|busy|interrupt (auto: busy on hosts with " +
+                     std::to_string(hvnet::kBusyPollMinCpus) + "+ CPUs, adaptive below)")
+      ->check(CLI::IsMember({"auto", "adaptive", "busy", "interrupt"}, CLI::ignore_case));
   app.add_option("--spin-us", wopt.spin_us, "adaptive mode: microseconds of polling after traffic")
       ->check(CLI::Range(0u, 100000u));
   std::map<std::string, hvnet::PifBackend> backends = {
@@ -96,6 +101,11 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  for (char& c : poll_mode) c = char(std::tolower(static_cast<unsigned char>(c)));
+  wopt.poll_mode = poll_mode == "auto"
+                       ? hvnet::default_poll_mode(std::thread::hardware_concurrency())
+                       : modes.at(poll_mode);
+  spdlog::info("forwarding thread: {} polling", hvnet::poll_mode_name(wopt.poll_mode));
   sigset_t sigs = block_signals();
 
   hvnet::SnapshotSlot slot;

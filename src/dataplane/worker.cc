@@ -33,6 +33,22 @@ Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
   epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
 }
 
+const char* poll_mode_name(PollMode m) noexcept {
+  switch (m) {
+    case PollMode::kAdaptive:
+      return "adaptive";
+    case PollMode::kBusyPoll:
+      return "busy";
+    case PollMode::kInterrupt:
+      return "interrupt";
+  }
+  return "?";
+}
+
+PollMode default_poll_mode(unsigned cpus) noexcept {
+  return cpus >= kBusyPollMinCpus ? PollMode::kBusyPoll : PollMode::kAdaptive;
+}
+
 Worker::~Worker() {
   stop();
   adopt(std::make_shared<const Snapshot>());  // unregister every fd before the ports may close

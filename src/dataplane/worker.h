@@ -29,6 +29,12 @@ namespace hvnet {
 //  kBusyPoll: never sleep (lowest latency, one core at 100%);
 //  kInterrupt: sleep on the fds whenever a pass found nothing.
 enum class PollMode : uint8_t { kAdaptive, kBusyPoll, kInterrupt };
+const char* poll_mode_name(PollMode m) noexcept;
+// The mode a host gets unless told otherwise: busy polling once one core for the switch is a
+// small share of the machine (kBusyPollMinCpus or more), adaptive below, where a spinning
+// thread would take a core from the VMs. `cpus` 0 (unknown) counts as small.
+inline constexpr unsigned kBusyPollMinCpus = 8;
+PollMode default_poll_mode(unsigned cpus) noexcept;
 
 struct WorkerOptions {
   uint32_t pool_packets = 512;

@@ -121,6 +121,15 @@ TEST(Worker, SpinningThreadReadsRingPortsWithoutEpoll) {
   }
 }
 
+TEST(Worker, BusyPollingIsTheDefaultOnlyWhereACoreIsASmallShare) {
+  EXPECT_EQ(default_poll_mode(0), PollMode::kAdaptive);  // unknown
+  EXPECT_EQ(default_poll_mode(2), PollMode::kAdaptive);
+  EXPECT_EQ(default_poll_mode(kBusyPollMinCpus - 1), PollMode::kAdaptive);
+  EXPECT_EQ(default_poll_mode(kBusyPollMinCpus), PollMode::kBusyPoll);
+  EXPECT_EQ(default_poll_mode(64), PollMode::kBusyPoll);
+  EXPECT_STREQ(poll_mode_name(PollMode::kBusyPoll), "busy");
+}
+
 TEST(Worker, ControlRequestsRunOnTheForwardingThread) {
   test::MemSwitch sw;
   ASSERT_TRUE(sw.apply_json(base(false)));

@@ -134,8 +134,9 @@ int Worker::qos_resume(uint64_t now) noexcept {
 
 void Worker::answer_learning_requests() {
   const Snapshot& s = *snap_;
-  for (auto& [pid, bond] : bonds_) {
+  for (auto& [bond_id, bond] : bonds_) {
     if (!bond->take_learning_request()) continue;
+    const PortId pid = bond_id;  // (a plain variable: lambdas below capture it)
     // Every MAC learned on another port of a network the bond carries is announced out of the
     // bond, tagged as the bond carries that network, so the physical switch relearns at once.
     std::vector<uint16_t> tag_of(s.bridges.size(), 0xffff);

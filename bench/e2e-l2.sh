@@ -7,7 +7,8 @@
 # delivered (bench/trafgen, kpps and loss) twice -- to an application reading them from a socket,
 # and to an XDP program that counts and drops them (the receiver then costs next to nothing, so the
 # figure is the switch's) -- and ping RTT for each, then the ratios against the bridge and OVS.
-# hvnet runs twice: adaptive polling (its default) and busy polling (as OVS's PMD threads do).
+# hvnet runs twice: adaptive polling (its default below 8 CPUs) and busy polling (as OVS's PMD
+# threads do).
 # With ROUNDS=n every case runs n times, interleaved, and the summary takes the median of each
 # figure (this machine's figures move by tens of percent from one run to the next).
 # Needs root and a build.
@@ -192,12 +193,12 @@ bridge_case() {
 
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
-  # hvnet with its default forwarding thread (adaptive: sleeps when idle), then busy-polling as
-  # OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
-  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
-  hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet
-  hvnet_tap "hvnet (TAP VIFs)"
-  hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native
+  # hvnet with adaptive polling (sleeps when idle; the default on small hosts), then busy-polling
+  # as OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
+  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode adaptive
+  hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet --poll-mode adaptive
+  hvnet_tap "hvnet (TAP VIFs)" --poll-mode adaptive
+  hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native --poll-mode adaptive
   hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
   hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
   hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy

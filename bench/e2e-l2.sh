@@ -3,7 +3,9 @@
 # root-side end is a switch port, switched by hvnet with its PIF backends (AF_XDP native,
 # AF_PACKET), hvnet with the VMs on TAPs (its VIF path), the Linux bridge, and Open vSwitch's
 # userspace datapath (netdev; AF_PACKET and AF_XDP ports; started here from Debian's package).
-# Prints TCP Gbit/s (iperf3, the namespaces' default offloads unless noted), 64-byte frames
+# Prints TCP Gbit/s (iperf3, the namespaces' default offloads unless noted; once with the host's
+# default congestion control and once with cubic, since a BBR default -- its window is two
+# bandwidth-delay products at the lowest RTT seen -- holds every switch far below cubic), 64-byte frames
 # delivered (bench/trafgen, kpps and loss) twice -- to an application reading them from a socket,
 # and to an XDP program that counts and drops them (the receiver then costs next to nothing, so the
 # figure is the switch's) -- and ping RTT for each, then the ratios against the bridge and OVS.
@@ -21,7 +23,7 @@ HVNETD=${HVNETD:-build/hvnetd}
 P="e2e$$"
 WORK=$(mktemp -d)
 NS1=${P}a NS2=${P}b
-declare -A GBPS RTT KPPS LOSS XKPPS XLOSS
+declare -A GBPS CUBIC RTT KPPS LOSS XKPPS XLOSS
 TRAFGEN=${TRAFGEN:-build/bench/trafgen}
 
 cleanup() {
@@ -64,14 +66,10 @@ address() {  # address <ifname-in-ns1> <ifname-in-ns2>
 measure() {  # measure <label>
   local label=$1
   for _ in $(seq 100); do ip netns exec "$NS1" ping -c1 -W1 10.201.0.2 >/dev/null 2>&1 && break; done
-  local rtt gbps
+  local rtt gbps cubic
   rtt=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
-  ip netns exec "$NS2" iperf3 -s -1 -B 10.201.0.2 >/dev/null 2>&1 &
-  local srv=$!
-  for _ in $(seq 100); do ip netns exec "$NS2" ss -ltn | grep -q 10.201.0.2:5201 && break; sleep 0.05; done
-  gbps=$(ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" -J |
-    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))')
-  wait $srv || true
+  gbps=$(tcp_gbps)
+  cubic=$(tcp_gbps -C cubic || echo 0)  # (0 where the kernel lacks cubic)
   # 64-byte frames: trafgen in NS1 at full speed for 3 s, counted on arrival in NS2.
   local dst
   dst=$(ip netns exec "$NS2" cat "/sys/class/net/$IF2/address")
@@ -90,13 +88,22 @@ measure() {  # measure <label>
   wait $rx
   read -r xkpps xloss < <(delivered "$WORK/tx.json" "$WORK/rx.json")
   GBPS[$label]+=" ${gbps}"
+  CUBIC[$label]+=" ${cubic}"
   RTT[$label]+=" ${rtt}"
   KPPS[$label]+=" $kpps"
   LOSS[$label]+=" $loss"
   XKPPS[$label]+=" $xkpps"
   XLOSS[$label]+=" $xloss"
-  printf '%-30s TCP %6s Gbit/s  64B %5s kpps (loss %4s%%)  64B->XDP %5s kpps (loss %4s%%)  RTT %s ms\n' \
-    "$label" "$gbps" "$kpps" "$loss" "$xkpps" "$xloss" "$rtt"
+  printf '%-30s TCP %6s Gbit/s (cubic %6s)  64B %5s kpps (loss %4s%%)  64B->XDP %5s kpps (loss %4s%%)  RTT %s ms\n' \
+    "$label" "$gbps" "$cubic" "$kpps" "$loss" "$xkpps" "$xloss" "$rtt"
+}
+tcp_gbps() {  # tcp_gbps [iperf3 client options]: one iperf3 run NS1 -> NS2, Gbit/s received
+  ip netns exec "$NS2" iperf3 -s -1 -B 10.201.0.2 >/dev/null 2>&1 &
+  local srv=$!
+  for _ in $(seq 100); do ip netns exec "$NS2" ss -ltn | grep -q 10.201.0.2:5201 && break; sleep 0.05; done
+  ip netns exec "$NS1" iperf3 -c 10.201.0.2 -t "$SECS" "$@" -J |
+    python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
+  wait $srv || true
 }
 delivered() {  # delivered <tx.json> <rx.json>: kpps received over the 3 s send, and loss %
   python3 -c 'import json,sys
@@ -211,8 +218,8 @@ echo
 [ "$ROUNDS" -gt 1 ] && echo "medians of $ROUNDS rounds:"
 {
   for k in "${!GBPS[@]}"; do
-    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "${GBPS[$k]}" "${KPPS[$k]}" "${LOSS[$k]}" \
-      "${XKPPS[$k]}" "${XLOSS[$k]}" "${RTT[$k]}"
+    printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$k" "${GBPS[$k]}" "${KPPS[$k]}" "${LOSS[$k]}" \
+      "${XKPPS[$k]}" "${XLOSS[$k]}" "${RTT[$k]}" "${CUBIC[$k]}"
   done
 } | python3 -c '
 import statistics, sys
@@ -220,20 +227,21 @@ rows = {}
 for line in sys.stdin:
     label, *cols = line.rstrip("\n").split("\t")
     med = lambda v: statistics.median(float(x) for x in v.split()) if v.split() else 0.0
-    rows[label] = [med(c) for c in cols]  # gbps, kpps, loss, xdp kpps, xdp loss, rtt
+    rows[label] = [med(c) for c in cols]  # gbps, kpps, loss, xdp kpps, xdp loss, rtt, cubic
 def r(a, b):
     return "%.2fx" % (a / b) if b else "n/a"
 order = sorted(k for k in rows if k.startswith("hvnet")) + ["Linux bridge",
          "OVS userspace (AF_PACKET)", "OVS userspace (AF_XDP)"]
 for k in order:
-    g, kp, lo, xk, xl, t = rows[k]
-    print(f"{k:30} TCP {g:6.2f} Gbit/s  64B {kp:5.0f} kpps ({lo:4.1f}%)  64B->XDP {xk:5.0f} kpps ({xl:4.1f}%)  RTT {t:.3f} ms")
+    g, kp, lo, xk, xl, t, c = rows[k]
+    print(f"{k:30} TCP {g:6.2f} Gbit/s (cubic {c:6.2f})  64B {kp:5.0f} kpps ({lo:4.1f}%)  64B->XDP {xk:5.0f} kpps ({xl:4.1f}%)  RTT {t:.3f} ms")
 print()
 br, ovs_p, ovs_x = rows["Linux bridge"], rows["OVS userspace (AF_PACKET)"], rows["OVS userspace (AF_XDP)"]
 for hv in sorted(k for k in rows if k.startswith("hvnet")):
-    g, kp, _, xk, _, t = rows[hv]
+    g, kp, _, xk, _, t, c = rows[hv]
     print(f"{hv}:")
     print(f"  TCP      /bridge {r(g, br[0])}  /OVS-AF_PACKET {r(g, ovs_p[0])}  /OVS-AF_XDP {r(g, ovs_x[0])}")
+    print(f"  TCP/cubic /bridge {r(c, br[6])}  /OVS-AF_PACKET {r(c, ovs_p[6])}  /OVS-AF_XDP {r(c, ovs_x[6])}")
     print(f"  64B      /bridge {r(kp, br[1])}  /OVS-AF_PACKET {r(kp, ovs_p[1])}  /OVS-AF_XDP {r(kp, ovs_x[1])}")
     print(f"  64B->XDP /bridge {r(xk, br[3])}  /OVS-AF_PACKET {r(xk, ovs_p[3])}  /OVS-AF_XDP {r(xk, ovs_x[3])}")
     print(f"  RTT      /bridge {r(t, br[5])}  /OVS-AF_PACKET {r(t, ovs_p[5])}  /OVS-AF_XDP {r(t, ovs_x[5])}  (lower is better)")

@@ -121,6 +121,29 @@ TEST(Worker, SpinningThreadReadsRingPortsWithoutEpoll) {
   }
 }
 
+// After a spin, an adaptive thread goes back to sleep on the fds: ring ports must be back in its
+// epoll set then, or a frame signalled later would wait forever.
+TEST(Worker, RingPortsRejoinEpollBeforeTheThreadSleeps) {
+  WorkerOptions opt;
+  opt.poll_mode = PollMode::kAdaptive;
+  opt.idle_sleep_ms = 5;
+  opt.spin_us = 200;
+  test::MemSwitch sw(opt);
+  sw.ring_like = {"a", "b"};
+  ASSERT_TRUE(sw.apply_json(base(false)));
+  auto& a = sw.port("a");
+  auto& b = sw.port("b");
+  sw.worker.start();
+  for (int round = 0; round < 3; ++round) {
+    a.inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+    a.signal_rx();
+    EXPECT_TRUE(wait_until([&] { return b.take_sent().size() == 1; })) << "round " << round;
+    // Long past the spin window: the thread sleeps again before the next frame.
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  sw.worker.stop();
+}
+
 TEST(Worker, BusyPollingIsTheDefaultOnlyWhereACoreIsASmallShare) {
   EXPECT_EQ(default_poll_mode(0), PollMode::kAdaptive);  // unknown
   EXPECT_EQ(default_poll_mode(2), PollMode::kAdaptive);

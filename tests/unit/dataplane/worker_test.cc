@@ -138,7 +138,8 @@ TEST(Worker, RingPortsRejoinEpollBeforeTheThreadSleeps) {
     a.inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
     a.signal_rx();
     EXPECT_TRUE(wait_until([&] { return b.take_sent().size() == 1; })) << "round " << round;
-    // Long past the spin window: the thread sleeps again before the next frame.
+    // Let the 200 us spin window lapse (time passing, not waiting for a result): the thread is
+    // asleep on its fds again when the next frame is signalled.
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   sw.worker.stop();

@@ -8,11 +8,11 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
-#include <cctype>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <thread>
+#include <vector>
 
 #include "api/api.h"
 #include "api/http_server.h"
@@ -81,11 +81,13 @@ int main(int argc, char** argv) {
   const std::map<std::string, hvnet::PollMode> modes = {{"adaptive", hvnet::PollMode::kAdaptive},
                                                         {"busy", hvnet::PollMode::kBusyPoll},
                                                         {"interrupt", hvnet::PollMode::kInterrupt}};
-  std::string poll_mode = "auto";
+  std::vector<std::string> mode_names = {"auto"};
+  for (const auto& [name, mode] : modes) mode_names.push_back(name);
+  std::string poll_mode = "auto";  // (the transform below rewrites it to the listed spelling)
   app.add_option("--poll-mode", poll_mode,
                  "forwarding thread: auto|adaptive|busy|interrupt (auto: busy on hosts with " +
                      std::to_string(hvnet::kBusyPollMinCpus) + "+ CPUs, adaptive below)")
-      ->check(CLI::IsMember({"auto", "adaptive", "busy", "interrupt"}, CLI::ignore_case));
+      ->transform(CLI::IsMember(mode_names, CLI::ignore_case));
   app.add_option("--spin-us", wopt.spin_us, "adaptive mode: microseconds of polling after traffic")
       ->check(CLI::Range(0u, 100000u));
   std::map<std::string, hvnet::PifBackend> backends = {
@@ -101,7 +103,6 @@ int main(int argc, char** argv) {
       ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
-  for (char& c : poll_mode) c = char(std::tolower(static_cast<unsigned char>(c)));
   wopt.poll_mode = poll_mode == "auto"
                        ? hvnet::default_poll_mode(std::thread::hardware_concurrency())
                        : modes.at(poll_mode);

@@ -16,6 +16,14 @@ uint32_t monotonic_seconds() noexcept {
   return uint32_t(ts.tv_sec);
 }
 constexpr auto kControlTimeout = std::chrono::seconds(2);
+// Adds or changes (op) the epoll interest in `fd`, tagged with port `id`: readable, or parked
+// (no events). Returns epoll_ctl's result.
+int epoll_interest(int epfd, int op, int fd, uint32_t id, bool readable) noexcept {
+  epoll_event ev{};
+  ev.events = readable ? uint32_t(EPOLLIN) : 0u;
+  ev.data.u32 = id;
+  return epoll_ctl(epfd, op, fd, &ev);
+}
 }  // namespace
 
 Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
@@ -27,10 +35,7 @@ Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
       snap_(std::make_shared<const Snapshot>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
   wakefd_ = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = kNoPort;
-  epoll_ctl(epfd_, EPOLL_CTL_ADD, wakefd_, &ev);
+  epoll_interest(epfd_, EPOLL_CTL_ADD, wakefd_, kNoPort, true);
 }
 
 const char* poll_mode_name(PollMode m) noexcept {
@@ -94,21 +99,19 @@ uint32_t Worker::qos_budget(PortId id, uint64_t now) noexcept {
 }
 
 void Worker::arm(PortId id, bool readable) noexcept {
-  if (!polled_[id]) return;
-  epoll_event ev{};
-  ev.events = readable ? uint32_t(EPOLLIN) : 0u;
-  ev.data.u32 = id;
-  epoll_ctl(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), &ev);
+  if (polled_[id]) epoll_interest(epfd_, EPOLL_CTL_MOD, polled_[id]->fd(), id, readable);
 }
 
 void Worker::rings_in_epoll(bool in) noexcept {
   if (rings_in_epoll_ == in) return;
   rings_in_epoll_ = in;
   for (PortId id : ring_polled_) {
-    epoll_event ev{};
-    ev.events = id < throttle_.size() && throttle_[id].paused ? 0u : uint32_t(EPOLLIN);
-    ev.data.u32 = id;
-    epoll_ctl(epfd_, in ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, polled_[id]->fd(), in ? &ev : nullptr);
+    const int fd = polled_[id]->fd();
+    if (in)
+      epoll_interest(epfd_, EPOLL_CTL_ADD, fd, id,
+                     !(id < throttle_.size() && throttle_[id].paused));
+    else
+      epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
   }
 }
 
@@ -224,26 +227,19 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
     if (polled_[id] == now) continue;
     if (polled_[id]) epoll_ctl(epfd_, EPOLL_CTL_DEL, polled_[id]->fd(), nullptr);
     polled_[id] = nullptr;
-    if (now && now->fd() >= 0) {
-      epoll_event ev{};
-      ev.events = EPOLLIN;
-      ev.data.u32 = id;
-      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, now->fd(), &ev) == 0) polled_[id] = now;
-    }
+    if (now && now->fd() >= 0 && epoll_interest(epfd_, EPOLL_CTL_ADD, now->fd(), id, true) == 0)
+      polled_[id] = now;
   }
   busy_.assign(next->ports.size(), 0);
   ring_polled_.clear();
-  is_ring_.assign(next->ports.size(), 0);
   fd_polled_ = 0;
   for (PortId id = 0; id < next->ports.size(); ++id) {
     const Port* p = polled_[id];
     if (!p) continue;
-    if (p->rx_polls_memory()) {
+    if (p->rx_polls_memory())
       ring_polled_.push_back(id);
-      is_ring_[id] = 1;
-    } else {
+    else
       ++fd_polled_;
-    }
   }
   // Rate limits: keep a port's bucket across snapshots unless its rate changed.
   throttle_.resize(next->ports.size());
@@ -298,8 +294,9 @@ bool Worker::poll_once(int timeout_ms) {
   for (uint8_t b : busy_) any_busy |= b != 0;
   if (any_busy || !fdless_.empty()) timeout_ms = 0;
 
-  // Spinning over ports whose rings live in our memory needs no system call; epoll is asked
-  // only when some port can be seen through it alone, or to sleep.
+  // Spinning over ports whose rings live in our memory needs no system call: they leave the
+  // epoll set (so never come back as events below) and are read directly; epoll is asked only
+  // when some port can be seen through it alone, or to sleep.
   const bool spin = timeout_ms == 0;
   epoll_event evs[64];
   rings_in_epoll(!spin);
@@ -335,8 +332,7 @@ bool Worker::poll_once(int timeout_ms) {
       [[maybe_unused]] ssize_t r = read(wakefd_, &v, sizeof v);
       continue;
     }
-    if (id < s.ports.size() && s.ports[id].port && !busy_[id] && !(spin && is_ring_[id]))
-      service(id);
+    if (id < s.ports.size() && s.ports[id].port && !busy_[id]) service(id);
   }
   if (spin)
     for (PortId id : ring_polled_)

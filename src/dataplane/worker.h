@@ -99,7 +99,6 @@ class Worker {
   std::vector<const Port*> polled_;  // per PortId: the Port registered with epoll, if any
   std::vector<PortId> fdless_;       // ports without an fd: polled every iteration
   std::vector<PortId> ring_polled_;  // ports read straight from memory while spinning (AF_XDP)
-  std::vector<uint8_t> is_ring_;     // per PortId: listed in ring_polled_
   size_t fd_polled_ = 0;             // epoll-registered ports that only epoll can see
   // Ring ports leave the epoll set while the thread spins: a registered waiter makes the kernel
   // take the epoll lock on every wake-up of the socket (one per transmitted frame, as each

@@ -70,23 +70,11 @@ measure() {  # measure <label>
   rtt=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
   gbps=$(tcp_gbps)
   cubic=$(tcp_gbps -C cubic || echo 0)  # (0 where the kernel lacks cubic)
-  # 64-byte frames: trafgen in NS1 at full speed for 3 s, counted on arrival in NS2.
-  local dst
-  dst=$(ip netns exec "$NS2" cat "/sys/class/net/$IF2/address")
-  ip netns exec "$NS2" "$TRAFGEN" rx "$IF2" 4 >"$WORK/rx.json" &
-  local rx=$!
-  sleep 0.3  # (let the counter bind; a benchmark, not a test)
-  ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
-  wait $rx
+  # 64-byte frames: trafgen in NS1 at full speed for 3 s, counted on arrival in NS2 by an
+  # application, then (same offered load) by an XDP counting sink on the receiving interface.
   local kpps loss xkpps xloss
-  read -r kpps loss < <(delivered "$WORK/tx.json" "$WORK/rx.json")
-  # The same offered load into an XDP counting sink on the receiving interface.
-  ip netns exec "$NS2" "$TRAFGEN" rx-xdp "$IF2" 4 >"$WORK/rx.json" &
-  rx=$!
-  sleep 0.3  # (let the program attach; a benchmark, not a test)
-  ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
-  wait $rx
-  read -r xkpps xloss < <(delivered "$WORK/tx.json" "$WORK/rx.json")
+  read -r kpps loss < <(load_64b rx)
+  read -r xkpps xloss < <(load_64b rx-xdp)
   GBPS[$label]+=" ${gbps}"
   CUBIC[$label]+=" ${cubic}"
   RTT[$label]+=" ${rtt}"
@@ -105,10 +93,18 @@ tcp_gbps() {  # tcp_gbps [iperf3 client options]: one iperf3 run NS1 -> NS2, Gbi
     python3 -c 'import json,sys; print("%.2f" % (json.load(sys.stdin)["end"]["sum_received"]["bits_per_second"]/1e9))'
   wait $srv || true
 }
-delivered() {  # delivered <tx.json> <rx.json>: kpps received over the 3 s send, and loss %
+load_64b() {  # load_64b <trafgen receive mode>: kpps delivered over the 3 s send, and loss %
+  local dst rx
+  dst=$(ip netns exec "$NS2" cat "/sys/class/net/$IF2/address")
+  ip netns exec "$NS2" "$TRAFGEN" "$1" "$IF2" 4 >"$WORK/rx.json" &
+  rx=$!
+  sleep 0.3  # (let the counter bind or attach; a benchmark, not a test)
+  ip netns exec "$NS1" "$TRAFGEN" tx "$IF1" 3 "$dst" >"$WORK/tx.json"
+  wait $rx
   python3 -c 'import json,sys
 tx=json.load(open(sys.argv[1])); rx=json.load(open(sys.argv[2]))
-print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' "$1" "$2"
+print("%.0f %.1f" % (rx["frames"]/3/1000, 100*(1-rx["frames"]/max(tx["frames"],1))))' \
+    "$WORK/tx.json" "$WORK/rx.json"
 }
 start_hvnetd() {
   # shellcheck disable=SC2086

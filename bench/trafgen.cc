@@ -121,6 +121,13 @@ int xdp_sink_count(const char* iface, double secs, uint64_t* count) {
   return rc;
 }
 
+// The one JSON line every mode prints; returns the exit status.
+int report(const std::string& mode, uint64_t frames, double secs) {
+  std::printf("{\"mode\":\"%s\",\"frames\":%llu,\"seconds\":%.3f,\"kpps\":%.1f}\n", mode.c_str(),
+              static_cast<unsigned long long>(frames), secs, double(frames) / secs / 1000.0);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -137,9 +144,7 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "trafgen: XDP sink on %s: %s\n", argv[2], std::strerror(-rc));
       return 1;
     }
-    std::printf("{\"mode\":\"rx-xdp\",\"frames\":%llu,\"seconds\":%.3f,\"kpps\":%.1f}\n",
-                static_cast<unsigned long long>(count), secs, double(count) / secs / 1000.0);
-    return 0;
+    return report(mode, count, secs);
   }
   // The sender binds to IPv4 so its frames carry the right protocol (a bridge drops ETH_P_ALL).
   int fd = open_socket(argv[2], mode == "tx" ? ETH_P_IP : ETH_P_ALL);
@@ -202,7 +207,5 @@ int main(int argc, char** argv) {
       }
     }
   }
-  std::printf("{\"mode\":\"%s\",\"frames\":%llu,\"seconds\":%.3f,\"kpps\":%.1f}\n", mode.c_str(),
-              static_cast<unsigned long long>(count), secs, double(count) / secs / 1000.0);
-  return 0;
+  return report(mode, count, secs);
 }

@@ -20,31 +20,22 @@ struct Seg {
 };
 
 // True if the frame is a plain data segment (ACK, maybe PSH) of IPv4 without options or IPv6
-// without extension headers, with a checksum that is right or still partial.
+// without extension headers, behind up to two VLAN tags, with a checksum that is right or still
+// partial.
 bool parse(const Packet& p, Seg& s) {
   const uint8_t* d = p.data;
-  if (p.vnet.is_gso() || p.len < 14) return false;
-  uint32_t off = 12;
-  uint16_t et = load_be16(d + off);
-  if (et == kEtherTypeVlan) {
-    off += 4;
-    if (p.len < off + 2) return false;
-    et = load_be16(d + off);
-  }
-  s.l3 = off + 2;
-  if (et == kEtherTypeIpv4) {
-    s.ipv6 = false;
+  if (p.vnet.is_gso()) return false;
+  s.l3 = l3_offset(d, p.len, &s.ipv6);
+  if (s.l3 == 0) return false;
+  if (!s.ipv6) {
     if (p.len < s.l3 + 20 + 20 || d[s.l3] != 0x45 || d[s.l3 + 9] != 6) return false;
     if ((load_be16(d + s.l3 + 6) & 0x3fff) != 0) return false;  // fragment
     if (s.l3 + load_be16(d + s.l3 + 2) != p.len) return false;  // padding or truncation
     s.l4 = s.l3 + 20;
-  } else if (et == kEtherTypeIpv6) {
-    s.ipv6 = true;
+  } else {
     if (p.len < s.l3 + kIpv6HdrLen + 20 || d[s.l3 + 6] != 6) return false;
     if (s.l3 + kIpv6HdrLen + load_be16(d + s.l3 + 4) != p.len) return false;
     s.l4 = s.l3 + kIpv6HdrLen;
-  } else {
-    return false;
   }
   const uint8_t* tcp = d + s.l4;
   if ((tcp[13] & ~kTcpPsh) != kTcpAck) return false;  // no SYN/FIN/RST/URG/ECE/CWR

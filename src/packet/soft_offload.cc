@@ -57,10 +57,7 @@ void gather(const FrameView& f, uint32_t off, uint32_t len, uint8_t* dst) noexce
   }
 }
 
-namespace {
-
-// Offset of the IP header after the Ethernet header and up to two tags; 0 when not IP.
-uint32_t l3_offset(const uint8_t* hdr, uint32_t have, bool* ipv6) {
+uint32_t l3_offset(const uint8_t* hdr, uint32_t have, bool* ipv6) noexcept {
   uint32_t off = 12;
   for (int tags = 0; tags < 3 && off + 2 <= have; ++tags) {
     uint16_t et = load_be16(hdr + off);
@@ -76,8 +73,6 @@ uint32_t l3_offset(const uint8_t* hdr, uint32_t have, bool* ipv6) {
   }
   return 0;
 }
-
-}  // namespace
 
 bool mark_partial_checksum(const uint8_t* frame, uint32_t len, VnetHdr& vnet) noexcept {
   bool ipv6 = false;

@@ -30,6 +30,11 @@ struct FrameView {
   uint32_t len;
 };
 
+// Offset of the IP header in a frame whose first `have` bytes are at `hdr`: after the Ethernet
+// header and up to two VLAN tags (802.1Q or 802.1ad, as QinQ stacks them). 0 when not IP; sets
+// *ipv6 otherwise. Every software offload path finds L3 through this one parse.
+uint32_t l3_offset(const uint8_t* hdr, uint32_t have, bool* ipv6) noexcept;
+
 // Copies bytes [off, off + len) of the frame into dst.
 void gather(const FrameView& f, uint32_t off, uint32_t len, uint8_t* dst) noexcept;
 

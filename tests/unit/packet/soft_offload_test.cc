@@ -39,13 +39,15 @@ struct Built {
 };
 
 // A TCP frame as the kernel hands it over with offloads: checksum field = pseudo-header sum.
-Built tcp_frame(bool ipv6, uint32_t payload, uint16_t mss, uint8_t flags, bool vlan = false) {
+// `tags`: 0, 1 (802.1Q) or 2 (QinQ: an 802.1ad tag outside an 802.1Q one).
+Built tcp_frame(bool ipv6, uint32_t payload, uint16_t mss, uint8_t flags, int tags = 0) {
   Built b;
   auto& f = b.frame;
   const uint8_t dst[6] = {2, 0, 0, 0, 0, 2}, src[6] = {2, 0, 0, 0, 0, 1};
   f.insert(f.end(), dst, dst + 6);
   f.insert(f.end(), src, src + 6);
-  if (vlan) f.insert(f.end(), {0x81, 0x00, 0x00, 0x0a});
+  if (tags == 2) f.insert(f.end(), {0x88, 0xa8, 0x00, 0x64});
+  if (tags >= 1) f.insert(f.end(), {0x81, 0x00, 0x00, 0x0a});
   f.push_back(ipv6 ? 0x86 : 0x08);
   f.push_back(ipv6 ? 0xdd : 0x00);
   b.l3 = uint32_t(f.size());
@@ -262,8 +264,8 @@ std::vector<uint8_t> bytes(const Packet& p) {
   return std::vector<uint8_t>(p.data, p.data + p.len);
 }
 
-void expect_round_trip(bool ipv6) {
-  auto b = tcp_frame(ipv6, 5000, 1448, 0x18);
+void expect_round_trip(bool ipv6, int tags = 0) {
+  auto b = tcp_frame(ipv6, 5000, 1448, 0x18, tags);
   Segments segs = cut(b);
   ASSERT_EQ(segs.frames.size(), 4u);
   PacketPool pool(8);
@@ -291,6 +293,15 @@ TEST(SoftGro, SegmentsFoldBackIntoTheSuperFrameV4) {
 
 TEST(SoftGro, SegmentsFoldBackIntoTheSuperFrameV6) {
   expect_round_trip(true);
+}
+
+TEST(SoftGro, TaggedSegmentsFoldBackLikeUntaggedOnes) {
+  // GRO finds the IP header the way segmentation does, so a frame it builds is one TSO can cut.
+  for (int tags : {1, 2}) {
+    SCOPED_TRACE(tags);
+    expect_round_trip(false, tags);
+    expect_round_trip(true, tags);
+  }
 }
 
 TEST(SoftGro, OnlyConsecutiveInOrderSegmentsOfOneFlowMerge) {

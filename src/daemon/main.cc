@@ -78,11 +78,13 @@ int main(int argc, char** argv) {
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
       ->check(CLI::Range(64u, 65536u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
-  const std::map<std::string, hvnet::PollMode> modes = {{"adaptive", hvnet::PollMode::kAdaptive},
-                                                        {"busy", hvnet::PollMode::kBusyPoll},
-                                                        {"interrupt", hvnet::PollMode::kInterrupt}};
+  std::map<std::string, hvnet::PollMode> modes;  // spelled as poll_mode_name() logs them
   std::vector<std::string> mode_names = {"auto"};
-  for (const auto& [name, mode] : modes) mode_names.push_back(name);
+  for (auto m :
+       {hvnet::PollMode::kAdaptive, hvnet::PollMode::kBusyPoll, hvnet::PollMode::kInterrupt}) {
+    modes[hvnet::poll_mode_name(m)] = m;
+    mode_names.push_back(hvnet::poll_mode_name(m));
+  }
   std::string poll_mode = "auto";  // (the transform below rewrites it to the listed spelling)
   app.add_option("--poll-mode", poll_mode,
                  "forwarding thread: auto|adaptive|busy|interrupt (auto: busy on hosts with " +

@@ -75,8 +75,9 @@ measure() {  # measure <label>
   rtt=$(ip netns exec "$NS1" ping -n -c 50 -i 0.02 10.201.0.2 | awk -F/ '/^rtt/ {print $5}')
   gbps=$(tcp_gbps)
   cubic=$(tcp_gbps -C cubic || echo 0)  # (0 where the kernel lacks cubic)
-  # 64-byte frames: trafgen in NS1 at full speed for 3 s (loss: of what it offered), counted on arrival in NS2 by an
-  # application, then (same offered load) by an XDP counting sink on the receiving interface.
+  # 64-byte frames: trafgen in NS1 at full speed for 3 s (loss: of what it offered), counted on
+  # arrival in NS2 by an application, then (same offered load) by an XDP counting sink on the
+  # receiving interface.
   local kpps loss xkpps xloss
   read -r kpps loss < <(load_64b rx)
   read -r xkpps xloss < <(load_64b rx-xdp)

@@ -24,6 +24,9 @@
 #include <thread>
 #include <vector>
 
+#include "packet/headers.h"
+#include "packet/soft_offload.h"
+
 namespace {
 
 constexpr int kBatch = 64;
@@ -47,10 +50,8 @@ void build_frame(const uint8_t* dst_mac, uint8_t (&frame)[60]) {
   uint8_t* ip = frame + 14;
   ip[0] = 0x45, ip[3] = 46, ip[8] = 64, ip[9] = 17;
   ip[12] = 198, ip[13] = 18, ip[15] = 1, ip[16] = 198, ip[17] = 18, ip[19] = 2;
-  uint32_t sum = 0;  // a valid header checksum: bridges with netfilter drop bad ones
-  for (int i = 0; i < 20; i += 2) sum += uint32_t(ip[i] << 8 | ip[i + 1]);
-  while (sum >> 16) sum = (sum & 0xffff) + (sum >> 16);
-  ip[10] = uint8_t(~sum >> 8), ip[11] = uint8_t(~sum);
+  // A valid header checksum: bridges with netfilter drop bad ones.
+  hvnet::store_be16(ip + 10, hvnet::soft::csum_fold(hvnet::soft::csum_partial(ip, 20, 0)));
   uint8_t* udp = ip + 20;
   udp[1] = 9, udp[3] = 9, udp[5] = 26;
   const uint32_t magic = htonl(kMagic);
@@ -80,6 +81,16 @@ bpf_insn insn(uint8_t code, uint8_t dst, uint8_t src, int16_t off, int32_t imm) 
   i.off = off;
   i.imm = imm;
   return i;
+}
+
+// Loads an XDP program given as instructions; on refusal prints the verifier's log. Returns the
+// program's fd or a negative errno.
+int load_xdp_program(const char* name, const bpf_insn* prog, size_t count) {
+  static char log[65536];
+  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = sizeof log, .log_buf = log);
+  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, name, "GPL", prog, count, &opts);
+  if (fd < 0) std::fprintf(stderr, "trafgen: XDP program %s refused:\n%s\n", name, log);
+  return fd;
 }
 
 // XDP counting sink: frames carrying kMagic at offset 42 bump a per-CPU counter and are dropped;
@@ -117,12 +128,8 @@ int xdp_sink_count(const char* iface, double secs, uint64_t* count) {
       insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_PASS),  // pass:
       insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  static char log[65536];
-  LIBBPF_OPTS(bpf_prog_load_opts, opts, .log_level = 1, .log_size = sizeof log, .log_buf = log);
-  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "trafgen_sink", "GPL", prog,
-                         sizeof prog / sizeof prog[0], &opts);
+  int fd = load_xdp_program("trafgen_sink", prog, sizeof prog / sizeof prog[0]);
   if (fd < 0) {
-    std::fprintf(stderr, "trafgen: XDP program refused:\n%s\n", log);
     close(map);
     return fd;
   }
@@ -155,9 +162,7 @@ int xdp_live_send(const char* iface, const uint8_t* frame, uint32_t len, double 
       insn(BPF_ALU64 | BPF_MOV | BPF_K, 0, 0, 0, XDP_TX),
       insn(BPF_JMP | BPF_EXIT, 0, 0, 0, 0),
   };
-  LIBBPF_OPTS(bpf_prog_load_opts, load_opts);
-  int fd = bpf_prog_load(BPF_PROG_TYPE_XDP, "trafgen_tx", "GPL", prog, sizeof prog / sizeof prog[0],
-                         &load_opts);
+  int fd = load_xdp_program("trafgen_tx", prog, sizeof prog / sizeof prog[0]);
   if (fd < 0) return fd;
   xdp_md ctx{};
   ctx.data_end = len;

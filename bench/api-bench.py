@@ -29,7 +29,7 @@ def free_port():
 def main():
     work = tempfile.mkdtemp(prefix="hvnet-api-bench-")
     port, sock = free_port(), os.path.join(work, "xapi.sock")
-    with open(os.path.join(work, "pw"), "w") as f:
+    with open(os.open(os.path.join(work, "pw"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write("bench\n")
     proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket", sock,
                              "--api-listen", f"127.0.0.1:{port}", "--password-file",

@@ -1,9 +1,13 @@
 #include "api/api.h"
 
 #include <openssl/crypto.h>
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "model/utf8.h"
 
 namespace hvnet::api {
 
@@ -64,7 +68,9 @@ json void_value() {
 
 }  // namespace
 
-Api::Api(Manager& mgr, Credentials creds) : mgr_(mgr), creds_(std::move(creds)) {
+Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
+         std::function<Clock::time_point()> now)
+    : mgr_(mgr), creds_(std::move(creds)), policy_(policy), now_(std::move(now)) {
   register_generic();
   register_network();
 }
@@ -73,36 +79,107 @@ void Api::add(const std::string& name, size_t min_args, size_t max_args, Handler
   methods_[name] = Method{min_args, max_args, std::move(fn)};
 }
 
-Result<json> Api::login(const json& params, Origin origin) {
+size_t Api::session_count() {
+  std::lock_guard lk(sessions_mu_);
+  return sessions_.size();
+}
+
+Result<json> Api::login(const json& params, const Caller& caller) {
   if (params.size() < 2 || params.size() > 4)
     return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
                       {"session.login_with_password", "2", std::to_string(params.size())});
   if (!params[0].is_string() || !params[1].is_string())
     return make_error("SESSION_AUTHENTICATION_FAILED", {"", "Authentication failure"});
   const std::string user = params[0], pw = params[1];
+  const auto now = now_();
+  std::lock_guard lk(sessions_mu_);
+  // Throttling: the user's and the address's counts. The Unix socket is local root, trusted
+  // without a password: never throttled, so an attack over TCP cannot lock the admin out.
+  std::vector<std::string> keys;
+  if (caller.origin == Origin::kNetwork) keys = {"user:" + user, "addr:" + caller.address};
+  for (const auto& k : keys) {
+    auto it = failures_.find(k);
+    if (it != failures_.end() && now < it->second.blocked_until) {
+      auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count();
+      return make_error("SESSION_AUTHENTICATION_FAILED",
+                        {user, "too many failed logins: try again in " + std::to_string(wait) + " s"});
+    }
+  }
   bool ok =
-      user == creds_.user && (origin == Origin::kLocal ||
+      user == creds_.user && (caller.origin == Origin::kLocal ||
                               (!creds_.password.empty() && pw.size() == creds_.password.size() &&
                                CRYPTO_memcmp(pw.data(), creds_.password.data(), pw.size()) == 0));
-  if (!ok) return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});
+  if (!ok) {
+    if (failures_.size() > 100000) failures_.clear();  // bounded memory under a spray of names
+    for (const auto& k : keys) {
+      Failures& f = failures_[k];
+      if (f.count == 0 || now - f.first > policy_.failure_window) f = Failures{0, now, {}};
+      if (++f.count > policy_.free_failures) {
+        unsigned shift = std::min(f.count - policy_.free_failures - 1, 16u);
+        auto backoff = std::min<std::chrono::seconds>(std::chrono::seconds(1u << shift),
+                                                      policy_.max_backoff);
+        f.blocked_until = now + backoff;
+        spdlog::warn("login throttled for {}: {} failures, next attempt in {} s",
+                     utf8_escaped(k), f.count, backoff.count());
+      }
+    }
+    return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});
+  }
+  for (const auto& k : keys) failures_.erase(k);
+  // Expire idle sessions, then make room under the user's cap (least recently used first).
+  std::vector<std::map<std::string, Session>::iterator> mine;
+  for (auto it = sessions_.begin(); it != sessions_.end();) {
+    if (now - it->second.last_used > policy_.idle_expiry) {
+      it = sessions_.erase(it);
+      continue;
+    }
+    if (it->second.user == user) mine.push_back(it);
+    ++it;
+  }
+  if (policy_.max_per_user > 0 && mine.size() >= policy_.max_per_user) {
+    std::sort(mine.begin(), mine.end(),
+              [](auto a, auto b) { return a->second.last_used < b->second.last_used; });
+    for (size_t i = 0; i + policy_.max_per_user <= mine.size(); ++i) sessions_.erase(mine[i]);
+  }
   std::string ref = std::string(model::kRefPrefix) + model::new_uuid();
-  std::lock_guard lk(sessions_mu_);
-  sessions_.insert(ref);
+  sessions_[ref] = Session{user, now};
   return json(ref);
 }
 
-Result<json> Api::call(const std::string& method, const json& params, Origin origin) {
+bool Api::session_valid(const std::string& ref) {
+  const auto now = now_();
+  std::lock_guard lk(sessions_mu_);
+  auto it = sessions_.find(ref);
+  if (it == sessions_.end()) return false;
+  if (now - it->second.last_used > policy_.idle_expiry) {
+    sessions_.erase(it);
+    return false;
+  }
+  it->second.last_used = now;
+  return true;
+}
+
+Result<json> Api::call(const std::string& method, const json& params, const Caller& caller) {
+  try {
+    return dispatch(method, params, caller);
+  } catch (const std::exception& e) {
+    spdlog::error("API call {} failed: {}", utf8_escaped(method), utf8_escaped(e.what()));
+    return make_error("INTERNAL_ERROR", {utf8_escaped(e.what())});
+  } catch (...) {
+    spdlog::error("API call {} failed: unknown exception", utf8_escaped(method));
+    return make_error("INTERNAL_ERROR", {"unknown exception"});
+  }
+}
+
+Result<json> Api::dispatch(const std::string& method, const json& params, const Caller& caller) {
   if (!params.is_array()) return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH", {method, "?", "0"});
-  if (method == "session.login_with_password") return login(params, origin);
+  if (method == "session.login_with_password") return login(params, caller);
   auto it = methods_.find(method);
   if (it == methods_.end()) return make_error("MESSAGE_METHOD_UNKNOWN", {method});
   if (params.empty() || !params[0].is_string())
     return make_error("SESSION_INVALID", {params.empty() ? "" : params[0].dump()});
   const std::string session = params[0];
-  {
-    std::lock_guard lk(sessions_mu_);
-    if (!sessions_.count(session)) return make_error("SESSION_INVALID", {session});
-  }
+  if (!session_valid(session)) return make_error("SESSION_INVALID", {session});
   if (method == "session.logout") {
     std::lock_guard lk(sessions_mu_);
     sessions_.erase(session);
@@ -378,6 +455,8 @@ void Api::register_network() {
       }
       auto mac = a[2].is_string() ? a[2].get<std::string>() : std::string();
       auto mode = a[3].is_string() ? a[3].get<std::string>() : std::string("balance-slb");
+      if (!a[4].is_null() && !a[4].is_object())
+        return make_error("FIELD_TYPE_ERROR", {"properties"});
       json props = a[4].is_null() ? json::object() : a[4];
       auto b = model::bond_create(t, net.value(), members, mac, mode, props);
       if (!b) return b.error();

@@ -1,16 +1,22 @@
 #include "api/http_server.h"
 
+#include <fcntl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
 #include <mutex>
+#include <optional>
+#include <spdlog/spdlog.h>
+#include <thread>
+#include <unordered_map>
 
-#include "api/wire.h"
+#include "model/utf8.h"
 
 namespace hvnet::api {
 
@@ -19,113 +25,456 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
+using namespace std::chrono_literals;
 
-struct HttpServer::Impl {
-  asio::io_context io;
-  std::vector<std::unique_ptr<tcp::acceptor>> tcp_acceptors;
-  std::vector<std::unique_ptr<unix_socket::acceptor>> unix_acceptors;
-  std::vector<std::thread> listeners;
-  std::vector<std::string> unix_paths;
-  std::atomic<bool> stopping{false};
-};
-
-HttpServer::HttpServer(Api& api) : impl_(std::make_unique<Impl>()), api_(api) {}
-HttpServer::~HttpServer() {
-  stop();
-}
-
-std::pair<int, std::string> HttpServer::handle(const std::string& verb, const std::string& target,
-                                               const std::string& body, Origin origin) {
-  if (verb == "OPTIONS") return {200, ""};
-  if (verb != "POST") return {405, "POST only\n"};
-  std::string path = target.substr(0, target.find('?'));
-  if (path == "/" || path == "/RPC2") {
-    auto call = decode_xmlrpc(body);
-    if (!call) return {500, "malformed XML-RPC request\n"};
-    return {200, encode_xmlrpc(api_.call(call->method, call->params, origin))};
-  }
-  if (path == "/jsonrpc") {
-    auto call = decode_jsonrpc(body);
-    if (!call) return {500, "malformed JSON-RPC request\n"};
-    return {200, encode_jsonrpc(*call, api_.call(call->method, call->params, origin))};
-  }
-  return {404, "not found\n"};
+void ServerLimits::fit_to_fd_limit(size_t nofile) {
+  const size_t keep = std::max<size_t>(64, nofile / 4);
+  const size_t budget = nofile > keep + 16 ? nofile - keep : 16;
+  max_local_connections = std::clamp<size_t>(budget / 8, 4, max_local_connections);
+  max_connections = std::min(max_connections, budget - std::min(budget - 8, max_local_connections));
+  max_per_address = std::min(max_per_address, max_connections);
 }
 
 namespace {
 
-template <typename Socket>
-void serve_connection(HttpServer& server, Socket sock, Origin origin) {
-  beast::flat_buffer buf;
-  for (;;) {
-    beast::error_code ec;
-    http::request_parser<http::string_body> parser;
-    parser.body_limit(8 << 20);
-    http::read(sock, buf, parser, ec);
-    if (ec) break;
-    auto& req = parser.get();
-    auto [status, body] = server.handle(std::string(req.method_string()), std::string(req.target()),
-                                        req.body(), origin);
-    http::response<http::string_body> res{http::status(status), req.version()};
-    const bool xml = req.target() != "/jsonrpc";
-    res.set(http::field::server, "hvnet");
-    res.set(http::field::content_type, status != 200 ? "text/plain"
-                                       : xml         ? "text/xml"
-                                                     : "application/json");
-    res.set(http::field::access_control_allow_origin, "*");
-    if (req.method() == http::verb::options) {
-      res.set(http::field::access_control_allow_methods, "POST, OPTIONS");
-      res.set(http::field::access_control_allow_headers, "Content-Type");
-    }
-    res.keep_alive(req.keep_alive());
-    res.body() = std::move(body);
-    res.prepare_payload();
-    http::write(sock, res, ec);
-    if (ec || !res.keep_alive()) break;
-  }
-  beast::error_code ignored;
-  sock.shutdown(Socket::shutdown_both, ignored);
-}
+constexpr const char* kRefusal =
+    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nContent-Length: 21\r\n"
+    "Retry-After: 1\r\nConnection: close\r\n\r\ntoo many connections\n";
 
-template <typename Acceptor, typename Socket>
-void accept_loop(HttpServer& server, Acceptor& acc, asio::io_context& io, Origin origin,
-                 std::atomic<bool>& stopping) {
-  while (!stopping.load()) {
-    Socket sock(io);
-    beast::error_code ec;
-    acc.accept(sock, ec);
-    if (ec) {
-      if (stopping.load()) return;
-      continue;
+// At most one line a second for events that a client can cause by the thousand.
+class Throttled {
+ public:
+  template <typename... Args>
+  void warn(fmt::format_string<Args...> f, Args&&... args) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::seconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    int64_t last = last_.load();
+    if (now == last || !last_.compare_exchange_strong(last, now)) {
+      ++suppressed_;
+      return;
     }
-    std::thread([&server, origin](Socket s) { serve_connection(server, std::move(s), origin); },
-                std::move(sock))
-        .detach();
+    spdlog::warn(f, std::forward<Args>(args)...);
+    if (size_t n = suppressed_.exchange(0)) spdlog::warn("({} similar events in the last second)", n);
   }
+
+ private:
+  std::atomic<int64_t> last_{0};
+  std::atomic<size_t> suppressed_{0};
+};
+
+void send_refusal(int fd) {
+  (void)::send(fd, kRefusal, std::strlen(kRefusal), MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
 }  // namespace
+
+struct HttpServer::Impl {
+  Impl(Api& a, ServerLimits l) : api(a), lim(std::move(l)) {}
+  Api& api;
+  ServerLimits lim;
+
+  // Admission and accounting (touched on accept and close only).
+  std::mutex mu;
+  size_t open_tcp = 0, open_local = 0;
+  std::unordered_map<std::string, size_t> per_address;
+  std::atomic<size_t> buffered{0}, refused{0}, timed_out{0};
+  std::atomic<bool> stopping{false};
+  Throttled refusal_log, fd_log;
+  int reserve_fd = -1;  // given up to refuse one connection cleanly when descriptors run out
+
+  asio::io_context io;
+  std::optional<asio::executor_work_guard<asio::io_context::executor_type>> work;
+  std::unique_ptr<asio::thread_pool> handlers;
+  std::vector<std::thread> io_threads;
+  std::vector<std::function<void()>> closers;  // close each acceptor
+  std::vector<std::string> unix_paths;
+  uint16_t tcp_port = 0;
+
+  HttpReply route(const HttpRequest& req);
+  bool origin_allowed(const HttpRequest& req) const;
+
+  bool reserve_budget(size_t n) {
+    size_t cur = buffered.load();
+    do {
+      if (cur + n > lim.max_buffered_bytes) return false;
+    } while (!buffered.compare_exchange_weak(cur, cur + n));
+    return true;
+  }
+
+  // Refuses one pending connection with the reserved descriptor; false when there is none.
+  bool refuse_with_reserve(int listen_fd) {
+    if (reserve_fd < 0) return false;
+    ::close(reserve_fd);
+    reserve_fd = -1;
+    int fd = ::accept4(listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd >= 0) {
+      send_refusal(fd);
+      ::close(fd);
+      ++refused;
+    }
+    reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    return fd >= 0;
+  }
+};
+
+namespace {
+
+// One client connection: idle wait, header, body, handling, reply, and again (keep-alive). All
+// of its handlers run on its strand; one timer bounds whichever phase is under way.
+template <typename Socket>
+class Connection : public std::enable_shared_from_this<Connection<Socket>> {
+ public:
+  Connection(HttpServer::Impl& s, HttpServer& server, Socket sock, Caller caller)
+      : s_(s), server_(server), sock_(std::move(sock)), timer_(sock_.get_executor()),
+        caller_(std::move(caller)) {}
+
+  ~Connection() {
+    release_budget();
+    std::lock_guard lk(s_.mu);
+    if (caller_.origin == Origin::kLocal) {
+      --s_.open_local;
+    } else {
+      --s_.open_tcp;
+      auto it = s_.per_address.find(caller_.address);
+      if (it != s_.per_address.end() && --it->second == 0) s_.per_address.erase(it);
+    }
+  }
+
+  void start() { wait_for_request(); }
+
+ private:
+  using Self = std::shared_ptr<Connection>;
+
+  void arm(std::chrono::milliseconds d) {
+    const uint64_t gen = ++timer_gen_;
+    timer_.expires_after(d);
+    timer_.async_wait([self = this->shared_from_this(), gen](beast::error_code ec) {
+      if (ec || gen != self->timer_gen_) return;  // re-armed or cancelled meanwhile
+      ++self->s_.timed_out;
+      self->close();
+    });
+  }
+  void disarm() {
+    ++timer_gen_;
+    timer_.cancel();
+  }
+
+  void close() {
+    beast::error_code ec;
+    sock_.shutdown(Socket::shutdown_both, ec);
+    sock_.close(ec);
+    disarm();
+  }
+
+  void release_budget() {
+    if (reserved_) s_.buffered -= reserved_;
+    reserved_ = 0;
+  }
+
+  void wait_for_request() {
+    if (s_.stopping) return close();
+    if (buf_.size() > 0) return read_header();  // the next request is already here
+    arm(s_.lim.idle_timeout);
+    sock_.async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+      if (ec) return self->close();
+      self->read_header();
+    });
+  }
+
+  void read_header() {
+    arm(s_.lim.header_timeout);
+    parser_.emplace();
+    parser_->header_limit(uint32_t(s_.lim.max_header_bytes));
+    parser_->body_limit(s_.lim.max_body_bytes);
+    http::async_read_header(sock_, buf_, *parser_,
+                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                              self->on_header(ec);
+                            });
+  }
+
+  void on_header(beast::error_code ec) {
+    if (ec == http::error::header_limit) return refuse(431, "request header too large\n");
+    if (ec) return close();
+    auto len = parser_->content_length();
+    const size_t need = len ? size_t(*len) : parser_->is_done() ? 0 : s_.lim.max_body_bytes;
+    if (need > s_.lim.max_body_bytes)
+      return refuse(413, "request body over " + std::to_string(s_.lim.max_body_bytes) +
+                             " bytes (--api-max-body)\n");
+    if (!s_.reserve_budget(need)) return refuse(503, "server busy: too many request bytes\n");
+    reserved_ = need;
+    if (parser_->is_done()) return dispatch();
+    arm(s_.lim.body_timeout);
+    auto read_body = [self = this->shared_from_this()] {
+      http::async_read(self->sock_, self->buf_, *self->parser_,
+                       [self](beast::error_code ec, size_t) {
+                         if (ec == http::error::body_limit)
+                           return self->refuse(413, "request body too large\n");
+                         if (ec) return self->close();
+                         self->dispatch();
+                       });
+    };
+    if (beast::iequals(parser_->get()[http::field::expect], "100-continue")) {
+      static const std::string kContinue = "HTTP/1.1 100 Continue\r\n\r\n";
+      asio::async_write(sock_, asio::buffer(kContinue),
+                        [self = this->shared_from_this(), read_body](beast::error_code ec, size_t) {
+                          if (ec) return self->close();
+                          read_body();
+                        });
+      return;
+    }
+    read_body();
+  }
+
+  void dispatch() {
+    disarm();
+    auto& req = parser_->get();
+    keep_alive_ = req.keep_alive();
+    version_ = req.version();
+    HttpRequest r;
+    r.verb = std::string(req.method_string());
+    r.target = std::string(req.target());
+    r.body = std::move(req.body());
+    r.origin_header = std::string(req[http::field::origin]);
+    r.host_header = std::string(req[http::field::host]);
+    r.caller = caller_;
+    parser_.reset();
+    asio::post(*s_.handlers, [self = this->shared_from_this(), r = std::move(r)] {
+      HttpReply reply = self->server_.handle(r);
+      asio::post(self->sock_.get_executor(),
+                 [self, reply = std::move(reply)]() mutable { self->write(std::move(reply)); });
+    });
+  }
+
+  void refuse(int status, std::string text) {
+    keep_alive_ = false;
+    version_ = parser_ ? parser_->get().version() : 11;
+    parser_.reset();
+    HttpReply r;
+    r.status = status;
+    r.body = std::move(text);
+    write(std::move(r));
+  }
+
+  void write(HttpReply reply) {
+    release_budget();
+    res_ = {};
+    res_.result(http::status(reply.status));
+    res_.version(version_ ? version_ : 11);
+    res_.set(http::field::server, "hvnet");
+    res_.set(http::field::content_type, reply.content_type);
+    if (!reply.allow_origin.empty()) {
+      res_.set(http::field::access_control_allow_origin, reply.allow_origin);
+      res_.set(http::field::vary, "Origin");
+      res_.set(http::field::access_control_allow_methods, "POST, OPTIONS");
+      res_.set(http::field::access_control_allow_headers, "Content-Type");
+    }
+    res_.keep_alive(keep_alive_ && !s_.stopping);
+    res_.body() = std::move(reply.body);
+    res_.prepare_payload();
+    arm(s_.lim.write_timeout);
+    http::async_write(sock_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
+      if (ec || !self->res_.keep_alive()) return self->close();
+      self->wait_for_request();
+    });
+  }
+
+  HttpServer::Impl& s_;
+  HttpServer& server_;
+  Socket sock_;
+  asio::steady_timer timer_;
+  uint64_t timer_gen_ = 0;
+  beast::flat_buffer buf_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  http::response<http::string_body> res_;
+  Caller caller_;
+  size_t reserved_ = 0;
+  bool keep_alive_ = false;
+  unsigned version_ = 11;
+};
+
+template <typename Acceptor>
+class Listener : public std::enable_shared_from_this<Listener<Acceptor>> {
+ public:
+  using Socket = typename Acceptor::protocol_type::socket;
+  Listener(HttpServer::Impl& s, HttpServer& server, Acceptor acc, Origin origin)
+      : s_(s), server_(server), acc_(std::move(acc)), pause_(s.io), origin_(origin) {}
+
+  void accept() {
+    if (s_.stopping) return;
+    acc_.async_accept(asio::make_strand(s_.io),
+                      [self = this->shared_from_this()](beast::error_code ec, Socket sock) {
+                        self->on_accept(ec, std::move(sock));
+                      });
+  }
+  void close() {
+    beast::error_code ec;
+    acc_.close(ec);
+    pause_.cancel();
+  }
+
+ private:
+  void on_accept(beast::error_code ec, Socket sock) {
+    if (s_.stopping || ec == asio::error::operation_aborted) return;
+    if (ec) {
+      const bool no_fds = ec == beast::errc::too_many_files_open ||
+                          ec == beast::errc::too_many_files_open_in_system;
+      s_.fd_log.warn("API accept failed: {}{}", ec.message(),
+                     no_fds ? " (descriptors exhausted: refusing connections)" : "");
+      if (no_fds && s_.refuse_with_reserve(acc_.native_handle())) return accept();
+      pause_.expires_after(100ms);  // never spin on a persistent error
+      pause_.async_wait([self = this->shared_from_this()](beast::error_code e) {
+        if (!e) self->accept();
+      });
+      return;
+    }
+    Caller caller(origin_);
+    if constexpr (std::is_same_v<Socket, tcp::socket>) {
+      beast::error_code e;
+      auto ep = sock.remote_endpoint(e);
+      caller.address = e ? "?" : ep.address().to_string();
+    }
+    if (admit(caller)) {
+      std::make_shared<Connection<Socket>>(s_, server_, std::move(sock), std::move(caller))
+          ->start();
+    } else {
+      ++s_.refused;
+      s_.refusal_log.warn("API connection from {} refused: connection cap reached",
+                          caller.address.empty() ? "the Unix socket" : caller.address);
+      send_refusal(sock.native_handle());
+      beast::error_code e;
+      sock.close(e);
+    }
+    accept();
+  }
+
+  bool admit(const Caller& c) {
+    std::lock_guard lk(s_.mu);
+    if (c.origin == Origin::kLocal) {
+      if (s_.open_local >= s_.lim.max_local_connections) return false;
+      ++s_.open_local;
+      return true;
+    }
+    size_t& mine = s_.per_address[c.address];
+    if (s_.open_tcp >= s_.lim.max_connections || mine >= s_.lim.max_per_address) {
+      if (mine == 0) s_.per_address.erase(c.address);
+      return false;
+    }
+    ++mine;
+    ++s_.open_tcp;
+    return true;
+  }
+
+  HttpServer::Impl& s_;
+  HttpServer& server_;
+  Acceptor acc_;
+  asio::steady_timer pause_;
+  Origin origin_;
+};
+
+}  // namespace
+
+HttpServer::HttpServer(Api& api, ServerLimits limits)
+    : impl_(std::make_unique<Impl>(api, std::move(limits))) {
+  impl_->reserve_fd = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+}
+
+HttpServer::~HttpServer() {
+  stop();
+  if (impl_->reserve_fd >= 0) ::close(impl_->reserve_fd);
+}
+
+uint16_t HttpServer::tcp_port() const {
+  return impl_->tcp_port;
+}
+
+HttpServer::Counters HttpServer::counters() const {
+  std::lock_guard lk(impl_->mu);
+  return {impl_->open_tcp, impl_->open_local, impl_->refused.load(), impl_->timed_out.load()};
+}
+
+bool HttpServer::Impl::origin_allowed(const HttpRequest& req) const {
+  if (req.origin_header.empty()) return true;  // not a browser's cross-site request
+  const std::string& o = req.origin_header;
+  if (!req.host_header.empty() && (o == "http://" + req.host_header || o == "https://" + req.host_header))
+    return true;
+  return std::find(lim.allowed_origins.begin(), lim.allowed_origins.end(), o) !=
+         lim.allowed_origins.end();
+}
+
+HttpReply HttpServer::handle(const HttpRequest& req) {
+  try {
+    return impl_->route(req);
+  } catch (const std::exception& e) {
+    spdlog::error("API request {} {} failed: {}", utf8_escaped(req.verb), utf8_escaped(req.target),
+                  utf8_escaped(e.what()));
+    return HttpReply{500, "text/plain", "internal error\n", ""};
+  } catch (...) {
+    spdlog::error("API request failed: unknown exception");
+    return HttpReply{500, "text/plain", "internal error\n", ""};
+  }
+}
+
+HttpReply HttpServer::Impl::route(const HttpRequest& req) {
+  HttpReply r;
+  if (!origin_allowed(req)) {
+    r.status = 403;
+    r.body = "origin not allowed: " + utf8_escaped(req.origin_header) + " (--api-allow-origin)\n";
+    return r;
+  }
+  if (!req.origin_header.empty()) r.allow_origin = req.origin_header;
+  if (req.verb == "OPTIONS") return r;
+  if (req.verb != "POST") {
+    r.status = 405;
+    r.body = "POST only\n";
+    return r;
+  }
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  if (path == "/" || path == "/RPC2") {
+    auto call = decode_xmlrpc(req.body, lim.decode);
+    if (!call) {
+      r.status = 400;
+      r.body = call.error().to_string() + "\n";
+      return r;
+    }
+    r.content_type = "text/xml";
+    r.body = encode_xmlrpc(api.call(call->method, call->params, req.caller));
+    return r;
+  }
+  if (path == "/jsonrpc") {
+    r.content_type = "application/json";
+    auto call = decode_jsonrpc(req.body, lim.decode);
+    if (!call) {
+      r.status = 400;
+      r.body = encode_jsonrpc_refusal(call.error());
+      return r;
+    }
+    r.body = encode_jsonrpc(*call, api.call(call->method, call->params, req.caller));
+    return r;
+  }
+  r.status = 404;
+  r.body = "not found\n";
+  return r;
+}
 
 Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
   beast::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return make_error("INVALID_VALUE", {"address", host});
-  auto acc = std::make_unique<tcp::acceptor>(impl_->io);
+  tcp::acceptor acc(impl_->io);
   tcp::endpoint ep(addr, port);
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->set_option(asio::socket_base::reuse_address(true), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec)
     return make_error("INTERNAL_ERROR",
                       {"listen on " + host + ":" + std::to_string(port), ec.message()});
-  tcp_port_ = acc->local_endpoint().port();
-  tcp::acceptor& ref = *acc;
-  impl_->tcp_acceptors.push_back(std::move(acc));
-  impl_->listeners.emplace_back([this, &ref] {
-    accept_loop<tcp::acceptor, tcp::socket>(*this, ref, impl_->io, Origin::kNetwork,
-                                            impl_->stopping);
-  });
+  impl_->tcp_port = acc.local_endpoint().port();
+  auto l = std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc),
+                                                      Origin::kNetwork);
+  impl_->closers.push_back([l] { l->close(); });
+  l->accept();
   return ok_status();
 }
 
@@ -134,29 +483,48 @@ Status HttpServer::listen_unix(const std::string& path) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path(), fec);
   ::unlink(path.c_str());
   beast::error_code ec;
-  auto acc = std::make_unique<unix_socket::acceptor>(impl_->io);
+  unix_socket::acceptor acc(impl_->io);
   unix_socket::endpoint ep(path);
-  acc->open(ep.protocol(), ec);
-  if (!ec) acc->bind(ep, ec);
-  if (!ec) acc->listen(asio::socket_base::max_listen_connections, ec);
+  acc.open(ep.protocol(), ec);
+  if (!ec) acc.bind(ep, ec);
+  if (!ec) acc.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) return make_error("INTERNAL_ERROR", {"listen on " + path, ec.message()});
   ::chmod(path.c_str(), 0600);  // local root only: logins over it are trusted
-  unix_socket::acceptor& ref = *acc;
-  impl_->unix_acceptors.push_back(std::move(acc));
   impl_->unix_paths.push_back(path);
-  impl_->listeners.emplace_back([this, &ref] {
-    accept_loop<unix_socket::acceptor, unix_socket::socket>(*this, ref, impl_->io, Origin::kLocal,
-                                                            impl_->stopping);
-  });
+  auto l = std::make_shared<Listener<unix_socket::acceptor>>(*impl_, *this, std::move(acc),
+                                                              Origin::kLocal);
+  impl_->closers.push_back([l] { l->close(); });
+  l->accept();
   return ok_status();
+}
+
+void HttpServer::start() {
+  if (!impl_->io_threads.empty()) return;
+  impl_->work.emplace(impl_->io.get_executor());
+  impl_->handlers = std::make_unique<asio::thread_pool>(std::max(1u, impl_->lim.handler_threads));
+  for (unsigned i = 0; i < std::max(1u, impl_->lim.io_threads); ++i) {
+    impl_->io_threads.emplace_back([this] {
+      for (;;) {
+        try {
+          impl_->io.run();
+          return;
+        } catch (const std::exception& e) {  // a handler's fault ends that handler, not the pool
+          spdlog::error("API I/O thread: {}", e.what());
+        }
+      }
+    });
+  }
 }
 
 void HttpServer::stop() {
   if (impl_->stopping.exchange(true)) return;
-  // shutdown() wakes a thread blocked in accept(); then the acceptors can be closed.
-  for (auto& a : impl_->tcp_acceptors) ::shutdown(a->native_handle(), SHUT_RDWR);
-  for (auto& a : impl_->unix_acceptors) ::shutdown(a->native_handle(), SHUT_RDWR);
-  for (auto& t : impl_->listeners) t.join();
+  asio::post(impl_->io, [this] {
+    for (auto& c : impl_->closers) c();
+  });
+  impl_->work.reset();
+  if (impl_->handlers) impl_->handlers->join();
+  impl_->io.stop();
+  for (auto& t : impl_->io_threads) t.join();
   for (const auto& p : impl_->unix_paths) ::unlink(p.c_str());
 }
 

@@ -1,7 +1,10 @@
 #include "api/wire.h"
 
+#include <charconv>
 #include <pugixml.hpp>
 #include <sstream>
+
+#include "model/utf8.h"
 
 namespace hvnet::api {
 
@@ -9,49 +12,76 @@ using json = nlohmann::json;
 
 namespace {
 
-std::optional<json> xml_value(const pugi::xml_node& value) {
-  pugi::xml_node typed = value.first_child();
-  if (!typed || typed.type() == pugi::node_pcdata) return json(value.text().as_string());
-  std::string type = typed.name();
-  if (type == "string") return json(typed.text().as_string());
-  if (type == "int" || type == "i4" || type == "i8") {
-    std::string s = typed.text().as_string();
-    try {
-      size_t used = 0;
-      long long n = std::stoll(s, &used);
-      if (used != s.size()) return std::nullopt;
-      return json(n);
-    } catch (...) {
-      return std::nullopt;
-    }
-  }
-  if (type == "boolean") {
-    std::string s = typed.text().as_string();
-    if (s != "0" && s != "1") return std::nullopt;
-    return json(s == "1");
-  }
-  if (type == "double") return json(typed.text().as_double());
-  if (type == "dateTime.iso8601") return json(typed.text().as_string());
-  if (type == "array") {
-    json arr = json::array();
-    for (pugi::xml_node v : typed.child("data").children("value")) {
-      auto e = xml_value(v);
-      if (!e) return std::nullopt;
-      arr.push_back(*e);
-    }
-    return arr;
-  }
-  if (type == "struct") {
-    json obj = json::object();
-    for (pugi::xml_node m : typed.children("member")) {
-      auto e = xml_value(m.child("value"));
-      if (!e || !m.child("name")) return std::nullopt;
-      obj[m.child("name").text().as_string()] = *e;
-    }
-    return obj;
-  }
-  return std::nullopt;
+Error malformed(std::string what) {
+  return make_error(kMalformedRequest, {std::move(what)});
 }
+
+// One XML-RPC request's conversion to JSON values, within the limits.
+class XmlDecoder {
+ public:
+  explicit XmlDecoder(const DecodeLimits& l) : limits_(l) {}
+
+  // `depth` counts the envelope: methodCall/params/param/value is 1.
+  Result<json> value(const pugi::xml_node& value, int depth) {
+    if (depth > limits_.max_depth)
+      return malformed("nesting deeper than " + std::to_string(limits_.max_depth) + " levels");
+    if (++values_ > limits_.max_values)
+      return malformed("more than " + std::to_string(limits_.max_values) + " values");
+    pugi::xml_node typed = value.first_child();
+    if (!typed || typed.type() == pugi::node_pcdata) return text(value.text().get());
+    std::string_view type = typed.name();
+    if (type == "string" || type == "dateTime.iso8601") return text(typed.text().get());
+    if (type == "int" || type == "i4" || type == "i8") {
+      std::string_view s = typed.text().get();
+      int64_t n = 0;
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), n);
+      if (s.empty() || ec != std::errc() || p != s.data() + s.size())
+        return malformed("<" + std::string(type) + "> is not an integer: " + utf8_escaped(s));
+      return json(n);
+    }
+    if (type == "boolean") {
+      std::string_view s = typed.text().get();
+      if (s != "0" && s != "1") return malformed("<boolean> is not 0 or 1: " + utf8_escaped(s));
+      return json(s == "1");
+    }
+    if (type == "double") return json(typed.text().as_double());
+    if (type == "array") {
+      json arr = json::array();
+      for (pugi::xml_node v : typed.child("data").children("value")) {
+        auto e = value_at(v, depth + 1);
+        if (!e) return e;
+        arr.push_back(std::move(e.value()));
+      }
+      return arr;
+    }
+    if (type == "struct") {
+      json obj = json::object();
+      for (pugi::xml_node m : typed.children("member")) {
+        if (!m.child("name")) return malformed("struct member without a <name>");
+        auto name = text(m.child("name").text().get());
+        if (!name) return name;
+        auto e = value_at(m.child("value"), depth + 1);
+        if (!e) return e;
+        obj[name.value().get<std::string>()] = std::move(e.value());
+      }
+      return obj;
+    }
+    return malformed("unknown XML-RPC type <" + utf8_escaped(type) + ">");
+  }
+
+  static Result<json> text(std::string_view s) {
+    if (!valid_utf8(s)) return malformed("string is not valid UTF-8: " + utf8_escaped(s));
+    return json(std::string(s));
+  }
+
+ private:
+  Result<json> value_at(const pugi::xml_node& v, int depth) {
+    if (!v) return malformed("missing <value>");
+    return value(v, depth);
+  }
+  const DecodeLimits& limits_;
+  size_t values_ = 0;
+};
 
 void put_value(pugi::xml_node parent, const json& v) {
   pugi::xml_node value = parent.append_child("value");
@@ -84,20 +114,33 @@ json error_array(const Error& e) {
   return a;
 }
 
+std::string dump_safe(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 }  // namespace
 
-std::optional<RpcCall> decode_xmlrpc(const std::string& body) {
+Result<RpcCall> decode_xmlrpc(const std::string& body, const DecodeLimits& limits) {
   pugi::xml_document doc;
-  if (!doc.load_buffer(body.data(), body.size())) return std::nullopt;
+  // UTF-8 whatever the declaration says; no DOCTYPE (entities never expand beyond XML's own).
+  auto parsed = doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype,
+                                pugi::encoding_utf8);
+  if (!parsed)
+    return malformed(std::string("not XML: ") + parsed.description() + " at byte " +
+                     std::to_string(parsed.offset));
   pugi::xml_node call = doc.child("methodCall");
-  if (!call || !call.child("methodName")) return std::nullopt;
+  if (!call || !call.child("methodName")) return malformed("no <methodCall><methodName>");
+  auto method = XmlDecoder::text(call.child("methodName").text().get());
+  if (!method) return method.error();
   RpcCall c;
-  c.method = call.child("methodName").text().as_string();
+  c.method = method.value().get<std::string>();
   c.params = json::array();
+  XmlDecoder dec(limits);
   for (pugi::xml_node p : call.child("params").children("param")) {
-    auto v = xml_value(p.child("value"));
-    if (!v) return std::nullopt;
-    c.params.push_back(*v);
+    if (!p.child("value")) return malformed("<param> without a <value>");
+    auto v = dec.value(p.child("value"), 1);
+    if (!v) return v.error();
+    c.params.push_back(std::move(v.value()));
   }
   return c;
 }
@@ -116,17 +159,47 @@ std::string encode_xmlrpc(const Result<json>& r) {
   return out.str();
 }
 
-std::optional<RpcCall> decode_jsonrpc(const std::string& body) {
-  json j = json::parse(body, nullptr, false);
-  if (j.is_discarded() || !j.is_object() || !j.contains("method") || !j["method"].is_string())
-    return std::nullopt;
+Result<RpcCall> decode_jsonrpc(const std::string& body, const DecodeLimits& limits) {
+  // The parser itself is iterative; the callback keeps the tree it builds within the limits (a
+  // value past them is discarded, never stored) and remembers why.
+  std::string refused;
+  size_t values = 0;
+  auto check = [&](int depth, json::parse_event_t ev, json&) {
+    if (!refused.empty()) return false;
+    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
+        depth >= limits.max_depth) {
+      refused = "nesting deeper than " + std::to_string(limits.max_depth) + " levels";
+      return false;
+    }
+    if (ev == json::parse_event_t::value && ++values > limits.max_values) {
+      refused = "more than " + std::to_string(limits.max_values) + " values";
+      return false;
+    }
+    return true;
+  };
+  json j = json::parse(body, check, /*allow_exceptions=*/false);
+  if (!refused.empty()) return malformed(refused);
+  if (j.is_discarded()) return malformed("not JSON (or not UTF-8)");
+  if (!j.is_object()) return malformed("a JSON-RPC request is an object");
+  auto method = j.find("method");
+  if (method == j.end() || !method->is_string()) return malformed("\"method\" is not a string");
   RpcCall c;
-  c.method = j["method"];
-  c.params = j.value("params", json::array());
-  if (!c.params.is_array()) return std::nullopt;
-  c.id = j.value("id", json());
-  if (c.id.is_null()) return std::nullopt;  // a null id is rejected
-  c.v2 = j.value("jsonrpc", "") == "2.0";
+  c.method = method->get<std::string>();
+  if (auto p = j.find("params"); p != j.end()) {
+    if (!p->is_array()) return malformed("\"params\" is not an array");
+    c.params = std::move(*p);
+  } else {
+    c.params = json::array();
+  }
+  auto id = j.find("id");
+  if (id == j.end() || id->is_null()) return malformed("\"id\" is missing or null");
+  if (!id->is_string() && !id->is_number()) return malformed("\"id\" is not a string or number");
+  c.id = std::move(*id);
+  if (auto v = j.find("jsonrpc"); v != j.end()) {
+    if (!v->is_string() || (*v != "2.0" && *v != "1.0"))
+      return malformed("\"jsonrpc\" is not \"2.0\" or \"1.0\"");
+    c.v2 = *v == "2.0";
+  }
   return c;
 }
 
@@ -146,7 +219,11 @@ std::string encode_jsonrpc(const RpcCall& call, const Result<json>& r) {
     out["error"] = r ? json() : error_array(r.error());
   }
   out["id"] = call.id;
-  return out.dump();
+  return dump_safe(out);
+}
+
+std::string encode_jsonrpc_refusal(const Error& e) {
+  return dump_safe(json{{"result", nullptr}, {"error", error_array(e)}, {"id", nullptr}});
 }
 
 }  // namespace hvnet::api

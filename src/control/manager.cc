@@ -142,18 +142,45 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
                                         bool guard) {
   std::unique_lock lk(mu_);
   model::Txn t(db_);
-  Result<model::json> r = op(t);
+  // An operation, the reconciler or the store that throws leaves nothing behind: the staged
+  // change is dropped and the data plane put back to the committed objects.
+  auto contained = [&](auto&& step) -> Status {
+    try {
+      return step();
+    } catch (const std::exception& e) {
+      spdlog::error("write failed: {}", e.what());
+      try {
+        model::Txn old(db_);
+        (void)reconcile(old);
+      } catch (const std::exception& e2) {
+        spdlog::error("data plane not restored: {}", e2.what());
+      }
+      return make_error("INTERNAL_ERROR", {e.what()});
+    }
+  };
+  Result<model::json> r = model::json();
+  if (auto st = contained([&]() -> Status {
+        r = op(t);
+        return ok_status();
+      });
+      !st)
+    return st.error();
   if (!r || t.empty()) return r;
-  if (auto st = reconcile(t); !st) {
-    model::Txn old(db_);
-    (void)reconcile(old);  // a partly applied change is put back
+  if (auto st = contained([&]() -> Status {
+        if (auto st = reconcile(t); !st) {
+          model::Txn old(db_);
+          (void)reconcile(old);  // a partly applied change is put back
+          return st;
+        }
+        if (auto st = store_.commit(t.changes()); !st) {
+          model::Txn old(db_);
+          (void)reconcile(old);  // put the data plane back as it was
+          return st;
+        }
+        return ok_status();
+      });
+      !st)
     return st.error();
-  }
-  if (auto st = store_.commit(t.changes()); !st) {
-    model::Txn old(db_);
-    (void)reconcile(old);  // put the data plane back as it was
-    return st.error();
-  }
   // The management safety net: remember what a management change replaced.
   model::Txn before_view(db_);
   const MgmtView was = management_of(before_view), now = management_of(t);

@@ -4,10 +4,13 @@
 //  - static (--config FILE): the data plane alone from a topology file; SIGHUP re-reads it.
 // SIGINT/SIGTERM stop cleanly.
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <boost/asio/ip/address.hpp>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -44,6 +47,37 @@ sigset_t block_signals() {
   return sigs;
 }
 
+// A secret (the password file) must be root's and readable by no one else.
+hvnet::Status check_secret_file(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0)
+    return hvnet::make_error("INVALID_VALUE", {"password-file", path + ": cannot be read"});
+  if (st.st_uid != 0)
+    return hvnet::make_error("INVALID_VALUE", {"password-file", path + ": not owned by root"});
+  if (st.st_mode & 077)
+    return hvnet::make_error("INVALID_VALUE",
+                             {"password-file", path + ": readable by others (chmod 600 it)"});
+  return hvnet::ok_status();
+}
+
+bool is_loopback(const std::string& host) {
+  boost::system::error_code ec;
+  auto a = boost::asio::ip::make_address(host, ec);
+  return !ec && a.is_loopback();
+}
+
+// Raises the soft descriptor limit to the hard one; returns the limit in force.
+size_t raise_fd_limit() {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return 1024;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = std::min<rlim_t>(rl.rlim_max, 1 << 20);
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  return rl.rlim_cur == RLIM_INFINITY ? size_t(1) << 20 : size_t(rl.rlim_cur);
+}
+
 std::string local_hostname() {
   char buf[256] = {0};
   gethostname(buf, sizeof buf - 1);
@@ -60,6 +94,9 @@ int main(int argc, char** argv) {
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
   hvnet::WorkerOptions wopt;
+  hvnet::api::ServerLimits limits;
+  hvnet::api::SessionPolicy sessions;
+  uint32_t idle_s = 60, header_s = 10, body_s = 30, write_s = 30, session_idle_h = 24;
   app.add_option("-c,--config", config, "static mode: data plane from this topology file (JSON)");
   app.add_option("--db", db_path, "SQLite database of the network manager");
   app.add_option("--api-listen", api_listen, "XenAPI over HTTP on HOST:PORT ('' = off)");
@@ -78,6 +115,46 @@ int main(int argc, char** argv) {
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
       ->check(CLI::Range(64u, 65536u));
   app.add_option("--log-level", log_level, "trace|debug|info|warn|error");
+  // API limits (see api/http_server.h): what a client, or a crowd of them, can hold.
+  app.add_option("--api-max-connections", limits.max_connections,
+                 "TCP API connections in all (lowered to fit the descriptor limit)")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20));
+  app.add_option("--api-max-per-address", limits.max_per_address,
+                 "TCP API connections from one client address")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20));
+  app.add_option("--api-max-local-connections", limits.max_local_connections,
+                 "Unix-socket API connections")
+      ->check(CLI::Range(size_t(1), size_t(1) << 20));
+  app.add_option("--api-max-body", limits.max_body_bytes, "bytes of one API request body")
+      ->check(CLI::Range(size_t(1024), size_t(256) << 20));
+  app.add_option("--api-max-buffered", limits.max_buffered_bytes,
+                 "bytes of request bodies all API connections may hold at once")
+      ->check(CLI::Range(size_t(1) << 20, size_t(16) << 30));
+  app.add_option("--api-max-depth", limits.decode.max_depth,
+                 "nesting of arrays/structs in one request")
+      ->check(CLI::Range(4, 1024));
+  app.add_option("--api-max-values", limits.decode.max_values, "values in one request")
+      ->check(CLI::Range(size_t(16), size_t(100000000)));
+  app.add_option("--api-idle-timeout", idle_s, "seconds an API connection may wait for a request")
+      ->check(CLI::Range(1u, 86400u));
+  app.add_option("--api-header-timeout", header_s, "seconds a request's header may take")
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--api-body-timeout", body_s, "seconds a request's body may take")
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--api-write-timeout", write_s, "seconds a client may take to read a reply")
+      ->check(CLI::Range(1u, 3600u));
+  app.add_option("--api-io-threads", limits.io_threads, "threads serving API connections")
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--api-handler-threads", limits.handler_threads, "threads running API calls")
+      ->check(CLI::Range(1u, 64u));
+  app.add_option("--api-allow-origin", limits.allowed_origins,
+                 "an origin (scheme://host[:port]) whose web pages may call the API; repeatable "
+                 "(default: the API's own origin only)");
+  app.add_option("--session-idle-timeout", session_idle_h, "hours until an unused session expires")
+      ->check(CLI::Range(1u, 24u * 365));
+  app.add_option("--max-sessions-per-user", sessions.max_per_user,
+                 "sessions one user may hold (the least recently used goes)")
+      ->check(CLI::Range(size_t(1), size_t(1000000)));
   std::map<std::string, hvnet::PollMode> modes;  // spelled as poll_mode_name() logs them
   std::vector<std::string> mode_names = {"auto"};
   for (auto m :
@@ -160,6 +237,10 @@ int main(int argc, char** argv) {
 
   hvnet::api::Credentials creds;
   if (!password_file.empty()) {
+    if (auto st = check_secret_file(password_file); !st) {
+      spdlog::error("{}", st.error().to_string());
+      return 2;
+    }
     std::ifstream in(password_file);
     std::getline(in, creds.password);
     if (!in && creds.password.empty()) {
@@ -167,8 +248,17 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  hvnet::api::Api api(mgr, creds);
-  hvnet::api::HttpServer http(api);
+  sessions.idle_expiry = std::chrono::hours(session_idle_h);
+  hvnet::api::Api api(mgr, creds, sessions);
+  limits.idle_timeout = std::chrono::seconds(idle_s);
+  limits.header_timeout = std::chrono::seconds(header_s);
+  limits.body_timeout = std::chrono::seconds(body_s);
+  limits.write_timeout = std::chrono::seconds(write_s);
+  limits.fit_to_fd_limit(raise_fd_limit());
+  spdlog::info("API limits: {} TCP connections ({} per address), {} local, body {} bytes",
+               limits.max_connections, limits.max_per_address, limits.max_local_connections,
+               limits.max_body_bytes);
+  hvnet::api::HttpServer http(api, limits);
   if (!api_socket.empty()) {
     if (auto st = http.listen_unix(api_socket); !st) {
       spdlog::error("{}", st.error().to_string());
@@ -182,11 +272,17 @@ int main(int argc, char** argv) {
       spdlog::error("--api-listen wants HOST:PORT, got {}", api_listen);
       return 2;
     }
-    if (auto st = http.listen_tcp(api_listen.substr(0, colon), uint16_t(port)); !st) {
+    const std::string host = api_listen.substr(0, colon);
+    if (auto st = http.listen_tcp(host, uint16_t(port)); !st) {
       spdlog::error("{}", st.error().to_string());
       return 2;
     }
+    if (!is_loopback(host))
+      spdlog::warn("the API listens on {} beyond loopback, without TLS: passwords and sessions "
+                   "cross the network in clear",
+                   api_listen);
   }
+  http.start();
   hvnet::CtlServer debug(ctl_path, ctl, /*allow_apply=*/false);
   if (auto st = debug.start(); !st) {
     spdlog::error("{}", st.error().to_string());

@@ -1,5 +1,7 @@
 #include "model/records.h"
 
+#include "model/utf8.h"
+
 #include <strings.h>
 
 #include <charconv>
@@ -92,10 +94,16 @@ json full_record(const Txn& t, const std::string& uuid) {
 
 Result<json> coerce(const FieldSpec& f, const json& v) {
   auto type_error = [&] { return make_error("FIELD_TYPE_ERROR", {f.wire}); };
+  // XenAPI strings are UTF-8; the wire decoders refuse anything else, and so does the model.
+  auto text_ok = [](const json& s) { return valid_utf8(s.get_ref<const std::string&>()); };
+  auto not_text = [&](const std::string& s) {
+    return make_error("INVALID_VALUE", {f.wire, "not valid UTF-8: " + utf8_escaped(s)});
+  };
   switch (f.type) {
     case FieldType::kString:
     case FieldType::kRef:
       if (!v.is_string()) return type_error();
+      if (!text_ok(v)) return not_text(v.get<std::string>());
       return v;
     case FieldType::kInt: {
       if (v.is_number_integer()) return v;
@@ -116,13 +124,18 @@ Result<json> coerce(const FieldSpec& f, const json& v) {
     case FieldType::kRefSet:
     case FieldType::kStringSet:
       if (!v.is_array()) return type_error();
-      for (const auto& e : v)
+      for (const auto& e : v) {
         if (!e.is_string()) return type_error();
+        if (!text_ok(e)) return not_text(e.get<std::string>());
+      }
       return v;
     case FieldType::kStringMap:
       if (!v.is_object()) return type_error();
-      for (const auto& [k, e] : v.items())
+      for (const auto& [k, e] : v.items()) {
         if (!e.is_string()) return type_error();
+        if (!valid_utf8(k)) return not_text(k);
+        if (!text_ok(e)) return not_text(e.get<std::string>());
+      }
       return v;
   }
   return type_error();

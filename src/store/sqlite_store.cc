@@ -68,7 +68,15 @@ Status SqliteStore::commit(const model::Txn::Changes& changes) {
   for (auto it = changes.begin(); ok && it != changes.end(); ++it) {
     const auto& [uuid, obj] = *it;
     if (obj) {
-      std::string rec = obj->rec.dump();
+      std::string rec;
+      try {
+        rec = obj->rec.dump();
+      } catch (const std::exception& e) {  // not UTF-8: refused before it reaches the file
+        sqlite3_finalize(up);
+        sqlite3_finalize(del);
+        exec("ROLLBACK");
+        return make_error("INTERNAL_ERROR", {"record " + uuid + " not stored: " + e.what()});
+      }
       sqlite3_bind_text(up, 1, uuid.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(up, 2, obj->cls.c_str(), -1, SQLITE_TRANSIENT);
       sqlite3_bind_text(up, 3, rec.c_str(), -1, SQLITE_TRANSIENT);

@@ -259,7 +259,7 @@ class ManagedHost:
         self.sock = os.path.join(self.dir, "xapi.sock")
         self.ctl = os.path.join(self.dir, "hvnetd.ctl")
         self.pwfile = os.path.join(self.dir, "password")
-        with open(self.pwfile, "w") as f:
+        with open(os.open(self.pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(self.PASSWORD + "\n")
         self.port = free_tcp_port()
         self.proc = None

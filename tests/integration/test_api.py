@@ -1,5 +1,6 @@
 """The XenAPI, driven with Python's own xmlrpc.client and json/urllib: every network call has a
 success case and a bad-input case that checks the error code and that nothing changed."""
+import json
 import urllib.error
 import urllib.request
 
@@ -50,12 +51,14 @@ def test_jsonrpc_v1_v2_and_malformed_requests(host):
     for raw in ("{not json", '{"method":"network.get_all","params":[],"id":null}'):
         with pytest.raises(urllib.error.HTTPError) as e:
             host.jsonrpc(None, None, raw=raw)
-        assert e.value.code == 500
+        assert e.value.code == 400
+        assert json.loads(e.value.read())["error"][0] == "MALFORMED_REQUEST"
     req = urllib.request.Request(f"http://127.0.0.1:{host.port}/", data=b"<methodCall><oops",
                                  headers={"Content-Type": "text/xml"})
     with pytest.raises(urllib.error.HTTPError) as e:
         urllib.request.urlopen(req, timeout=10)
-    assert e.value.code == 500
+    assert e.value.code == 400
+    assert b"MALFORMED_REQUEST" in e.value.read()
 
 
 def test_network_create_destroy_and_purposes(host):

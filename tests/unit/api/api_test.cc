@@ -168,17 +168,20 @@ TEST(Wire, JsonRpcV1AndV2) {
   EXPECT_FALSE(decode_jsonrpc("not json"));
 }
 
-TEST_F(ApiTest, HttpLayerAnswersMalformedBodiesWith500) {
+TEST_F(ApiTest, HttpLayerAnswersMalformedBodiesWith400) {
   HttpServer http(*api_);
-  EXPECT_EQ(http.handle("POST", "/", "<not xml", Origin::kLocal).first, 500);
-  EXPECT_EQ(http.handle("POST", "/jsonrpc", "{", Origin::kLocal).first, 500);
-  EXPECT_EQ(http.handle("POST", "/elsewhere", "", Origin::kLocal).first, 404);
-  EXPECT_EQ(http.handle("OPTIONS", "/jsonrpc", "", Origin::kLocal).first, 200);
-  auto [status, body] =
-      http.handle("POST", "/jsonrpc", R"({"method":"network.get_all","params":["bad"],"id":1})",
-                  Origin::kLocal);
-  EXPECT_EQ(status, 200);
-  EXPECT_EQ(json::parse(body)["error"][0], "SESSION_INVALID");
+  auto post = [&](const std::string& path, const std::string& body, std::string verb = "POST") {
+    return http.handle(HttpRequest{verb, path, body, "", "", Caller(Origin::kLocal)});
+  };
+  EXPECT_EQ(post("/", "<not xml").status, 400);
+  auto bad_json = post("/jsonrpc", "{");
+  EXPECT_EQ(bad_json.status, 400);
+  EXPECT_EQ(json::parse(bad_json.body)["error"][0], "MALFORMED_REQUEST");
+  EXPECT_EQ(post("/elsewhere", "").status, 404);
+  EXPECT_EQ(post("/jsonrpc", "", "OPTIONS").status, 200);
+  auto r = post("/jsonrpc", R"({"method":"network.get_all","params":["bad"],"id":1})");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["error"][0], "SESSION_INVALID");
 }
 
 }  // namespace

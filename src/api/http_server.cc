@@ -1,10 +1,12 @@
 #include "api/http_server.h"
 
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
 #include <boost/asio.hpp>
 #include <boost/beast/core.hpp>
@@ -78,7 +80,8 @@ struct HttpServer::Impl {
   std::mutex mu;
   size_t open_tcp = 0, open_local = 0;
   std::unordered_map<std::string, size_t> per_address;
-  std::atomic<size_t> buffered{0}, refused{0}, timed_out{0};
+  std::atomic<size_t> buffered{0}, refused{0}, timed_out{0}, closed{0};
+  size_t closed_at_trim = 0;
   std::atomic<bool> stopping{false};
   Throttled refusal_log, fd_log;
   int reserve_fd = -1;  // given up to refuse one connection cleanly when descriptors run out
@@ -90,6 +93,21 @@ struct HttpServer::Impl {
   std::vector<std::function<void()>> closers;  // close each acceptor
   std::vector<std::string> unix_paths;
   uint16_t tcp_port = 0;
+  std::optional<asio::steady_timer> trim_timer;
+
+  // A crowd of connections leaves the allocator's free lists large once it has gone; give the
+  // memory back to the system every few seconds after many connections closed.
+  void trim_later() {
+    trim_timer->expires_after(5s);
+    trim_timer->async_wait([this](beast::error_code ec) {
+      if (ec || stopping) return;
+      if (size_t c = closed.load(); c - closed_at_trim >= 256) {
+        closed_at_trim = c;
+        ::malloc_trim(0);
+      }
+      trim_later();
+    });
+  }
 
   HttpReply route(const HttpRequest& req);
   bool origin_allowed(const HttpRequest& req) const;
@@ -131,6 +149,7 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 
   ~Connection() {
     release_budget();
+    ++s_.closed;
     std::lock_guard lk(s_.mu);
     if (caller_.origin == Origin::kLocal) {
       --s_.open_local;
@@ -195,12 +214,12 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 
   void on_header(beast::error_code ec) {
     if (ec == http::error::header_limit) return refuse(431, "request header too large\n");
+    if (ec == http::error::body_limit)  // a Content-Length over the limit: refused unread
+      return refuse(413, "request body over " + std::to_string(s_.lim.max_body_bytes) +
+                             " bytes (--api-max-body)\n");
     if (ec) return close();
     auto len = parser_->content_length();
     const size_t need = len ? size_t(*len) : parser_->is_done() ? 0 : s_.lim.max_body_bytes;
-    if (need > s_.lim.max_body_bytes)
-      return refuse(413, "request body over " + std::to_string(s_.lim.max_body_bytes) +
-                             " bytes (--api-max-body)\n");
     if (!s_.reserve_budget(need)) return refuse(503, "server busy: too many request bytes\n");
     reserved_ = need;
     if (parser_->is_done()) return dispatch();
@@ -274,9 +293,29 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
     res_.prepare_payload();
     arm(s_.lim.write_timeout);
     http::async_write(sock_, res_, [self = this->shared_from_this()](beast::error_code ec, size_t) {
-      if (ec || !self->res_.keep_alive()) return self->close();
+      if (ec) return self->close();
+      if (!self->res_.keep_alive()) return self->linger_close();
       self->wait_for_request();
     });
+  }
+
+  // Closes after a reply the client may still be sending into (a refused body): stop sending,
+  // then read and drop what arrives for a moment, so that the close does not reset the
+  // connection and destroy the reply before the client has read it.
+  void linger_close() {
+    beast::error_code ec;
+    sock_.shutdown(Socket::shutdown_send, ec);
+    if (ec) return close();
+    arm(std::chrono::milliseconds(2000));
+    drain_buf_ = std::make_unique<std::array<char, 4096>>();
+    drain();
+  }
+  void drain() {
+    sock_.async_read_some(asio::buffer(*drain_buf_),
+                          [self = this->shared_from_this()](beast::error_code ec, size_t) {
+                            if (ec) return self->close();
+                            self->drain();
+                          });
   }
 
   HttpServer::Impl& s_;
@@ -289,6 +328,7 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
   http::response<http::string_body> res_;
   Caller caller_;
   size_t reserved_ = 0;
+  std::unique_ptr<std::array<char, 4096>> drain_buf_;  // while lingering only
   bool keep_alive_ = false;
   unsigned version_ = 11;
 };
@@ -501,6 +541,8 @@ Status HttpServer::listen_unix(const std::string& path) {
 void HttpServer::start() {
   if (!impl_->io_threads.empty()) return;
   impl_->work.emplace(impl_->io.get_executor());
+  impl_->trim_timer.emplace(impl_->io);
+  impl_->trim_later();
   impl_->handlers = std::make_unique<asio::thread_pool>(std::max(1u, impl_->lim.handler_threads));
   for (unsigned i = 0; i < std::max(1u, impl_->lim.io_threads); ++i) {
     impl_->io_threads.emplace_back([this] {
@@ -520,6 +562,7 @@ void HttpServer::stop() {
   if (impl_->stopping.exchange(true)) return;
   asio::post(impl_->io, [this] {
     for (auto& c : impl_->closers) c();
+    if (impl_->trim_timer) impl_->trim_timer->cancel();
   });
   impl_->work.reset();
   if (impl_->handlers) impl_->handlers->join();

@@ -247,12 +247,13 @@ class ManagedHost:
 
     PASSWORD = "hvnet-test-pw"
 
-    def __init__(self, lab, netns=None, confirm_timeout=30):
+    def __init__(self, lab, netns=None, confirm_timeout=30, extra_args=(), preexec=None):
         """netns: run hvnetd inside this namespace (and its own UTS namespace), as a host of its
         own whose addresses, routes and host name the tests may change freely."""
         self.lab = lab
         self.netns = netns
         self.confirm_timeout = confirm_timeout
+        self.extra_args, self.preexec = list(extra_args), preexec
         self.dir = os.path.join(str(lab.tmp_path), "host")
         os.makedirs(self.dir, exist_ok=True)
         self.db = os.path.join(self.dir, "hvnet.db")
@@ -276,8 +277,9 @@ class ManagedHost:
                       "--pif-prefix", self.lab.name(""), "--ctl", self.ctl,
                       "--state-dir", os.path.join(self.dir, "state"),
                       "--resolv-conf", self.resolv_conf,
-                      "--mgmt-confirm-timeout", str(self.confirm_timeout)] + BACKEND_ARGS,
-            stdout=self.log, stderr=subprocess.STDOUT)
+                      "--mgmt-confirm-timeout", str(self.confirm_timeout)] + BACKEND_ARGS
+            + self.extra_args,
+            stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec)
         wait_until(self._ready, 15, "hvnetd API")
 
     def _ready(self):

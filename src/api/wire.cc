@@ -5,6 +5,7 @@
 #include <sstream>
 
 #include "model/utf8.h"
+#include "util/bounded_json.h"
 
 namespace hvnet::api {
 
@@ -160,26 +161,9 @@ std::string encode_xmlrpc(const Result<json>& r) {
 }
 
 Result<RpcCall> decode_jsonrpc(const std::string& body, const DecodeLimits& limits) {
-  // The parser itself is iterative; the callback keeps the tree it builds within the limits (a
-  // value past them is discarded, never stored) and remembers why.
-  std::string refused;
-  size_t values = 0;
-  auto check = [&](int depth, json::parse_event_t ev, json&) {
-    if (!refused.empty()) return false;
-    if ((ev == json::parse_event_t::object_start || ev == json::parse_event_t::array_start) &&
-        depth >= limits.max_depth) {
-      refused = "nesting deeper than " + std::to_string(limits.max_depth) + " levels";
-      return false;
-    }
-    if (ev == json::parse_event_t::value && ++values > limits.max_values) {
-      refused = "more than " + std::to_string(limits.max_values) + " values";
-      return false;
-    }
-    return true;
-  };
-  json j = json::parse(body, check, /*allow_exceptions=*/false);
-  if (!refused.empty()) return malformed(refused);
-  if (j.is_discarded()) return malformed("not JSON (or not UTF-8)");
+  auto parsed = parse_bounded_json(body, JsonLimits{limits.max_depth, limits.max_values});
+  if (!parsed) return parsed.error();
+  json& j = parsed.value();
   if (!j.is_object()) return malformed("a JSON-RPC request is an object");
   auto method = j.find("method");
   if (method == j.end() || !method->is_string()) return malformed("\"method\" is not a string");

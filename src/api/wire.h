@@ -28,7 +28,7 @@ struct RpcCall {
   bool v2 = false;        // JSON-RPC 2.0
 };
 
-// Error code of every refusal by a decoder; params[0] says what is wrong.
+// Error code of every refusal by a decoder (as parse_bounded_json's); params[0] says what.
 inline constexpr const char* kMalformedRequest = "MALFORMED_REQUEST";
 
 Result<RpcCall> decode_xmlrpc(const std::string& body, const DecodeLimits& limits = {});

@@ -87,7 +87,20 @@ const NetworkSpec* TopologySpec::network(const std::string& name) const {
   return nullptr;
 }
 
+namespace {
+Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j);
+}
+
 Result<TopologySpec> parse_topology(const nlohmann::json& j) {
+  try {
+    return parse_topology_unchecked(j);
+  } catch (const nlohmann::json::exception& e) {  // a member of the wrong JSON type
+    return make_error("INVALID_VALUE", {"topology", e.what()});
+  }
+}
+
+namespace {
+Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
   if (!j.is_object()) return make_error("INVALID_VALUE", {"topology", "not a JSON object"});
   TopologySpec t;
   auto ageing = get_number<uint32_t>(j, "mac_ageing_s", 300, 1, 86400, "INVALID_VALUE");
@@ -157,6 +170,7 @@ Result<TopologySpec> parse_topology(const nlohmann::json& j) {
   if (auto st = validate_topology(t); !st) return st.error();
   return t;
 }
+}  // namespace
 
 Status validate_topology(const TopologySpec& t) {
   std::set<std::string> nets;

@@ -1,5 +1,7 @@
 #include "daemon/ctl_server.h"
 
+#include "util/bounded_json.h"
+
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -55,9 +57,22 @@ void CtlServer::stop() {
 }
 
 std::string CtlServer::handle(const std::string& line) {
-  nlohmann::json req = nlohmann::json::parse(line, nullptr, false);
+  try {
+    return handle_unchecked(line);
+  } catch (const std::exception& e) {  // one bad request costs its reply, not the daemon
+    return error_reply(make_error("INTERNAL_ERROR", {e.what()}))
+               .dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) +
+           "\n";
+  }
+}
+
+std::string CtlServer::handle_unchecked(const std::string& line) {
+  auto parsed = parse_bounded_json(line, JsonLimits{64, 1000000});
+  nlohmann::json req = parsed ? std::move(parsed.value()) : nlohmann::json();
   nlohmann::json reply;
-  if (req.is_discarded() || !req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) {
+  if (!parsed) {
+    reply = error_reply(parsed.error());
+  } else if (!req.is_object() || !req.contains("cmd") || !req["cmd"].is_string()) {
     reply = error_reply(
         make_error("MESSAGE_PARAMETER_INVALID", {"request is not a JSON object with cmd"}));
   } else {
@@ -81,7 +96,7 @@ std::string CtlServer::handle(const std::string& line) {
       reply = error_reply(make_error("MESSAGE_METHOD_UNKNOWN", {cmd}));
     }
   }
-  return reply.dump() + "\n";
+  return reply.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 void CtlServer::serve() {

@@ -24,6 +24,7 @@ class CtlServer {
   std::string handle(const std::string& line);
 
  private:
+  std::string handle_unchecked(const std::string& line);
   void serve();
   std::string path_;
   SwitchController& ctl_;

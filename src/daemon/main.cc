@@ -27,15 +27,19 @@
 #include "hostnet/link_monitor.h"
 #include "hostnet/nic_scan.h"
 #include "store/sqlite_store.h"
+#include "util/bounded_json.h"
 
 namespace {
 
 hvnet::Result<hvnet::TopologySpec> load_topology(const std::string& path) {
   std::ifstream in(path);
   if (!in) return hvnet::make_error("INVALID_VALUE", {"config", path + ": cannot be read"});
-  auto j = nlohmann::json::parse(in, nullptr, false);
-  if (j.is_discarded()) return hvnet::make_error("INVALID_VALUE", {"config", path + ": not JSON"});
-  return hvnet::parse_topology(j);
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (text.size() > (64u << 20))
+    return hvnet::make_error("INVALID_VALUE", {"config", path + ": larger than 64 MiB"});
+  auto j = hvnet::parse_bounded_json(text, hvnet::JsonLimits{64, 10000000});
+  if (!j) return hvnet::make_error("INVALID_VALUE", {"config", path + ": " + j.error().params[0]});
+  return hvnet::parse_topology(j.value());
 }
 
 sigset_t block_signals() {

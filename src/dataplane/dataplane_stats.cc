@@ -8,6 +8,8 @@ const char* drop_reason_name(DropReason r) noexcept {
       return "runt";
     case DropReason::kTruncatedTag:
       return "truncated_vlan_tag";
+    case DropReason::kSTagged:
+      return "s_tagged";
     case DropReason::kBadSourceMac:
       return "bad_source_mac";
     case DropReason::kVlanNotAllowed:

@@ -11,6 +11,7 @@ namespace hvnet {
 enum class DropReason : uint8_t {
   kRunt,            // shorter than an Ethernet header
   kTruncatedTag,    // 802.1Q EtherType but no room for the tag
+  kSTagged,         // 802.1ad service tag (0x88a8): hvnet's VLANs are 802.1Q customer VLANs
   kBadSourceMac,    // multicast or all-zero source address
   kVlanNotAllowed,  // tagged frame on an access port
   kVlanUnknown,     // VID not carried by this trunk

@@ -25,6 +25,10 @@ inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortE
       break;
   }
   if ((eth.src[0] & 1) || mac_u64_at(eth.src) == 0) return DropReason::kBadSourceMac;
+  // An 802.1ad S-tag names a service VLAN of a provider bridge, which hvnet is not: such a frame
+  // belongs to no network here, on a trunk or an access port alike (OVS without dot1q-tunnel
+  // ports does not map it to a customer VLAN either). Dropped and counted, never half-forwarded.
+  if (eth.tagged && eth.tpid == kEtherTypeQinQ) return DropReason::kSTagged;
   p.l2_len = uint16_t(eth.hdr_len);
   p.vid = eth.vid();
   p.pcp = uint16_t(eth.tci >> 13);

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "cli/xe/args.h"
 #include "cli/xe/format.h"
 #include "cli/xe/rpc_client.h"
 #include "model/schema.h"
@@ -24,16 +25,7 @@ using hvnet::model::ClassSpec;
 using hvnet::model::FieldSpec;
 using hvnet::model::FieldType;
 
-struct Args {
-  std::map<std::string, std::string> kv;
-  std::vector<std::pair<std::string, std::string>> ordered;  // for map:key=value pairs
-  bool minimal = false;
-  bool has(const std::string& k) const { return kv.count(k) > 0; }
-  std::string get(const std::string& k, const std::string& d = "") const {
-    auto it = kv.find(k);
-    return it == kv.end() ? d : it->second;
-  }
-};
+using hvnet::xe::Args;
 
 struct UsageError {
   std::string msg;
@@ -431,66 +423,39 @@ void usage() {
 int main(int argc, char** argv) {
   hvnet::xe::Endpoint ep;
   if (const char* s = std::getenv("HVNET_XAPI_SOCKET")) ep.unix_path = s;
-  std::string user = "root", password;
-  std::string cmd;
-  Args args;
-  std::vector<std::string> av(argv + 1, argv + argc);
-  for (size_t i = 0; i < av.size(); ++i) {
-    const std::string& s = av[i];
-    auto next = [&]() -> std::string {
-      if (i + 1 >= av.size()) {
-        std::cerr << "missing value after " << s << "\n";
-        std::exit(1);
-      }
-      return av[++i];
-    };
-    if (s == "-s")
-      ep.host = next();
-    else if (s == "-p")
-      ep.port = uint16_t(std::stoi(next()));
-    else if (s == "-u")
-      user = next();
-    else if (s == "-pw")
-      password = next();
-    else if (s == "-pwf") {
-      std::ifstream in(next());
-      std::getline(in, password);
-    } else if (s == "--minimal")
-      args.minimal = true;
-    else if (s == "--nossl")
-      continue;
-    else if (s == "help" || s == "--help" || s == "-h") {
-      usage();
-      return 0;
-    } else if (cmd.empty() && s.find('=') == std::string::npos)
-      cmd = s;
-    else {
-      auto eq = s.find('=');
-      if (eq == std::string::npos) {
-        std::cerr << "Syntax error: expected key=value, got '" << s << "'\n";
-        return 1;
-      }
-      std::string k = s.substr(0, eq), v = s.substr(eq + 1);
-      if (k == "minimal") {
-        args.minimal = v == "true";
-        continue;
-      }
-      args.kv[k] = v;
-      args.ordered.emplace_back(k, v);
-    }
+  auto parsed = hvnet::xe::parse_command_line(std::vector<std::string>(argv + 1, argv + argc), ep);
+  if (!parsed) {
+    std::cerr << parsed.error().params.at(0) << "\n";
+    return 1;
   }
-  if (cmd.empty()) {
+  hvnet::xe::Invocation& inv = parsed.value();
+  if (inv.help) {
+    usage();
+    return 0;
+  }
+  if (!inv.password_file.empty()) {
+    std::ifstream in(inv.password_file);
+    if (!in) {
+      std::cerr << "cannot read password file " << inv.password_file << "\n";
+      return 1;
+    }
+    std::getline(in, inv.password);
+  }
+  if (inv.command.empty()) {
     usage();
     return 1;
   }
-  hvnet::xe::RpcClient rpc(ep);
-  if (auto st = rpc.login(user, password); !st) return fail(st.error());
+  hvnet::xe::RpcClient rpc(inv.endpoint);
+  if (auto st = rpc.login(inv.user, inv.password); !st) return fail(st.error());
   int rc;
   try {
     Xe xe(rpc);
-    rc = xe.run(cmd, args);
+    rc = xe.run(inv.command, inv.args);
   } catch (const UsageError& e) {
     std::cerr << e.msg << "\n";
+    rc = 1;
+  } catch (const std::exception& e) {
+    std::cerr << "xe: " << e.what() << "\n";
     rc = 1;
   }
   rpc.logout();

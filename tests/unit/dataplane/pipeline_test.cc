@@ -162,6 +162,21 @@ TEST_F(PipelineTest, WrongOrPartialTagsAreDroppedAndCounted) {
   EXPECT_EQ(sw.port("eth0").stats().rx_dropped.load(), 2u);
 }
 
+// An 802.1ad S-tagged frame with VID 10 once entered VLAN 10's network and then failed on every
+// TAP (tx_failed). S-tags are not VLANs here: dropped at ingress with their own reason.
+TEST_F(PipelineTest, ServiceTaggedFramesAreDroppedWithTheirOwnReason) {
+  for (const char* in : {"eth0", "vif1.0"}) {
+    auto f = frame(kBcast, kPhys, 10);
+    f[12] = 0x88, f[13] = 0xa8;
+    sw.port(in).inject(f);
+  }
+  sw.step();
+  for (auto& [n, p] : sw.ports) EXPECT_EQ(p->take_sent().size(), 0u) << n;
+  EXPECT_EQ(sw.dropped(DropReason::kSTagged), 2u);
+  EXPECT_EQ(sw.dropped(DropReason::kTxFailed), 0u);
+  EXPECT_STREQ(drop_reason_name(DropReason::kSTagged), "s_tagged");
+}
+
 TEST_F(PipelineTest, PriorityTaggedFrameOnAccessPortIsAccepted) {
   sw.port("vif1.0").inject(frame(kBcast, kVm1, 0, 46, 0x0800, 3));
   sw.step();

@@ -26,6 +26,7 @@
 #include "dataplane/worker.h"
 #include "hostnet/link_monitor.h"
 #include "hostnet/nic_scan.h"
+#include "io/tap_port.h"
 #include "store/sqlite_store.h"
 #include "util/bounded_json.h"
 
@@ -299,7 +300,8 @@ int main(int argc, char** argv) {
     sigwait(&sigs, &sig);
     if (sig != SIGHUP) break;
   }
-  spdlog::info("hvnetd stopping");
+  spdlog::info("hvnetd stopping (VM TAP devices stay for the next hvnetd)");
+  hvnet::TapPort::keep_devices_on_close(true);
   http.stop();
   debug.stop();
   worker.stop();

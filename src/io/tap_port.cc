@@ -1,12 +1,17 @@
 #include "io/tap_port.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
 #include <sys/ioctl.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -17,16 +22,77 @@
 
 namespace hvnet {
 
+namespace {
+
+std::atomic<bool> g_keep_devices{false};
+
+// The TAP's netns: the current one if the device is here, else the named namespace (/run/netns)
+// that holds a device of that name; -1 when it is nowhere (a new device is made here).
+int netns_holding(const std::string& name) {
+  if (if_nametoindex(name.c_str()) != 0) return -1;
+  DIR* d = opendir("/run/netns");
+  if (!d) return -1;
+  int here = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  int found = -1;
+  while (dirent* e = readdir(d)) {
+    if (e->d_name[0] == '.' || here < 0) continue;
+    int ns = ::open(("/run/netns/" + std::string(e->d_name)).c_str(), O_RDONLY | O_CLOEXEC);
+    if (ns < 0) continue;
+    bool has = setns(ns, CLONE_NEWNET) == 0 && if_nametoindex(name.c_str()) != 0;
+    (void)setns(here, CLONE_NEWNET);
+    if (has) {
+      found = ns;
+      break;
+    }
+    ::close(ns);
+  }
+  closedir(d);
+  if (here >= 0) ::close(here);
+  return found;
+}
+
+// Runs `fn` with this thread in network namespace `ns` (-1: where it is), then comes back.
+template <typename F>
+auto in_netns(int ns, F&& fn) {
+  if (ns < 0) return fn();
+  int here = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  if (here < 0 || setns(ns, CLONE_NEWNET) != 0) {
+    if (here >= 0) ::close(here);
+    return fn();
+  }
+  auto r = fn();
+  (void)setns(here, CLONE_NEWNET);
+  ::close(here);
+  return r;
+}
+
+}  // namespace
+
+void TapPort::keep_devices_on_close(bool keep) noexcept {
+  g_keep_devices = keep;
+}
+
 std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, unsigned mtu,
                                        const std::string& mac, std::string* error) {
+  if (name.empty() || name.size() >= IFNAMSIZ) {
+    *error = "invalid interface name for " + name;
+    return nullptr;
+  }
+  const int ns = netns_holding(name);
+  auto port = in_netns(ns, [&] { return open_here(name, kind, mtu, mac, error); });
+  if (ns >= 0) {
+    if (port) spdlog::info("re-attached to {} in a VM's network namespace", name);
+    ::close(ns);
+  }
+  return port;
+}
+
+std::unique_ptr<TapPort> TapPort::open_here(const std::string& name, PortKind kind, unsigned mtu,
+                                            const std::string& mac, std::string* error) {
   auto fail = [&](const char* what) -> std::unique_ptr<TapPort> {
     *error = std::string(what) + " for " + name + ": " + std::strerror(errno);
     return nullptr;
   };
-  if (name.empty() || name.size() >= IFNAMSIZ) {
-    errno = EINVAL;
-    return fail("invalid interface name");
-  }
   int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) return fail("open /dev/net/tun");
   ifreq ifr{};
@@ -39,8 +105,9 @@ std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, u
   }
   int hdr_size = sizeof(VnetHdr);
   unsigned offloads = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6 | TUN_F_TSO_ECN;
-  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0 || ioctl(fd, TUNSETOFFLOAD, offloads) < 0) {
-    auto r = fail("TUN offload setup");
+  if (ioctl(fd, TUNSETVNETHDRSZ, &hdr_size) < 0 || ioctl(fd, TUNSETOFFLOAD, offloads) < 0 ||
+      ioctl(fd, TUNSETPERSIST, 1) < 0) {
+    auto r = fail("TUN setup");
     ::close(fd);
     return r;
   }
@@ -74,6 +141,7 @@ TapPort::TapPort(std::string name, PortKind kind, int fd) : Port(std::move(name)
 
 TapPort::~TapPort() {
   if (ring_ok_) io_uring_queue_exit(&ring_);
+  if (!g_keep_devices) (void)ioctl(fd_, TUNSETPERSIST, 0);  // the last close removes it
   ::close(fd_);
 }
 

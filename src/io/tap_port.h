@@ -19,8 +19,17 @@ class TapPort final : public Port {
   // Creates (or attaches to) the TAP named `name`, sets its MTU and brings it up.
   // On failure returns nullptr and sets *error.
   // `mac` ("" = keep the kernel's random address) becomes the device's MAC.
+  //
+  // The device is persistent (IFF_PERSIST): it belongs to the VM, not to this process. If hvnetd
+  // dies, the VM keeps its NIC with its addresses and routes (the carrier drops while no switch
+  // is attached), and the next hvnetd attaches to the same device, also when the device has been
+  // moved into a named network namespace (/run/netns/*, as `ip netns` makes them): no device
+  // is removed or re-created, so forwarding resumes as soon as the data plane is up.
   static std::unique_ptr<TapPort> open(const std::string& name, PortKind kind, unsigned mtu,
                                        const std::string& mac, std::string* error);
+  // Closing a port removes its device (VIF unplugged), unless the process is going away:
+  // keep_devices_on_close(true) before a clean exit leaves every TAP for the next hvnetd.
+  static void keep_devices_on_close(bool keep) noexcept;
   ~TapPort() override;
 
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
@@ -29,6 +38,8 @@ class TapPort final : public Port {
   std::string backend() const override;
 
  private:
+  static std::unique_ptr<TapPort> open_here(const std::string& name, PortKind kind, unsigned mtu,
+                                            const std::string& mac, std::string* error);
   TapPort(std::string name, PortKind kind, int fd);
   uint32_t rx_each(PacketPool& pool, PacketBatch& batch) noexcept;
   uint32_t tx_each(const TxItem* items, uint32_t n) noexcept;

@@ -264,6 +264,7 @@ class ManagedHost:
             f.write(self.PASSWORD + "\n")
         self.port = free_tcp_port()
         self.proc = None
+        lab._undo.append(self.remove_taps)  # runs after stop: TAPs outlive hvnetd by design
         self.start()
         lab._undo.append(self.stop)
 
@@ -281,6 +282,14 @@ class ManagedHost:
             + self.extra_args,
             stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec)
         wait_until(self._ready, 15, "hvnetd API")
+
+    def remove_taps(self):
+        """VIF TAPs are persistent (they belong to the VMs): remove the ones left in the root
+        namespace (those moved into a test's namespaces go with it)."""
+        r = sh("ip", "-j", "link", "show", "type", "tun", check=False)
+        for link in json.loads(r.stdout or "[]"):
+            if link["ifname"].startswith("vif") or link["ifname"].startswith(self.lab.name("")):
+                sh("ip", "link", "del", link["ifname"], check=False)
 
     def _ready(self):
         if self.proc.poll() is not None:

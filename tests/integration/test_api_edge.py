@@ -262,3 +262,41 @@ def test_ping_between_vms_loses_nothing_while_the_api_is_flooded(lab, host):
     assert " 0% packet loss" in r.stdout, r.stdout
     assert sent[0] > 20
     assert host.proc.poll() is None
+
+
+def test_vm_taps_survive_sigkill_and_ping_resumes_within_a_second_of_restart(lab, host):
+    import signal
+    net = host.xe("network-create", "name-label=survive").stdout.strip()
+    _, _, ns1, tap1 = host.vm_on(net, "a", "10.78.0.1/24")
+    _, _, ns2, tap2 = host.vm_on(net, "b", "10.78.0.2/24")
+    sh("ping", "-c", "3", "-i", "0.2", "-W", "2", "10.78.0.2", ns=ns1)
+    idx = {ns: sh("ip", "-j", "link", "show", tap, ns=ns).stdout for ns, tap in ((ns1, tap1), (ns2, tap2))}
+    host.stop(signal.SIGKILL)
+    # The VMs keep their NICs (same devices, same addresses) while no hvnetd runs.
+    for ns, tap in ((ns1, tap1), (ns2, tap2)):
+        link = json.loads(sh("ip", "-j", "link", "show", tap, ns=ns).stdout)[0]
+        assert link["ifindex"] == json.loads(idx[ns])[0]["ifindex"]
+        assert "10.78.0." in sh("ip", "addr", "show", tap, ns=ns).stdout
+    host.start()
+    t0 = time.monotonic()
+    wait_until(lambda: sh("ping", "-c", "1", "-W", "0.2", "10.78.0.2", ns=ns1, check=False).returncode == 0,
+               1.0, "ping across the restarted switch")
+    assert time.monotonic() - t0 < 1.0
+    for ns, tap in ((ns1, tap1), (ns2, tap2)):  # still the same devices: re-attached, not re-made
+        link = json.loads(sh("ip", "-j", "link", "show", tap, ns=ns).stdout)[0]
+        assert link["ifindex"] == json.loads(idx[ns])[0]["ifindex"]
+
+
+def test_systemd_unit_verifies():
+    unit = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "hvnetd.service")
+    hvnetd = os.path.abspath(os.environ.get("HVNETD", "build/hvnetd"))
+    import tempfile
+    with tempfile.TemporaryDirectory() as d:
+        with open(unit) as f:
+            text = f.read().replace("/usr/local/sbin/hvnetd", hvnetd)
+        path = os.path.join(d, "hvnetd.service")
+        with open(path, "w") as f:
+            f.write(text)
+        r = subprocess.run(["systemd-analyze", "verify", path], capture_output=True, text=True)
+        problems = [l for l in (r.stdout + r.stderr).splitlines() if "hvnetd.service" in l]
+        assert r.returncode == 0 and not problems, r.stdout + r.stderr

@@ -168,7 +168,11 @@ TEST_F(EdgeTest, AThrowingHandlerBecomesInternalError) {
 }
 
 TEST_F(EdgeTest, SessionsExpireWhenIdleAndAreCappedPerUser) {
-  std::string a = session(), b = session(), c = session();
+  std::string a = session();
+  now_ += std::chrono::seconds(1);
+  std::string b = session();
+  now_ += std::chrono::seconds(1);
+  std::string c = session();
   now_ += std::chrono::seconds(1);
   // a is used, so b is now the least recently used: the fourth login destroys it.
   EXPECT_TRUE(api_->call("network.get_all", json::array({a}), Caller(Origin::kLocal)));

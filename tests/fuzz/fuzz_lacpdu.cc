@@ -1,0 +1,15 @@
+// LACPDU and Marker PDU decoding: any payload decodes or is refused; what decodes re-encodes to a
+// PDU that decodes to the same fields.
+#include <cstring>
+
+#include "proto/lacpdu.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  if (auto pdu = hvnet::decode_lacpdu(data, uint32_t(size))) {
+    uint8_t out[hvnet::kLacpduLen];
+    hvnet::encode_lacpdu(*pdu, out);
+    if (!hvnet::decode_lacpdu(out, sizeof out)) __builtin_trap();
+  }
+  (void)hvnet::decode_marker(data, uint32_t(size));
+  return 0;
+}

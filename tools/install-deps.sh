@@ -9,6 +9,8 @@ SUDO=""
 PKGS=(
   # toolchain
   build-essential cmake ninja-build pkg-config clang-format clang-tidy
+  # the sanitized tree: clang-14 with libFuzzer and the sanitizer runtimes
+  clang-14 libclang-rt-14-dev
   # libraries
   libgtest-dev libgmock-dev libbenchmark-dev
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
@@ -18,6 +20,8 @@ PKGS=(
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client
   openvswitch-switch
+  # systemd-analyze checks the unit file (PID 1 need not be systemd)
+  systemd
 )
 
 missing=()

@@ -70,7 +70,7 @@ uint32_t MemPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
       if (!p) break;
       MemFrame& f = rx_queue_.front();
       uint32_t n = uint32_t(f.bytes.size() < kFrameCapacity ? f.bytes.size() : kFrameCapacity);
-      std::memcpy(p->data, f.bytes.data(), n);
+      if (n) std::memcpy(p->data, f.bytes.data(), n);  // an empty frame has no data()
       p->len = n;
       p->vnet = f.vnet;
       rx_queue_.pop_front();

@@ -235,7 +235,7 @@ TEST_F(PipelineTest, RandomGarbageNeverCrashesAndEveryFrameIsAccounted) {
   for (int i = 0; i < 2000; ++i) {
     std::vector<uint8_t> f(rng() % 80);
     for (auto& b : f) b = uint8_t(rng());
-    if (f.size() > 12 && rng() % 2) {
+    if (f.size() > 13 && rng() % 2) {
       f[12] = 0x81;
       f[13] = 0x00;
     }

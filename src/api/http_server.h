@@ -4,8 +4,10 @@
 // Design: asynchronous. A fixed pool of `io_threads` runs every connection's reads, writes and
 // timers (no thread per connection, none per request); API calls run on a fixed pool of
 // `handler_threads`, so a slow call never stalls the reading of other requests. The thread count
-// is therefore fixed whatever the clients do. A reply is completed through a callback, so a call
-// that waits (long polling) holds no thread while it waits.
+// is therefore fixed whatever the clients do. A connection waits for its reply as an event (the
+// handler posts it back to the connection's strand), so a long-polling call such as event.from
+// can hand its reply back later, from a timer or a change, without holding a handler thread;
+// today every call replies at once.
 //
 // Limits (ServerLimits, each an hvnetd flag): connections in all and per client address (over
 // the cap a client gets an immediate 503 and close), the time a connection may sit idle, the time

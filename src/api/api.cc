@@ -101,8 +101,9 @@ Result<json> Api::login(const json& params, const Caller& caller) {
     auto it = failures_.find(k);
     if (it != failures_.end() && now < it->second.blocked_until) {
       auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count();
-      return make_error("SESSION_AUTHENTICATION_FAILED",
-                        {user, "too many failed logins: try again in " + std::to_string(wait) + " s"});
+      return make_error(
+          "SESSION_AUTHENTICATION_FAILED",
+          {user, "too many failed logins: try again in " + std::to_string(wait) + " s"});
     }
   }
   bool ok =
@@ -116,11 +117,11 @@ Result<json> Api::login(const json& params, const Caller& caller) {
       if (f.count == 0 || now - f.first > policy_.failure_window) f = Failures{0, now, {}};
       if (++f.count > policy_.free_failures) {
         unsigned shift = std::min(f.count - policy_.free_failures - 1, 16u);
-        auto backoff = std::min<std::chrono::seconds>(std::chrono::seconds(1u << shift),
-                                                      policy_.max_backoff);
+        auto backoff =
+            std::min<std::chrono::seconds>(std::chrono::seconds(1u << shift), policy_.max_backoff);
         f.blocked_until = now + backoff;
-        spdlog::warn("login throttled for {}: {} failures, next attempt in {} s",
-                     utf8_escaped(k), f.count, backoff.count());
+        spdlog::warn("login throttled for {}: {} failures, next attempt in {} s", utf8_escaped(k),
+                     f.count, backoff.count());
       }
     }
     return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});

@@ -29,7 +29,8 @@ enum class Origin { kLocal, kNetwork };  // Unix socket vs TCP
 struct Caller {
   Origin origin = Origin::kNetwork;
   std::string address;  // "" on the Unix socket
-  Caller(Origin o = Origin::kNetwork, std::string addr = "") : origin(o), address(std::move(addr)) {}
+  Caller(Origin o = Origin::kNetwork, std::string addr = "")
+      : origin(o), address(std::move(addr)) {}
 };
 
 // Sessions and logins. xapi's figures: a session idle for a day expires, and a user holds at most

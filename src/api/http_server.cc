@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <spdlog/spdlog.h>
 #include <thread>
 #include <unordered_map>
 
@@ -57,7 +57,8 @@ class Throttled {
       return;
     }
     spdlog::warn(f, std::forward<Args>(args)...);
-    if (size_t n = suppressed_.exchange(0)) spdlog::warn("({} similar events in the last second)", n);
+    if (size_t n = suppressed_.exchange(0))
+      spdlog::warn("({} similar events in the last second)", n);
   }
 
  private:
@@ -144,7 +145,10 @@ template <typename Socket>
 class Connection : public std::enable_shared_from_this<Connection<Socket>> {
  public:
   Connection(HttpServer::Impl& s, HttpServer& server, Socket sock, Caller caller)
-      : s_(s), server_(server), sock_(std::move(sock)), timer_(sock_.get_executor()),
+      : s_(s),
+        server_(server),
+        sock_(std::move(sock)),
+        timer_(sock_.get_executor()),
         caller_(std::move(caller)) {}
 
   ~Connection() {
@@ -206,10 +210,9 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
     parser_.emplace();
     parser_->header_limit(uint32_t(s_.lim.max_header_bytes));
     parser_->body_limit(s_.lim.max_body_bytes);
-    http::async_read_header(sock_, buf_, *parser_,
-                            [self = this->shared_from_this()](beast::error_code ec, size_t) {
-                              self->on_header(ec);
-                            });
+    http::async_read_header(
+        sock_, buf_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->on_header(ec); });
   }
 
   void on_header(beast::error_code ec) {
@@ -436,7 +439,8 @@ HttpServer::Counters HttpServer::counters() const {
 bool HttpServer::Impl::origin_allowed(const HttpRequest& req) const {
   if (req.origin_header.empty()) return true;  // not a browser's cross-site request
   const std::string& o = req.origin_header;
-  if (!req.host_header.empty() && (o == "http://" + req.host_header || o == "https://" + req.host_header))
+  if (!req.host_header.empty() &&
+      (o == "http://" + req.host_header || o == "https://" + req.host_header))
     return true;
   return std::find(lim.allowed_origins.begin(), lim.allowed_origins.end(), o) !=
          lim.allowed_origins.end();
@@ -511,8 +515,8 @@ Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
     return make_error("INTERNAL_ERROR",
                       {"listen on " + host + ":" + std::to_string(port), ec.message()});
   impl_->tcp_port = acc.local_endpoint().port();
-  auto l = std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc),
-                                                      Origin::kNetwork);
+  auto l =
+      std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc), Origin::kNetwork);
   impl_->closers.push_back([l] { l->close(); });
   l->accept();
   return ok_status();
@@ -532,7 +536,7 @@ Status HttpServer::listen_unix(const std::string& path) {
   ::chmod(path.c_str(), 0600);  // local root only: logins over it are trusted
   impl_->unix_paths.push_back(path);
   auto l = std::make_shared<Listener<unix_socket::acceptor>>(*impl_, *this, std::move(acc),
-                                                              Origin::kLocal);
+                                                             Origin::kLocal);
   impl_->closers.push_back([l] { l->close(); });
   l->accept();
   return ok_status();

@@ -34,12 +34,12 @@
 namespace hvnet::api {
 
 struct ServerLimits {
-  size_t max_connections = 4096;        // TCP connections, all clients
-  size_t max_per_address = 512;         // TCP connections from one client address
-  size_t max_local_connections = 256;   // Unix-socket connections (apart, so root always gets in)
-  size_t max_header_bytes = 16 << 10;   // request line and headers
-  size_t max_body_bytes = 1 << 20;      // one request body
-  size_t max_buffered_bytes = 64 << 20; // request bodies being read or handled, all connections
+  size_t max_connections = 4096;         // TCP connections, all clients
+  size_t max_per_address = 512;          // TCP connections from one client address
+  size_t max_local_connections = 256;    // Unix-socket connections (apart, so root always gets in)
+  size_t max_header_bytes = 16 << 10;    // request line and headers
+  size_t max_body_bytes = 1 << 20;       // one request body
+  size_t max_buffered_bytes = 64 << 20;  // request bodies being read or handled, all connections
   std::chrono::milliseconds idle_timeout{60000};    // no request begun on an open connection
   std::chrono::milliseconds header_timeout{10000};  // from a request's first byte to its body
   std::chrono::milliseconds body_timeout{30000};    // the whole body

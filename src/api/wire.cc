@@ -124,8 +124,8 @@ std::string dump_safe(const json& j) {
 Result<RpcCall> decode_xmlrpc(const std::string& body, const DecodeLimits& limits) {
   pugi::xml_document doc;
   // UTF-8 whatever the declaration says; no DOCTYPE (entities never expand beyond XML's own).
-  auto parsed = doc.load_buffer(body.data(), body.size(), pugi::parse_default & ~pugi::parse_doctype,
-                                pugi::encoding_utf8);
+  auto parsed = doc.load_buffer(body.data(), body.size(),
+                                pugi::parse_default & ~pugi::parse_doctype, pugi::encoding_utf8);
   if (!parsed)
     return malformed(std::string("not XML: ") + parsed.description() + " at byte " +
                      std::to_string(parsed.offset));

@@ -1,7 +1,5 @@
 #include "daemon/ctl_server.h"
 
-#include "util/bounded_json.h"
-
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/socket.h>
@@ -12,6 +10,8 @@
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
+
+#include "util/bounded_json.h"
 
 namespace hvnet {
 

@@ -2,12 +2,12 @@
 
 #include <dirent.h>
 #include <fcntl.h>
-#include <net/if.h>
-#include <sched.h>
-#include <spdlog/spdlog.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
+#include <sched.h>
+#include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -26,10 +26,22 @@ namespace {
 
 std::atomic<bool> g_keep_devices{false};
 
+// Whether this thread's network namespace has a device called `name` (a socket made now lives in
+// the namespace the thread is in; sysfs would show the mount's namespace instead).
+bool link_here(const std::string& name) {
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return false;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  bool found = ioctl(s, SIOCGIFINDEX, &ifr) == 0;
+  ::close(s);
+  return found;
+}
+
 // The TAP's netns: the current one if the device is here, else the named namespace (/run/netns)
 // that holds a device of that name; -1 when it is nowhere (a new device is made here).
 int netns_holding(const std::string& name) {
-  if (if_nametoindex(name.c_str()) != 0) return -1;
+  if (link_here(name)) return -1;
   DIR* d = opendir("/run/netns");
   if (!d) return -1;
   int here = ::open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -38,7 +50,7 @@ int netns_holding(const std::string& name) {
     if (e->d_name[0] == '.' || here < 0) continue;
     int ns = ::open(("/run/netns/" + std::string(e->d_name)).c_str(), O_RDONLY | O_CLOEXEC);
     if (ns < 0) continue;
-    bool has = setns(ns, CLONE_NEWNET) == 0 && if_nametoindex(name.c_str()) != 0;
+    bool has = setns(ns, CLONE_NEWNET) == 0 && link_here(name);
     (void)setns(here, CLONE_NEWNET);
     if (has) {
       found = ns;

@@ -13,13 +13,14 @@ namespace {
 
 struct World {
   World() {
-    path = (std::filesystem::temp_directory_path() / ("hvnet-fuzz-" + std::to_string(getpid()) + ".db"))
+    path = (std::filesystem::temp_directory_path() /
+            ("hvnet-fuzz-" + std::to_string(getpid()) + ".db"))
                .string();
     for (auto s : {"", "-wal", "-shm"}) std::filesystem::remove(path + s);
     (void)store.open(path);
     mgr = std::make_unique<hvnet::Manager>(store, &sw.ctl, [] {
       return std::vector<hvnet::model::NicInfo>{{"eth0", "52:54:00:00:00:01", 1500},
-                                               {"eth1", "52:54:00:00:00:02", 1500}};
+                                                {"eth1", "52:54:00:00:00:02", 1500}};
     });
     (void)mgr->start("fuzzhost");
     api = std::make_unique<hvnet::api::Api>(*mgr, hvnet::api::Credentials{"root", "pw"});
@@ -45,7 +46,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   for (size_t at; (at = body.find("@S")) != std::string::npos;) body.replace(at, 2, w.session);
-  hvnet::api::HttpRequest req{"POST", (data[0] & 1) ? "/jsonrpc" : "/RPC2", std::move(body), "", "",
+  hvnet::api::HttpRequest req{"POST",
+                              (data[0] & 1) ? "/jsonrpc" : "/RPC2",
+                              std::move(body),
+                              "",
+                              "",
                               hvnet::api::Caller(hvnet::api::Origin::kNetwork, "127.0.0.1")};
   auto reply = w.http->handle(req);
   if (reply.status == 500) __builtin_trap();  // a request that throws is a bug too

@@ -40,12 +40,14 @@ class EdgeTest : public ::testing::Test {
                ("hvnet-edge-test-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
                   .string()) {
     EXPECT_TRUE(store_.open(path_));
-    mgr_ = std::make_unique<Manager>(store_, &sw_.ctl, [] { return std::vector<model::NicInfo>{}; });
+    mgr_ =
+        std::make_unique<Manager>(store_, &sw_.ctl, [] { return std::vector<model::NicInfo>{}; });
     EXPECT_TRUE(mgr_->start("host1"));
     SessionPolicy pol;
     pol.max_per_user = 3;
     pol.idle_expiry = std::chrono::hours(24);
-    api_ = std::make_unique<Api>(*mgr_, Credentials{"root", "secret"}, pol, [this] { return now_; });
+    api_ =
+        std::make_unique<Api>(*mgr_, Credentials{"root", "secret"}, pol, [this] { return now_; });
     http_ = std::make_unique<HttpServer>(*api_);
   }
   ~EdgeTest() override {
@@ -82,14 +84,17 @@ TEST(Utf8, ValidAndInvalidSequences) {
   EXPECT_FALSE(valid_utf8("\xed\xa0\x80"));      // surrogate U+D800
   EXPECT_FALSE(valid_utf8("\xf4\x90\x80\x80"));  // past U+10FFFF
   EXPECT_FALSE(valid_utf8("\xe6\x97"));          // truncated
-  EXPECT_EQ(utf8_escaped("a\xff" "b\xc3\xa9"), "a\\xffb\xc3\xa9");
+  EXPECT_EQ(utf8_escaped("a\xff"
+                         "b\xc3\xa9"),
+            "a\\xffb\xc3\xa9");
 }
 
 // Each of these requests aborted hvnetd (uncaught exception or stack overflow) before.
 TEST_F(EdgeTest, JsonRpcMemberTypesAreCheckedBeforeUse) {
-  for (const char* body : {R"({"method":"","id":1,"jsonrpc":0})", R"({"method":"","id":1,"jsonrpc":null})",
-                           R"({"method":5,"id":1})", R"({"method":"a","params":{},"id":1})",
-                           R"({"method":"a","id":[1]})", R"([1,2])", R"("x")"}) {
+  for (const char* body :
+       {R"({"method":"","id":1,"jsonrpc":0})", R"({"method":"","id":1,"jsonrpc":null})",
+        R"({"method":5,"id":1})", R"({"method":"a","params":{},"id":1})",
+        R"({"method":"a","id":[1]})", R"([1,2])", R"("x")"}) {
     auto r = post("/jsonrpc", body);
     EXPECT_EQ(r.status, 400) << body;
     EXPECT_EQ(json::parse(r.body)["error"][0], kMalformedRequest) << body;
@@ -98,16 +103,18 @@ TEST_F(EdgeTest, JsonRpcMemberTypesAreCheckedBeforeUse) {
 
 TEST_F(EdgeTest, XmlRpcInvalidUtf8IsRefusedWherePlacedAndNothingIsStored) {
   // A non-string first parameter holding invalid UTF-8 (once: abort).
-  auto r = post("/", xml_call("network.get_all", "<param><value><struct><member><name>\xff</name>"
-                                                 "<value>1</value></member></struct></value></param>"));
+  auto r = post("/", xml_call("network.get_all",
+                              "<param><value><struct><member><name>\xff</name>"
+                              "<value>1</value></member></struct></value></param>"));
   EXPECT_EQ(r.status, 400);
   EXPECT_NE(r.body.find("not valid UTF-8: \\xff"), std::string::npos) << r.body;
   // network.create with name_label "\xff" (once: abort during commit).
   const size_t before = network_count();
   r = post("/", xml_call("network.create",
-                         "<param><value>" + session() + "</value></param><param><value><struct>"
-                         "<member><name>name_label</name><value>\xff</value></member>"
-                         "</struct></value></param>"));
+                         "<param><value>" + session() +
+                             "</value></param><param><value><struct>"
+                             "<member><name>name_label</name><value>\xff</value></member>"
+                             "</struct></value></param>"));
   EXPECT_EQ(r.status, 400);
   EXPECT_EQ(network_count(), before);
   // A surrogate written as a character reference decodes to invalid UTF-8 too.
@@ -196,8 +203,8 @@ TEST_F(EdgeTest, FailedLoginsAreThrottledPerAddressAndPerUser) {
   // The user is throttled from every address (a spray of addresses does not help)...
   EXPECT_FALSE(login("secret", "10.0.0.2"));
   // ...but root on the Unix socket (local, trusted) is not locked out.
-  EXPECT_TRUE(api_->call("session.login_with_password", json::array({"root", ""}),
-                         Caller(Origin::kLocal)));
+  EXPECT_TRUE(
+      api_->call("session.login_with_password", json::array({"root", ""}), Caller(Origin::kLocal)));
   now_ += std::chrono::seconds(2);
   EXPECT_TRUE(login("secret"));
   // Success cleared the count: one more failure is free again.
@@ -206,8 +213,13 @@ TEST_F(EdgeTest, FailedLoginsAreThrottledPerAddressAndPerUser) {
 }
 
 TEST_F(EdgeTest, OnlyTheSameOriginOrAllowedOnesMayCall) {
-  const std::string body = R"({"method":"session.login_with_password","params":["root","secret"],"id":1})";
-  HttpRequest req{"POST", "/jsonrpc", body, "http://evil.example", "127.0.0.1:8090",
+  const std::string body =
+      R"({"method":"session.login_with_password","params":["root","secret"],"id":1})";
+  HttpRequest req{"POST",
+                  "/jsonrpc",
+                  body,
+                  "http://evil.example",
+                  "127.0.0.1:8090",
                   Caller(Origin::kNetwork, "127.0.0.1")};
   auto r = http_->handle(req);
   EXPECT_EQ(r.status, 403);

@@ -4,13 +4,14 @@
 //  - static (--config FILE): the data plane alone from a topology file; SIGHUP re-reads it.
 // SIGINT/SIGTERM stop cleanly.
 #include <signal.h>
+#include <spdlog/spdlog.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
-#include <spdlog/spdlog.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <boost/asio/ip/address.hpp>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -26,11 +27,19 @@
 #include "dataplane/worker.h"
 #include "hostnet/link_monitor.h"
 #include "hostnet/nic_scan.h"
+#include "io/carrier_keeper.h"
 #include "io/tap_port.h"
 #include "store/sqlite_store.h"
 #include "util/bounded_json.h"
 
 namespace {
+
+// The directory this executable lives in (its helper programs live next to it).
+std::string self_dir() {
+  std::error_code ec;
+  auto p = std::filesystem::read_symlink("/proc/self/exe", ec);
+  return ec ? std::string(".") : p.parent_path().string();
+}
 
 hvnet::Result<hvnet::TopologySpec> load_topology(const std::string& path) {
   std::ifstream in(path);
@@ -98,6 +107,7 @@ int main(int argc, char** argv) {
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
+  std::string keeper_binary = self_dir() + "/hvnet-tapkeeper", keeper_socket;
   hvnet::WorkerOptions wopt;
   hvnet::api::ServerLimits limits;
   hvnet::api::SessionPolicy sessions;
@@ -110,6 +120,10 @@ int main(int argc, char** argv) {
   app.add_option("--pif-prefix", pif_prefix, "only NICs whose name starts with this become PIFs");
   app.add_option("--ctl", ctl_path, "debug control socket path");
   app.add_option("--state-dir", state_dir, "runtime files (DHCP client state)");
+  app.add_option("--tap-keeper", keeper_binary,
+                 "program holding VM TAP queues so VMs keep carrier across restarts ('' = off)");
+  app.add_option("--tap-keeper-socket", keeper_socket,
+                 "its socket (default: tapkeeper.sock next to the --ctl socket)");
   app.add_option("--resolv-conf", resolv_conf,
                  "where the management DNS servers go ('' = nowhere)");
   app.add_option("--mgmt-confirm-timeout", confirm_timeout,
@@ -234,6 +248,19 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.error().to_string());
     return 2;
   }
+  std::unique_ptr<hvnet::CarrierKeeper> keeper;
+  if (!keeper_binary.empty()) {
+    if (keeper_socket.empty())
+      keeper_socket = (std::filesystem::path(ctl_path).parent_path() / "tapkeeper.sock").string();
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(keeper_socket).parent_path(), ec);
+    std::string err;
+    keeper = hvnet::CarrierKeeper::connect(keeper_socket, keeper_binary, &err);
+    if (keeper)
+      hvnet::CarrierKeeper::install(keeper.get());
+    else
+      spdlog::warn("no carrier keeper ({}): VMs see their link drop while hvnetd restarts", err);
+  }
   hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
   hvnet::Manager mgr(store, &ctl, [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
   mgr.set_host_addressing(&addressing, confirm_timeout);
@@ -283,9 +310,10 @@ int main(int argc, char** argv) {
       return 2;
     }
     if (!is_loopback(host))
-      spdlog::warn("the API listens on {} beyond loopback, without TLS: passwords and sessions "
-                   "cross the network in clear",
-                   api_listen);
+      spdlog::warn(
+          "the API listens on {} beyond loopback, without TLS: passwords and sessions "
+          "cross the network in clear",
+          api_listen);
   }
   http.start();
   hvnet::CtlServer debug(ctl_path, ctl, /*allow_apply=*/false);

@@ -8,6 +8,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -17,6 +18,7 @@
 #include <cstring>
 
 #include "hostnet/link.h"
+#include "io/carrier_keeper.h"
 #include "io/egress_frame.h"
 #include "packet/mac.h"
 
@@ -78,6 +80,39 @@ auto in_netns(int ns, F&& fn) {
   return r;
 }
 
+// The keeper's name for the device `name` of this thread's namespace: "<netns inode>:<ifindex>".
+std::string keeper_key(const std::string& name) {
+  struct stat st {};
+  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (s < 0) return "";
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  bool ok = ioctl(s, SIOCGIFINDEX, &ifr) == 0 && ::stat("/proc/thread-self/ns/net", &st) == 0;
+  ::close(s);
+  return ok ? std::to_string(st.st_ino) + ":" + std::to_string(ifr.ifr_ifindex) : "";
+}
+
+// Opens a second queue of the multi-queue TAP `name`, detaches it and gives it to the keeper, so
+// the device keeps its carrier while this process is not attached. Returns the keeper's key.
+std::string hand_spare_queue(CarrierKeeper& keeper, const std::string& name, short flags) {
+  int fd = ::open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0) return "";
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_flags = flags;
+  std::string key;
+  if (ioctl(fd, TUNSETIFF, &ifr) == 0) {
+    ifreq q{};
+    q.ifr_flags = IFF_DETACH_QUEUE;
+    if (ioctl(fd, TUNSETQUEUE, &q) == 0) key = keeper_key(name);
+    if (!key.empty() && !keeper.hold(fd, key)) key.clear();
+  }
+  if (key.empty())
+    spdlog::warn("{}: no carrier keeper (its link drops while hvnetd is away)", name);
+  ::close(fd);
+  return key;
+}
+
 }  // namespace
 
 void TapPort::keep_devices_on_close(bool keep) noexcept {
@@ -109,8 +144,18 @@ std::unique_ptr<TapPort> TapPort::open_here(const std::string& name, PortKind ki
   if (fd < 0) return fail("open /dev/net/tun");
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR;
-  if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+  // A VIF's TAP is multi-queue when a carrier keeper runs (see io/carrier_keeper.h). A device
+  // made single-queue before stays so: the flag must match the device's.
+  CarrierKeeper* keeper = kind == PortKind::kTap ? CarrierKeeper::installed() : nullptr;
+  short flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | (keeper ? IFF_MULTI_QUEUE : 0);
+  ifr.ifr_flags = flags;
+  int rc = ioctl(fd, TUNSETIFF, &ifr);
+  if (rc < 0 && keeper && errno == EINVAL) {
+    flags &= ~IFF_MULTI_QUEUE;
+    ifr.ifr_flags = flags;
+    rc = ioctl(fd, TUNSETIFF, &ifr);
+  }
+  if (rc < 0) {
     auto r = fail("TUNSETIFF");
     ::close(fd);
     return r;
@@ -124,6 +169,7 @@ std::unique_ptr<TapPort> TapPort::open_here(const std::string& name, PortKind ki
     return r;
   }
   std::unique_ptr<TapPort> port(new TapPort(name, kind, fd));
+  if (flags & IFF_MULTI_QUEUE) port->keeper_key_ = hand_spare_queue(*keeper, name, flags);
   if (mtu != 0) {
     if (int rc = hostnet::set_mtu(name, mtu); rc < 0) {
       *error = "set MTU " + std::to_string(mtu) + " on " + name + ": " + hostnet::errno_text(rc);
@@ -153,7 +199,12 @@ TapPort::TapPort(std::string name, PortKind kind, int fd) : Port(std::move(name)
 
 TapPort::~TapPort() {
   if (ring_ok_) io_uring_queue_exit(&ring_);
-  if (!g_keep_devices) (void)ioctl(fd_, TUNSETPERSIST, 0);  // the last close removes it
+  if (!g_keep_devices) {
+    // Unplugged: the keeper lets go of its queue, and the last close removes the device.
+    if (CarrierKeeper* k = CarrierKeeper::installed(); k && !keeper_key_.empty())
+      (void)k->release(keeper_key_);
+    (void)ioctl(fd_, TUNSETPERSIST, 0);
+  }
   ::close(fd_);
 }
 

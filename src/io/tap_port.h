@@ -21,8 +21,8 @@ class TapPort final : public Port {
   // `mac` ("" = keep the kernel's random address) becomes the device's MAC.
   //
   // The device is persistent (IFF_PERSIST): it belongs to the VM, not to this process. If hvnetd
-  // dies, the VM keeps its NIC with its addresses and routes (the carrier drops while no switch
-  // is attached), and the next hvnetd attaches to the same device, also when the device has been
+  // dies, the VM keeps its NIC with its addresses and routes (and, for a VIF while a
+  // CarrierKeeper is installed, its carrier: no link event at all), and the next hvnetd attaches to the same device, also when the device has been
   // moved into a named network namespace (/run/netns/*, as `ip netns` makes them): no device
   // is removed or re-created, so forwarding resumes as soon as the data plane is up.
   static std::unique_ptr<TapPort> open(const std::string& name, PortKind kind, unsigned mtu,
@@ -50,6 +50,7 @@ class TapPort final : public Port {
   void run_ring(uint32_t n, int32_t* res) noexcept;
 
   int fd_;
+  std::string keeper_key_;  // the keeper holds a detached queue of this device under this key
   io_uring ring_{};
   bool ring_ok_ = false;
   // Reads to offer next time: grows while every read finds a frame, shrinks to what arrived, so

@@ -6,6 +6,7 @@ addresses anything outside the namespaces the test created."""
 import itertools
 import json
 import os
+import signal
 import shutil
 import socket
 import subprocess
@@ -283,9 +284,29 @@ class ManagedHost:
             stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=self.preexec)
         wait_until(self._ready, 15, "hvnetd API")
 
+    def keeper_pids(self):
+        """hvnet-tapkeeper processes serving this host (they outlive hvnetd by design)."""
+        sock = os.path.join(self.dir, "tapkeeper.sock").encode()
+        pids = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    argv = f.read().split(b"\0")
+            except OSError:
+                continue
+            if len(argv) > 1 and argv[0].endswith(b"hvnet-tapkeeper") and argv[1] == sock:
+                pids.append(int(pid))
+        return pids
+
     def remove_taps(self):
-        """VIF TAPs are persistent (they belong to the VMs): remove the ones left in the root
-        namespace (those moved into a test's namespaces go with it)."""
+        """VIF TAPs are persistent (they belong to the VMs), and so is the keeper holding their
+        carrier: stop it, then remove the TAPs left in the root namespace (those moved into a
+        test's namespaces go with it)."""
+        for pid in self.keeper_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         r = sh("ip", "-j", "link", "show", "type", "tun", check=False)
         for link in json.loads(r.stdout or "[]"):
             if link["ifname"].startswith("vif") or link["ifname"].startswith(self.lab.name("")):

@@ -9,7 +9,7 @@
 
 namespace hvnet {
 
-Manager::Manager(store::SqliteStore& store, SwitchController* ctl, NicScanner scanner,
+Manager::Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
                  uint32_t mac_ageing_s)
     : store_(store), ctl_(ctl), scanner_(std::move(scanner)), mac_ageing_s_(mac_ageing_s) {}
 
@@ -115,8 +115,7 @@ Status Manager::start(const std::string& hostname) {
   if (model::local_host(t).empty()) {
     std::string host = model::ensure_host(t, hostname);
     if (auto r = model::pif_scan(t, host, scanner_()); !r) return r.error();
-    if (auto st = store_.commit(t.changes()); !st) return st;
-    for (const auto& [uuid, obj] : t.changes()) db_.put(uuid, *obj);
+    if (auto c = commit_and_fold(t, nullptr); !c) return c.error();
   }
   model::Txn view(db_);
   if (auto st = reconcile(view); !st) {
@@ -138,65 +137,123 @@ Result<model::json> Manager::write(const std::function<Result<model::json>(model
   return write_impl(op, /*guard=*/true);
 }
 
+Result<store::Commit> Manager::commit_and_fold(
+    const model::Txn& t, std::map<std::string, std::optional<model::Object>>* before) {
+  auto c = store_.commit(t.changes(), t.reads());
+  if (!c) return c;
+  for (const auto& ch : c.value().changes) {
+    if (before) {
+      const model::Object* o = db_.get(ch.uuid);
+      (*before)[ch.uuid] = o ? std::optional<model::Object>(*o) : std::nullopt;
+    }
+    if (ch.op == store::Op::kDel)
+      db_.erase(ch.uuid);
+    else
+      db_.put(ch.uuid, model::Object{ch.cls, ch.record, c.value().generation});
+  }
+  if (!c.value().changes.empty()) db_.set_generation(c.value().generation);
+  for (const auto& l : listeners_) {
+    try {
+      l(c.value());
+    } catch (const std::exception& e) {  // a listener's fault is its own
+      spdlog::error("change listener failed: {}", e.what());
+    }
+  }
+  return c;
+}
+
 Result<model::json> Manager::write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                         bool guard) {
   std::unique_lock lk(mu_);
-  model::Txn t(db_);
-  // An operation, the reconciler or the store that throws leaves nothing behind: the staged
-  // change is dropped and the data plane put back to the committed objects.
+  // Whatever an operation, the store or this host's apply throws is contained: the objects stay
+  // (or are put back) as committed, the data plane follows them, and the caller gets the error.
   auto contained = [&](auto&& step) -> Status {
     try {
       return step();
     } catch (const std::exception& e) {
       spdlog::error("write failed: {}", e.what());
-      try {
-        model::Txn old(db_);
-        (void)reconcile(old);
-      } catch (const std::exception& e2) {
-        spdlog::error("data plane not restored: {}", e2.what());
-      }
       return make_error("INTERNAL_ERROR", {e.what()});
     }
   };
   Result<model::json> r = model::json();
-  if (auto st = contained([&]() -> Status {
-        r = op(t);
-        return ok_status();
+  std::optional<model::Txn> t;
+  store::Commit commit;
+  std::map<std::string, std::optional<model::Object>> before;
+  // Run the operation and commit what it staged; a conflicting commit elsewhere (another host of
+  // the pool) makes it run again on the objects as they are now.
+  for (int attempt = 0;; ++attempt) {
+    t.emplace(db_);
+    if (auto st = contained([&]() -> Status {
+          r = op(*t);
+          return ok_status();
+        });
+        !st)
+      return st.error();
+    if (!r || t->empty()) return r;
+    Result<store::Commit> c = store::Commit{};
+    if (auto st = contained([&]() -> Status {
+          c = commit_and_fold(*t, &before);
+          return ok_status();
+        });
+        !st)
+      return st.error();
+    if (c) {
+      commit = std::move(c.value());
+      break;
+    }
+    if (c.error().code != store::kStoreConflict || attempt >= 8) return c.error();
+  }
+  if (commit.changes.empty()) return r;
+  // Apply to this host, unless nothing it uses changed (names, descriptions, tags…).
+  bool applies = false;
+  for (const auto& ch : commit.changes) {
+    const auto& b = before[ch.uuid];
+    applies |= changes_host(ch, b ? &*b : nullptr);
+  }
+  if (applies) {
+    auto st = contained([&]() -> Status {
+      model::Txn now(db_);
+      return reconcile(now);
+    });
+    if (!st) {
+      // Undo: a compensating commit puts back what the write replaced, and the data plane with it.
+      spdlog::warn("write not applied on this host ({}): reverting it", st.error().to_string());
+      model::Txn undo(db_);
+      for (const auto& [uuid, obj] : before) {
+        if (obj)
+          undo.put(uuid, model::Object{obj->cls, obj->rec});
+        else
+          undo.erase(uuid);
+      }
+      auto u = contained([&]() -> Status {
+        if (auto c = commit_and_fold(undo, nullptr); !c) return c.error();
+        model::Txn old(db_);
+        return reconcile(old);
       });
-      !st)
-    return st.error();
-  if (!r || t.empty()) return r;
-  if (auto st = contained([&]() -> Status {
-        if (auto st = reconcile(t); !st) {
-          model::Txn old(db_);
-          (void)reconcile(old);  // a partly applied change is put back
-          return st;
-        }
-        if (auto st = store_.commit(t.changes()); !st) {
-          model::Txn old(db_);
-          (void)reconcile(old);  // put the data plane back as it was
-          return st;
-        }
-        return ok_status();
-      });
-      !st)
-    return st.error();
+      if (!u) spdlog::error("revert incomplete: {}", u.error().to_string());
+      return st.error();
+    }
+  }
   // The management safety net: remember what a management change replaced.
-  model::Txn before_view(db_);
-  const MgmtView was = management_of(before_view), now = management_of(t);
-  std::map<std::string, model::Object> before;
-  if (guard && addressing_ && !(was == now) && !was.pif.empty() && !now.gateway.empty()) {
-    for (const auto& [uuid, obj] : t.changes())
-      if (const model::Object* o = db_.get(uuid); o && o->cls == "PIF") before[uuid] = *o;
+  std::map<std::string, model::Object> mgmt_before;
+  bool pif_changed = false;
+  for (const auto& ch : commit.changes) pif_changed |= ch.cls == "PIF" || ch.cls == "network";
+  if (guard && addressing_ && applies && pif_changed) {
+    model::Txn was_view(db_), now_view(db_);
+    for (const auto& [uuid, obj] : before) {
+      if (obj)
+        was_view.put(uuid, *obj);
+      else
+        was_view.erase(uuid);
+    }
+    const MgmtView was = management_of(was_view), now = management_of(now_view);
+    if (!(was == now) && !was.pif.empty() && !now.gateway.empty()) {
+      for (const auto& [uuid, obj] : before)
+        if (obj && obj->cls == "PIF") mgmt_before[uuid] = *obj;
+      lk.unlock();
+      arm_guard(std::move(mgmt_before), now.ifname, now.gateway);
+    }
   }
-  for (const auto& [uuid, obj] : t.changes()) {
-    if (obj)
-      db_.put(uuid, *obj);
-    else
-      db_.erase(uuid);
-  }
-  lk.unlock();
-  if (!before.empty()) arm_guard(std::move(before), now.ifname, now.gateway);
   return r;
 }
 

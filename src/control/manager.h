@@ -1,8 +1,12 @@
 // Manager: the network manager's single entry point for reads and writes of the object model.
-// A write runs an operation on a Txn, reconfigures the data plane from the staged objects, and
-// commits the Txn to the store; if any step fails, the data plane is put back and nothing of the
-// change remains (all or nothing, crash-safe through the store's transaction). Serialised by one
-// mutex: writes are rare and short; the data plane never waits on it.
+// A write runs an operation on a Txn, commits it to the store (with the revisions it read: a
+// conflicting write elsewhere makes it re-run on fresh objects), publishes the commit on the change
+// feed, then applies it to this host (data plane and host addressing) when it changed anything
+// they use. If this host cannot apply it, a compensating commit puts the objects back, the data
+// plane returns to them, and the caller gets the error: nothing of the change remains (crash-safe
+// through the store's transactions). Commit, then apply, because in a pool other hosts apply a
+// write only after the shared store has committed it. Serialised by one mutex; the data plane
+// never waits on it.
 #pragma once
 
 #include <atomic>
@@ -16,15 +20,25 @@
 #include "control/switch_controller.h"
 #include "model/database.h"
 #include "model/ops.h"
-#include "store/sqlite_store.h"
+#include "store/store.h"
 
 namespace hvnet {
 
 class Manager {
  public:
   using NicScanner = std::function<std::vector<model::NicInfo>()>;
-  Manager(store::SqliteStore& store, SwitchController* ctl, NicScanner scanner,
+  Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
           uint32_t mac_ageing_s = 300);
+
+  // Listeners of the change feed: called with every commit, in commit order, on the writer's
+  // thread under the write lock (so keep them short: queue and return). Subscribe before start.
+  using Listener = std::function<void(const store::Commit&)>;
+  void subscribe(Listener l) { listeners_.push_back(std::move(l)); }
+  store::Store& store() { return store_; }
+  uint64_t generation() {
+    std::lock_guard lk(mu_);
+    return db_.generation();
+  }
 
   // Loads the stored objects, creates the host record on first start (and scans its NICs, as an
   // install would), and re-creates the data plane from them.
@@ -52,6 +66,10 @@ class Manager {
 
  private:
   Status reconcile(const model::Txn& view);
+  // Commits `t` (re-running nothing: the caller holds the lock), folds it into db_ and publishes
+  // it. Returns the commit and, per changed uuid, the object it replaced (nullopt: it was new).
+  Result<store::Commit> commit_and_fold(const model::Txn& t,
+                                        std::map<std::string, std::optional<model::Object>>* before);
   Result<model::json> write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                  bool guard);
   void arm_guard(std::map<std::string, model::Object> before, std::string ifname,
@@ -59,7 +77,8 @@ class Manager {
 
   std::mutex mu_;
   model::Database db_;
-  store::SqliteStore& store_;
+  store::Store& store_;
+  std::vector<Listener> listeners_;
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)
   NicScanner scanner_;
   uint32_t mac_ageing_s_;

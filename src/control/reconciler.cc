@@ -1,14 +1,35 @@
 #include "control/reconciler.h"
 
+#include <set>
+#include <unordered_map>
+
 #include "model/ops.h"
 
 namespace hvnet {
 
 namespace {
 
+// One pass over the objects the data plane needs, grouped by the references it follows.
+struct Index {
+  std::unordered_map<std::string, std::vector<std::string>> vlans_on;   // tagged_PIF -> VLANs
+  std::unordered_map<std::string, std::string> bond_of_master;          // master PIF -> Bond
+  std::unordered_map<std::string, std::vector<std::string>> members_of; // Bond -> member PIFs
+  explicit Index(const model::Txn& t) {
+    for (const auto& v : t.all_of("VLAN"))
+      vlans_on[t.get(v)->rec["tagged_PIF"].get<std::string>()].push_back(v);
+    for (const auto& b : t.all_of("Bond"))
+      bond_of_master.emplace(t.get(b)->rec["master"].get<std::string>(), b);
+    for (const auto& p : t.all_of("PIF")) {
+      const auto& of = t.get(p)->rec["bond_slave_of"];
+      if (of.is_string() && !of.get<std::string>().empty())
+        members_of[of.get<std::string>()].push_back(p);
+    }
+  }
+};
+
 // A bond master PIF becomes a bond port: members, mode, properties, and the XenServer-style
 // timers from the master's other_config (bond-updelay, bond-downdelay, bond-rebalance-interval).
-void bond_spec(const model::Txn& t, const std::string& bond, PortSpec& p) {
+void bond_spec(const model::Txn& t, const Index& idx, const std::string& bond, PortSpec& p) {
   const auto& b = t.get(bond)->rec;
   const auto& master = t.get(b["master"].get<std::string>())->rec;
   nlohmann::json cfg = {{"mode", b["mode"]}, {"mac", master["MAC"]}};
@@ -28,7 +49,9 @@ void bond_spec(const model::Txn& t, const std::string& bond, PortSpec& p) {
       // a malformed timer keeps its default, as xapi does
     }
   }
-  for (const auto& m : t.where("PIF", "bond_slave_of", bond)) {
+  auto members = idx.members_of.find(bond);
+  for (const auto& m : members == idx.members_of.end() ? std::vector<std::string>{}
+                                                       : members->second) {
     if (m == b["primary_slave"]) cfg["primary"] = p.members.size();
     p.members.push_back(t.get(m)->rec["device"]);
   }
@@ -42,6 +65,7 @@ void bond_spec(const model::Txn& t, const std::string& bond, PortSpec& p) {
 TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
   TopologySpec spec;
   spec.mac_ageing_s = mac_ageing_s;
+  const Index idx(t);
   auto bridge_of = [&](const std::string& net) -> std::string {
     const model::Object* n = t.get(net, "network");
     return n ? n->rec["bridge"].get<std::string>() : "";
@@ -54,14 +78,17 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
     const auto& r = t.get(pif)->rec;
     if (!r["currently_attached"].get<bool>()) continue;
     if (!r["bond_slave_of"].get<std::string>().empty()) continue;
-    const auto bonds = t.where("Bond", "master", pif);
-    if (!r["physical"].get<bool>() && bonds.empty()) continue;  // VLAN PIFs ride on their PIF
+    auto bond = idx.bond_of_master.find(pif);
+    const bool is_bond = bond != idx.bond_of_master.end();
+    if (!r["physical"].get<bool>() && !is_bond) continue;  // VLAN PIFs ride on their PIF
     PortSpec p;
     p.name = r["device"];
-    p.kind = bonds.empty() ? PortKind::kAfPacket : PortKind::kBond;
+    p.kind = is_bond ? PortKind::kBond : PortKind::kAfPacket;
     p.network = bridge_of(r["network"]);
-    if (!bonds.empty()) bond_spec(t, bonds.front(), p);
-    for (const auto& vlan : t.where("VLAN", "tagged_PIF", pif)) {
+    if (is_bond) bond_spec(t, idx, bond->second, p);
+    auto vlans = idx.vlans_on.find(pif);
+    for (const auto& vlan : vlans == idx.vlans_on.end() ? std::vector<std::string>{}
+                                                        : vlans->second) {
       const auto& v = t.get(vlan)->rec;
       const model::Object* untagged = t.get(v["untagged_PIF"], "PIF");
       if (!untagged || !untagged->rec["currently_attached"].get<bool>()) continue;
@@ -111,6 +138,19 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
     spec.ports.push_back(std::move(p));
   }
   return spec;
+}
+
+bool changes_host(const store::Change& change, const model::Object* before) {
+  static const std::set<std::string> kHostClasses = {"host", "network", "PIF", "VLAN",
+                                                     "Bond", "VIF",     "VM"};
+  if (!kHostClasses.count(change.cls)) return false;
+  if (change.op != store::Op::kMod || !before) return true;
+  auto significant = [&](model::json rec) {
+    for (const char* f : {"name_label", "name_description", "tags"}) rec.erase(f);
+    if (change.cls != "PIF") rec.erase("other_config");
+    return rec;
+  };
+  return significant(change.record) != significant(before->rec);
 }
 
 }  // namespace hvnet

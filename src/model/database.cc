@@ -2,14 +2,45 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace hvnet::model {
 
+const std::set<std::string>& Database::of_class(const std::string& cls) const {
+  static const std::set<std::string> kNone;
+  auto it = by_class_.find(cls);
+  return it == by_class_.end() ? kNone : it->second;
+}
+
+void Database::put(const std::string& uuid, Object o) {
+  auto it = objs_.find(uuid);
+  if (it != objs_.end() && it->second.cls != o.cls) by_class_[it->second.cls].erase(uuid);
+  by_class_[o.cls].insert(uuid);
+  objs_[uuid] = std::move(o);
+}
+
+void Database::erase(const std::string& uuid) {
+  auto it = objs_.find(uuid);
+  if (it == objs_.end()) return;
+  by_class_[it->second.cls].erase(uuid);
+  objs_.erase(it);
+}
+
 const Object* Txn::get(const std::string& uuid) const {
   auto it = changes_.find(uuid);
   if (it != changes_.end()) return it->second ? &*it->second : nullptr;
+  read_.insert(uuid);
   return base_.get(uuid);
+}
+
+std::map<std::string, uint64_t> Txn::reads() const {
+  std::map<std::string, uint64_t> out;
+  for (const auto& u : read_) {
+    const Object* o = base_.get(u);
+    out[u] = o ? o->rev : 0;
+  }
+  return out;
 }
 
 const Object* Txn::get(const std::string& uuid, const std::string& cls) const {
@@ -19,13 +50,12 @@ const Object* Txn::get(const std::string& uuid, const std::string& cls) const {
 
 std::vector<std::string> Txn::all_of(const std::string& cls) const {
   std::vector<std::string> out;
-  for (const auto& [uuid, o] : base_.all()) {
-    if (changes_.count(uuid)) continue;
-    if (o.cls == cls) out.push_back(uuid);
-  }
+  for (const auto& uuid : base_.of_class(cls))
+    if (!changes_.count(uuid)) out.push_back(uuid);
+  const size_t stored = out.size();
   for (const auto& [uuid, o] : changes_)
     if (o && o->cls == cls) out.push_back(uuid);
-  std::sort(out.begin(), out.end());
+  if (out.size() > stored) std::sort(out.begin(), out.end());
   return out;
 }
 
@@ -33,7 +63,8 @@ std::vector<std::string> Txn::where(const std::string& cls, const std::string& f
                                     const json& value) const {
   std::vector<std::string> out;
   for (const auto& uuid : all_of(cls)) {
-    const Object* o = get(uuid);
+    auto ch = changes_.find(uuid);
+    const Object* o = ch != changes_.end() ? &*ch->second : base_.get(uuid);
     auto it = o->rec.find(field);
     if (it != o->rec.end() && *it == value) out.push_back(uuid);
   }

@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -18,8 +19,11 @@ using json = nlohmann::json;
 struct Object {
   std::string cls;
   json rec;
+  uint64_t rev = 0;  // the store generation that last wrote it (0: not stored yet)
 };
 
+// Objects by uuid, and by class (so a class's objects cost their own number to list, not the
+// whole database's).
 class Database {
  public:
   const Object* get(const std::string& uuid) const {
@@ -27,11 +31,16 @@ class Database {
     return it == objs_.end() ? nullptr : &it->second;
   }
   const std::map<std::string, Object>& all() const { return objs_; }
-  void put(const std::string& uuid, Object o) { objs_[uuid] = std::move(o); }
-  void erase(const std::string& uuid) { objs_.erase(uuid); }
+  const std::set<std::string>& of_class(const std::string& cls) const;
+  void put(const std::string& uuid, Object o);
+  void erase(const std::string& uuid);
+  uint64_t generation() const { return generation_; }
+  void set_generation(uint64_t g) { generation_ = g; }
 
  private:
   std::map<std::string, Object> objs_;
+  std::map<std::string, std::set<std::string>> by_class_;
+  uint64_t generation_ = 0;
 };
 
 // A read view over the database plus staged changes (std::nullopt = deleted).
@@ -54,10 +63,15 @@ class Txn {
 
   const Changes& changes() const { return changes_; }
   bool empty() const { return changes_.empty(); }
+  const Database& base() const { return base_; }
+  // What the write read of the committed objects: uuid -> revision it saw (0 = absent), for the
+  // store's check that nothing it read changed meanwhile.
+  std::map<std::string, uint64_t> reads() const;
 
  private:
   const Database& base_;
   Changes changes_;
+  mutable std::set<std::string> read_;
 };
 
 std::string new_uuid();

@@ -1,5 +1,6 @@
 // The XenAPI method table over a real Manager, SQLite store and in-memory data plane.
 #include "api/api.h"
+#include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>

@@ -7,6 +7,7 @@
 
 #include "../mem_switch.h"
 #include "api/api.h"
+#include "store/sqlite_store.h"
 #include "api/http_server.h"
 #include "api/wire.h"
 #include "model/utf8.h"

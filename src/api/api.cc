@@ -4,79 +4,70 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <atomic>
+#include <ctime>
+#include <future>
 
+#include "api/api_util.h"
 #include "model/ops.h"
 #include "model/records.h"
 #include "model/utf8.h"
 
 namespace hvnet::api {
 
-namespace {
-
+using namespace detail;  // NOLINT: the API's own helpers
 using model::json;
 using model::Txn;
 
-std::string ref_of(const std::string& uuid) {
-  return uuid.empty() ? model::kNullRef : model::kRefPrefix + uuid;
-}
-
-// Converts a stored record to its wire form: references become OpaqueRefs.
-json to_wire(const model::ClassSpec& cls, const json& rec) {
-  json out = json::object();
-  for (const auto& f : cls.fields) {
-    auto it = rec.find(f.wire);
-    if (it == rec.end()) continue;
-    if (f.type == model::FieldType::kRef) {
-      out[f.wire] = ref_of(it->get<std::string>());
-    } else if (f.type == model::FieldType::kRefSet) {
-      json refs = json::array();
-      for (const auto& u : *it) refs.push_back(ref_of(u.get<std::string>()));
-      out[f.wire] = refs;
-    } else {
-      out[f.wire] = *it;
-    }
-  }
-  return out;
-}
-
-// Resolves an OpaqueRef argument to the uuid of an existing object of class `cls`.
-Result<std::string> resolve(const Txn& t, const std::string& cls, const json& ref) {
-  if (!ref.is_string()) return make_error("HANDLE_INVALID", {cls, ref.dump()});
-  const std::string s = ref.get<std::string>();
-  const std::string prefix = model::kRefPrefix;
-  if (s.rfind(prefix, 0) != 0) return make_error("HANDLE_INVALID", {cls, s});
-  std::string uuid = s.substr(prefix.size());
-  if (!t.get(uuid, cls)) return make_error("HANDLE_INVALID", {cls, s});
-  return uuid;
-}
-
-Result<std::string> arg_string(const json& args, size_t i, const char* name) {
-  if (!args[i].is_string()) return make_error("FIELD_TYPE_ERROR", {name});
-  return args[i].get<std::string>();
-}
-
-Result<int64_t> arg_int(const json& args, size_t i, const char* name) {
-  model::FieldSpec f{name, name, model::FieldType::kInt, model::Access::kRW, ""};
-  auto v = model::coerce(f, args[i]);
-  if (!v) return v.error();
-  return v.value().get<int64_t>();
-}
-
-json void_value() {
-  return "";
-}
-
-}  // namespace
-
 Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
-         std::function<Clock::time_point()> now)
+         std::function<Clock::time_point()> now, EventHub::Limits event_limits,
+         bool threaded_events)
     : mgr_(mgr), creds_(std::move(creds)), policy_(policy), now_(std::move(now)) {
+  const std::string host = mgr_.read([](const Txn& t) { return model::local_host(t); });
+  tasks_ = std::make_unique<TaskTable>(host);
+  events_ = std::make_unique<EventHub>(
+      mgr_, [this](const std::string& cls, const std::string& uuid) { return snapshot(cls, uuid); },
+      [this](const std::string&) { return tasks_->all().size(); }, event_limits, threaded_events,
+      now_);
+  tasks_->set_listener([this](const std::string& uuid, bool added) {
+    events_->on_memory_change("task", uuid, added);
+  });
+  listener_ = mgr_.subscribe([this](const store::Commit& c) { events_->on_commit(c); });
   register_generic();
   register_network();
+  register_session();
+  register_events();
+  register_tasks();  // last: Async.* wraps every message registered before
+}
+
+Api::~Api() {
+  mgr_.unsubscribe(listener_);
 }
 
 void Api::add(const std::string& name, size_t min_args, size_t max_args, Handler fn) {
-  methods_[name] = Method{min_args, max_args, std::move(fn)};
+  methods_[name] = Method{min_args, max_args, std::move(fn), nullptr};
+}
+
+void Api::add(const std::string& name, size_t min_args, size_t max_args,
+              std::function<Result<json>(const json& args)> fn) {
+  add(name, min_args, max_args,
+      Handler([fn = std::move(fn)](const Ctx&, const json& a) { return fn(a); }));
+}
+
+void Api::add_async(const std::string& name, size_t min_args, size_t max_args, AsyncHandler fn) {
+  methods_[name] = Method{min_args, max_args, nullptr, std::move(fn)};
+}
+
+std::optional<json> Api::snapshot(const std::string& cls, const std::string& uuid) {
+  if (cls == "task") return tasks_->record(uuid);
+  const model::ClassSpec* spec = model::find_class(cls);
+  if (!spec) return std::nullopt;
+  auto rec = mgr_.read([&](const Txn& t) -> std::optional<json> {
+    if (!t.get(uuid, cls)) return std::nullopt;
+    return to_wire(*spec, model::full_record(t, uuid));
+  });
+  if (rec && cls == "Bond") return live(cls, *rec);
+  return rec;
 }
 
 size_t Api::session_count() {
@@ -142,59 +133,86 @@ Result<json> Api::login(const json& params, const Caller& caller) {
               [](auto a, auto b) { return a->second.last_used < b->second.last_used; });
     for (size_t i = 0; i + policy_.max_per_user <= mine.size(); ++i) sessions_.erase(mine[i]);
   }
-  std::string ref = std::string(model::kRefPrefix) + model::new_uuid();
-  sessions_[ref] = Session{user, now};
+  std::string uuid = model::new_uuid();
+  std::string ref = std::string(model::kRefPrefix) + uuid;
+  std::string originator = params.size() > 3 && params[3].is_string() ? params[3].get<std::string>()
+                                                                       : std::string();
+  sessions_[ref] = Session{user, now, uuid, originator, iso_now()};
   return json(ref);
 }
 
-bool Api::session_valid(const std::string& ref) {
+std::optional<std::string> Api::session_user(const std::string& ref) {
   const auto now = now_();
   std::lock_guard lk(sessions_mu_);
   auto it = sessions_.find(ref);
-  if (it == sessions_.end()) return false;
+  if (it == sessions_.end()) return std::nullopt;
   if (now - it->second.last_used > policy_.idle_expiry) {
     sessions_.erase(it);
-    return false;
+    return std::nullopt;
   }
   it->second.last_used = now;
-  return true;
+  return it->second.user;
+}
+
+void Api::end_session(const std::string& ref) {
+  {
+    std::lock_guard lk(sessions_mu_);
+    sessions_.erase(ref);
+  }
+  events_->forget_session(ref);
 }
 
 Result<json> Api::call(const std::string& method, const json& params, const Caller& caller) {
+  std::promise<Result<json>> p;
+  auto f = p.get_future();
+  call_async(method, params, caller, [&p](Result<json> r) { p.set_value(std::move(r)); });
+  return f.get();
+}
+
+void Api::call_async(const std::string& method, const json& params, const Caller& caller,
+                     Reply done) {
+  // The reply goes out once, whatever happens: a handler that throws after answering is logged.
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  Reply reply = [done = std::move(done), once](Result<json> r) {
+    if (!once->exchange(true)) done(std::move(r));
+  };
+  auto fail = [&](const std::string& what) {
+    spdlog::error("API call {} failed: {}", utf8_escaped(method), utf8_escaped(what));
+    reply(make_error("INTERNAL_ERROR", {utf8_escaped(what)}));
+  };
   try {
-    return dispatch(method, params, caller);
+    dispatch(method, params, caller, reply);
   } catch (const std::exception& e) {
-    spdlog::error("API call {} failed: {}", utf8_escaped(method), utf8_escaped(e.what()));
-    return make_error("INTERNAL_ERROR", {utf8_escaped(e.what())});
+    fail(e.what());
   } catch (...) {
-    spdlog::error("API call {} failed: unknown exception", utf8_escaped(method));
-    return make_error("INTERNAL_ERROR", {"unknown exception"});
+    fail("unknown exception");
   }
 }
 
-Result<json> Api::dispatch(const std::string& method, const json& params, const Caller& caller) {
-  if (!params.is_array()) return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH", {method, "?", "0"});
-  if (method == "session.login_with_password") return login(params, caller);
+void Api::dispatch(const std::string& method, const json& params, const Caller& caller,
+                   Reply done) {
+  if (!params.is_array())
+    return done(make_error("MESSAGE_PARAMETER_COUNT_MISMATCH", {method, "?", "0"}));
+  if (method == "session.login_with_password") return done(login(params, caller));
   auto it = methods_.find(method);
-  if (it == methods_.end()) return make_error("MESSAGE_METHOD_UNKNOWN", {method});
+  if (it == methods_.end()) return done(make_error("MESSAGE_METHOD_UNKNOWN", {method}));
+  if (method == "system.listMethods") return done(it->second.fn(Ctx{}, json::array()));
   if (params.empty() || !params[0].is_string())
-    return make_error("SESSION_INVALID", {params.empty() ? "" : params[0].dump()});
+    return done(make_error("SESSION_INVALID", {params.empty() ? "" : params[0].dump()}));
   const std::string session = params[0];
-  if (!session_valid(session)) return make_error("SESSION_INVALID", {session});
-  if (method == "session.logout") {
-    std::lock_guard lk(sessions_mu_);
-    sessions_.erase(session);
-    return void_value();
-  }
+  auto user = session_user(session);
+  if (!user) return done(make_error("SESSION_INVALID", {session}));
   const Method& m = it->second;
   size_t n = params.size() - 1;
   if (n < m.min_args || n > m.max_args)
-    return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
-                      {method, std::to_string(m.max_args + 1), std::to_string(params.size())});
+    return done(make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
+                           {method, std::to_string(m.max_args + 1), std::to_string(params.size())}));
   json args = json::array();
   for (size_t i = 1; i < params.size(); ++i) args.push_back(params[i]);
-  for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // defaulted trailing params
-  return m.fn(args);
+  for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // omitted trailing params
+  Ctx ctx{session, *user, caller, ""};
+  if (m.async_fn) return m.async_fn(ctx, args, std::move(done));
+  done(m.fn(ctx, args));
 }
 
 json Api::live(const std::string& cls, json rec) {
@@ -227,8 +245,8 @@ json Api::live(const std::string& cls, json rec) {
 }
 
 void Api::register_generic() {
-  add("session.logout", 0, [](const json&) -> Result<json> { return void_value(); });
   for (const auto& cls : model::all_classes()) {
+    if (cls.memory) continue;  // tasks: register_tasks
     const std::string c = cls.name;
     const model::ClassSpec* spec = &cls;
     add(c + ".get_all", 0, [this, c](const json&) -> Result<json> {

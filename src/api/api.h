@@ -1,16 +1,25 @@
-// Api: the XenAPI-compatible method table, independent of the wire format. call() takes a method
-// name and its parameters as JSON values (session ref first) and returns the value or a XenAPI
-// error ([CODE, params…]). Generic messages for every class come from the schema; the network
-// messages call the model operations through the Manager. Thread-safe.
+// Api: the XenAPI-compatible method table, independent of the wire format. call_async() takes a
+// method name and its parameters as JSON values (session ref first) and hands the value or a
+// XenAPI error ([CODE, params…]) to a callback: at once for most calls, later for long polls
+// (event.from, event.next), which hold no thread while they wait. Generic messages for every
+// class come from the schema; the network messages call the model operations through the
+// Manager; session, system, task and event messages live here (sessions and tasks in memory, as
+// in xapi). Async.<class>.<message> runs any message as a task on the executor. Every handler
+// gets a call context (session, user, origin, task), so access rules and tasks need no new
+// signatures. Thread-safe.
 #pragma once
 
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <mutex>
 #include <set>
 #include <string>
 
+#include "api/events.h"
+#include "api/tasks.h"
 #include "control/manager.h"
 #include "model/result.h"
 
@@ -46,31 +55,68 @@ struct SessionPolicy {
   std::chrono::seconds max_backoff{60};
 };
 
+// What a handler knows of its call.
+struct Ctx {
+  std::string session;  // the caller's session ref
+  std::string user;
+  Caller caller;
+  std::string task;  // the task uuid it runs under ("" when synchronous)
+};
+
 class Api {
  public:
   using Clock = std::chrono::steady_clock;
+  using Executor = std::function<void(std::function<void()>)>;
+  // `threaded_events`: the event hub delivers long polls from its own thread (tests pass false
+  // and drive events().pump() with the injected clock).
   Api(Manager& mgr, Credentials creds, SessionPolicy policy = {},
-      std::function<Clock::time_point()> now = Clock::now);
-  // Never throws: whatever a handler throws becomes INTERNAL_ERROR [what], logged once.
+      std::function<Clock::time_point()> now = Clock::now, EventHub::Limits events = {},
+      bool threaded_events = true);
+  ~Api();
+  // Never throws: whatever a handler throws becomes INTERNAL_ERROR [what], logged once. `done` is
+  // called exactly once, maybe later and from another thread (long polls).
+  void call_async(const std::string& method, const json& params, const Caller& caller,
+                  Reply done);
+  // The same, waiting for the answer (tests, fuzzers; a long poll blocks the calling thread).
   Result<json> call(const std::string& method, const json& params, const Caller& caller);
+  // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.
+  void set_executor(Executor run) { executor_ = std::move(run); }
   size_t method_count() const { return methods_.size(); }
   size_t session_count();
+  EventHub& events() { return *events_; }
+  TaskTable& tasks() { return *tasks_; }
 
  private:
-  using Handler = std::function<Result<json>(const json& args)>;
+  using Handler = std::function<Result<json>(const Ctx&, const json& args)>;
+  using AsyncHandler = std::function<void(const Ctx&, const json& args, Reply done)>;
   struct Method {
     size_t min_args, max_args;  // not counting the session
-    Handler fn;
+    Handler fn;                 // or, for long polls:
+    AsyncHandler async_fn;
   };
   void add(const std::string& name, size_t min_args, size_t max_args, Handler fn);
   void add(const std::string& name, size_t args, Handler fn) {
     add(name, args, args, std::move(fn));
   }
+  // Handlers that need no context.
+  void add(const std::string& name, size_t min_args, size_t max_args,
+           std::function<Result<json>(const json& args)> fn);
+  void add(const std::string& name, size_t args, std::function<Result<json>(const json&)> fn) {
+    add(name, args, args, std::move(fn));
+  }
+  void add_async(const std::string& name, size_t min_args, size_t max_args, AsyncHandler fn);
   void register_generic();
   void register_network();
-  Result<json> dispatch(const std::string& method, const json& params, const Caller& caller);
+  void register_session();  // session.*, system.*     (session_calls.cc)
+  void register_tasks();    // task.*, Async.*          (session_calls.cc)
+  void register_events();   // event.*                  (session_calls.cc)
+  void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
-  bool session_valid(const std::string& ref);
+  // The session's user if it is valid (and marks it used), else nullopt.
+  std::optional<std::string> session_user(const std::string& ref);
+  void end_session(const std::string& ref);
+  // The current wire record of any object, for events (nullopt: gone).
+  std::optional<json> snapshot(const std::string& cls, const std::string& uuid);
   // Adds live data-plane state to a record (Bond: links_up, status).
   json live(const std::string& cls, json wire_record);
 
@@ -82,6 +128,7 @@ class Api {
   struct Session {
     std::string user;
     Clock::time_point last_used;
+    std::string uuid, originator, created;
   };
   struct Failures {
     unsigned count = 0;
@@ -90,6 +137,10 @@ class Api {
   std::mutex sessions_mu_;
   std::map<std::string, Session> sessions_;
   std::map<std::string, Failures> failures_;  // "user:NAME" and "addr:ADDRESS"
+  Executor executor_ = [](std::function<void()> f) { f(); };
+  std::unique_ptr<TaskTable> tasks_;
+  std::unique_ptr<EventHub> events_;  // last: its thread reads the rest
+  int listener_ = 0;                  // on the Manager's change feed
 };
 
 }  // namespace hvnet::api

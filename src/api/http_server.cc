@@ -13,6 +13,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <filesystem>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <thread>
@@ -110,8 +111,17 @@ struct HttpServer::Impl {
     });
   }
 
-  HttpReply route(const HttpRequest& req);
+  // Routes a request; `done` gets the reply once, maybe later from another thread (long polls).
+  void route(const HttpRequest& req, std::function<void(HttpReply)> done);
   bool origin_allowed(const HttpRequest& req) const;
+
+  // Replies that arrive after stop() (a long poll answered by the event hub's thread) are
+  // dropped here instead of being posted to a server that is going away.
+  struct Gate {
+    std::mutex mu;
+    bool open = true;
+  };
+  std::shared_ptr<Gate> gate = std::make_shared<Gate>();
 
   bool reserve_budget(size_t n) {
     size_t cur = buffered.load();
@@ -262,9 +272,14 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
     r.caller = caller_;
     parser_.reset();
     asio::post(*s_.handlers, [self = this->shared_from_this(), r = std::move(r)] {
-      HttpReply reply = self->server_.handle(r);
-      asio::post(self->sock_.get_executor(),
-                 [self, reply = std::move(reply)]() mutable { self->write(std::move(reply)); });
+      // The reply comes back as an event on the connection's strand, now or (a long poll) later;
+      // no thread waits for it.
+      self->server_.handle_async(r, [self, gate = self->s_.gate](HttpReply reply) {
+        std::lock_guard lk(gate->mu);
+        if (!gate->open) return;
+        asio::post(self->sock_.get_executor(),
+                   [self, reply = std::move(reply)]() mutable { self->write(std::move(reply)); });
+      });
     });
   }
 
@@ -446,59 +461,83 @@ bool HttpServer::Impl::origin_allowed(const HttpRequest& req) const {
          lim.allowed_origins.end();
 }
 
-HttpReply HttpServer::handle(const HttpRequest& req) {
-  try {
-    return impl_->route(req);
-  } catch (const std::exception& e) {
+void HttpServer::handle_async(const HttpRequest& req, std::function<void(HttpReply)> done) {
+  auto fail = [&](const std::string& what) {
     spdlog::error("API request {} {} failed: {}", utf8_escaped(req.verb), utf8_escaped(req.target),
-                  utf8_escaped(e.what()));
-    return HttpReply{500, "text/plain", "internal error\n", ""};
+                  utf8_escaped(what));
+    done(HttpReply{500, "text/plain", "internal error\n", ""});
+  };
+  try {
+    impl_->route(req, done);
+  } catch (const std::exception& e) {
+    fail(e.what());
   } catch (...) {
-    spdlog::error("API request failed: unknown exception");
-    return HttpReply{500, "text/plain", "internal error\n", ""};
+    fail("unknown exception");
   }
 }
 
-HttpReply HttpServer::Impl::route(const HttpRequest& req) {
+HttpReply HttpServer::handle(const HttpRequest& req) {
+  std::promise<HttpReply> p;
+  auto f = p.get_future();
+  auto once = std::make_shared<std::atomic<bool>>(false);
+  handle_async(req, [&p, once](HttpReply r) {
+    if (!once->exchange(true)) p.set_value(std::move(r));
+  });
+  return f.get();
+}
+
+void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpReply)> done) {
   HttpReply r;
   if (!origin_allowed(req)) {
     r.status = 403;
     r.body = "origin not allowed: " + utf8_escaped(req.origin_header) + " (--api-allow-origin)\n";
-    return r;
+    return done(std::move(r));
   }
   if (!req.origin_header.empty()) r.allow_origin = req.origin_header;
-  if (req.verb == "OPTIONS") return r;
+  if (req.verb == "OPTIONS") return done(std::move(r));
   if (req.verb != "POST") {
     r.status = 405;
     r.body = "POST only\n";
-    return r;
+    return done(std::move(r));
   }
   const std::string path = req.target.substr(0, req.target.find('?'));
-  if (path == "/" || path == "/RPC2") {
+  // XML-RPC on /, /RPC2 and /xmlrpc; JSON-RPC on /jsonrpc and /json (xapi's paths).
+  if (path == "/" || path == "/RPC2" || path == "/xmlrpc") {
     auto call = decode_xmlrpc(req.body, lim.decode);
     if (!call) {
       r.status = 400;
       r.body = call.error().to_string() + "\n";
-      return r;
+      return done(std::move(r));
     }
     r.content_type = "text/xml";
-    r.body = encode_xmlrpc(api.call(call->method, call->params, req.caller));
-    return r;
+    api.call_async(call->method, call->params, req.caller,
+                   [r, done](Result<json> v) mutable {
+                     r.body = encode_xmlrpc(v);
+                     done(std::move(r));
+                   });
+    return;
   }
-  if (path == "/jsonrpc") {
+  if (path == "/jsonrpc" || path == "/json") {
     r.content_type = "application/json";
     auto call = decode_jsonrpc(req.body, lim.decode);
     if (!call) {
       r.status = 400;
       r.body = encode_jsonrpc_refusal(call.error());
-      return r;
+      return done(std::move(r));
     }
-    r.body = encode_jsonrpc(*call, api.call(call->method, call->params, req.caller));
-    return r;
+    RpcCall c = std::move(call.value());
+    std::string method = c.method;
+    json params = std::move(c.params);
+    api.call_async(method, params, req.caller,
+                   [r, done, c = std::move(c)](Result<json> v) mutable {
+                     r.body = encode_jsonrpc(c, v);
+                     done(std::move(r));
+                   });
+    return;
   }
   r.status = 404;
   r.body = "not found\n";
-  return r;
+  done(std::move(r));
 }
 
 Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
@@ -548,6 +587,10 @@ void HttpServer::start() {
   impl_->trim_timer.emplace(impl_->io);
   impl_->trim_later();
   impl_->handlers = std::make_unique<asio::thread_pool>(std::max(1u, impl_->lim.handler_threads));
+  // Async.* tasks run on the handler pool too.
+  impl_->api.set_executor([pool = impl_->handlers.get()](std::function<void()> job) {
+    asio::post(*pool, std::move(job));
+  });
   for (unsigned i = 0; i < std::max(1u, impl_->lim.io_threads); ++i) {
     impl_->io_threads.emplace_back([this] {
       for (;;) {
@@ -564,12 +607,17 @@ void HttpServer::start() {
 
 void HttpServer::stop() {
   if (impl_->stopping.exchange(true)) return;
+  {
+    std::lock_guard lk(impl_->gate->mu);
+    impl_->gate->open = false;
+  }
   asio::post(impl_->io, [this] {
     for (auto& c : impl_->closers) c();
     if (impl_->trim_timer) impl_->trim_timer->cancel();
   });
   impl_->work.reset();
   if (impl_->handlers) impl_->handlers->join();
+  impl_->api.set_executor([](std::function<void()> job) { job(); });
   impl_->io.stop();
   for (auto& t : impl_->io_threads) t.join();
   for (const auto& p : impl_->unix_paths) ::unlink(p.c_str());

@@ -1,13 +1,14 @@
 // HttpServer: serves the Api over HTTP/1.1 (Boost.Beast) on TCP addresses and Unix sockets:
-// XML-RPC on POST / and /RPC2, JSON-RPC on POST /jsonrpc, CORS preflight on OPTIONS.
+// XML-RPC on POST /, /RPC2 and /xmlrpc, JSON-RPC on POST /jsonrpc and /json, CORS preflight on
+// OPTIONS.
 //
 // Design: asynchronous. A fixed pool of `io_threads` runs every connection's reads, writes and
 // timers (no thread per connection, none per request); API calls run on a fixed pool of
 // `handler_threads`, so a slow call never stalls the reading of other requests. The thread count
 // is therefore fixed whatever the clients do. A connection waits for its reply as an event (the
 // handler posts it back to the connection's strand), so a long-polling call such as event.from
-// can hand its reply back later, from a timer or a change, without holding a handler thread;
-// today every call replies at once.
+// hands its reply back later, from the event hub's thread (a change, or its deadline), and holds
+// no handler thread meanwhile.
 //
 // Limits (ServerLimits, each an hvnetd flag): connections in all and per client address (over
 // the cap a client gets an immediate 503 and close), the time a connection may sit idle, the time
@@ -82,7 +83,9 @@ class HttpServer {
   uint16_t tcp_port() const;
   void stop();
 
-  // The router, synchronous (tests, fuzzers): one request in, one reply out. Never throws.
+  // The router: one request in, one reply out, at once or later (long polls). Never throws.
+  void handle_async(const HttpRequest& req, std::function<void(HttpReply)> done);
+  // The same, waiting for the reply (tests, fuzzers).
   HttpReply handle(const HttpRequest& req);
 
   struct Counters {

@@ -46,6 +46,7 @@ class XmlDecoder {
       return json(s == "1");
     }
     if (type == "double") return json(typed.text().as_double());
+    if (type == "nil") return json(nullptr);  // an omitted optional parameter (XML-RPC extension)
     if (type == "array") {
       json arr = json::array();
       for (pugi::xml_node v : typed.child("data").children("value")) {
@@ -120,6 +121,14 @@ std::string dump_safe(const json& j) {
 }
 
 }  // namespace
+
+std::string encode_xmlrpc_value(const json& v) {
+  pugi::xml_document doc;
+  put_value(doc, v);
+  std::ostringstream out;
+  doc.first_child().print(out, "", pugi::format_raw);
+  return out.str();
+}
 
 Result<RpcCall> decode_xmlrpc(const std::string& body, const DecodeLimits& limits) {
   pugi::xml_document doc;

@@ -33,6 +33,8 @@ inline constexpr const char* kMalformedRequest = "MALFORMED_REQUEST";
 
 Result<RpcCall> decode_xmlrpc(const std::string& body, const DecodeLimits& limits = {});
 std::string encode_xmlrpc(const Result<nlohmann::json>& r);
+// One value as XML-RPC's <value> element (how xapi stores a task's result).
+std::string encode_xmlrpc_value(const nlohmann::json& v);
 
 Result<RpcCall> decode_jsonrpc(const std::string& body, const DecodeLimits& limits = {});
 std::string encode_jsonrpc(const RpcCall& call, const Result<nlohmann::json>& r);

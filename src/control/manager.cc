@@ -112,9 +112,14 @@ Status Manager::start(const std::string& hostname) {
   std::lock_guard lk(mu_);
   if (auto st = store_.load(db_); !st) return st;
   model::Txn t(db_);
-  if (model::local_host(t).empty()) {
-    std::string host = model::ensure_host(t, hostname);
+  std::string host = model::local_host(t);
+  if (host.empty()) {
+    host = model::ensure_host(t, hostname);
     if (auto r = model::pif_scan(t, host, scanner_()); !r) return r.error();
+  }
+  model::ensure_pool(t, host);
+  model::refresh_host_identity(t, host);
+  if (!t.empty()) {
     if (auto c = commit_and_fold(t, nullptr); !c) return c.error();
   }
   model::Txn view(db_);
@@ -152,7 +157,7 @@ Result<store::Commit> Manager::commit_and_fold(
       db_.put(ch.uuid, model::Object{ch.cls, ch.record, c.value().generation});
   }
   if (!c.value().changes.empty()) db_.set_generation(c.value().generation);
-  for (const auto& l : listeners_) {
+  for (const auto& [id, l] : listeners_) {
     try {
       l(c.value());
     } catch (const std::exception& e) {  // a listener's fault is its own

@@ -33,11 +33,24 @@ class Manager {
   // Listeners of the change feed: called with every commit, in commit order, on the writer's
   // thread under the write lock (so keep them short: queue and return). Subscribe before start.
   using Listener = std::function<void(const store::Commit&)>;
-  void subscribe(Listener l) { listeners_.push_back(std::move(l)); }
+  int subscribe(Listener l) {
+    std::lock_guard lk(mu_);
+    listeners_.emplace(++next_listener_, std::move(l));
+    return next_listener_;
+  }
+  void unsubscribe(int id) {
+    std::lock_guard lk(mu_);
+    listeners_.erase(id);
+  }
   store::Store& store() { return store_; }
   uint64_t generation() {
     std::lock_guard lk(mu_);
     return db_.generation();
+  }
+  // The store's changes after `since` (see store::Store::changes_since), read under the lock.
+  Result<std::optional<std::vector<store::Change>>> changes_since(uint64_t since) {
+    std::lock_guard lk(mu_);
+    return store_.changes_since(since);
   }
 
   // Loads the stored objects, creates the host record on first start (and scans its NICs, as an
@@ -78,7 +91,8 @@ class Manager {
   std::mutex mu_;
   model::Database db_;
   store::Store& store_;
-  std::vector<Listener> listeners_;
+  std::map<int, Listener> listeners_;
+  int next_listener_ = 0;
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)
   NicScanner scanner_;
   uint32_t mac_ageing_s_;

@@ -21,6 +21,43 @@ std::string ensure_host(Txn& t, const std::string& hostname) {
   return h;
 }
 
+std::string ensure_pool(Txn& t, const std::string& master) {
+  auto pools = t.all_of("pool");
+  if (!pools.empty()) return pools.front();
+  std::string p = new_uuid();
+  json r = default_record(*find_class("pool"));
+  r["master"] = master;
+  t.put(p, Object{"pool", r});
+  return p;
+}
+
+void refresh_host_identity(Txn& t, const std::string& host) {
+  const Object* o = t.get(host, "host");
+  if (!o) return;
+  json r = o->rec;
+  // What SDKs read right after login to know whom they talk to.
+  r["enabled"] = true;
+  r["API_version_major"] = kApiVersionMajor;
+  r["API_version_minor"] = kApiVersionMinor;
+  r["API_version_vendor"] = "XenSource";
+  r["API_version_vendor_implementation"] = json::object();
+  r["software_version"] = {{"product_brand", "hvnet"},       {"product_version", kHvnetVersion},
+                           {"platform_name", "hvnet"},       {"platform_version", kHvnetVersion},
+                           {"xapi", "1.20"},                 {"network_backend", "hvnet"},
+                           {"hostname", r.value("hostname", "")}};
+  for (const char* k : {"capabilities", "allowed_operations"})
+    if (!r.contains(k)) r[k] = json::array();
+  for (const char* k : {"cpu_info", "current_operations"})
+    if (!r.contains(k)) r[k] = json::object();
+  if (!r.contains("tags")) r["tags"] = json::array();
+  if (r != o->rec) t.put(host, Object{"host", r});
+  // VMs from before resident_on: they run here.
+  for (const auto& vm : t.all_of("VM")) {
+    const json& v = t.get(vm)->rec;
+    if (!v.contains("resident_on")) t.set_field(vm, "resident_on", host);
+  }
+}
+
 namespace {
 
 bool bridge_in_use(const Txn& t, const std::string& bridge) {

@@ -23,9 +23,16 @@ struct NicInfo {
 inline constexpr int64_t kMinMtu = 68;
 inline constexpr int64_t kMaxMtu = 9216;
 
-// host
+// host and pool
+inline constexpr int64_t kApiVersionMajor = 2;
+inline constexpr int64_t kApiVersionMinor = 21;
+inline constexpr const char* kHvnetVersion = "0.2.0";
 std::string ensure_host(Txn& t, const std::string& hostname);
 std::string local_host(const Txn& t);
+// The pool record (a standalone host is a pool of one, its master).
+std::string ensure_pool(Txn& t, const std::string& master);
+// The host's version fields (API version, software_version…) as this build has them.
+void refresh_host_identity(Txn& t, const std::string& host);
 
 // network
 Result<std::string> network_create(Txn& t, const json& record);

@@ -84,6 +84,7 @@ json full_record(const Txn& t, const std::string& uuid) {
     if (cls->name == "network") back = "network";
     if (cls->name == "host") back = "host";
     if (cls->name == "VM") back = "VM";
+    if (f.wire == "resident_VMs") back = "resident_on";
     if (f.wire == "bond_master_of") back = "master";
     if (f.wire == "VLAN_slave_of") back = "tagged_PIF";
     if (f.wire == "slaves") back = "bond_slave_of";

@@ -31,6 +31,8 @@ struct ClassSpec {
   std::string xe;    // xe prefix: "network", "pif"
   std::vector<FieldSpec> fields;
   std::vector<std::string> list_columns;  // xe names shown by <class>-list by default
+  // Objects that live in the API server's memory only (tasks), never in the store.
+  bool memory = false;
 
   const FieldSpec* field(std::string_view wire) const;
   const FieldSpec* field_by_xe(std::string_view xe) const;

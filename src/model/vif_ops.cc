@@ -43,6 +43,7 @@ Result<std::string> vm_create(Txn& t, const json& record) {
     domid = std::max(domid, t.get(vm)->rec["domid"].get<int64_t>() + 1);
   r["domid"] = domid;
   r["power_state"] = "Running";
+  r["resident_on"] = local_host(t);
   std::string uuid = new_uuid();
   t.put(uuid, Object{"VM", r});
   return uuid;

@@ -80,7 +80,8 @@ Status SqliteStore::open(const std::string& path) {
   if (auto st = exec("CREATE TABLE IF NOT EXISTS objects ("
                      " uuid TEXT PRIMARY KEY, class TEXT NOT NULL, record TEXT NOT NULL);"
                      "CREATE TABLE IF NOT EXISTS tombstones ("
-                     " uuid TEXT PRIMARY KEY, class TEXT NOT NULL, generation INTEGER NOT NULL);"
+                     " uuid TEXT PRIMARY KEY, class TEXT NOT NULL, generation INTEGER NOT NULL,"
+                     " record TEXT);"
                      "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER);");
       !st)
     return st;
@@ -140,11 +141,11 @@ Result<Commit> SqliteStore::commit(const model::Txn::Changes& changes, const Rev
 
 Result<Commit> SqliteStore::commit_in_txn(const model::Txn::Changes& changes,
                                           const Revisions& read) {
-  Stmt current(db_, "SELECT class, revision, created FROM objects WHERE uuid = ?1");
+  Stmt current(db_, "SELECT class, revision, created, record FROM objects WHERE uuid = ?1");
   Stmt up(db_, "INSERT OR REPLACE INTO objects (uuid, class, record, revision, created)"
                " VALUES (?1, ?2, ?3, ?4, ?5)");
   Stmt del(db_, "DELETE FROM objects WHERE uuid = ?1");
-  Stmt tomb(db_, "INSERT OR REPLACE INTO tombstones VALUES (?1, ?2, ?3)");
+  Stmt tomb(db_, "INSERT OR REPLACE INTO tombstones VALUES (?1, ?2, ?3, ?4)");
   Stmt untomb(db_, "DELETE FROM tombstones WHERE uuid = ?1");
   Stmt meta(db_, "INSERT OR REPLACE INTO meta VALUES ('generation', ?1)");
   if (!current || !up || !del || !tomb || !untomb || !meta) return sql_error("write");
@@ -152,11 +153,14 @@ Result<Commit> SqliteStore::commit_in_txn(const model::Txn::Changes& changes,
     bool exists = false;
     std::string cls;
     uint64_t revision = 0, created = 0;
+    std::string record;
   };
   auto row_of = [&](const std::string& uuid) {
     Row r;
     current.text(1, uuid);
-    if (current.step() == SQLITE_ROW) r = Row{true, current.col_text(0), current.col_int(1), current.col_int(2)};
+    if (current.step() == SQLITE_ROW)
+      r = Row{true, current.col_text(0), current.col_int(1), current.col_int(2),
+              current.col_text(3)};
     current.reset();
     return r;
   };
@@ -180,11 +184,15 @@ Result<Commit> SqliteStore::commit_in_txn(const model::Txn::Changes& changes,
                .integer(5, created).run() ||
           !untomb.text(1, uuid).run())
         return sql_error("write");
-      c.changes.push_back(Change{obj->cls, uuid, r.exists ? Op::kMod : Op::kAdd, obj->rec});
+      c.changes.push_back(Change{obj->cls, uuid, r.exists ? Op::kMod : Op::kAdd, obj->rec,
+                                 r.exists ? nlohmann::json::parse(r.record, nullptr, false)
+                                          : nlohmann::json()});
     } else if (r.exists) {
-      if (!del.text(1, uuid).run() || !tomb.text(1, uuid).text(2, r.cls).integer(3, c.generation).run())
+      if (!del.text(1, uuid).run() ||
+          !tomb.text(1, uuid).text(2, r.cls).integer(3, c.generation).text(4, r.record).run())
         return sql_error("write");
-      c.changes.push_back(Change{r.cls, uuid, Op::kDel, nullptr});
+      c.changes.push_back(
+          Change{r.cls, uuid, Op::kDel, nullptr, nlohmann::json::parse(r.record, nullptr, false)});
     }
   }
   if (c.changes.empty()) return Commit{generation_, {}};
@@ -210,16 +218,17 @@ Result<std::optional<std::vector<Change>>> SqliteStore::changes_since(uint64_t s
   }
   if (since < pruned) return std::optional<std::vector<Change>>();
   Stmt q(db_,
-         "SELECT uuid, class, record, revision, created FROM objects WHERE revision > ?1"
-         " UNION ALL SELECT uuid, class, NULL, generation, 0 FROM tombstones WHERE generation > ?1"
-         " ORDER BY 4");
+         "SELECT uuid, class, record, revision, created, NULL FROM objects WHERE revision > ?1"
+         " UNION ALL SELECT uuid, class, NULL, generation, 0, record FROM tombstones"
+         " WHERE generation > ?1 ORDER BY 4");
   if (!q) return sql_error("read");
   q.integer(1, since);
   std::vector<Change> out;
   int rc;
   while ((rc = q.step()) == SQLITE_ROW) {
     if (q.col_null(2)) {
-      out.push_back(Change{q.col_text(1), q.col_text(0), Op::kDel, nullptr});
+      out.push_back(Change{q.col_text(1), q.col_text(0), Op::kDel, nullptr,
+                           nlohmann::json::parse(q.col_text(5), nullptr, false)});
       continue;
     }
     auto rec = nlohmann::json::parse(q.col_text(2), nullptr, false);

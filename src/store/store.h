@@ -22,11 +22,13 @@ namespace hvnet::store {
 enum class Op : uint8_t { kAdd, kMod, kDel };
 const char* op_name(Op op) noexcept;  // "add", "mod", "del" (event.from's spelling)
 
-// One object's change in a commit; a deletion carries no record.
+// One object's change in a commit; a deletion carries no record. `before` is the record it
+// replaced (null for kAdd): listeners follow its references (a VIF's network lists its VIFs).
 struct Change {
   std::string cls, uuid;
   Op op;
   model::json record;  // null for kDel
+  model::json before = nullptr;
 };
 
 // What one committed write changed, in the order the feed publishes it.
@@ -50,7 +52,7 @@ class Store {
   // add / mod / del with the record stored.
   virtual Result<Commit> commit(const model::Txn::Changes& changes, const Revisions& read) = 0;
   // Every object changed after generation `since`, once each with its latest state (add/mod with
-  // the record, del without), oldest change first; std::nullopt when the store no longer
+  // the record, del without but with the record it had as `before`), oldest change first; std::nullopt when the store no longer
   // remembers that far back (the caller has lost events and must resync).
   virtual Result<std::optional<std::vector<Change>>> changes_since(uint64_t since) = 0;
   virtual uint64_t generation() const = 0;

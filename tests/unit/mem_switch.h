@@ -47,6 +47,7 @@ class MemSwitch {
   Worker worker;
   SwitchController ctl;
   std::map<std::string, std::shared_ptr<MemPort>> ports;
+  std::map<std::string, int> opens;  // how often each port was opened
   std::map<std::string, std::shared_ptr<std::atomic<bool>>> carrier;  // bond members
   std::map<std::string, std::shared_ptr<BondPort>> bonds;
   uint64_t now_ms = 1000000;
@@ -54,6 +55,7 @@ class MemSwitch {
  private:
   Result<std::shared_ptr<Port>> open_port(const PortSpec& s) {
     if (s.name == fail_open) return make_error("PORT_OPEN_FAILED", {s.name, "test"});
+    ++opens[s.name];
     if (s.kind == PortKind::kBond) {  // members are MemPorts with test-controlled carrier
       std::vector<BondMemberSpec> members;
       for (const auto& m : s.members) {

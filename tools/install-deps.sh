@@ -38,4 +38,14 @@ fi
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled openvswitch-switch >/dev/null 2>&1; then
   $SUDO systemctl disable --now openvswitch-switch >/dev/null 2>&1 || true
 fi
+# Node.js for the test that runs Xen Orchestra's XenAPI connector (npm xen-api): Debian's nodejs
+# and npm unless a Node.js is installed already, then the package into a cache directory.
+if ! command -v npm >/dev/null 2>&1; then
+  $SUDO apt-get install -y -q --no-install-recommends nodejs npm
+fi
+XO_DIR=/var/cache/hvnet-test/xen-api
+if [ ! -d "$XO_DIR/node_modules/xen-api" ]; then
+  $SUDO mkdir -p "$XO_DIR"
+  $SUDO npm install --no-audit --no-fund --prefix "$XO_DIR" xen-api@4 >/dev/null
+fi
 echo "install-deps: all dependencies present"

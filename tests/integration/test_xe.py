@@ -1,9 +1,12 @@
 """The xe CLI as an admin types it: XenServer syntax, record layout, --minimal, filters, errors on
 stderr with a non-zero exit, and end-to-end networking built with xe alone."""
+import os
 import re
+import subprocess
+
+import pytest
 
 from conftest import physical_vlan_switch, ping, received, sh, wait_until, XE
-import subprocess
 
 
 def test_network_commands_and_output_layout(host):
@@ -107,3 +110,42 @@ def test_end_to_end_xe_vlan_reaches_the_physical_namespace(host, lab):
     assert received(ping(ns, "10.81.0.2", count=3)) == 3
     host.xe("vlan-destroy", f"uuid={vlan_pif}")
     assert received(ping(ns, "10.81.0.2", count=2, check=False)) == 0
+
+
+def test_pool_and_task_commands(host):
+    pool = host.xe("pool-list", "--minimal").stdout.strip()
+    assert len(pool) == 36
+    listing = host.xe("pool-list").stdout
+    assert "master" in listing and "name-label" in listing
+    master = host.xe("pool-param-get", f"uuid={pool}", "param-name=master").stdout.strip()
+    assert master == host.xe("host-list", "--minimal").stdout.strip()
+    host.xe("pool-param-set", f"uuid={pool}", "name-label=lab pool", "other-config:k=v")
+    assert host.xe("pool-param-get", f"uuid={pool}", "param-name=name-label").stdout.strip() == "lab pool"
+    assert host.xe("pool-param-get", f"uuid={pool}", "param-name=other-config",
+                   "param-key=k").stdout.strip() == "v"
+    h = host.xe("host-param-list", f"uuid={master}").stdout
+    assert "API-version-major" in h and "network_backend: hvnet" in h
+    assert host.xe("task-list", "--minimal").stdout.strip() == ""
+    task = host.ok("Async.network.create", {"name_label": "by-task"})
+    wait_until(lambda: host.xe("task-list", "status=success", "--minimal").stdout.strip(), 5,
+               "the task listed as done")
+    assert host.xe("task-list", "--minimal").stdout.strip() == task.replace("OpaqueRef:", "")
+
+
+def test_event_wait_returns_when_an_object_matches(host):
+    # Already true: returns at once.
+    host.xe("network-create", "name-label=present")
+    host.xe("event-wait", "class=network", "name-label=present")
+    # Not yet true: blocks until another client makes it so.
+    waiter = subprocess.Popen([XE, "event-wait", "class=network", "name-label=later", "MTU=9000"],
+                              env=dict(os.environ, HVNET_XAPI_SOCKET=host.sock))
+    try:
+        net = host.xe("network-create", "name-label=later").stdout.strip()
+        with pytest.raises(subprocess.TimeoutExpired):
+            waiter.wait(0.5)  # MTU still 1500: still waiting
+        host.xe("network-param-set", f"uuid={net}", "MTU=9000")
+        assert waiter.wait(10) == 0
+    finally:
+        waiter.kill()
+    # Not-equal conditions.
+    host.xe("event-wait", "class=network", "name-label=later", "MTU=/=1500")

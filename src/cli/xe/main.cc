@@ -84,6 +84,7 @@ class Xe {
   int param_set(const ClassSpec& cls, const Args& a);
   int param_add_remove(const ClassSpec& cls, const Args& a, bool add);
   int param_clear(const ClassSpec& cls, const Args& a);
+  int event_wait(const Args& a);
   const FieldSpec& field(const ClassSpec& cls, const std::string& xe_name) {
     const FieldSpec* f = cls.field_by_xe(xe_name);
     if (!f) throw UsageError{"unknown parameter for " + cls.xe + ": " + xe_name};
@@ -221,6 +222,40 @@ int Xe::param_add_remove(const ClassSpec& cls, const Args& a, bool add) {
       return fail(res.error());
   }
   return 0;
+}
+
+// event-wait class=<class> [param=value | param=/=value ...]: blocks until an object of the class
+// satisfies every condition (now or after a change), by long-polling event.from.
+int Xe::event_wait(const Args& a) {
+  const std::string cls_name = need(a, "class");
+  const ClassSpec* cls = hvnet::model::find_class_by_xe(cls_name);
+  if (!cls) cls = hvnet::model::find_class(cls_name);
+  if (!cls) throw UsageError{"unknown class: " + cls_name};
+  struct Cond {
+    const FieldSpec* f;
+    std::string value;
+    bool equal;
+  };
+  std::vector<Cond> conds;
+  for (const auto& [k, v] : a.ordered) {
+    if (k == "class") continue;
+    const bool ne = v.rfind("/=", 0) == 0;
+    conds.push_back(Cond{&field(*cls, k), ne ? v.substr(2) : v, !ne});
+  }
+  auto satisfied = [&](const json& rec) {
+    for (const auto& c : conds)
+      if ((hvnet::xe::display_value(*c.f, rec.value(c.f->wire, json())) == c.value) != c.equal)
+        return false;
+    return true;
+  };
+  std::string token;  // "": every object first, then what changes
+  for (;;) {
+    auto r = call("event.from", json::array({json::array({cls->name}), token, 30.0}));
+    if (!r) return fail(r.error());
+    for (const auto& ev : r.value()["events"])
+      if (ev.value("operation", "") != "del" && satisfied(ev["snapshot"])) return 0;
+    token = r.value()["token"];
+  }
 }
 
 int Xe::param_clear(const ClassSpec& cls, const Args& a) {
@@ -389,6 +424,7 @@ int Xe::run(const std::string& cmd, const Args& a) {
                 {"other_config", json::object()}};
     return print_uuid(call("VIF.create", json::array({rec})));
   }
+  if (cmd == "event-wait") return event_wait(a);
   // Generic per-class commands: <class>-list, <class>-param-*.
   for (const auto& cls : hvnet::model::all_classes()) {
     const std::string p = cls.xe + "-";
@@ -413,9 +449,10 @@ void usage() {
                "pif-forget vlan-create vlan-destroy pool-vlan-create bond-create bond-destroy "
                "bond-set-mode bond-param-set vif-create vif-destroy "
                "vif-plug vif-unplug vm-create vm-destroy\n"
-               "Per class (host network pif vif vlan bond vm): <class>-list <class>-param-list "
-               "<class>-param-get <class>-param-set <class>-param-add <class>-param-remove "
-               "<class>-param-clear\n";
+               "Events: event-wait class=<class> [param=value | param=/=value ...]\n"
+               "Per class (pool host network pif vif vlan bond vm task): <class>-list "
+               "<class>-param-list <class>-param-get <class>-param-set <class>-param-add "
+               "<class>-param-remove <class>-param-clear\n";
 }
 
 }  // namespace

@@ -122,7 +122,7 @@ Status Manager::start(const std::string& hostname) {
   if (!t.empty()) {
     if (auto c = commit_and_fold(t, nullptr); !c) return c.error();
   }
-  model::Txn view(db_);
+  model::Txn view(db_, /*track_reads=*/false);
   if (auto st = reconcile(view); !st) {
     // A device that vanished while we were down must not keep the rest of the host offline:
     // bring up what can be brought up and leave the rest unplugged in the data plane.
@@ -217,7 +217,7 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
   }
   if (applies) {
     auto st = contained([&]() -> Status {
-      model::Txn now(db_);
+      model::Txn now(db_, /*track_reads=*/false);
       return reconcile(now);
     });
     if (!st) {
@@ -232,7 +232,7 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
       }
       auto u = contained([&]() -> Status {
         if (auto c = commit_and_fold(undo, nullptr); !c) return c.error();
-        model::Txn old(db_);
+        model::Txn old(db_, /*track_reads=*/false);
         return reconcile(old);
       });
       if (!u) spdlog::error("revert incomplete: {}", u.error().to_string());

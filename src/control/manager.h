@@ -62,7 +62,7 @@ class Manager {
   template <typename F>
   auto read(F&& f) {
     std::lock_guard lk(mu_);
-    model::Txn view(db_);
+    model::Txn view(db_, /*track_reads=*/false);
     return f(static_cast<const model::Txn&>(view));
   }
   std::vector<model::NicInfo> scan_nics() const { return scanner_(); }

@@ -30,7 +30,7 @@ void Database::erase(const std::string& uuid) {
 const Object* Txn::get(const std::string& uuid) const {
   auto it = changes_.find(uuid);
   if (it != changes_.end()) return it->second ? &*it->second : nullptr;
-  read_.insert(uuid);
+  if (track_reads_) read_.insert(uuid);
   return base_.get(uuid);
 }
 

@@ -47,7 +47,10 @@ class Database {
 class Txn {
  public:
   using Changes = std::map<std::string, std::optional<Object>>;
-  explicit Txn(const Database& base) : base_(base) {}
+  // `track_reads`: remember what get() read, for the store's conflict check (a write's Txn);
+  // views that only read (reconcile, API reads) skip the bookkeeping.
+  explicit Txn(const Database& base, bool track_reads = true)
+      : base_(base), track_reads_(track_reads) {}
 
   const Object* get(const std::string& uuid) const;
   // The object if it exists and is of class `cls`.
@@ -71,6 +74,7 @@ class Txn {
  private:
   const Database& base_;
   Changes changes_;
+  bool track_reads_;
   mutable std::set<std::string> read_;
 };
 

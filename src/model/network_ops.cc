@@ -1,4 +1,5 @@
 #include <regex>
+#include <set>
 
 #include "model/ops.h"
 #include "model/records.h"
@@ -64,10 +65,13 @@ bool bridge_in_use(const Txn& t, const std::string& bridge) {
   return !t.where("network", "bridge", bridge).empty();
 }
 
+// The first prefix<N> no network uses: one pass over the networks, not one per candidate.
 std::string free_bridge(const Txn& t, const std::string& prefix) {
+  std::set<std::string> used;
+  for (const auto& n : t.all_of("network")) used.insert(t.get(n)->rec["bridge"].get<std::string>());
   for (int i = 0;; ++i) {
     std::string b = prefix + std::to_string(i);
-    if (!bridge_in_use(t, b)) return b;
+    if (!used.count(b)) return b;
   }
 }
 

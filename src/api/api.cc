@@ -135,8 +135,8 @@ Result<json> Api::login(const json& params, const Caller& caller) {
   }
   std::string uuid = model::new_uuid();
   std::string ref = std::string(model::kRefPrefix) + uuid;
-  std::string originator = params.size() > 3 && params[3].is_string() ? params[3].get<std::string>()
-                                                                       : std::string();
+  std::string originator =
+      params.size() > 3 && params[3].is_string() ? params[3].get<std::string>() : std::string();
   sessions_[ref] = Session{user, now, uuid, originator, iso_now()};
   return json(ref);
 }
@@ -205,8 +205,9 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
   const Method& m = it->second;
   size_t n = params.size() - 1;
   if (n < m.min_args || n > m.max_args)
-    return done(make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
-                           {method, std::to_string(m.max_args + 1), std::to_string(params.size())}));
+    return done(
+        make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
+                   {method, std::to_string(m.max_args + 1), std::to_string(params.size())}));
   json args = json::array();
   for (size_t i = 1; i < params.size(); ++i) args.push_back(params[i]);
   for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // omitted trailing params

@@ -13,8 +13,8 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <optional>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -75,8 +75,7 @@ class Api {
   ~Api();
   // Never throws: whatever a handler throws becomes INTERNAL_ERROR [what], logged once. `done` is
   // called exactly once, maybe later and from another thread (long polls).
-  void call_async(const std::string& method, const json& params, const Caller& caller,
-                  Reply done);
+  void call_async(const std::string& method, const json& params, const Caller& caller, Reply done);
   // The same, waiting for the answer (tests, fuzzers; a long poll blocks the calling thread).
   Result<json> call(const std::string& method, const json& params, const Caller& caller);
   // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.

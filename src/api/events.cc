@@ -180,7 +180,9 @@ Result<std::optional<std::map<std::string, EventHub::Touched>>> EventHub::touche
   };
   for (const auto& ch : *changes.value()) {
     touch(ch.cls, ch.uuid, ch.op == store::Op::kAdd);
-    auto related = [&](const std::string& cls, const std::string& uuid) { touch(cls, uuid, false); };
+    auto related = [&](const std::string& cls, const std::string& uuid) {
+      touch(cls, uuid, false);
+    };
     for_each_reference(ch.cls, ch.record, related);
     for_each_reference(ch.cls, ch.before, related);
   }
@@ -212,8 +214,7 @@ json EventHub::from_result(const Sub& sub, const std::map<std::string, Touched>&
   mgr_.read([&](const model::Txn& t) {
     for (const auto& c : model::all_classes())
       if (sub.all || sub.classes.count(lower(c.name)))
-        counts[lower(c.name)] =
-            c.memory ? memory_count_(c.name) : t.base().of_class(c.name).size();
+        counts[lower(c.name)] = c.memory ? memory_count_(c.name) : t.base().of_class(c.name).size();
     return 0;
   });
   return json{{"events", events_of(touched)},
@@ -259,8 +260,7 @@ void EventHub::from(const json& classes, const json& token, const json& timeout,
     return done(from_result(sub.value(), *touched, upto, mupto));
   }
   const auto ms = std::chrono::milliseconds(int64_t(std::min(wait.value(), 86400.0) * 1000));
-  waiters_.push_back(
-      Waiter{std::move(sub.value()), upto, mupto, now_() + ms, std::move(done), ""});
+  waiters_.push_back(Waiter{std::move(sub.value()), upto, mupto, now_() + ms, std::move(done), ""});
   lk.unlock();
   cv_.notify_all();
 }
@@ -316,8 +316,8 @@ void EventHub::next(const std::string& session, Reply done) {
     if (lost) return done(make_error("EVENTS_LOST"));
     return done(events_of(*touched));
   }
-  waiters_.push_back(Waiter{r.sub, r.cursor, r.mcursor, now_() + lim_.next_timeout,
-                            std::move(done), session});
+  waiters_.push_back(
+      Waiter{r.sub, r.cursor, r.mcursor, now_() + lim_.next_timeout, std::move(done), session});
   lk.unlock();
   cv_.notify_all();
 }

@@ -42,12 +42,13 @@ class EventHub {
  public:
   using Clock = std::chrono::steady_clock;
   // The current wire record of an object (nullopt: it no longer exists).
-  using Snapshot = std::function<std::optional<json>(const std::string& cls, const std::string& uuid)>;
+  using Snapshot =
+      std::function<std::optional<json>(const std::string& cls, const std::string& uuid)>;
   // How many objects of an in-memory class (tasks) exist, for valid_ref_counts.
   using MemoryCount = std::function<size_t(const std::string& cls)>;
   struct Limits {
-    size_t ring = 100000;        // recent changes kept in memory (older: from the store)
-    size_t max_waiters = 10000;  // long-polling calls at once (more: refused at once)
+    size_t ring = 100000;            // recent changes kept in memory (older: from the store)
+    size_t max_waiters = 10000;      // long-polling calls at once (more: refused at once)
     size_t session_backlog = 10000;  // event.next: objects pending before EVENTS_LOST
     std::chrono::seconds next_timeout{600};  // event.next returns [] after this
   };
@@ -111,7 +112,7 @@ class EventHub {
                                                               const Sub& sub) const;
   // The same from the store (after a restart, or for an old token); nullopt: lost.
   Result<std::optional<std::map<std::string, Touched>>> touched_from_store(uint64_t since,
-                                                                          const Sub& sub);
+                                                                           const Sub& sub);
   json events_of(const std::map<std::string, Touched>& touched);
   json from_result(const Sub& sub, const std::map<std::string, Touched>& touched, uint64_t upto,
                    uint64_t mupto);
@@ -126,7 +127,7 @@ class EventHub {
   std::function<Clock::time_point()> now_;
   std::mutex mu_;
   std::condition_variable cv_;
-  std::deque<Mark> ring_, mem_ring_;  // store changes; in-memory objects' changes
+  std::deque<Mark> ring_, mem_ring_;    // store changes; in-memory objects' changes
   uint64_t floor_ = 0, mem_floor_ = 0;  // each ring holds every change after its floor
   uint64_t latest_ = 0, mem_latest_ = 0;
   bool dirty_ = false;  // changes since the last pump

@@ -510,11 +510,10 @@ void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpRepl
       return done(std::move(r));
     }
     r.content_type = "text/xml";
-    api.call_async(call->method, call->params, req.caller,
-                   [r, done](Result<json> v) mutable {
-                     r.body = encode_xmlrpc(v);
-                     done(std::move(r));
-                   });
+    api.call_async(call->method, call->params, req.caller, [r, done](Result<json> v) mutable {
+      r.body = encode_xmlrpc(v);
+      done(std::move(r));
+    });
     return;
   }
   if (path == "/jsonrpc" || path == "/json") {
@@ -528,11 +527,10 @@ void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpRepl
     RpcCall c = std::move(call.value());
     std::string method = c.method;
     json params = std::move(c.params);
-    api.call_async(method, params, req.caller,
-                   [r, done, c = std::move(c)](Result<json> v) mutable {
-                     r.body = encode_jsonrpc(c, v);
-                     done(std::move(r));
-                   });
+    api.call_async(method, params, req.caller, [r, done, c = std::move(c)](Result<json> v) mutable {
+      r.body = encode_jsonrpc(c, v);
+      done(std::move(r));
+    });
     return;
   }
   r.status = 404;

@@ -43,10 +43,10 @@ void Api::register_session() {
                 {"originator", s.originator}};
   };
   add("session.get_record", 1, [record](const json& a) { return record(a[0]); });
-  const json fields = {"uuid",          "this_host",        "this_user",      "last_active",
-                       "pool",          "other_config",     "is_local_superuser", "subject",
-                       "validation_time", "auth_user_sid",  "auth_user_name", "rbac_permissions",
-                       "tasks",         "parent",           "originator"};
+  const json fields = {
+      "uuid",           "this_host",          "this_user", "last_active",     "pool",
+      "other_config",   "is_local_superuser", "subject",   "validation_time", "auth_user_sid",
+      "auth_user_name", "rbac_permissions",   "tasks",     "parent",          "originator"};
   for (const auto& f : fields) {
     const std::string field = f;
     add("session.get_" + field, 1, [record, field](const json& a) -> Result<json> {
@@ -82,9 +82,8 @@ void Api::register_events() {
   add("event.unregister", 1, [this](const Ctx& ctx, const json& a) {
     return events_->unregister_classes(ctx.session, a[0]);
   });
-  add("event.get_current_id", 0, [this](const json&) -> Result<json> {
-    return json(std::to_string(mgr_.generation()));
-  });
+  add("event.get_current_id", 0,
+      [this](const json&) -> Result<json> { return json(std::to_string(mgr_.generation())); });
   // An event for one object without changing it (clients use it as a barrier and for a token).
   add("event.inject", 2, [this](const json& a) -> Result<json> {
     if (!a[0].is_string()) return make_error("FIELD_TYPE_ERROR", {"class"});
@@ -127,7 +126,9 @@ void Api::register_tasks() {
   });
   auto record = [this, task_of](const json& ref) -> Result<json> {
     auto r = tasks_->record(task_of(ref));
-    if (!r) return make_error("HANDLE_INVALID", {"task", ref.is_string() ? ref.get<std::string>() : ref.dump()});
+    if (!r)
+      return make_error("HANDLE_INVALID",
+                        {"task", ref.is_string() ? ref.get<std::string>() : ref.dump()});
     return *r;
   };
   add("task.get_record", 1, [record](const json& a) { return record(a[0]); });
@@ -159,7 +160,8 @@ void Api::register_tasks() {
   add("task.cancel", 1, [this, task_of](const json& a) { return tasks_->cancel(task_of(a[0])); });
   add("task.destroy", 1, [this, task_of](const json& a) -> Result<json> {
     if (!tasks_->destroy(task_of(a[0])))
-      return make_error("HANDLE_INVALID", {"task", a[0].is_string() ? a[0].get<std::string>() : ""});
+      return make_error("HANDLE_INVALID",
+                        {"task", a[0].is_string() ? a[0].get<std::string>() : ""});
     return void_value();
   });
   add("task.set_other_config", 2, [this, task_of](const json& a) -> Result<json> {

@@ -66,11 +66,10 @@ Result<json> TaskTable::cancel(const std::string& uuid) {
     if (it == tasks_.end()) return make_error("HANDLE_INVALID", {"task", ref_of(uuid)});
     Task& t = it->second;
     if (t.status != "pending" || t.started)
-      return make_error("OPERATION_NOT_ALLOWED", {"task " + ref_of(uuid) + " is " +
-                                                  (t.started && t.status == "pending"
-                                                       ? std::string("running")
-                                                       : t.status) +
-                                                  " and cannot be cancelled"});
+      return make_error("OPERATION_NOT_ALLOWED",
+                        {"task " + ref_of(uuid) + " is " +
+                         (t.started && t.status == "pending" ? std::string("running") : t.status) +
+                         " and cannot be cancelled"});
     t.status = "cancelled";
     t.finished = iso_now();
     t.error_info = json::array({"TASK_CANCELLED", ref_of(uuid)});
@@ -112,9 +111,8 @@ std::optional<nlohmann::json> TaskTable::record(const std::string& uuid) const {
   return json{{"uuid", uuid},
               {"name_label", t.name},
               {"name_description", ""},
-              {"allowed_operations", t.status == "pending" && !t.started
-                                         ? json::array({"cancel"})
-                                         : json::array()},
+              {"allowed_operations",
+               t.status == "pending" && !t.started ? json::array({"cancel"}) : json::array()},
               {"current_operations", json::object()},
               {"created", t.created},
               {"finished", t.finished.empty() ? "19700101T00:00:00Z" : t.finished},

@@ -8,12 +8,12 @@
 #include <functional>
 #include <map>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "model/result.h"
-#include <nlohmann/json.hpp>
 
 namespace hvnet::api {
 

@@ -81,8 +81,8 @@ class Manager {
   Status reconcile(const model::Txn& view);
   // Commits `t` (re-running nothing: the caller holds the lock), folds it into db_ and publishes
   // it. Returns the commit and, per changed uuid, the object it replaced (nullopt: it was new).
-  Result<store::Commit> commit_and_fold(const model::Txn& t,
-                                        std::map<std::string, std::optional<model::Object>>* before);
+  Result<store::Commit> commit_and_fold(
+      const model::Txn& t, std::map<std::string, std::optional<model::Object>>* before);
   Result<model::json> write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                  bool guard);
   void arm_guard(std::map<std::string, model::Object> before, std::string ifname,

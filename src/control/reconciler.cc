@@ -11,9 +11,9 @@ namespace {
 
 // One pass over the objects the data plane needs, grouped by the references it follows.
 struct Index {
-  std::unordered_map<std::string, std::vector<std::string>> vlans_on;   // tagged_PIF -> VLANs
-  std::unordered_map<std::string, std::string> bond_of_master;          // master PIF -> Bond
-  std::unordered_map<std::string, std::vector<std::string>> members_of; // Bond -> member PIFs
+  std::unordered_map<std::string, std::vector<std::string>> vlans_on;    // tagged_PIF -> VLANs
+  std::unordered_map<std::string, std::string> bond_of_master;           // master PIF -> Bond
+  std::unordered_map<std::string, std::vector<std::string>> members_of;  // Bond -> member PIFs
   explicit Index(const model::Txn& t) {
     for (const auto& v : t.all_of("VLAN"))
       vlans_on[t.get(v)->rec["tagged_PIF"].get<std::string>()].push_back(v);
@@ -50,8 +50,8 @@ void bond_spec(const model::Txn& t, const Index& idx, const std::string& bond, P
     }
   }
   auto members = idx.members_of.find(bond);
-  for (const auto& m : members == idx.members_of.end() ? std::vector<std::string>{}
-                                                       : members->second) {
+  for (const auto& m :
+       members == idx.members_of.end() ? std::vector<std::string>{} : members->second) {
     if (m == b["primary_slave"]) cfg["primary"] = p.members.size();
     p.members.push_back(t.get(m)->rec["device"]);
   }
@@ -87,8 +87,8 @@ TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
     p.network = bridge_of(r["network"]);
     if (is_bond) bond_spec(t, idx, bond->second, p);
     auto vlans = idx.vlans_on.find(pif);
-    for (const auto& vlan : vlans == idx.vlans_on.end() ? std::vector<std::string>{}
-                                                        : vlans->second) {
+    for (const auto& vlan :
+         vlans == idx.vlans_on.end() ? std::vector<std::string>{} : vlans->second) {
       const auto& v = t.get(vlan)->rec;
       const model::Object* untagged = t.get(v["untagged_PIF"], "PIF");
       if (!untagged || !untagged->rec["currently_attached"].get<bool>()) continue;

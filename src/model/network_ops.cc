@@ -42,9 +42,12 @@ void refresh_host_identity(Txn& t, const std::string& host) {
   r["API_version_minor"] = kApiVersionMinor;
   r["API_version_vendor"] = "XenSource";
   r["API_version_vendor_implementation"] = json::object();
-  r["software_version"] = {{"product_brand", "hvnet"},       {"product_version", kHvnetVersion},
-                           {"platform_name", "hvnet"},       {"platform_version", kHvnetVersion},
-                           {"xapi", "1.20"},                 {"network_backend", "hvnet"},
+  r["software_version"] = {{"product_brand", "hvnet"},
+                           {"product_version", kHvnetVersion},
+                           {"platform_name", "hvnet"},
+                           {"platform_version", kHvnetVersion},
+                           {"xapi", "1.20"},
+                           {"network_backend", "hvnet"},
                            {"hostname", r.value("hostname", "")}};
   for (const char* k : {"capabilities", "allowed_operations"})
     if (!r.contains(k)) r[k] = json::array();

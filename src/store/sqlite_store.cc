@@ -7,9 +7,12 @@ namespace hvnet::store {
 
 const char* op_name(Op op) noexcept {
   switch (op) {
-    case Op::kAdd: return "add";
-    case Op::kMod: return "mod";
-    case Op::kDel: return "del";
+    case Op::kAdd:
+      return "add";
+    case Op::kMod:
+      return "mod";
+    case Op::kDel:
+      return "del";
   }
   return "mod";
 }
@@ -115,7 +118,8 @@ Status SqliteStore::load(model::Database& db) {
   while ((rc = st.step()) == SQLITE_ROW) {
     std::string uuid = st.col_text(0);
     auto rec = nlohmann::json::parse(st.col_text(2), nullptr, false);
-    if (rec.is_discarded()) return make_error("INTERNAL_ERROR", {"database: corrupt record " + uuid});
+    if (rec.is_discarded())
+      return make_error("INTERNAL_ERROR", {"database: corrupt record " + uuid});
     db.put(uuid, model::Object{st.col_text(1), std::move(rec), st.col_int(3)});
   }
   if (rc != SQLITE_DONE) return sql_error("load");
@@ -142,8 +146,9 @@ Result<Commit> SqliteStore::commit(const model::Txn::Changes& changes, const Rev
 Result<Commit> SqliteStore::commit_in_txn(const model::Txn::Changes& changes,
                                           const Revisions& read) {
   Stmt current(db_, "SELECT class, revision, created, record FROM objects WHERE uuid = ?1");
-  Stmt up(db_, "INSERT OR REPLACE INTO objects (uuid, class, record, revision, created)"
-               " VALUES (?1, ?2, ?3, ?4, ?5)");
+  Stmt up(db_,
+          "INSERT OR REPLACE INTO objects (uuid, class, record, revision, created)"
+          " VALUES (?1, ?2, ?3, ?4, ?5)");
   Stmt del(db_, "DELETE FROM objects WHERE uuid = ?1");
   Stmt tomb(db_, "INSERT OR REPLACE INTO tombstones VALUES (?1, ?2, ?3, ?4)");
   Stmt untomb(db_, "DELETE FROM tombstones WHERE uuid = ?1");
@@ -180,13 +185,17 @@ Result<Commit> SqliteStore::commit_in_txn(const model::Txn::Changes& changes,
         return make_error("INTERNAL_ERROR", {"record " + uuid + " not stored: " + e.what()});
       }
       const uint64_t created = r.exists ? r.created : c.generation;
-      if (!up.text(1, uuid).text(2, obj->cls).text(3, rec).integer(4, c.generation)
-               .integer(5, created).run() ||
+      if (!up.text(1, uuid)
+               .text(2, obj->cls)
+               .text(3, rec)
+               .integer(4, c.generation)
+               .integer(5, created)
+               .run() ||
           !untomb.text(1, uuid).run())
         return sql_error("write");
-      c.changes.push_back(Change{obj->cls, uuid, r.exists ? Op::kMod : Op::kAdd, obj->rec,
-                                 r.exists ? nlohmann::json::parse(r.record, nullptr, false)
-                                          : nlohmann::json()});
+      c.changes.push_back(
+          Change{obj->cls, uuid, r.exists ? Op::kMod : Op::kAdd, obj->rec,
+                 r.exists ? nlohmann::json::parse(r.record, nullptr, false) : nlohmann::json()});
     } else if (r.exists) {
       if (!del.text(1, uuid).run() ||
           !tomb.text(1, uuid).text(2, r.cls).integer(3, c.generation).text(4, r.record).run())

@@ -52,8 +52,9 @@ class Store {
   // add / mod / del with the record stored.
   virtual Result<Commit> commit(const model::Txn::Changes& changes, const Revisions& read) = 0;
   // Every object changed after generation `since`, once each with its latest state (add/mod with
-  // the record, del without but with the record it had as `before`), oldest change first; std::nullopt when the store no longer
-  // remembers that far back (the caller has lost events and must resync).
+  // the record, del without but with the record it had as `before`), oldest change first;
+  // std::nullopt when the store no longer remembers that far back (the caller has lost events and
+  // must resync).
   virtual Result<std::optional<std::vector<Change>>> changes_since(uint64_t since) = 0;
   virtual uint64_t generation() const = 0;
 };

@@ -9,8 +9,8 @@
 
 #include "../unit/mem_switch.h"
 #include "api/api.h"
-#include "store/sqlite_store.h"
 #include "api/http_server.h"
+#include "store/sqlite_store.h"
 
 namespace {
 
@@ -26,10 +26,9 @@ struct World {
                                                 {"eth1", "52:54:00:00:00:02", 1500}};
     });
     (void)mgr->start("fuzzhost");
-    api = std::make_unique<hvnet::api::Api>(*mgr, hvnet::api::Credentials{"root", "pw"},
-                                            hvnet::api::SessionPolicy{},
-                                            hvnet::api::Api::Clock::now,
-                                            hvnet::api::EventHub::Limits{}, /*threaded=*/false);
+    api = std::make_unique<hvnet::api::Api>(
+        *mgr, hvnet::api::Credentials{"root", "pw"}, hvnet::api::SessionPolicy{},
+        hvnet::api::Api::Clock::now, hvnet::api::EventHub::Limits{}, /*threaded=*/false);
     http = std::make_unique<hvnet::api::HttpServer>(*api);
     session = api->call("session.login_with_password", nlohmann::json::array({"root", "pw"}),
                         hvnet::api::Caller(hvnet::api::Origin::kLocal))

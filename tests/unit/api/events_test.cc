@@ -34,8 +34,9 @@ class EventsTest : public ::testing::Test {
       return std::vector<model::NicInfo>{{"eth0", "52:54:00:00:00:01", 1500}};
     });
     EXPECT_TRUE(mgr_->start("host1"));
-    api_ = std::make_unique<Api>(*mgr_, Credentials{"root", "secret"}, SessionPolicy{},
-                                 [this] { return now_; }, limits, /*threaded_events=*/false);
+    api_ = std::make_unique<Api>(
+        *mgr_, Credentials{"root", "secret"}, SessionPolicy{}, [this] { return now_; }, limits,
+        /*threaded_events=*/false);
     session_ = api_->call("session.login_with_password", json::array({"root", "secret"}),
                           Caller(Origin::kLocal))
                    .value()
@@ -65,7 +66,8 @@ class EventsTest : public ::testing::Test {
     auto slot = std::make_shared<std::optional<Result<json>>>();
     json p = json::array({session_});
     for (auto& a : args) p.push_back(a);
-    api_->call_async(m, p, Caller(Origin::kLocal), [slot](Result<json> r) { *slot = std::move(r); });
+    api_->call_async(m, p, Caller(Origin::kLocal),
+                     [slot](Result<json> r) { *slot = std::move(r); });
     return slot;
   }
   std::string token() { return ok("event.inject", {"pool", ok("pool.get_all")[0]}); }
@@ -152,7 +154,9 @@ TEST_F(EventsTest, SubscriptionsAndTokensAreChecked) {
   EXPECT_EQ(call("event.from", {"network", t0, 0}).error().code,
             "EVENT_SUBSCRIPTION_PARSE_FAILURE");
   // A token from beyond this store's history is lost, never an empty answer.
-  EXPECT_EQ(call("event.from", {json::array({"*"}), "00000000000099999999,00000000000000000000", 0}).error().code,
+  EXPECT_EQ(call("event.from", {json::array({"*"}), "00000000000099999999,00000000000000000000", 0})
+                .error()
+                .code,
             "EVENTS_LOST");
 }
 

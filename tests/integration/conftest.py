@@ -363,6 +363,13 @@ class ManagedHost:
         assert error is None, f"{method}{params}: {error}"
         return result
 
+    def pif_on_veth(self, lab, role):
+        """A veth in the root namespace, scanned: returns (its PIF ref, device name)."""
+        dev, peer = lab.name(role), lab.name(role.upper())
+        lab.veth(dev, peer)
+        self.ok("PIF.scan", self.ok("host.get_all")[0])
+        return [p for p, r in self.ok("PIF.get_all_records").items() if r["device"] == dev][0], dev
+
     def state(self):
         """Every object of every class: to check that a refused call changed nothing."""
         return {c: self.ok(f"{c}.get_all_records") for c in CLASSES}

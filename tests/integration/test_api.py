@@ -123,10 +123,7 @@ def test_pif_plug_of_a_vanished_nic_fails_and_changes_nothing(host, lab):
 
 
 def test_vlan_create_destroy_and_pool_create_vlan(host, lab):
-    dev, peer = lab.name("e2"), lab.name("E2")
-    lab.veth(dev, peer)
-    host.ok("PIF.scan", host.ok("host.get_all")[0])
-    pif = [p for p, r in host.ok("PIF.get_all_records").items() if r["device"] == dev][0]
+    pif, dev = host.pif_on_veth(lab, "e2")
     net = host.ok("network.create", {"name_label": "vlan10"})
     err = refused(host, "VLAN_TAG_INVALID", "VLAN.create", pif, 4095, net)
     assert err[1] == "4095"

@@ -88,10 +88,7 @@ def test_connector_cache_follows_writes_of_other_sessions(host, transport):
 
 
 def test_async_vlan_create_task_result_and_error_info(host, lab):
-    dev, peer = lab.name("e3"), lab.name("E3")
-    lab.veth(dev, peer)
-    host.ok("PIF.scan", host.ok("host.get_all")[0])
-    pif = [p for p, r in host.ok("PIF.get_all_records").items() if r["device"] == dev][0]
+    pif, dev = host.pif_on_veth(lab, "e3")
     net = host.ok("network.create", {"name_label": "v"})
     s = host.session()
     x = host.xmlrpc()

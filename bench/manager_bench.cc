@@ -11,6 +11,7 @@
 
 #include "../tests/unit/mem_switch.h"
 #include "api/api.h"
+#include "control/reconciler.h"
 #include "model/ops.h"
 #include "store/sqlite_store.h"
 
@@ -89,6 +90,16 @@ void BM_VlanCreateDestroy(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_VlanCreateDestroy)->Arg(0)->Arg(400)->Arg(2000)->Unit(benchmark::kMillisecond);
+
+// The whole-model topology build a data-plane write pays today (see the note in the header).
+void BM_TopologyFromModel(benchmark::State& state) {
+  World w(int(state.range(0)));
+  for (auto _ : state) {
+    auto spec = w.mgr->read([](const model::Txn& t) { return topology_from_model(t, 300); });
+    benchmark::DoNotOptimize(spec);
+  }
+}
+BENCHMARK(BM_TopologyFromModel)->Arg(0)->Arg(2000)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

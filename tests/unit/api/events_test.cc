@@ -198,7 +198,7 @@ TEST_F(EventsTest, AnOldTokenAfterARestartGetsEverythingSinceOrEventsLost) {
 TEST_F(EventsTest, LegacyRegisterNextWithABoundedBacklog) {
   EXPECT_EQ(call("event.next").error().code, "SESSION_NOT_REGISTERED");
   restart(EventHub::Limits{100000, 10000, /*session_backlog=*/2, std::chrono::seconds(600)});
-  ok("event.register", {json::array({"network"})});
+  ok("event.register", json::array({json::array({"network"})}));
   auto waiting = call_later("event.next", json::array());
   EXPECT_FALSE(waiting->has_value());
   const std::string n = ok("network.create", {{{"name_label", "n"}}});

@@ -9,8 +9,12 @@ DB=/var/lib/hvnet/demo.db
 XE=./build/xe
 VMS=(hvdemo-vm1 hvdemo-vm2)
 
+KEEPER_SOCK=/run/hvnet/demo-tapkeeper.sock
+
 cleanup() {
   [ -n "${HVNETD_PID:-}" ] && kill "$HVNETD_PID" 2>/dev/null && wait "$HVNETD_PID" 2>/dev/null
+  # The demo's carrier keeper holds the VMs' TAPs (it outlives hvnetd by design): stop it too.
+  pkill -f "hvnet-tapkeeper $KEEPER_SOCK" 2>/dev/null || true
   for ns in "${VMS[@]}"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 trap cleanup EXIT
@@ -20,7 +24,7 @@ rm -f "$DB" "$DB-wal" "$DB-shm"
 
 # --pif-prefix keeps the demo's hands off this machine's real NICs.
 ./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "" \
-  --ctl /run/hvnet/demo.ctl --pif-prefix hvdemo &
+  --ctl /run/hvnet/demo.ctl --tap-keeper-socket "$KEEPER_SOCK" --pif-prefix hvdemo &
 HVNETD_PID=$!
 for _ in $(seq 200); do [ -S "$HVNET_XAPI_SOCKET" ] && break; sleep 0.05; done
 

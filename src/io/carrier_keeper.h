@@ -11,7 +11,9 @@
 //
 // The keeper forgets a TAP when hvnetd releases it (VIF unplugged: the device is then removed
 // by the last close) or when the device disappears (its descriptor reports an error), and exits
-// when it holds nothing and no hvnetd is connected.
+// when it holds nothing and no hvnetd is connected. A TAP queue opened inside a named network
+// namespace keeps that namespace alive: whoever deletes such a namespace with its VIF still
+// plugged (tests, the demo) stops the keeper too.
 //
 // Protocol (SOCK_SEQPACKET): "H<key>" + one descriptor: hold it under key (a second descriptor for
 // a key already held is closed); "R<key>": close the one held under key, answered by "K" once

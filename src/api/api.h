@@ -104,6 +104,10 @@ class Api {
     add(name, args, args, std::move(fn));
   }
   void add_async(const std::string& name, size_t min_args, size_t max_args, AsyncHandler fn);
+  // <cls>.get_record and <cls>.get_<field> for objects kept outside the store (sessions, tasks),
+  // from a function that finds one object's record by its ref.
+  void add_record_getters(const std::string& cls, const std::vector<std::string>& fields,
+                          std::function<Result<json>(const json& self)> record);
   void register_generic();
   void register_network();
   void register_session();  // session.*, system.*     (session_calls.cc)

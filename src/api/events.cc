@@ -110,7 +110,7 @@ Result<EventHub::Sub> EventHub::parse_sub(const json& classes) {
 
 void EventHub::mark(std::deque<Mark>& ring, uint64_t& floor, uint64_t gen, const std::string& cls,
                     const std::string& uuid, bool added) {
-  ring.push_back(Mark{gen, cls, uuid, added});
+  ring.push_back(Mark{gen, cls, lower(cls), uuid, added});
   while (ring.size() > lim_.ring) {
     floor = std::max(floor, ring.front().gen);
     ring.pop_front();
@@ -130,20 +130,26 @@ void for_each_reference(const std::string& cls, const json& rec, F&& fn) {
       fn(f.ref_class, it->get<std::string>());
   }
 }
+
+// What one change touches for its watchers: the object itself (added or not), and every object
+// its record refers to, now or before, as modified.
+template <typename F>
+void for_each_touched(const store::Change& ch, F&& fn) {
+  fn(ch.cls, ch.uuid, ch.op == store::Op::kAdd);
+  auto related = [&](const std::string& cls, const std::string& uuid) { fn(cls, uuid, false); };
+  for_each_reference(ch.cls, ch.record, related);
+  for_each_reference(ch.cls, ch.before, related);
+}
 }  // namespace
 
 void EventHub::on_commit(const store::Commit& c) {
   if (c.changes.empty()) return;
   {
     std::lock_guard lk(mu_);
-    for (const auto& ch : c.changes) {
-      mark(ring_, floor_, c.generation, ch.cls, ch.uuid, ch.op == store::Op::kAdd);
-      auto related = [&](const std::string& cls, const std::string& uuid) {
-        mark(ring_, floor_, c.generation, cls, uuid, false);
-      };
-      for_each_reference(ch.cls, ch.record, related);
-      for_each_reference(ch.cls, ch.before, related);
-    }
+    for (const auto& ch : c.changes)
+      for_each_touched(ch, [&](const std::string& cls, const std::string& uuid, bool added) {
+        mark(ring_, floor_, c.generation, cls, uuid, added);
+      });
     latest_ = c.generation;
     dirty_ = true;
   }
@@ -156,7 +162,7 @@ std::optional<std::map<std::string, EventHub::Touched>> EventHub::touched_since(
   std::map<std::string, Touched> out;
   auto collect = [&](const std::deque<Mark>& ring, uint64_t from) {
     for (auto it = ring.rbegin(); it != ring.rend() && it->gen > from; ++it) {
-      if (!sub.matches(lower(it->cls), it->uuid)) continue;
+      if (!sub.matches(it->lower_cls, it->uuid)) continue;
       auto [t, fresh] = out.try_emplace(it->uuid, Touched{it->cls, it->gen, it->added});
       if (!fresh) t->second.added |= it->added;
     }
@@ -178,14 +184,7 @@ Result<std::optional<std::map<std::string, EventHub::Touched>>> EventHub::touche
     auto [t, fresh] = out.try_emplace(uuid, Touched{cls, upto, added});
     if (!fresh) t->second.added |= added;
   };
-  for (const auto& ch : *changes.value()) {
-    touch(ch.cls, ch.uuid, ch.op == store::Op::kAdd);
-    auto related = [&](const std::string& cls, const std::string& uuid) {
-      touch(cls, uuid, false);
-    };
-    for_each_reference(ch.cls, ch.record, related);
-    for_each_reference(ch.cls, ch.before, related);
-  }
+  for (const auto& ch : *changes.value()) for_each_touched(ch, touch);
   return std::optional<std::map<std::string, Touched>>(std::move(out));
 }
 

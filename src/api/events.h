@@ -82,7 +82,7 @@ class EventHub {
  private:
   struct Mark {
     uint64_t gen;
-    std::string cls, uuid;
+    std::string cls, lower_cls, uuid;  // (lowercase once here, not at every match)
     bool added;
   };
   // A subscription: "*", lowercase class names, or lowercase class + ref.

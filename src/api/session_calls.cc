@@ -12,6 +12,18 @@ namespace hvnet::api {
 
 using namespace detail;  // NOLINT: the API's own helpers
 
+void Api::add_record_getters(const std::string& cls, const std::vector<std::string>& fields,
+                             std::function<Result<json>(const json& self)> record) {
+  add(cls + ".get_record", 1, [record](const json& a) { return record(a[0]); });
+  for (const auto& field : fields) {
+    add(cls + ".get_" + field, 1, [record, field](const json& a) -> Result<json> {
+      auto r = record(a[0]);
+      if (!r) return r;
+      return r.value()[field];
+    });
+  }
+}
+
 void Api::register_session() {
   add("session.logout", 0, [this](const Ctx& ctx, const json&) -> Result<json> {
     end_session(ctx.session);
@@ -42,19 +54,11 @@ void Api::register_session() {
                 {"parent", ref_of("")},
                 {"originator", s.originator}};
   };
-  add("session.get_record", 1, [record](const json& a) { return record(a[0]); });
-  const json fields = {
-      "uuid",           "this_host",          "this_user", "last_active",     "pool",
-      "other_config",   "is_local_superuser", "subject",   "validation_time", "auth_user_sid",
-      "auth_user_name", "rbac_permissions",   "tasks",     "parent",          "originator"};
-  for (const auto& f : fields) {
-    const std::string field = f;
-    add("session.get_" + field, 1, [record, field](const json& a) -> Result<json> {
-      auto r = record(a[0]);
-      if (!r) return r;
-      return r.value()[field];
-    });
-  }
+  add_record_getters("session",
+                     {"uuid", "this_host", "this_user", "last_active", "pool", "other_config",
+                      "is_local_superuser", "subject", "validation_time", "auth_user_sid",
+                      "auth_user_name", "rbac_permissions", "tasks", "parent", "originator"},
+                     record);
   add("session.get_by_uuid", 1, [this](const json& a) -> Result<json> {
     std::lock_guard lk(sessions_mu_);
     for (const auto& [ref, s] : sessions_)
@@ -131,15 +135,9 @@ void Api::register_tasks() {
                         {"task", ref.is_string() ? ref.get<std::string>() : ref.dump()});
     return *r;
   };
-  add("task.get_record", 1, [record](const json& a) { return record(a[0]); });
-  for (const auto& f : spec->fields) {
-    const std::string field = f.wire;
-    add("task.get_" + field, 1, [record, field](const json& a) -> Result<json> {
-      auto r = record(a[0]);
-      if (!r) return r;
-      return r.value()[field];
-    });
-  }
+  std::vector<std::string> fields;
+  for (const auto& f : spec->fields) fields.push_back(f.wire);
+  add_record_getters("task", fields, record);
   add("task.get_by_uuid", 1, [this](const json& a) -> Result<json> {
     std::string u = a[0].is_string() ? a[0].get<std::string>() : a[0].dump();
     if (!tasks_->exists(u)) return make_error("UUID_INVALID", {"task", u});

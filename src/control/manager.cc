@@ -167,6 +167,19 @@ Result<store::Commit> Manager::commit_and_fold(
   return c;
 }
 
+namespace {
+// Stages on `t` the objects a write replaced (erasing those it created): the state before it.
+void stage_replaced(model::Txn& t,
+                    const std::map<std::string, std::optional<model::Object>>& before) {
+  for (const auto& [uuid, obj] : before) {
+    if (obj)
+      t.put(uuid, *obj);
+    else
+      t.erase(uuid);
+  }
+}
+}  // namespace
+
 Result<model::json> Manager::write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                         bool guard) {
   std::unique_lock lk(mu_);
@@ -224,12 +237,7 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
       // Undo: a compensating commit puts back what the write replaced, and the data plane with it.
       spdlog::warn("write not applied on this host ({}): reverting it", st.error().to_string());
       model::Txn undo(db_);
-      for (const auto& [uuid, obj] : before) {
-        if (obj)
-          undo.put(uuid, model::Object{obj->cls, obj->rec});
-        else
-          undo.erase(uuid);
-      }
+      stage_replaced(undo, before);
       auto u = contained([&]() -> Status {
         if (auto c = commit_and_fold(undo, nullptr); !c) return c.error();
         model::Txn old(db_, /*track_reads=*/false);
@@ -245,12 +253,7 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
   for (const auto& ch : commit.changes) pif_changed |= ch.cls == "PIF" || ch.cls == "network";
   if (guard && addressing_ && applies && pif_changed) {
     model::Txn was_view(db_), now_view(db_);
-    for (const auto& [uuid, obj] : before) {
-      if (obj)
-        was_view.put(uuid, *obj);
-      else
-        was_view.erase(uuid);
-    }
+    stage_replaced(was_view, before);
     const MgmtView was = management_of(was_view), now = management_of(now_view);
     if (!(was == now) && !was.pif.empty() && !now.gateway.empty()) {
       for (const auto& [uuid, obj] : before)

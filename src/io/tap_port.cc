@@ -28,16 +28,20 @@ namespace {
 
 std::atomic<bool> g_keep_devices{false};
 
-// Whether this thread's network namespace has a device called `name` (a socket made now lives in
-// the namespace the thread is in; sysfs would show the mount's namespace instead).
-bool link_here(const std::string& name) {
+// The index of the device called `name` in this thread's network namespace, 0 if there is none
+// (a socket made now lives in the namespace the thread is in; sysfs would show the mount's).
+int ifindex_here(const std::string& name) {
   int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return false;
+  if (s < 0) return 0;
   ifreq ifr{};
   std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  bool found = ioctl(s, SIOCGIFINDEX, &ifr) == 0;
+  int index = ioctl(s, SIOCGIFINDEX, &ifr) == 0 ? ifr.ifr_ifindex : 0;
   ::close(s);
-  return found;
+  return index;
+}
+
+bool link_here(const std::string& name) {
+  return ifindex_here(name) != 0;
 }
 
 // The TAP's netns: the current one if the device is here, else the named namespace (/run/netns)
@@ -83,13 +87,9 @@ auto in_netns(int ns, F&& fn) {
 // The keeper's name for the device `name` of this thread's namespace: "<netns inode>:<ifindex>".
 std::string keeper_key(const std::string& name) {
   struct stat st {};
-  int s = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (s < 0) return "";
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
-  bool ok = ioctl(s, SIOCGIFINDEX, &ifr) == 0 && ::stat("/proc/thread-self/ns/net", &st) == 0;
-  ::close(s);
-  return ok ? std::to_string(st.st_ino) + ":" + std::to_string(ifr.ifr_ifindex) : "";
+  const int index = ifindex_here(name);
+  if (index == 0 || ::stat("/proc/thread-self/ns/net", &st) != 0) return "";
+  return std::to_string(st.st_ino) + ":" + std::to_string(index);
 }
 
 // Opens a second queue of the multi-queue TAP `name`, detaches it and gives it to the keeper, so

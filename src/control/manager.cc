@@ -11,12 +11,46 @@ namespace hvnet {
 
 Manager::Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
                  uint32_t mac_ageing_s)
-    : store_(store), ctl_(ctl), scanner_(std::move(scanner)), mac_ageing_s_(mac_ageing_s) {}
+    : store_(store),
+      ctl_(ctl),
+      reconciler_(mac_ageing_s),
+      scanner_(std::move(scanner)),
+      mac_ageing_s_(mac_ageing_s) {}
 
-Status Manager::reconcile(const model::Txn& view) {
+Status Manager::reconcile_all() {
   if (!ctl_) return ok_status();
-  if (auto st = ctl_->apply(topology_from_model(view, mac_ageing_s_)); !st) return st;
+  model::Txn view(db_, /*track_reads=*/false);
+  const TopologySpec spec = reconciler_.rebuild(view);
+  if (!ctl_->apply(spec)) {
+    // A device that vanished while we were down must not keep the rest of the host offline:
+    // bring up what can be brought up and leave the rest unplugged in the data plane. The items
+    // left out are forgotten, so the next change touching them (a PIF unplug and plug) retries.
+    TopologySpec usable = spec;
+    usable.ports.clear();
+    for (const auto& p : spec.ports) {
+      usable.ports.push_back(p);
+      if (!ctl_->apply(usable)) usable.ports.pop_back();
+    }
+    if (auto u = ctl_->apply(usable); !u) return u;
+    reconciler_.keep_only(ctl_->topology());
+  }
   return addressing_ ? addressing_->apply(host_config_from_model(view)) : ok_status();
+}
+
+Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& before) {
+  bool host = false, addressed = false;
+  for (const auto& ch : c.changes) {
+    auto b = before.find(ch.uuid);
+    const model::Object* was = b != before.end() && b->second ? &*b->second : nullptr;
+    host |= changes_host(ch, was);
+    addressed |= changes_addressing(ch, was);
+  }
+  if (!host || !ctl_) return ok_status();
+  model::Txn view(db_, /*track_reads=*/false);
+  auto plan = reconciler_.plan(view, c.changes, before);
+  if (auto st = ctl_->apply(plan.delta); !st) return st;
+  reconciler_.adopt(std::move(plan));
+  return addressing_ && addressed ? addressing_->apply(host_config_from_model(view)) : ok_status();
 }
 
 Manager::~Manager() {
@@ -122,20 +156,7 @@ Status Manager::start(const std::string& hostname) {
   if (!t.empty()) {
     if (auto c = commit_and_fold(t, nullptr); !c) return c.error();
   }
-  model::Txn view(db_, /*track_reads=*/false);
-  if (auto st = reconcile(view); !st) {
-    // A device that vanished while we were down must not keep the rest of the host offline:
-    // bring up what can be brought up and leave the rest unplugged in the data plane.
-    TopologySpec spec = topology_from_model(view, mac_ageing_s_);
-    TopologySpec usable = spec;
-    usable.ports.clear();
-    for (const auto& p : spec.ports) {
-      usable.ports.push_back(p);
-      if (!ctl_->apply(usable)) usable.ports.pop_back();
-    }
-    return ctl_->apply(usable);
-  }
-  return ok_status();
+  return reconcile_all();
 }
 
 Result<model::json> Manager::write(const std::function<Result<model::json>(model::Txn&)>& op) {
@@ -229,19 +250,17 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
     applies |= changes_host(ch, b ? &*b : nullptr);
   }
   if (applies) {
-    auto st = contained([&]() -> Status {
-      model::Txn now(db_, /*track_reads=*/false);
-      return reconcile(now);
-    });
+    auto st = contained([&]() -> Status { return apply_commit(commit, before); });
     if (!st) {
       // Undo: a compensating commit puts back what the write replaced, and the data plane with it.
       spdlog::warn("write not applied on this host ({}): reverting it", st.error().to_string());
       model::Txn undo(db_);
       stage_replaced(undo, before);
       auto u = contained([&]() -> Status {
-        if (auto c = commit_and_fold(undo, nullptr); !c) return c.error();
-        model::Txn old(db_, /*track_reads=*/false);
-        return reconcile(old);
+        Reconciler::Before undone;
+        auto c = commit_and_fold(undo, &undone);
+        if (!c) return c.error();
+        return apply_commit(c.value(), undone);
       });
       if (!u) spdlog::error("revert incomplete: {}", u.error().to_string());
       return st.error();

@@ -17,6 +17,7 @@
 #include <thread>
 
 #include "control/host_addressing.h"
+#include "control/reconciler.h"
 #include "control/switch_controller.h"
 #include "model/database.h"
 #include "model/ops.h"
@@ -78,7 +79,11 @@ class Manager {
   }
 
  private:
-  Status reconcile(const model::Txn& view);
+  // The whole model onto this host (start): what cannot be brought up stays down, the rest runs.
+  Status reconcile_all();
+  // A commit onto this host: the data plane changes only the items of what changed; the host's
+  // addressing is re-applied when an addressed PIF or the host name changed.
+  Status apply_commit(const store::Commit& c, const Reconciler::Before& before);
   // Commits `t` (re-running nothing: the caller holds the lock), folds it into db_ and publishes
   // it. Returns the commit and, per changed uuid, the object it replaced (nullopt: it was new).
   Result<store::Commit> commit_and_fold(
@@ -94,6 +99,7 @@ class Manager {
   std::map<int, Listener> listeners_;
   int next_listener_ = 0;
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)
+  Reconciler reconciler_;  // what the data plane has, item by item
   NicScanner scanner_;
   uint32_t mac_ageing_s_;
   HostAddressing* addressing_ = nullptr;

@@ -1,7 +1,7 @@
 #include "control/reconciler.h"
 
 #include <set>
-#include <unordered_map>
+#include <string_view>
 
 #include "model/ops.h"
 
@@ -9,30 +9,41 @@ namespace hvnet {
 
 namespace {
 
-// One pass over the objects the data plane needs, grouped by the references it follows.
-struct Index {
-  std::unordered_map<std::string, std::vector<std::string>> vlans_on;    // tagged_PIF -> VLANs
-  std::unordered_map<std::string, std::string> bond_of_master;           // master PIF -> Bond
-  std::unordered_map<std::string, std::vector<std::string>> members_of;  // Bond -> member PIFs
-  explicit Index(const model::Txn& t) {
-    for (const auto& v : t.all_of("VLAN"))
-      vlans_on[t.get(v)->rec["tagged_PIF"].get<std::string>()].push_back(v);
-    for (const auto& b : t.all_of("Bond"))
-      bond_of_master.emplace(t.get(b)->rec["master"].get<std::string>(), b);
-    for (const auto& p : t.all_of("PIF")) {
-      const auto& of = t.get(p)->rec["bond_slave_of"];
-      if (of.is_string() && !of.get<std::string>().empty())
-        members_of[of.get<std::string>()].push_back(p);
-    }
-  }
-};
+using model::json;
+using model::Txn;
+
+std::string bridge_of(const Txn& t, const json& net) {
+  const model::Object* n = net.is_string() ? t.get(net.get<std::string>(), "network") : nullptr;
+  return n ? n->rec["bridge"].get<std::string>() : "";
+}
+
+std::string bond_of_master(const Txn& t, const std::string& pif) {
+  auto b = t.where("Bond", "master", pif);
+  return b.empty() ? "" : b.front();
+}
+
+// A PIF that is a trunk port of the switch: attached, not a bond member, and physical or a bond
+// master (VLAN PIFs ride on the PIF carrying their tag).
+bool is_trunk_pif(const Txn& t, const std::string& pif, const model::Object* o) {
+  if (!o || o->cls != "PIF") return false;
+  const json& r = o->rec;
+  if (!r["currently_attached"].get<bool>() || !r["bond_slave_of"].get<std::string>().empty())
+    return false;
+  return r["physical"].get<bool>() || !bond_of_master(t, pif).empty();
+}
+
+std::optional<NetworkSpec> network_item(const Txn& t, const std::string& net) {
+  const model::Object* n = t.get(net, "network");
+  if (!n) return std::nullopt;
+  return NetworkSpec{n->rec["bridge"], uint32_t(n->rec["MTU"].get<int64_t>())};
+}
 
 // A bond master PIF becomes a bond port: members, mode, properties, and the XenServer-style
 // timers from the master's other_config (bond-updelay, bond-downdelay, bond-rebalance-interval).
-void bond_spec(const model::Txn& t, const Index& idx, const std::string& bond, PortSpec& p) {
+void bond_spec(const Txn& t, const std::string& bond, PortSpec& p) {
   const auto& b = t.get(bond)->rec;
   const auto& master = t.get(b["master"].get<std::string>())->rec;
-  nlohmann::json cfg = {{"mode", b["mode"]}, {"mac", master["MAC"]}};
+  json cfg = {{"mode", b["mode"]}, {"mac", master["MAC"]}};
   const auto& props = b["properties"];
   if (props.contains("hashing_algorithm")) cfg["hashing_algorithm"] = props["hashing_algorithm"];
   if (props.contains("lacp-time")) cfg["lacp_time"] = props["lacp-time"];
@@ -49,9 +60,7 @@ void bond_spec(const model::Txn& t, const Index& idx, const std::string& bond, P
       // a malformed timer keeps its default, as xapi does
     }
   }
-  auto members = idx.members_of.find(bond);
-  for (const auto& m :
-       members == idx.members_of.end() ? std::vector<std::string>{} : members->second) {
+  for (const auto& m : t.where("PIF", "bond_slave_of", bond)) {
     if (m == b["primary_slave"]) cfg["primary"] = p.members.size();
     p.members.push_back(t.get(m)->rec["device"]);
   }
@@ -60,84 +69,239 @@ void bond_spec(const model::Txn& t, const Index& idx, const std::string& bond, P
   p.mac = master["MAC"];
 }
 
+std::optional<PortSpec> trunk_item(const Txn& t, const std::string& pif) {
+  const model::Object* o = t.get(pif, "PIF");
+  if (!is_trunk_pif(t, pif, o)) return std::nullopt;
+  PortSpec p;
+  p.name = o->rec["device"];
+  const std::string bond = bond_of_master(t, pif);
+  p.kind = bond.empty() ? PortKind::kAfPacket : PortKind::kBond;
+  p.network = bridge_of(t, o->rec["network"]);
+  if (!bond.empty()) bond_spec(t, bond, p);
+  return p;
+}
+
+// The host's own interface on a network where a PIF carries an IP configuration.
+std::optional<PortSpec> internal_item(const Txn& t, const std::string& pif) {
+  const model::Object* o = t.get(pif, "PIF");
+  if (!o || !o->rec["currently_attached"].get<bool>() || !model::pif_has_ip_config(o->rec))
+    return std::nullopt;
+  const std::string bridge = bridge_of(t, o->rec["network"]);
+  if (bridge.empty()) return std::nullopt;
+  PortSpec p;
+  p.name = bridge;
+  p.kind = PortKind::kInternal;
+  p.network = bridge;
+  return p;
+}
+
+std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
+  const model::Object* o = t.get(vif, "VIF");
+  if (!o || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
+  const json& r = o->rec;
+  PortSpec p;
+  p.name = model::vif_device_name(t, vif);
+  p.kind = PortKind::kTap;
+  p.network = bridge_of(t, r["network"]);
+  p.mac = r["MAC"];
+  // Locking: the VIF's own mode, or its network's default.
+  std::string mode = r["locking_mode"];
+  if (mode == "network_default" || mode.empty()) {
+    const model::Object* n = t.get(r["network"], "network");
+    mode = n ? n->rec["default_locking_mode"].get<std::string>() : "unlocked";
+  }
+  p.locking.mode = mode == "locked"     ? LockingMode::kLocked
+                   : mode == "disabled" ? LockingMode::kDisabled
+                                        : LockingMode::kUnlocked;
+  for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
+  for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
+  if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {
+    try {
+      p.qos_kbps = std::stoull(r["qos_algorithm_params"]["kbps"].get<std::string>());
+    } catch (...) {
+      p.qos_kbps = 0;  // refused at write time; never reached
+    }
+  }
+  return p;
+}
+
+std::optional<VlanItem> vlan_item(const Txn& t, const std::string& vlan) {
+  const model::Object* v = t.get(vlan, "VLAN");
+  if (!v) return std::nullopt;
+  const std::string tagged = v->rec["tagged_PIF"];
+  const model::Object* trunk = t.get(tagged, "PIF");
+  if (!is_trunk_pif(t, tagged, trunk)) return std::nullopt;
+  const model::Object* untagged = t.get(v->rec["untagged_PIF"], "PIF");
+  if (!untagged || !untagged->rec["currently_attached"].get<bool>()) return std::nullopt;
+  const std::string bridge = bridge_of(t, untagged->rec["network"]);
+  if (bridge.empty()) return std::nullopt;
+  return VlanItem{trunk->rec["device"], uint16_t(v->rec["tag"].get<int64_t>()), bridge};
+}
+
+// Port items are keyed by the object they come from: "pif:<uuid>" (trunk), "ip:<uuid>" (internal
+// port of an IP-configured PIF), "vif:<uuid>".
+constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:";
+
+std::optional<PortSpec> port_item(const Txn& t, const std::string& key) {
+  auto rest = [&](std::string_view prefix) { return key.substr(prefix.size()); };
+  if (key.starts_with(kTrunk)) return trunk_item(t, rest(kTrunk));
+  if (key.starts_with(kInternal)) return internal_item(t, rest(kInternal));
+  return vif_item(t, rest(kVif));
+}
+
+// The items to recompute after a commit: those of the changed objects and those that read them.
+struct Dirty {
+  std::set<std::string> nets, ports, vlans;
+
+  void pif(const Txn& t, const std::string& pif) {
+    ports.insert(std::string(kTrunk) + pif);
+    ports.insert(std::string(kInternal) + pif);
+    for (const auto& v : t.where("VLAN", "untagged_PIF", pif)) vlans.insert(v);
+  }
+  void trunk_vlans(const Txn& t, const std::string& pif) {
+    for (const auto& v : t.where("VLAN", "tagged_PIF", pif)) vlans.insert(v);
+  }
+  // `rec`: the object as the commit left it or as it was before (both are marked).
+  void mark(const Txn& t, const std::string& cls, const std::string& uuid, const json& rec) {
+    auto ref = [&](const char* f) {
+      auto it = rec.find(f);
+      return it != rec.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    if (cls == "network") {
+      nets.insert(uuid);
+      for (const auto& p : t.where("PIF", "network", uuid)) pif(t, p);
+      for (const auto& v : t.where("VIF", "network", uuid)) ports.insert(std::string(kVif) + v);
+    } else if (cls == "PIF") {
+      pif(t, uuid);
+      trunk_vlans(t, uuid);  // whether it carries tags, and under which device name
+      if (const std::string bond = ref("bond_slave_of"); !bond.empty())
+        if (const model::Object* b = t.get(bond, "Bond"))
+          ports.insert(std::string(kTrunk) + b->rec["master"].get<std::string>());
+    } else if (cls == "VLAN") {
+      vlans.insert(uuid);
+    } else if (cls == "Bond") {
+      const std::string master = ref("master");
+      ports.insert(std::string(kTrunk) + master);
+      trunk_vlans(t, master);
+    } else if (cls == "VIF") {
+      ports.insert(std::string(kVif) + uuid);
+    } else if (cls == "VM") {
+      for (const auto& v : t.where("VIF", "VM", uuid)) ports.insert(std::string(kVif) + v);
+    }
+  }
+};
+
+bool same(const PortSpec& a, const PortSpec& b) {
+  return port_settings_json(a) == port_settings_json(b);
+}
+
+template <typename T>
+const T* find_in(const std::map<std::string, T>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? nullptr : &it->second;
+}
+
 }  // namespace
 
-TopologySpec topology_from_model(const model::Txn& t, uint32_t mac_ageing_s) {
+Reconciler::Plan Reconciler::plan(const model::Txn& t, const std::vector<store::Change>& changes,
+                                  const Before& before) const {
+  Dirty dirty;
+  for (const auto& ch : changes) {
+    if (ch.op != store::Op::kDel) dirty.mark(t, ch.cls, ch.uuid, ch.record);
+    if (auto b = before.find(ch.uuid); b != before.end() && b->second)
+      dirty.mark(t, b->second->cls, ch.uuid, b->second->rec);
+  }
+  Plan p;
+  for (const auto& uuid : dirty.nets) {
+    auto now = network_item(t, uuid);
+    const NetworkSpec* was = find_in(nets_, uuid);
+    if (was && (!now || now->name != was->name)) p.delta.del_networks.push_back(was->name);
+    if (now && (!was || now->name != was->name || now->mtu != was->mtu))
+      p.delta.set_networks.push_back(*now);
+    if (now || was) p.nets[uuid] = now;
+  }
+  for (const auto& key : dirty.ports) {
+    auto now = port_item(t, key);
+    const PortSpec* was = find_in(ports_, key);
+    if (was && (!now || now->name != was->name)) p.delta.del_ports.push_back(was->name);
+    if (now && (!was || !same(*now, *was))) p.delta.set_ports.push_back(*now);
+    if (now || was) p.ports[key] = now;
+  }
+  for (const auto& uuid : dirty.vlans) {
+    auto now = vlan_item(t, uuid);
+    const VlanItem* was = find_in(vlans_, uuid);
+    if (was && (!now || now->port != was->port || now->tag != was->tag))
+      p.delta.del_vlans.emplace_back(was->port, was->tag);
+    if (now && (!was || !(*now == *was))) p.delta.set_vlans.push_back(*now);
+    if (now || was) p.vlans[uuid] = now;
+  }
+  return p;
+}
+
+namespace {
+template <typename T>
+void adopt_items(std::map<std::string, T>& into, std::map<std::string, std::optional<T>>& from) {
+  for (auto& [k, v] : from) {
+    if (v)
+      into.insert_or_assign(k, std::move(*v));
+    else
+      into.erase(k);
+  }
+}
+}  // namespace
+
+void Reconciler::adopt(Plan&& p) {
+  adopt_items(nets_, p.nets);
+  adopt_items(ports_, p.ports);
+  adopt_items(vlans_, p.vlans);
+}
+
+void Reconciler::keep_only(const TopologySpec& have) {
+  std::set<std::string> up;
+  for (const auto& p : have.ports) up.insert(p.name);
+  std::erase_if(ports_, [&](const auto& kv) { return !up.count(kv.second.name); });
+  std::erase_if(vlans_, [&](const auto& kv) { return !up.count(kv.second.port); });
+}
+
+TopologySpec Reconciler::rebuild(const model::Txn& t) {
+  nets_.clear();
+  ports_.clear();
+  vlans_.clear();
   TopologySpec spec;
-  spec.mac_ageing_s = mac_ageing_s;
-  const Index idx(t);
-  auto bridge_of = [&](const std::string& net) -> std::string {
-    const model::Object* n = t.get(net, "network");
-    return n ? n->rec["bridge"].get<std::string>() : "";
-  };
-  for (const auto& net : t.all_of("network")) {
-    const auto& r = t.get(net)->rec;
-    spec.networks.push_back(NetworkSpec{r["bridge"], uint32_t(r["MTU"].get<int64_t>())});
-  }
-  for (const auto& pif : t.all_of("PIF")) {
-    const auto& r = t.get(pif)->rec;
-    if (!r["currently_attached"].get<bool>()) continue;
-    if (!r["bond_slave_of"].get<std::string>().empty()) continue;
-    auto bond = idx.bond_of_master.find(pif);
-    const bool is_bond = bond != idx.bond_of_master.end();
-    if (!r["physical"].get<bool>() && !is_bond) continue;  // VLAN PIFs ride on their PIF
-    PortSpec p;
-    p.name = r["device"];
-    p.kind = is_bond ? PortKind::kBond : PortKind::kAfPacket;
-    p.network = bridge_of(r["network"]);
-    if (is_bond) bond_spec(t, idx, bond->second, p);
-    auto vlans = idx.vlans_on.find(pif);
-    for (const auto& vlan :
-         vlans == idx.vlans_on.end() ? std::vector<std::string>{} : vlans->second) {
-      const auto& v = t.get(vlan)->rec;
-      const model::Object* untagged = t.get(v["untagged_PIF"], "PIF");
-      if (!untagged || !untagged->rec["currently_attached"].get<bool>()) continue;
-      p.vlans.push_back(
-          VlanSpec{uint16_t(v["tag"].get<int64_t>()), bridge_of(untagged->rec["network"])});
+  spec.mac_ageing_s = mac_ageing_s_;
+  for (const auto& net : t.all_of("network"))
+    if (auto n = network_item(t, net)) {
+      spec.networks.push_back(*n);
+      nets_.emplace(net, std::move(*n));
     }
-    spec.ports.push_back(std::move(p));
-  }
-  // The host's own interface on every network where a PIF carries an IP configuration.
-  for (const auto& pif : t.all_of("PIF")) {
-    const auto& r = t.get(pif)->rec;
-    if (!r["currently_attached"].get<bool>() || !model::pif_has_ip_config(r)) continue;
-    const std::string bridge = bridge_of(r["network"]);
-    if (bridge.empty()) continue;
-    PortSpec p;
-    p.name = bridge;
-    p.kind = PortKind::kInternal;
-    p.network = bridge;
-    spec.ports.push_back(std::move(p));
-  }
-  for (const auto& vif : t.all_of("VIF")) {
-    const auto& r = t.get(vif)->rec;
-    if (!r["currently_attached"].get<bool>()) continue;
-    PortSpec p;
-    p.name = model::vif_device_name(t, vif);
-    p.kind = PortKind::kTap;
-    p.network = bridge_of(r["network"]);
-    p.mac = r["MAC"];
-    // Locking: the VIF's own mode, or its network's default.
-    std::string mode = r["locking_mode"];
-    if (mode == "network_default" || mode.empty()) {
-      const model::Object* n = t.get(r["network"], "network");
-      mode = n ? n->rec["default_locking_mode"].get<std::string>() : "unlocked";
+  std::map<std::string, size_t> trunk_at;  // port name -> its place in spec.ports
+  const auto pifs = t.all_of("PIF");
+  for (const auto& pif : pifs)
+    if (auto p = trunk_item(t, pif)) {
+      trunk_at[p->name] = spec.ports.size();
+      spec.ports.push_back(*p);
+      ports_.emplace(std::string(kTrunk) + pif, std::move(*p));
     }
-    p.locking.mode = mode == "locked"     ? LockingMode::kLocked
-                     : mode == "disabled" ? LockingMode::kDisabled
-                                          : LockingMode::kUnlocked;
-    for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
-    for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
-    if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {
-      try {
-        p.qos_kbps = std::stoull(r["qos_algorithm_params"]["kbps"].get<std::string>());
-      } catch (...) {
-        p.qos_kbps = 0;  // refused at write time; never reached
-      }
+  for (const auto& pif : pifs)
+    if (auto p = internal_item(t, pif)) {
+      spec.ports.push_back(*p);
+      ports_.emplace(std::string(kInternal) + pif, std::move(*p));
     }
-    spec.ports.push_back(std::move(p));
-  }
+  for (const auto& vif : t.all_of("VIF"))
+    if (auto p = vif_item(t, vif)) {
+      spec.ports.push_back(*p);
+      ports_.emplace(std::string(kVif) + vif, std::move(*p));
+    }
+  for (const auto& vlan : t.all_of("VLAN"))
+    if (auto v = vlan_item(t, vlan)) {
+      spec.ports[trunk_at.at(v->port)].vlans.push_back(VlanSpec{v->tag, v->network});
+      vlans_.emplace(vlan, std::move(*v));
+    }
   return spec;
+}
+
+TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s) {
+  return Reconciler(mac_ageing_s).rebuild(view);
 }
 
 bool changes_host(const store::Change& change, const model::Object* before) {
@@ -151,6 +315,20 @@ bool changes_host(const store::Change& change, const model::Object* before) {
     return rec;
   };
   return significant(change.record) != significant(before->rec);
+}
+
+bool changes_addressing(const store::Change& change, const model::Object* before) {
+  auto addressed = [](const model::json& r) {
+    return model::pif_has_ip_config(r) || r.value("management", false);
+  };
+  const bool gone = change.op == store::Op::kDel;
+  if (change.cls == "host")
+    return !before || gone || change.record["hostname"] != before->rec["hostname"];
+  if (change.cls == "PIF")
+    return (!gone && addressed(change.record)) || (before && addressed(before->rec));
+  if (change.cls == "network")  // a bridge renamed under an addressed PIF
+    return before && !gone && change.record["bridge"] != before->rec["bridge"];
+  return false;
 }
 
 }  // namespace hvnet

@@ -1,8 +1,18 @@
-// Reconciler: turns the stored objects into the data plane's TopologySpec. Every network becomes a
-// bridge (named by network.bridge); every attached physical PIF an AF_PACKET trunk port carrying
-// its network untagged and the networks of its attached VLAN PIFs tagged; every attached VIF a TAP
-// named vif<domid>.<device> with the VIF's MAC. Pure function of the objects.
+// Reconciler: turns the stored objects into the data plane's configuration. Every network becomes a
+// bridge (named by network.bridge); every attached physical PIF (or bond master) an AF_PACKET (or
+// bond) trunk port carrying its network untagged and the networks of its attached VLAN PIFs
+// tagged; every attached PIF with an IP configuration the internal port of its network; every
+// attached VIF a TAP named vif<domid>.<device> with the VIF's MAC.
+//
+// Each object maps to at most one item of the configuration (a network, a port, a VLAN), computed
+// from the object and the few it refers to. The Reconciler remembers the items the data plane has;
+// for a commit it recomputes only the items of the changed objects and of those whose item reads
+// them, and hands back the difference: a write costs what it changes, not what exists.
 #pragma once
+
+#include <map>
+#include <optional>
+#include <string>
 
 #include "control/topology.h"
 #include "model/database.h"
@@ -10,7 +20,39 @@
 
 namespace hvnet {
 
-// Costs O(objects): one pass per class, lookups through maps built on the way.
+class Reconciler {
+ public:
+  // The objects a commit replaced, by uuid (nullopt: the commit created it).
+  using Before = std::map<std::string, std::optional<model::Object>>;
+
+  explicit Reconciler(uint32_t mac_ageing_s = 300) : mac_ageing_s_(mac_ageing_s) {}
+
+  // The whole model's configuration (at start): every item recomputed; adopted at once.
+  TopologySpec rebuild(const model::Txn& view);
+
+  // What the data plane must change after `changes` (the model now as `view`), not yet adopted.
+  struct Plan {
+    TopologyDelta delta;
+    std::map<std::string, std::optional<NetworkSpec>> nets;  // network uuid -> its bridge
+    std::map<std::string, std::optional<PortSpec>> ports;    // item key -> its port
+    std::map<std::string, std::optional<VlanItem>> vlans;    // VLAN uuid -> its VLAN
+  };
+  Plan plan(const model::Txn& view, const std::vector<store::Change>& changes,
+            const Before& before) const;
+  // The data plane applied `p`: it is what the data plane has now.
+  void adopt(Plan&& p);
+  // The data plane could bring up only `have`: forget the ports (and their VLANs) it lacks, so the
+  // next change touching them sets them again.
+  void keep_only(const TopologySpec& have);
+
+ private:
+  std::map<std::string, NetworkSpec> nets_;
+  std::map<std::string, PortSpec> ports_;
+  std::map<std::string, VlanItem> vlans_;
+  uint32_t mac_ageing_s_;
+};
+
+// The whole configuration of the model, in one pass (tests, benchmarks and start).
 TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s);
 
 // Whether a committed change can matter to this host's data plane or addressing (`before`: the
@@ -18,5 +60,8 @@ TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s);
 // whose other_config holds bond timers) never do, nor do classes the data plane does not read:
 // such writes cost a commit and an event, not a reconfiguration.
 bool changes_host(const store::Change& change, const model::Object* before);
+
+// Whether it can matter to the host's own addressing (its IP-configured PIFs and host name).
+bool changes_addressing(const store::Change& change, const model::Object* before);
 
 }  // namespace hvnet

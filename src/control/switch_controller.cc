@@ -22,15 +22,11 @@ uint32_t IdMap::get_or_assign(const std::string& key) {
   return id;
 }
 
-void IdMap::retain_only(const std::map<std::string, bool>& keep) {
-  for (auto it = ids_.begin(); it != ids_.end();) {
-    if (keep.count(it->first)) {
-      ++it;
-    } else {
-      free_.push_back(it->second);
-      it = ids_.erase(it);
-    }
-  }
+void IdMap::release(const std::string& key) {
+  auto it = ids_.find(key);
+  if (it == ids_.end()) return;
+  free_.push_back(it->second);
+  ids_.erase(it);
 }
 
 SwitchController::SwitchController(SnapshotSlot& slot, Worker& worker, PortFactory factory)
@@ -38,7 +34,14 @@ SwitchController::SwitchController(SnapshotSlot& slot, Worker& worker, PortFacto
 
 TopologySpec SwitchController::topology() const {
   std::lock_guard lk(mu_);
-  return current_;
+  TopologySpec t;
+  t.mac_ageing_s = mac_ageing_s_;
+  for (const auto& [name, n] : nets_) t.networks.push_back(n);
+  for (const auto& [name, ps] : ports_) {
+    t.ports.push_back(ps.spec);
+    for (const auto& [tag, net] : ps.vlans) t.ports.back().vlans.push_back(VlanSpec{tag, net});
+  }
+  return t;
 }
 
 namespace {
@@ -47,100 +50,333 @@ std::string lport_key(const std::string& port, const std::string& network, uint1
 }
 // Everything a backend is opened with (not the networks it joins, which snapshots change live).
 std::string port_identity(const PortSpec& p) {
-  TopologySpec one;
-  one.ports.push_back(p);
-  one.ports[0].network.clear();
-  one.ports[0].vlans.clear();
-  one.ports[0].locking = LockingSpec{};  // rules and rates change live, in the snapshot
-  one.ports[0].qos_kbps = 0;
-  return topology_to_json(one)["ports"][0].dump();
+  PortSpec one = p;
+  one.network.clear();
+  one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
+  one.qos_kbps = 0;
+  return port_settings_json(one).dump();
 }
-uint32_t device_mtu(const TopologySpec& spec, const PortSpec& p) {
-  uint32_t mtu = 0;
-  if (const NetworkSpec* n = spec.network(p.network)) mtu = n->mtu;
-  for (const auto& v : p.vlans)
-    if (const NetworkSpec* n = spec.network(v.network)) mtu = std::max(mtu, n->mtu);
-  return mtu;
+bool is_trunk(const PortSpec& p) {
+  return p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond;
+}
+template <typename K, typename V>
+void stage(std::map<K, std::optional<V>>& m, const K& k, std::optional<V> v) {
+  m.insert_or_assign(k, std::move(v));
 }
 }  // namespace
 
+// A delta resolved against the current state: every touched network, port and VLAN with what it
+// will be (nullopt: gone), and lookups of the state after the change.
+struct SwitchController::Staged {
+  const SwitchController& cur;
+  std::map<std::string, std::optional<NetworkSpec>> nets;
+  std::map<std::string, std::optional<PortSpec>> ports;
+  std::map<VlanKey, std::optional<std::string>> vlans;  // (port, tag > 0) -> network
+
+  const NetworkSpec* net(const std::string& name) const {
+    if (auto it = nets.find(name); it != nets.end()) return it->second ? &*it->second : nullptr;
+    auto it = cur.nets_.find(name);
+    return it == cur.nets_.end() ? nullptr : &it->second;
+  }
+  const PortSpec* port(const std::string& name) const {
+    if (auto it = ports.find(name); it != ports.end()) return it->second ? &*it->second : nullptr;
+    auto it = cur.ports_.find(name);
+    return it == cur.ports_.end() ? nullptr : &it->second.spec;
+  }
+  // The network of a logical port after the change ("" if none): tag 0 is the native network.
+  std::string lport_net(const VlanKey& k) const {
+    if (k.second == 0) {
+      const PortSpec* p = port(k.first);
+      return p ? p->network : "";
+    }
+    if (auto it = vlans.find(k); it != vlans.end()) return it->second.value_or("");
+    auto p = cur.ports_.find(k.first);
+    if (p == cur.ports_.end()) return "";
+    auto v = p->second.vlans.find(k.second);
+    return v == p->second.vlans.end() ? "" : v->second;
+  }
+  // Whether `port` joins `net` on another logical port than `tag` after the change.
+  bool joined_elsewhere(const std::string& port, const std::string& net, uint16_t tag) const {
+    if (auto users = cur.users_.find(net); users != cur.users_.end())
+      for (auto it = users->second.lower_bound({port, 0});
+           it != users->second.end() && it->first == port; ++it)
+        if (it->second != tag && lport_net(*it) == net) return true;
+    for (const auto& [k, v] : vlans)
+      if (k.first == port && k.second != tag && v == net) return true;
+    if (tag != 0) {
+      const PortSpec* p = this->port(port);
+      if (p && p->network == net) return true;
+    }
+    return false;
+  }
+};
+
+Status SwitchController::validate(const Staged& next) const {
+  for (const auto& [name, n] : next.nets) {
+    if (!n) continue;
+    if (name.empty() || name.size() > 15) return make_error("INVALID_VALUE", {"name", name});
+    if (n->mtu < kMinMtu || n->mtu > kMaxMtu)
+      return make_error("MTU_INVALID", {std::to_string(n->mtu)});
+  }
+  std::map<std::string, std::string> claimed;  // member NIC -> bond, for the bonds this sets
+  for (const auto& [name, p] : next.ports) {
+    if (!p) continue;
+    if (name.empty() || name.size() > 15) return make_error("INVALID_VALUE", {"name", name});
+    if (!p->network.empty() && !next.net(p->network))
+      return make_error("HANDLE_INVALID", {"network", p->network});
+    const bool trunk = is_trunk(*p);
+    if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
+    if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
+      return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
+    if ((p->locking.mode != LockingMode::kUnlocked || p->qos_kbps) && trunk)
+      return make_error("INVALID_VALUE", {"locking/qos on a PIF", name});
+    if (auto r = LockingRules::make(p->locking.mode, 0, p->locking.ipv4, p->locking.ipv6); !r)
+      return r.error();
+    if (auto owner = member_of_.find(name); owner != member_of_.end()) {
+      const PortSpec* bond = next.port(owner->second);
+      if (bond && std::count(bond->members.begin(), bond->members.end(), name))
+        return make_error("PIF_ALREADY_BONDED", {name});
+    }
+    if (!trunk) {
+      if (auto cur = ports_.find(name); cur != ports_.end())
+        for (const auto& [tag, net] : cur->second.vlans)
+          if (!next.lport_net({name, tag}).empty()) return make_error("PIF_IS_VLAN", {name});
+    }
+    if (p->kind != PortKind::kBond) continue;
+    if (p->members.size() < 2) return make_error("PIF_BOND_NEEDS_MORE_MEMBERS", {name});
+    if (p->members.size() > 4) return make_error("PIF_BOND_MORE_THAN_FOUR_MEMBERS", {name});
+    for (const auto& m : p->members) {
+      if (!claimed.emplace(m, name).second || next.port(m))
+        return make_error("PIF_ALREADY_BONDED", {m});
+      auto owner = member_of_.find(m);
+      if (owner == member_of_.end() || owner->second == name) continue;
+      const PortSpec* other = next.port(owner->second);
+      if (other && std::count(other->members.begin(), other->members.end(), m))
+        return make_error("PIF_ALREADY_BONDED", {m});
+    }
+  }
+  for (const auto& [k, net] : next.vlans) {
+    if (!net) continue;
+    if (k.second < 1 || k.second > 4094)
+      return make_error("VLAN_TAG_INVALID", {std::to_string(k.second)});
+    const PortSpec* p = next.port(k.first);
+    if (!p) return make_error("HANDLE_INVALID", {"port", k.first});
+    if (!is_trunk(*p)) return make_error("PIF_IS_VLAN", {k.first});
+    if (!next.net(*net)) return make_error("HANDLE_INVALID", {"network", *net});
+    if (next.joined_elsewhere(k.first, *net, k.second))
+      return make_error("NETWORK_ALREADY_CONNECTED", {*net, k.first});
+  }
+  for (const auto& [name, n] : next.nets) {
+    if (n) continue;
+    if (auto users = users_.find(name); users != users_.end())
+      for (const auto& k : users->second)
+        if (next.lport_net(k) == name) return make_error("NETWORK_IN_USE", {name, k.first});
+  }
+  return ok_status();
+}
+
 Status SwitchController::apply(const TopologySpec& spec) {
   if (auto st = validate_topology(spec); !st) return st;
+  return apply(topology_diff(topology(), spec));
+}
+
+Status SwitchController::apply(const TopologyDelta& delta) {
+  if (delta.empty()) return ok_status();
   std::lock_guard lk(mu_);
+  return apply_locked(delta);
+}
 
-  // 1. Open every port the spec adds; on any failure drop them all and change nothing.
-  std::map<std::string, OpenPort> next_ports;
-  for (const auto& p : spec.ports) {
-    auto it = ports_.find(p.name);
-    const std::string identity = port_identity(p);
-    if (it != ports_.end() && it->second.identity == identity) {
-      next_ports.emplace(p.name, it->second);
-      continue;
+Status SwitchController::apply_locked(const TopologyDelta& d) {
+  // 1. Resolve the delta against the current state and validate the state it leads to.
+  Staged next{*this, {}, {}, {}};
+  for (const auto& n : d.del_networks) stage(next.nets, n, std::optional<NetworkSpec>());
+  for (const auto& n : d.set_networks) stage(next.nets, n.name, std::optional<NetworkSpec>(n));
+  std::set<std::string> replaced;
+  for (const auto& p : d.set_ports) replaced.insert(p.name);
+  for (const auto& name : d.del_ports) {
+    stage(next.ports, name, std::optional<PortSpec>());
+    auto cur = ports_.find(name);
+    if (cur == ports_.end() || replaced.count(name)) continue;
+    for (const auto& [tag, net] : cur->second.vlans)
+      stage(next.vlans, VlanKey{name, tag}, std::optional<std::string>());
+  }
+  for (const auto& p : d.set_ports) {
+    PortSpec own = p;
+    own.vlans.clear();
+    stage(next.ports, p.name, std::optional<PortSpec>(std::move(own)));
+  }
+  for (const auto& [port, tag] : d.del_vlans)
+    stage(next.vlans, VlanKey{port, tag}, std::optional<std::string>());
+  for (const auto& v : d.set_vlans)
+    stage(next.vlans, VlanKey{v.port, v.tag}, std::optional<std::string>(v.network));
+  if (auto st = validate(next); !st) return st;
+
+  // 2. Open every port the change adds or re-opens; on any failure drop them and change nothing.
+  std::map<std::string, std::pair<std::shared_ptr<Port>, std::string>> opened;
+  for (const auto& [name, p] : next.ports) {
+    if (!p) continue;
+    const std::string identity = port_identity(*p);
+    auto cur = ports_.find(name);
+    if (cur != ports_.end() && cur->second.identity == identity) continue;
+    uint32_t mtu = 0;  // the device carries the largest MTU of its networks
+    if (const NetworkSpec* n = next.net(p->network)) mtu = n->mtu;
+    auto widen = [&](const std::optional<std::string>& net) {
+      if (const NetworkSpec* n = net ? next.net(*net) : nullptr) mtu = std::max(mtu, n->mtu);
+    };
+    if (cur != ports_.end())
+      for (const auto& [tag, net] : cur->second.vlans) widen(next.lport_net({name, tag}));
+    for (const auto& [k, net] : next.vlans)
+      if (k.first == name) widen(net);
+    auto port = factory_(*p, mtu);
+    if (!port) return port.error();
+    opened.emplace(name, std::pair{std::move(port.value()), identity});
+  }
+  std::map<std::string, std::shared_ptr<const LockingRules>> rules;  // built before anything moves
+  for (const auto& [name, p] : next.ports) {
+    if (!p || p->locking.mode == LockingMode::kUnlocked) continue;
+    auto mac = MacAddr::parse(p->mac);
+    auto r = LockingRules::make(p->locking.mode, mac ? mac->to_u64() : 0, p->locking.ipv4,
+                                p->locking.ipv6);
+    if (!r) return r.error();
+    rules[name] = std::make_shared<const LockingRules>(std::move(r.value()));
+  }
+
+  // 3. The next snapshot: the current one with the touched entries rewritten. Nothing below fails.
+  auto snap = std::make_shared<Snapshot>(*snap_);
+  if (d.mac_ageing_s) snap->mac_ageing_s = *d.mac_ageing_s;
+  auto& users = users_;
+  // A bridge's flood list is copied once per apply, on its first change.
+  std::map<BridgeId, std::vector<LportId>*> copied;
+  auto flood_of = [&](BridgeId b) -> std::vector<LportId>& {
+    auto& mine = copied[b];
+    if (!mine) {
+      auto fresh = std::make_shared<std::vector<LportId>>(*snap->bridges[b].lports);
+      mine = fresh.get();
+      snap->bridges[b].lports = std::move(fresh);
     }
-    auto opened = factory_(p, device_mtu(spec, p));
-    if (!opened) return opened.error();
-    next_ports.emplace(p.name, OpenPort{std::move(opened.value()), p.kind, identity});
-  }
-
-  // 2. Assign stable ids and build the snapshot.
-  std::map<std::string, bool> keep_ports, keep_bridges, keep_lports;
-  for (const auto& p : spec.ports) keep_ports[p.name] = true;
-  for (const auto& n : spec.networks) keep_bridges[n.name] = true;
-  for (const auto& p : spec.ports) {
-    if (!p.network.empty()) keep_lports[lport_key(p.name, p.network, 0)] = true;
-    for (const auto& v : p.vlans) keep_lports[lport_key(p.name, v.network, v.tag)] = true;
-  }
-  port_ids_.retain_only(keep_ports);
-  bridge_ids_.retain_only(keep_bridges);
-  lport_ids_.retain_only(keep_lports);
-
-  auto snap = std::make_shared<Snapshot>();
-  snap->mac_ageing_s = spec.mac_ageing_s;
-  for (const auto& n : spec.networks) {
-    BridgeId b = BridgeId(bridge_ids_.get_or_assign(n.name));
-    if (snap->bridges.size() <= b) snap->bridges.resize(b + 1);
-    snap->bridges[b].name = n.name;
-    snap->bridges[b].mtu = n.mtu;
-  }
+    return *mine;
+  };
+  auto drop_lport = [&](const std::string& port, const std::string& net, uint16_t tag) {
+    const std::string key = lport_key(port, net, tag);
+    const LportId lp = lport_ids_.get_or_assign(key);
+    if (lp < snap->lports.size()) {
+      const LportEntry e = snap->lports[lp];
+      if (e.bridge < snap->bridges.size()) std::erase(flood_of(e.bridge), lp);
+      if (e.port < snap->ports.size()) {
+        PortEntry& pe = snap->ports[e.port];
+        if (tag == 0 && pe.native_lport == lp) pe.native_lport = kNoLport;
+        if (tag != 0 && tag < pe.vid_map.size() && pe.vid_map[tag] == lp)
+          pe.vid_map[tag] = kNoLport;
+      }
+      snap->lports[lp] = LportEntry{};
+    }
+    lport_ids_.release(key);
+    users[net].erase(VlanKey{port, tag});
+    if (users[net].empty()) users.erase(net);
+  };
   auto add_lport = [&](PortId pid, const std::string& port, const std::string& net, uint16_t tag) {
     LportId lp = lport_ids_.get_or_assign(lport_key(port, net, tag));
     if (snap->lports.size() <= lp) snap->lports.resize(lp + 1);
     BridgeId b = BridgeId(bridge_ids_.get_or_assign(net));
     snap->lports[lp] = LportEntry{pid, b, tag};
-    snap->bridges[b].lports.push_back(lp);
+    flood_of(b).push_back(lp);
+    users[net].insert(VlanKey{port, tag});
     return lp;
   };
-  for (const auto& p : spec.ports) {
-    PortId pid = port_ids_.get_or_assign(p.name);
+  auto cur_vlan = [&](const VlanKey& k) -> std::string {
+    auto p = ports_.find(k.first);
+    if (p == ports_.end()) return "";
+    auto v = p->second.vlans.find(k.second);
+    return v == p->second.vlans.end() ? "" : v->second;
+  };
+  // VLANs that go or move, then ports that go (with their native logical port).
+  for (const auto& [k, net] : next.vlans) {
+    const std::string was = cur_vlan(k);
+    if (!was.empty() && was != net.value_or("")) drop_lport(k.first, was, k.second);
+  }
+  for (const auto& [name, p] : next.ports) {
+    auto cur = ports_.find(name);
+    if (cur == ports_.end()) continue;
+    const std::string now = p ? p->network : "";
+    if (!cur->second.spec.network.empty() && cur->second.spec.network != now)
+      drop_lport(name, cur->second.spec.network, 0);
+    if (p) continue;
+    const PortId pid = port_ids_.get_or_assign(name);
+    if (pid < snap->ports.size()) snap->ports[pid] = PortEntry{};
+    port_ids_.release(name);
+  }
+  for (const auto& [name, n] : next.nets) {
+    if (!n) continue;
+    BridgeId b = BridgeId(bridge_ids_.get_or_assign(name));
+    if (snap->bridges.size() <= b) snap->bridges.resize(b + 1);
+    snap->bridges[b].name = n->name;
+    snap->bridges[b].mtu = n->mtu;
+  }
+  for (const auto& [name, p] : next.ports) {
+    if (!p) continue;
+    PortId pid = port_ids_.get_or_assign(name);
     if (snap->ports.size() <= pid) snap->ports.resize(pid + 1);
     PortEntry& pe = snap->ports[pid];
-    pe.port = next_ports.at(p.name).port;
-    pe.role = p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond ? PortRole::kTrunk
-                                                                         : PortRole::kAccess;
-    pe.slb_rx_filter = p.kind == PortKind::kBond && p.bond.mode == BondMode::kBalanceSlb;
-    if (p.locking.mode != LockingMode::kUnlocked) {
-      auto mac = MacAddr::parse(p.mac);
-      auto rules = LockingRules::make(p.locking.mode, mac ? mac->to_u64() : 0, p.locking.ipv4,
-                                      p.locking.ipv6);
-      if (!rules) return rules.error();  // validated above; kept for safety
-      pe.locking = std::make_shared<const LockingRules>(std::move(rules.value()));
-    }
-    if (p.qos_kbps) {
-      pe.qos_rate = p.qos_kbps * 1000;  // XenServer's kbps are kilobytes per second
-      pe.qos_burst = std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514);
-    }
-    if (!p.network.empty()) pe.native_lport = add_lport(pid, p.name, p.network, 0);
-    if (pe.role == PortRole::kTrunk) {
-      pe.vid_map.assign(4096, kNoLport);
-      for (const auto& v : p.vlans) pe.vid_map[v.tag] = add_lport(pid, p.name, v.network, v.tag);
-    }
+    auto o = opened.find(name);
+    pe.port = o != opened.end() ? o->second.first : ports_.at(name).port;
+    pe.role = is_trunk(*p) ? PortRole::kTrunk : PortRole::kAccess;
+    pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;
+    auto r = rules.find(name);
+    pe.locking = r == rules.end() ? nullptr : r->second;
+    pe.qos_rate = p->qos_kbps * 1000;  // XenServer's kbps are kilobytes per second
+    pe.qos_burst = p->qos_kbps ? std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514) : 0;
+    if (pe.role == PortRole::kTrunk && pe.vid_map.empty()) pe.vid_map.assign(4096, kNoLport);
+    if (pe.role == PortRole::kAccess) pe.vid_map.clear();
+    if (!p->network.empty() && pe.native_lport == kNoLport)
+      pe.native_lport = add_lport(pid, name, p->network, 0);
+  }
+  for (const auto& [k, net] : next.vlans) {
+    if (!net || cur_vlan(k) == *net) continue;
+    const PortId pid = port_ids_.get_or_assign(k.first);
+    const LportId lp = add_lport(pid, k.first, *net, k.second);
+    snap->ports[pid].vid_map[k.second] = lp;
+  }
+  for (const auto& [name, n] : next.nets) {
+    if (n) continue;
+    const BridgeId b = BridgeId(bridge_ids_.get_or_assign(name));
+    if (b < snap->bridges.size()) snap->bridges[b] = BridgeEntry{};
+    bridge_ids_.release(name);
   }
 
-  // 3. Publish and wait until the forwarding thread runs on it; then old ports may close.
-  slot_.publish(std::move(snap));
+  // 4. Publish and wait until the forwarding thread runs on it; then old ports may close.
+  slot_.publish(snap);
   worker_.sync();
-  ports_ = std::move(next_ports);
-  current_ = spec;
+  snap_ = std::move(snap);
+  if (d.mac_ageing_s) mac_ageing_s_ = *d.mac_ageing_s;
+  for (const auto& [name, n] : next.nets) {
+    if (n)
+      nets_.insert_or_assign(name, *n);
+    else
+      nets_.erase(name);
+  }
+  for (const auto& [name, p] : next.ports) {
+    if (auto cur = ports_.find(name); cur != ports_.end())
+      for (const auto& m : cur->second.spec.members) member_of_.erase(m);
+    if (!p) {
+      ports_.erase(name);
+      continue;
+    }
+    PortState& ps = ports_[name];
+    ps.spec = *p;
+    if (auto o = opened.find(name); o != opened.end()) {
+      ps.port = o->second.first;
+      ps.identity = o->second.second;
+    }
+    for (const auto& m : p->members) member_of_[m] = name;
+  }
+  for (const auto& [k, net] : next.vlans) {
+    auto p = ports_.find(k.first);
+    if (p == ports_.end()) continue;
+    if (net)
+      p->second.vlans.insert_or_assign(k.second, *net);
+    else
+      p->second.vlans.erase(k.second);
+  }
   return ok_status();
 }
 
@@ -212,10 +448,10 @@ nlohmann::json SwitchController::stats_json() const {
     for (const auto& [name, op] : ports_) {
       const PortStats& s = op.port->stats();
       out["ports"][name] = {
-          {"type", port_kind_name(op.kind)},   {"backend", op.port->backend()},
-          {"rx_packets", s.rx_packets.load()}, {"rx_bytes", s.rx_bytes.load()},
-          {"rx_dropped", s.rx_dropped.load()}, {"tx_packets", s.tx_packets.load()},
-          {"tx_bytes", s.tx_bytes.load()},     {"tx_errors", s.tx_errors.load()}};
+          {"type", port_kind_name(op.spec.kind)}, {"backend", op.port->backend()},
+          {"rx_packets", s.rx_packets.load()},    {"rx_bytes", s.rx_bytes.load()},
+          {"rx_dropped", s.rx_dropped.load()},    {"tx_packets", s.tx_packets.load()},
+          {"tx_bytes", s.tx_bytes.load()},        {"tx_errors", s.tx_errors.load()}};
     }
   }
   const DataplaneStats& d = worker_.stats();

@@ -1,8 +1,9 @@
-// SwitchController: the reconciler between a TopologySpec and the data plane. apply() opens the
-// ports a new spec needs, builds a complete Snapshot, publishes it and waits for the forwarding
-// thread to adopt it; only then are ports that left the spec closed. All-or-nothing: if any port
-// cannot be opened, nothing changes. Stable ids: a port, bridge or logical port keeps its index
-// across applies, so traffic on untouched ports never notices a reconfiguration.
+// SwitchController: the reconciler between the switch configuration and the data plane. apply()
+// validates a change, opens the ports it adds, builds the next Snapshot from the current one
+// (touching only the changed ports, VLANs and bridges), publishes it and waits for the forwarding
+// thread to adopt it; only then are ports that left closed. All-or-nothing: if the change is
+// invalid or any port cannot be opened, nothing changes. Stable ids: a port, bridge or logical
+// port keeps its index across applies, so traffic on untouched ports never notices.
 #pragma once
 
 #include <functional>
@@ -10,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <string>
 
 #include "control/topology.h"
@@ -26,7 +28,7 @@ using PortFactory = std::function<Result<std::shared_ptr<Port>>(const PortSpec&,
 class IdMap {
  public:
   uint32_t get_or_assign(const std::string& key);
-  void retain_only(const std::map<std::string, bool>& keep);
+  void release(const std::string& key);
   uint32_t bound() const noexcept { return bound_; }  // one past the largest id ever assigned
 
  private:
@@ -39,7 +41,10 @@ class SwitchController {
  public:
   SwitchController(SnapshotSlot& slot, Worker& worker, PortFactory factory);
 
+  // The whole configuration: validated as a whole, applied as its difference from the current one.
   Status apply(const TopologySpec& spec);
+  // A change: costs what it changes, not what is configured.
+  Status apply(const TopologyDelta& delta);
   TopologySpec topology() const;
 
   nlohmann::json fdb_json();
@@ -50,18 +55,28 @@ class SwitchController {
   nlohmann::json port_status(const std::string& name);
 
  private:
-  struct OpenPort {
+  struct PortState {
+    PortSpec spec;  // its own settings (`vlans` unused)
     std::shared_ptr<Port> port;
-    PortKind kind;
     std::string identity;  // what the backend was opened with; a change re-opens it
+    std::map<uint16_t, std::string> vlans;  // tag -> network
   };
+  using VlanKey = std::pair<std::string, uint16_t>;  // (port, tag); tag 0 = the native network
+  struct Staged;
+
+  Status apply_locked(const TopologyDelta& delta);
+  Status validate(const Staged& next) const;
 
   SnapshotSlot& slot_;
   Worker& worker_;
   PortFactory factory_;
   mutable std::mutex mu_;
-  TopologySpec current_;
-  std::map<std::string, OpenPort> ports_;
+  uint32_t mac_ageing_s_ = 300;
+  std::map<std::string, NetworkSpec> nets_;
+  std::map<std::string, PortState> ports_;
+  std::map<std::string, std::set<VlanKey>> users_;  // network -> the logical ports on it
+  std::map<std::string, std::string> member_of_;    // bond member NIC -> its bond port
+  std::shared_ptr<const Snapshot> snap_ = std::make_shared<const Snapshot>();  // last published
   IdMap port_ids_, bridge_ids_, lport_ids_;
 };
 

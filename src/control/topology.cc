@@ -1,5 +1,6 @@
 #include "control/topology.h"
 
+#include <map>
 #include <set>
 
 #include "packet/mac.h"
@@ -217,6 +218,60 @@ Status validate_topology(const TopologySpec& t) {
   return ok_status();
 }
 
+nlohmann::json port_settings_json(const PortSpec& p) {
+  nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
+  if (!p.network.empty()) pj["network"] = p.network;
+  if (!p.mac.empty()) pj["mac"] = p.mac;
+  if (p.locking.mode != LockingMode::kUnlocked || !p.locking.ipv4.empty() ||
+      !p.locking.ipv6.empty())
+    pj["locking"] = {{"mode", p.locking.mode == LockingMode::kLocked     ? "locked"
+                              : p.locking.mode == LockingMode::kDisabled ? "disabled"
+                                                                         : "unlocked"},
+                     {"ipv4", p.locking.ipv4},
+                     {"ipv6", p.locking.ipv6}};
+  if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
+  if (p.kind == PortKind::kBond) {
+    pj["members"] = p.members;
+    pj.update(bond_config_to_json(p.bond));
+  }
+  return pj;
+}
+
+TopologyDelta topology_diff(const TopologySpec& from, const TopologySpec& to) {
+  TopologyDelta d;
+  if (from.mac_ageing_s != to.mac_ageing_s) d.mac_ageing_s = to.mac_ageing_s;
+  std::map<std::string, const NetworkSpec*> old_nets;
+  for (const auto& n : from.networks) old_nets[n.name] = &n;
+  for (const auto& n : to.networks) {
+    auto it = old_nets.find(n.name);
+    if (it == old_nets.end() || it->second->mtu != n.mtu) d.set_networks.push_back(n);
+    if (it != old_nets.end()) old_nets.erase(it);
+  }
+  for (const auto& [name, n] : old_nets) d.del_networks.push_back(name);
+  std::map<std::string, const PortSpec*> old_ports;
+  for (const auto& p : from.ports) old_ports[p.name] = &p;
+  for (const auto& p : to.ports) {
+    auto it = old_ports.find(p.name);
+    std::map<uint16_t, std::string> old_vlans;
+    if (it != old_ports.end()) {
+      for (const auto& v : it->second->vlans) old_vlans[v.tag] = v.network;
+      if (port_settings_json(*it->second) != port_settings_json(p)) d.set_ports.push_back(p);
+      old_ports.erase(it);
+    } else {
+      d.set_ports.push_back(p);
+    }
+    for (const auto& v : p.vlans) {
+      auto was = old_vlans.find(v.tag);
+      if (was == old_vlans.end() || was->second != v.network)
+        d.set_vlans.push_back(VlanItem{p.name, v.tag, v.network});
+      if (was != old_vlans.end()) old_vlans.erase(was);
+    }
+    for (const auto& [tag, net] : old_vlans) d.del_vlans.emplace_back(p.name, tag);
+  }
+  for (const auto& [name, p] : old_ports) d.del_ports.push_back(name);
+  return d;
+}
+
 nlohmann::json topology_to_json(const TopologySpec& t) {
   nlohmann::json j;
   j["mac_ageing_s"] = t.mac_ageing_s;
@@ -224,21 +279,7 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
   for (const auto& n : t.networks) j["networks"].push_back({{"name", n.name}, {"mtu", n.mtu}});
   j["ports"] = nlohmann::json::array();
   for (const auto& p : t.ports) {
-    nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
-    if (!p.network.empty()) pj["network"] = p.network;
-    if (!p.mac.empty()) pj["mac"] = p.mac;
-    if (p.locking.mode != LockingMode::kUnlocked || !p.locking.ipv4.empty() ||
-        !p.locking.ipv6.empty())
-      pj["locking"] = {{"mode", p.locking.mode == LockingMode::kLocked     ? "locked"
-                                : p.locking.mode == LockingMode::kDisabled ? "disabled"
-                                                                           : "unlocked"},
-                       {"ipv4", p.locking.ipv4},
-                       {"ipv6", p.locking.ipv6}};
-    if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
-    if (p.kind == PortKind::kBond) {
-      pj["members"] = p.members;
-      pj.update(bond_config_to_json(p.bond));
-    }
+    nlohmann::json pj = port_settings_json(p);
     if (!p.vlans.empty()) {
       pj["vlans"] = nlohmann::json::array();
       for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});

@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -49,6 +50,39 @@ struct TopologySpec {
 
   const NetworkSpec* network(const std::string& name) const;
 };
+
+// One VLAN a trunk port carries: frames tagged `tag` on `port` belong to `network`.
+struct VlanItem {
+  std::string port;
+  uint16_t tag = 0;
+  std::string network;
+  bool operator==(const VlanItem&) const = default;
+};
+
+// A change to the switch configuration, by name: what to set (add or replace) and what to remove.
+// Every item is absolute, so a delta means the same whatever it is applied to. A port in both
+// del_ports and set_ports is replaced and keeps its VLANs; a port only deleted takes its VLANs with
+// it. The `vlans` of a PortSpec in set_ports are ignored: VLANs are items of their own, so one VLAN
+// more on a trunk carrying thousands costs one VLAN.
+struct TopologyDelta {
+  std::optional<uint32_t> mac_ageing_s;
+  std::vector<NetworkSpec> set_networks;
+  std::vector<std::string> del_networks;
+  std::vector<PortSpec> set_ports;
+  std::vector<std::string> del_ports;
+  std::vector<VlanItem> set_vlans;
+  std::vector<std::pair<std::string, uint16_t>> del_vlans;  // (port, tag)
+
+  bool empty() const {
+    return !mac_ageing_s && set_networks.empty() && del_networks.empty() && set_ports.empty() &&
+           del_ports.empty() && set_vlans.empty() && del_vlans.empty();
+  }
+};
+
+// A port's own settings (everything but the VLANs it carries) as JSON, for comparing two specs.
+nlohmann::json port_settings_json(const PortSpec& p);
+// What turns `from` into `to`.
+TopologyDelta topology_diff(const TopologySpec& from, const TopologySpec& to);
 
 inline constexpr uint32_t kMinMtu = 68;
 inline constexpr uint32_t kMaxMtu = 9216;

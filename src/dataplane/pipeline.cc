@@ -87,7 +87,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       continue;
     }
     uint32_t copies = 0;
-    for (LportId lp : s.bridges[p.bridge].lports) {
+    for (LportId lp : *s.bridges[p.bridge].lports) {
       if (lp == p.in_lport) continue;
       const LportEntry& le = s.lports[lp];
       VlanRewrite rw = vlan_egress(p, le.tag);

@@ -39,10 +39,15 @@ struct LportEntry {
   bool operator==(const LportEntry&) const = default;
 };
 
+// A flood list, shared by every snapshot until a change to its bridge makes a new one: a snapshot
+// of thousands of bridges copies in the time of copying pointers.
+using FloodList = std::shared_ptr<const std::vector<LportId>>;
+inline const FloodList kEmptyFlood = std::make_shared<const std::vector<LportId>>();
+
 struct BridgeEntry {
   std::string name;  // empty: this BridgeId is unused
   uint32_t mtu = 1500;
-  std::vector<LportId> lports;  // flood list
+  FloodList lports = kEmptyFlood;  // never null
 };
 
 struct Snapshot {

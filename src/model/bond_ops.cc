@@ -39,7 +39,7 @@ Status check_property(const std::string& mode, const std::string& key, const std
 std::string free_bond_device(const Txn& t) {
   for (int i = 0;; ++i) {
     std::string d = "bond" + std::to_string(i);
-    if (t.where("PIF", "device", d).empty()) return d;
+    if (!t.any("PIF", "device", d)) return d;
   }
 }
 
@@ -84,10 +84,10 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
     if (std::count(members.begin(), members.end(), m) > 1)
       return make_error("PIF_ALREADY_BONDED", {m});
     const json& r = t.get(m)->rec;
-    if (!r["bond_slave_of"].get<std::string>().empty() || !t.where("Bond", "master", m).empty())
+    if (!r["bond_slave_of"].get<std::string>().empty() || t.any("Bond", "master", m))
       return make_error("PIF_ALREADY_BONDED", {m});
     if (r["VLAN"].get<int64_t>() >= 0) return make_error("PIF_IS_VLAN", {m});
-    if (!t.where("VLAN", "tagged_PIF", m).empty())
+    if (t.any("VLAN", "tagged_PIF", m))
       return make_error("PIF_VLAN_EXISTS", {r["device"].get<std::string>()});
     if (r["host"] != host) return make_error("PIF_CANNOT_BOND_CROSS_HOST", {m});
     if (r["management"].get<bool>()) management_member = m;
@@ -138,7 +138,7 @@ Status bond_destroy(Txn& t, const std::string& bond) {
   const json b = t.get(bond)->rec;
   const std::string master = b["master"], primary = b["primary_slave"];
   const json m = t.get(master)->rec;
-  if (!t.where("VLAN", "tagged_PIF", master).empty())
+  if (t.any("VLAN", "tagged_PIF", master))
     return make_error("PIF_VLAN_STILL_EXISTS", {master});
   for (const auto& member : t.where("PIF", "bond_slave_of", bond)) {
     t.set_field(member, "bond_slave_of", "");

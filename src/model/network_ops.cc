@@ -65,16 +65,14 @@ void refresh_host_identity(Txn& t, const std::string& host) {
 namespace {
 
 bool bridge_in_use(const Txn& t, const std::string& bridge) {
-  return !t.where("network", "bridge", bridge).empty();
+  return t.any("network", "bridge", bridge);
 }
 
-// The first prefix<N> no network uses: one pass over the networks, not one per candidate.
+// The first prefix<N> no network uses: index probes, none of which reads a record.
 std::string free_bridge(const Txn& t, const std::string& prefix) {
-  std::set<std::string> used;
-  for (const auto& n : t.all_of("network")) used.insert(t.get(n)->rec["bridge"].get<std::string>());
   for (int i = 0;; ++i) {
     std::string b = prefix + std::to_string(i);
-    if (!used.count(b)) return b;
+    if (!bridge_in_use(t, b)) return b;
   }
 }
 

@@ -8,7 +8,7 @@ namespace {
 std::string free_xenbr(const Txn& t) {
   for (int i = 0;; ++i) {
     std::string b = "xenbr" + std::to_string(i);
-    if (t.where("network", "bridge", b).empty()) return b;
+    if (!t.any("network", "bridge", b)) return b;
   }
 }
 
@@ -71,10 +71,9 @@ Status pif_unplug(Txn& t, const std::string& pif) {
 Status pif_forget(Txn& t, const std::string& pif) {
   const Object& p = *t.get(pif);
   if (p.rec["management"].get<bool>()) return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
-  if (!p.rec["bond_slave_of"].get<std::string>().empty() || !t.where("Bond", "master", pif).empty())
+  if (!p.rec["bond_slave_of"].get<std::string>().empty() || t.any("Bond", "master", pif))
     return make_error("PIF_ALREADY_BONDED", {pif});
-  if (!t.where("VLAN", "tagged_PIF", pif).empty())
-    return make_error("PIF_VLAN_STILL_EXISTS", {pif});
+  if (t.any("VLAN", "tagged_PIF", pif)) return make_error("PIF_VLAN_STILL_EXISTS", {pif});
   t.erase(pif);
   return ok_status();
 }
@@ -89,9 +88,8 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
     return make_error("CANNOT_ADD_VLAN_TO_BOND_SLAVE", {tagged_pif});
   if (is_vlan_pif(tagged)) return make_error("PIF_IS_VLAN", {tagged_pif});
   if (tag < 0 || tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
-  for (const auto& v : t.where("VLAN", "tagged_PIF", tagged_pif))
-    if (t.get(v)->rec["tag"] == tag)
-      return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});
+  if (!t.where("VLAN", Match{{"tagged_PIF", tagged_pif}, {"tag", tag}}).empty())
+    return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});
 
   std::string vlan = new_uuid();
   std::string untagged = new_uuid();

@@ -53,7 +53,7 @@ TEST(SwitchController, PortsKeepTheirIdentityAcrossApplies) {
   auto after = sw.slot.get();
   EXPECT_EQ(before->ports[0].port, after->ports[0].port);
   EXPECT_EQ(before->ports[1].port, after->ports[1].port);
-  EXPECT_EQ(after->bridges[0].lports.size(), 3u);
+  EXPECT_EQ(after->bridges[0].lports->size(), 3u);
 }
 
 TEST(SwitchController, FdbAndStatsDumps) {

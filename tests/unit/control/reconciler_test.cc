@@ -1,0 +1,191 @@
+// A write reconfigures what it changed: the reconciler's plan for one VLAN more on a trunk that
+// carries many holds that VLAN alone, the switch applies it without touching the other VLANs'
+// logical ports, and the model's lookups follow every put and erase.
+#include "control/reconciler.h"
+
+#include <gtest/gtest.h>
+
+#include "../mem_switch.h"
+#include "model/ops.h"
+
+namespace hvnet {
+namespace {
+
+using model::json;
+
+// A model of one host with one NIC, folded change by change as the Manager does.
+struct Model {
+  model::Database db;
+  std::string pif;
+
+  Model() {
+    write([&](model::Txn& t) {
+      const std::string host = model::ensure_host(t, "h");
+      pif = model::pif_scan(t, host, {{"eth0", "52:54:00:00:00:01", 1500}}).value().front();
+      ASSERT_TRUE(model::pif_plug(t, pif));
+    });
+  }
+  // Runs `op`, folds what it staged, and returns the commit with what it replaced.
+  template <typename F>
+  std::pair<std::vector<store::Change>, Reconciler::Before> write(F&& op) {
+    model::Txn t(db);
+    op(t);
+    std::vector<store::Change> changes;
+    Reconciler::Before before;
+    for (const auto& [uuid, o] : t.changes()) {
+      const model::Object* was = db.get(uuid);
+      before[uuid] = was ? std::optional<model::Object>(*was) : std::nullopt;
+      if (o) {
+        changes.push_back({o->cls, uuid, was ? store::Op::kMod : store::Op::kAdd, o->rec});
+      } else if (was) {
+        changes.push_back({was->cls, uuid, store::Op::kDel, nullptr});
+      }
+    }
+    for (const auto& [uuid, o] : t.changes()) {
+      if (o)
+        db.put(uuid, *o);
+      else
+        db.erase(uuid);
+    }
+    return {changes, before};
+  }
+  std::string vlan(model::Txn& t, int tag) {
+    auto net = model::network_create(t, {{"name_label", "v" + std::to_string(tag)}});
+    return model::vlan_create(t, pif, tag, net.value()).value();
+  }
+};
+
+TEST(Reconciler, OneVlanMoreOnABusyTrunkIsOneVlanItem) {
+  Model m;
+  m.write([&](model::Txn& t) {
+    for (int tag = 2; tag < 202; ++tag) m.vlan(t, tag);
+  });
+  Reconciler r;
+  test::MemSwitch sw;
+  {
+    model::Txn view(m.db, false);
+    ASSERT_TRUE(sw.ctl.apply(r.rebuild(view)));
+  }
+  const auto snap_before = sw.slot.get();
+  const auto opens = sw.opens;
+
+  // VLAN.create on the trunk: the network is new (a bridge), the VLAN is new (a tag).
+  std::string vlan, net;
+  auto [changes, before] = m.write([&](model::Txn& t) {
+    net = model::network_create(t, {{"name_label", "new"}}).value();
+    vlan = model::vlan_create(t, m.pif, 3000, net).value();
+  });
+  // The trunk PIF itself was already plugged: the write does not touch it.
+  for (const auto& c : changes) EXPECT_NE(c.uuid, m.pif);
+  model::Txn view(m.db, false);
+  auto plan = r.plan(view, changes, before);
+  const TopologyDelta& d = plan.delta;
+  ASSERT_EQ(d.set_networks.size(), 1u);
+  ASSERT_EQ(d.set_vlans.size(), 1u);
+  EXPECT_EQ(d.set_vlans[0], (VlanItem{"eth0", 3000, d.set_networks[0].name}));
+  EXPECT_TRUE(d.set_ports.empty());
+  EXPECT_TRUE(d.del_ports.empty() && d.del_vlans.empty() && d.del_networks.empty());
+  ASSERT_TRUE(sw.ctl.apply(d));
+  r.adopt(std::move(plan));
+
+  // The switch: no port re-opened, every other VLAN keeps its logical port as it was.
+  EXPECT_EQ(sw.opens, opens);
+  const auto snap = sw.slot.get();
+  const PortEntry& trunk_was = snap_before->ports[0];
+  const PortEntry& trunk = snap->ports[0];
+  for (int tag = 2; tag < 202; ++tag) {
+    ASSERT_NE(trunk.vid_map[tag], kNoLport);
+    EXPECT_EQ(trunk.vid_map[tag], trunk_was.vid_map[tag]);
+    EXPECT_EQ(snap->lports[trunk.vid_map[tag]], snap_before->lports[trunk_was.vid_map[tag]]);
+  }
+  ASSERT_NE(trunk.vid_map[3000], kNoLport);
+  EXPECT_EQ(snap->bridges[snap->lports[trunk.vid_map[3000]].bridge].name, d.set_networks[0].name);
+  // The incremental state equals the whole model's.
+  EXPECT_TRUE(topology_diff(sw.ctl.topology(), Reconciler().rebuild(view)).empty());
+
+  // VLAN.destroy: one VLAN item goes, the rest stays.
+  auto [gone, replaced] =
+      m.write([&](model::Txn& t) { ASSERT_TRUE(model::vlan_destroy(t, vlan)); });
+  model::Txn after(m.db, false);
+  auto undo = r.plan(after, gone, replaced);
+  ASSERT_EQ(undo.delta.del_vlans.size(), 1u);
+  EXPECT_EQ(undo.delta.del_vlans[0], (std::pair<std::string, uint16_t>{"eth0", 3000}));
+  EXPECT_TRUE(undo.delta.set_vlans.empty() && undo.delta.set_ports.empty() &&
+              undo.delta.del_ports.empty());
+  ASSERT_TRUE(sw.ctl.apply(undo.delta));
+  EXPECT_EQ(sw.slot.get()->ports[0].vid_map[3000], kNoLport);
+}
+
+TEST(Reconciler, UnpluggingTheTrunkTakesItsVlansAndPluggingBringsThemBack) {
+  Model m;
+  m.write([&](model::Txn& t) {
+    for (int tag = 2; tag < 12; ++tag) m.vlan(t, tag);
+  });
+  Reconciler r;
+  test::MemSwitch sw;
+  model::Txn view(m.db, false);
+  ASSERT_TRUE(sw.ctl.apply(r.rebuild(view)));
+  const json whole = topology_to_json(sw.ctl.topology());
+  for (bool attached : {false, true}) {
+    auto [changes, before] =
+        m.write([&](model::Txn& t) { t.set_field(m.pif, "currently_attached", attached); });
+    model::Txn now(m.db, false);
+    auto plan = r.plan(now, changes, before);
+    ASSERT_TRUE(sw.ctl.apply(plan.delta));
+    r.adopt(std::move(plan));
+    EXPECT_EQ(sw.ctl.topology().ports.size(), attached ? 1u : 0u);
+  }
+  EXPECT_EQ(topology_to_json(sw.ctl.topology()), whole);
+}
+
+TEST(SwitchController, ADeltaIsValidatedAgainstTheStateItLeadsTo) {
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "a"}}, {{"name", "b"}}}},
+                             {"ports", {{{"name", "eth0"}, {"type", "pif"}, {"network", "a"}}}}}));
+  const auto gen = sw.slot.generation();
+  TopologyDelta d;
+  d.set_vlans.push_back({"eth0", 5, "nowhere"});
+  EXPECT_EQ(sw.ctl.apply(d).error().code, "HANDLE_INVALID");
+  d.set_vlans = {{"eth0", 5, "a"}};  // its native network again
+  EXPECT_EQ(sw.ctl.apply(d).error().code, "NETWORK_ALREADY_CONNECTED");
+  d.set_vlans = {{"eth0", 0, "b"}};
+  EXPECT_EQ(sw.ctl.apply(d).error().code, "VLAN_TAG_INVALID");
+  d.set_vlans = {{"eth0", 5, "b"}};
+  TopologyDelta gone;
+  gone.del_networks = {"b"};
+  ASSERT_TRUE(sw.ctl.apply(d));
+  EXPECT_EQ(sw.ctl.apply(gone).error().code, "NETWORK_IN_USE");  // eth0.5 is on it
+  EXPECT_EQ(sw.slot.generation(), gen + 1);                      // only the valid one published
+  gone.del_vlans = {{"eth0", 5}};
+  ASSERT_TRUE(sw.ctl.apply(gone));  // the VLAN and its network in one change
+  EXPECT_EQ(sw.ctl.topology().networks.size(), 1u);
+}
+
+TEST(Database, LookupsFollowPutsAndErases) {
+  model::Database db;
+  model::Txn t(db);
+  EXPECT_TRUE(t.where("VLAN", "tag", 5).empty());  // builds the index, empty
+  db.put("v1", {"VLAN", {{"tag", 5}, {"tagged_PIF", "p"}}});
+  db.put("v2", {"VLAN", {{"tag", "5"}, {"tagged_PIF", "p"}}});  // a string is another value
+  EXPECT_EQ(t.where("VLAN", "tag", 5), std::vector<std::string>{"v1"});
+  EXPECT_EQ(t.where("VLAN", model::Match{{"tagged_PIF", "p"}, {"tag", "5"}}),
+            std::vector<std::string>{"v2"});
+  db.put("v1", {"VLAN", {{"tag", 6}, {"tagged_PIF", "p"}}});
+  EXPECT_TRUE(t.where("VLAN", "tag", 5).empty());
+  // Staged objects count, and hide the stored ones they replace.
+  t.put("v3", {"VLAN", {{"tag", 5}}});
+  t.set_field("v1", "tag", 5);
+  EXPECT_EQ(t.where("VLAN", "tag", 5), (std::vector<std::string>{"v1", "v3"}));
+  t.erase("v1");
+  EXPECT_EQ(t.where("VLAN", "tag", 5), std::vector<std::string>{"v3"});
+  EXPECT_TRUE(t.any("VLAN", "tag", 5));
+  db.erase("v2");
+  EXPECT_FALSE(t.any("VLAN", "tag", "5"));
+  // A field set to the value it holds stages nothing.
+  model::Txn u(db);
+  u.set_field("v1", "tag", 6);
+  EXPECT_TRUE(u.empty());
+}
+
+}  // namespace
+}  // namespace hvnet

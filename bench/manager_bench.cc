@@ -91,7 +91,7 @@ void BM_VlanCreateDestroy(benchmark::State& state) {
 }
 BENCHMARK(BM_VlanCreateDestroy)->Arg(0)->Arg(400)->Arg(2000)->Unit(benchmark::kMillisecond);
 
-// The whole-model topology build a data-plane write pays today (see the note in the header).
+// The whole-model topology build: paid once at start; a write recomputes only what it changed.
 void BM_TopologyFromModel(benchmark::State& state) {
   World w(int(state.range(0)));
   for (auto _ : state) {

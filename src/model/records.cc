@@ -1,10 +1,11 @@
 #include "model/records.h"
 
-#include "model/utf8.h"
-
 #include <strings.h>
 
 #include <charconv>
+#include <cstdint>
+
+#include "model/utf8.h"
 
 namespace hvnet::model {
 
@@ -107,6 +108,8 @@ Result<json> coerce(const FieldSpec& f, const json& v) {
       if (!text_ok(v)) return not_text(v.get<std::string>());
       return v;
     case FieldType::kInt: {
+      // XenAPI ints are int64: a larger unsigned number is refused, not wrapped.
+      if (v.is_number_unsigned() && v.get<uint64_t>() > uint64_t(INT64_MAX)) return type_error();
       if (v.is_number_integer()) return v;
       if (v.is_string()) {
         const std::string& s = v.get_ref<const std::string&>();

@@ -17,6 +17,25 @@ namespace hvnet {
 // nothing. All but kAfPacket put a PIF whose MTU does not fit one AF_XDP chunk (jumbo frames) on
 // AF_PACKET.
 enum class PifBackend : uint8_t { kAuto, kXdp, kXdpNative, kXdpGeneric, kAfPacket };
+inline constexpr PifBackend kPifBackends[] = {PifBackend::kAuto, PifBackend::kXdp,
+                                              PifBackend::kXdpNative, PifBackend::kXdpGeneric,
+                                              PifBackend::kAfPacket};
+// The one spelling of each backend (command line, logs).
+constexpr const char* pif_backend_name(PifBackend b) {
+  switch (b) {
+    case PifBackend::kAuto:
+      return "auto";
+    case PifBackend::kXdp:
+      return "af_xdp";
+    case PifBackend::kXdpNative:
+      return "af_xdp-native";
+    case PifBackend::kXdpGeneric:
+      return "af_xdp-generic";
+    case PifBackend::kAfPacket:
+      return "af_packet";
+  }
+  return "?";
+}
 
 // Opens one PIF (or bond member) on `dev`; null and the reasons of every attempt on failure.
 std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend backend,

@@ -188,19 +188,20 @@ int main(int argc, char** argv) {
       ->transform(CLI::IsMember(mode_names, CLI::ignore_case));
   app.add_option("--spin-us", wopt.spin_us, "adaptive mode: microseconds of polling after traffic")
       ->check(CLI::Range(0u, 100000u));
-  std::map<std::string, hvnet::PifBackend> backends = {
-      {"auto", hvnet::PifBackend::kAuto},
-      {"af_xdp", hvnet::PifBackend::kXdp},
-      {"af_xdp-native", hvnet::PifBackend::kXdpNative},
-      {"af_xdp-generic", hvnet::PifBackend::kXdpGeneric},
-      {"af_packet", hvnet::PifBackend::kAfPacket}};
-  hvnet::PifBackend pif_backend = hvnet::PifBackend::kAuto;
-  app.add_option("--pif-backend", pif_backend,
+  std::map<std::string, hvnet::PifBackend> backends;
+  std::vector<std::string> backend_names;
+  for (hvnet::PifBackend b : hvnet::kPifBackends) {
+    backends[hvnet::pif_backend_name(b)] = b;
+    backend_names.push_back(hvnet::pif_backend_name(b));
+  }
+  std::string pif_backend_arg = "auto";  // (the transform below rewrites it to the listed spelling)
+  app.add_option("--pif-backend", pif_backend_arg,
                  "PIFs: auto|af_xdp|af_xdp-native|af_xdp-generic|af_packet (auto: AF_XDP "
                  "native, then generic, then AF_PACKET; jumbo MTUs use AF_PACKET)")
-      ->transform(CLI::CheckedTransformer(backends, CLI::ignore_case));
+      ->transform(CLI::IsMember(backend_names, CLI::ignore_case));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
+  const hvnet::PifBackend pif_backend = backends.at(pif_backend_arg);
   wopt.poll_mode = poll_mode == "auto"
                        ? hvnet::default_poll_mode(std::thread::hardware_concurrency())
                        : modes.at(poll_mode);

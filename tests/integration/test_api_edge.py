@@ -14,7 +14,7 @@ import urllib.request
 
 import pytest
 
-from conftest import ManagedHost, sh, wait_until
+from conftest import HVNETD, ManagedHost, sh, wait_until
 
 MALFORMED = [
     # (path, body): each of these aborted hvnetd once.
@@ -330,3 +330,15 @@ def test_systemd_units_verify():
         r = subprocess.run(["systemd-analyze", "verify", *paths], capture_output=True, text=True)
         problems = [l for l in (r.stdout + r.stderr).splitlines() if ".service" in l]
         assert r.returncode == 0 and not problems, r.stdout + r.stderr
+
+
+def test_help_lists_every_choice_in_its_own_spelling():
+    out = subprocess.run([HVNETD, "--help"], capture_output=True, text=True, check=True).stdout
+    for option, choices in [("--pif-backend", "auto,af_xdp,af_xdp-native,af_xdp-generic,af_packet"),
+                            ("--poll-mode", "auto,adaptive,busy,interrupt")]:
+        line = next(l for l in out.splitlines() if l.strip().startswith(option))
+        assert "{" + choices + "}" in line, line
+        assert "->" not in line and "ENUM" not in line, line
+    # Choices are case-insensitive and a wrong one names the valid ones.
+    bad = subprocess.run([HVNETD, "--pif-backend", "bogus"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "af_packet" in bad.stderr

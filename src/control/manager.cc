@@ -11,11 +11,7 @@ namespace hvnet {
 
 Manager::Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
                  uint32_t mac_ageing_s)
-    : store_(store),
-      ctl_(ctl),
-      reconciler_(mac_ageing_s),
-      scanner_(std::move(scanner)),
-      mac_ageing_s_(mac_ageing_s) {}
+    : store_(store), ctl_(ctl), reconciler_(mac_ageing_s), scanner_(std::move(scanner)) {}
 
 Status Manager::reconcile_all() {
   if (!ctl_) return ok_status();
@@ -37,7 +33,8 @@ Status Manager::reconcile_all() {
   return addressing_ ? addressing_->apply(host_config_from_model(view)) : ok_status();
 }
 
-Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& before) {
+Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& before,
+                             bool* touched_host) {
   bool host = false, addressed = false;
   for (const auto& ch : c.changes) {
     auto b = before.find(ch.uuid);
@@ -45,6 +42,7 @@ Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& b
     host |= changes_host(ch, was);
     addressed |= changes_addressing(ch, was);
   }
+  if (touched_host) *touched_host = host;
   if (!host || !ctl_) return ok_status();
   model::Txn view(db_, /*track_reads=*/false);
   auto plan = reconciler_.plan(view, c.changes, before);
@@ -163,8 +161,7 @@ Result<model::json> Manager::write(const std::function<Result<model::json>(model
   return write_impl(op, /*guard=*/true);
 }
 
-Result<store::Commit> Manager::commit_and_fold(
-    const model::Txn& t, std::map<std::string, std::optional<model::Object>>* before) {
+Result<store::Commit> Manager::commit_and_fold(const model::Txn& t, Reconciler::Before* before) {
   auto c = store_.commit(t.changes(), t.reads());
   if (!c) return c;
   for (const auto& ch : c.value().changes) {
@@ -190,8 +187,7 @@ Result<store::Commit> Manager::commit_and_fold(
 
 namespace {
 // Stages on `t` the objects a write replaced (erasing those it created): the state before it.
-void stage_replaced(model::Txn& t,
-                    const std::map<std::string, std::optional<model::Object>>& before) {
+void stage_replaced(model::Txn& t, const Reconciler::Before& before) {
   for (const auto& [uuid, obj] : before) {
     if (obj)
       t.put(uuid, *obj);
@@ -217,7 +213,7 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
   Result<model::json> r = model::json();
   std::optional<model::Txn> t;
   store::Commit commit;
-  std::map<std::string, std::optional<model::Object>> before;
+  Reconciler::Before before;
   // Run the operation and commit what it staged; a conflicting commit elsewhere (another host of
   // the pool) makes it run again on the objects as they are now.
   for (int attempt = 0;; ++attempt) {
@@ -245,26 +241,20 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
   if (commit.changes.empty()) return r;
   // Apply to this host, unless nothing it uses changed (names, descriptions, tags…).
   bool applies = false;
-  for (const auto& ch : commit.changes) {
-    const auto& b = before[ch.uuid];
-    applies |= changes_host(ch, b ? &*b : nullptr);
-  }
-  if (applies) {
-    auto st = contained([&]() -> Status { return apply_commit(commit, before); });
-    if (!st) {
-      // Undo: a compensating commit puts back what the write replaced, and the data plane with it.
-      spdlog::warn("write not applied on this host ({}): reverting it", st.error().to_string());
-      model::Txn undo(db_);
-      stage_replaced(undo, before);
-      auto u = contained([&]() -> Status {
-        Reconciler::Before undone;
-        auto c = commit_and_fold(undo, &undone);
-        if (!c) return c.error();
-        return apply_commit(c.value(), undone);
-      });
-      if (!u) spdlog::error("revert incomplete: {}", u.error().to_string());
-      return st.error();
-    }
+  if (auto st = contained([&]() -> Status { return apply_commit(commit, before, &applies); });
+      !st) {
+    // Undo: a compensating commit puts back what the write replaced, and the data plane with it.
+    spdlog::warn("write not applied on this host ({}): reverting it", st.error().to_string());
+    model::Txn undo(db_);
+    stage_replaced(undo, before);
+    auto u = contained([&]() -> Status {
+      Reconciler::Before undone;
+      auto c = commit_and_fold(undo, &undone);
+      if (!c) return c.error();
+      return apply_commit(c.value(), undone);
+    });
+    if (!u) spdlog::error("revert incomplete: {}", u.error().to_string());
+    return st.error();
   }
   // The management safety net: remember what a management change replaced.
   std::map<std::string, model::Object> mgmt_before;

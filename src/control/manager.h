@@ -82,12 +82,13 @@ class Manager {
   // The whole model onto this host (start): what cannot be brought up stays down, the rest runs.
   Status reconcile_all();
   // A commit onto this host: the data plane changes only the items of what changed; the host's
-  // addressing is re-applied when an addressed PIF or the host name changed.
-  Status apply_commit(const store::Commit& c, const Reconciler::Before& before);
+  // addressing is re-applied when an addressed PIF or the host name changed. `touched_host`: set
+  // to whether anything this host uses changed.
+  Status apply_commit(const store::Commit& c, const Reconciler::Before& before,
+                      bool* touched_host = nullptr);
   // Commits `t` (re-running nothing: the caller holds the lock), folds it into db_ and publishes
   // it. Returns the commit and, per changed uuid, the object it replaced (nullopt: it was new).
-  Result<store::Commit> commit_and_fold(
-      const model::Txn& t, std::map<std::string, std::optional<model::Object>>* before);
+  Result<store::Commit> commit_and_fold(const model::Txn& t, Reconciler::Before* before);
   Result<model::json> write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                  bool guard);
   void arm_guard(std::map<std::string, model::Object> before, std::string ifname,
@@ -101,7 +102,6 @@ class Manager {
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)
   Reconciler reconciler_;  // what the data plane has, item by item
   NicScanner scanner_;
-  uint32_t mac_ageing_s_;
   HostAddressing* addressing_ = nullptr;
   uint32_t confirm_timeout_s_ = 30;
   std::mutex guard_mu_;

@@ -22,6 +22,11 @@ uint32_t IdMap::get_or_assign(const std::string& key) {
   return id;
 }
 
+std::optional<uint32_t> IdMap::find(const std::string& key) const {
+  auto it = ids_.find(key);
+  return it == ids_.end() ? std::nullopt : std::optional<uint32_t>(it->second);
+}
+
 void IdMap::release(const std::string& key) {
   auto it = ids_.find(key);
   if (it == ids_.end()) return;
@@ -90,10 +95,7 @@ struct SwitchController::Staged {
       return p ? p->network : "";
     }
     if (auto it = vlans.find(k); it != vlans.end()) return it->second.value_or("");
-    auto p = cur.ports_.find(k.first);
-    if (p == cur.ports_.end()) return "";
-    auto v = p->second.vlans.find(k.second);
-    return v == p->second.vlans.end() ? "" : v->second;
+    return cur.current_vlan(k);
   }
   // Whether `port` joins `net` on another logical port than `tag` after the change.
   bool joined_elsewhere(const std::string& port, const std::string& net, uint16_t tag) const {
@@ -110,6 +112,13 @@ struct SwitchController::Staged {
     return false;
   }
 };
+
+std::string SwitchController::current_vlan(const VlanKey& k) const {
+  auto p = ports_.find(k.first);
+  if (p == ports_.end()) return "";
+  auto v = p->second.vlans.find(k.second);
+  return v == p->second.vlans.end() ? "" : v->second;
+}
 
 Status SwitchController::validate(const Staged& next) const {
   for (const auto& [name, n] : next.nets) {
@@ -258,8 +267,9 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   };
   auto drop_lport = [&](const std::string& port, const std::string& net, uint16_t tag) {
     const std::string key = lport_key(port, net, tag);
-    const LportId lp = lport_ids_.get_or_assign(key);
-    if (lp < snap->lports.size()) {
+    const auto id = lport_ids_.find(key);
+    if (id && *id < snap->lports.size()) {
+      const LportId lp = *id;
       const LportEntry e = snap->lports[lp];
       if (e.bridge < snap->bridges.size()) std::erase(flood_of(e.bridge), lp);
       if (e.port < snap->ports.size()) {
@@ -283,15 +293,9 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     users[net].insert(VlanKey{port, tag});
     return lp;
   };
-  auto cur_vlan = [&](const VlanKey& k) -> std::string {
-    auto p = ports_.find(k.first);
-    if (p == ports_.end()) return "";
-    auto v = p->second.vlans.find(k.second);
-    return v == p->second.vlans.end() ? "" : v->second;
-  };
   // VLANs that go or move, then ports that go (with their native logical port).
   for (const auto& [k, net] : next.vlans) {
-    const std::string was = cur_vlan(k);
+    const std::string was = current_vlan(k);
     if (!was.empty() && was != net.value_or("")) drop_lport(k.first, was, k.second);
   }
   for (const auto& [name, p] : next.ports) {
@@ -301,8 +305,8 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (!cur->second.spec.network.empty() && cur->second.spec.network != now)
       drop_lport(name, cur->second.spec.network, 0);
     if (p) continue;
-    const PortId pid = port_ids_.get_or_assign(name);
-    if (pid < snap->ports.size()) snap->ports[pid] = PortEntry{};
+    if (auto pid = port_ids_.find(name); pid && *pid < snap->ports.size())
+      snap->ports[*pid] = PortEntry{};
     port_ids_.release(name);
   }
   for (const auto& [name, n] : next.nets) {
@@ -331,15 +335,15 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
       pe.native_lport = add_lport(pid, name, p->network, 0);
   }
   for (const auto& [k, net] : next.vlans) {
-    if (!net || cur_vlan(k) == *net) continue;
+    if (!net || current_vlan(k) == *net) continue;
     const PortId pid = port_ids_.get_or_assign(k.first);
     const LportId lp = add_lport(pid, k.first, *net, k.second);
     snap->ports[pid].vid_map[k.second] = lp;
   }
   for (const auto& [name, n] : next.nets) {
     if (n) continue;
-    const BridgeId b = BridgeId(bridge_ids_.get_or_assign(name));
-    if (b < snap->bridges.size()) snap->bridges[b] = BridgeEntry{};
+    if (auto b = bridge_ids_.find(name); b && *b < snap->bridges.size())
+      snap->bridges[*b] = BridgeEntry{};
     bridge_ids_.release(name);
   }
 

@@ -11,6 +11,7 @@
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -28,6 +29,7 @@ using PortFactory = std::function<Result<std::shared_ptr<Port>>(const PortSpec&,
 class IdMap {
  public:
   uint32_t get_or_assign(const std::string& key);
+  std::optional<uint32_t> find(const std::string& key) const;
   void release(const std::string& key);
   uint32_t bound() const noexcept { return bound_; }  // one past the largest id ever assigned
 
@@ -65,6 +67,8 @@ class SwitchController {
   struct Staged;
 
   Status apply_locked(const TopologyDelta& delta);
+  // The network a VLAN of a port carries now ("" if none).
+  std::string current_vlan(const VlanKey& k) const;
   Status validate(const Staged& next) const;
 
   SnapshotSlot& slot_;

@@ -28,9 +28,7 @@ void append_key(std::string& key, const json* v) {
   }
   key += '\x1f';
 }
-}  // namespace
 
-namespace {
 std::string key_of(const json& rec, const std::vector<std::string>& fields) {
   std::string key;
   for (const auto& f : fields) {

@@ -71,7 +71,9 @@ struct Busy {
 
 TEST(Reconciler, OneVlanMoreOnABusyTrunkIsOneVlanItem) {
   Busy b(200);
-  auto& [m, r, sw] = b;
+  Model& m = b.m;
+  Reconciler& r = b.r;
+  test::MemSwitch& sw = b.sw;
   const auto snap_before = sw.slot.get();
   const auto opens = sw.opens;
 
@@ -124,7 +126,9 @@ TEST(Reconciler, OneVlanMoreOnABusyTrunkIsOneVlanItem) {
 
 TEST(Reconciler, UnpluggingTheTrunkTakesItsVlansAndPluggingBringsThemBack) {
   Busy b(10);
-  auto& [m, r, sw] = b;
+  Model& m = b.m;
+  Reconciler& r = b.r;
+  test::MemSwitch& sw = b.sw;
   const json whole = topology_to_json(sw.ctl.topology());
   for (bool attached : {false, true}) {
     auto [changes, before] =

@@ -59,6 +59,7 @@ std::string port_identity(const PortSpec& p) {
   one.network.clear();
   one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
   one.qos_kbps = 0;
+  one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   return port_settings_json(one).dump();
 }
 bool is_trunk(const PortSpec& p) {
@@ -351,6 +352,14 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   slot_.publish(snap);
   worker_.sync();
   snap_ = std::move(snap);
+  // Bond settings that change live, on the forwarding thread that owns the bond.
+  for (const auto& [name, p] : next.ports) {
+    auto cur = ports_.find(name);
+    if (!p || opened.count(name) || cur == ports_.end()) continue;
+    if (auto* bond = dynamic_cast<BondPort*>(cur->second.port.get());
+        bond && cur->second.spec.bond.lacp_fast != p->bond.lacp_fast)
+      worker_.run_on_worker([bond, fast = p->bond.lacp_fast] { bond->set_lacp_fast(fast); });
+  }
   if (d.mac_ageing_s) mac_ageing_s_ = *d.mac_ageing_s;
   for (const auto& [name, n] : next.nets) {
     if (n)

@@ -33,11 +33,32 @@ proto::LacpConfig lacp_config(const BondConfig& c) {
   l.fallback_ab = c.fallback_ab;
   return l;
 }
+
+// A member's LACP port number: a function of its device name alone (FNV-1a into 1..0xfffe, the
+// next free number on a clash among the bond's members), so it is the same after every restart
+// and whatever order the members are listed in.
+std::vector<uint16_t> lacp_port_numbers(const std::vector<BondMemberSpec>& members) {
+  std::vector<size_t> by_name(members.size());
+  for (size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
+  std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) {
+    return members[a].port->name() < members[b].port->name();
+  });
+  std::vector<uint16_t> out(members.size(), 0);
+  for (size_t i : by_name) {
+    uint32_t h = 2166136261u;
+    for (unsigned char c : members[i].port->name()) h = (h ^ c) * 16777619u;
+    auto n = uint16_t(1 + h % 0xfffe);
+    while (std::find(out.begin(), out.end(), n) != out.end()) n = uint16_t(n % 0xfffe + 1);
+    out[i] = n;
+  }
+  return out;
+}
 }  // namespace
 
 BondPort::BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec> members)
     : Port(std::move(name), PortKind::kBond), cfg_(cfg), lacp_(lacp_config(cfg)) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
+  const std::vector<uint16_t> lacp_ports = lacp_port_numbers(members);
   for (size_t i = 0; i < members.size(); ++i) {
     Member m;
     m.spec = std::move(members[i]);
@@ -50,7 +71,7 @@ BondPort::BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec>
       always_poll_ = true;
     }
     members_.push_back(std::move(m));
-    lacp_.add_member(uint16_t(i + 1));
+    lacp_.add_member(lacp_ports[i]);
   }
   enabled_.assign(members_.size(), 0);
   scratch_.reserve(members_.size());
@@ -62,6 +83,12 @@ BondPort::BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec>
 
 BondPort::~BondPort() {
   if (epfd_ >= 0) close(epfd_);
+}
+
+void BondPort::set_lacp_fast(bool fast) {
+  if (cfg_.lacp_fast == fast) return;
+  cfg_.lacp_fast = fast;
+  lacp_.configure(lacp_config(cfg_));
 }
 
 bool BondPort::take_learning_request() noexcept {
@@ -350,7 +377,10 @@ nlohmann::json BondPort::status() const {
                          {"rx_filtered", m.rx_filtered}};
     if (cfg_.mode == BondMode::kLacp) {
       auto st = lacp_.status(i);
-      mj["lacp"] = proto::lacp_rx_status_name(st.rx);
+      mj["lacp"] = proto::rx_state_name(st.rx);
+      mj["lacp_mux"] = proto::mux_state_name(st.mux);
+      mj["lacp_selected"] = proto::selected_name(st.selected);
+      mj["lacp_port"] = st.actor.port;
       mj["lacp_actor_state"] = proto::Lacp::state_string(st.actor.state);
       mj["lacp_partner_state"] = proto::Lacp::state_string(st.partner.state);
       mj["lacp_partner_system"] = MacAddr{st.partner.sys_mac}.to_string();

@@ -59,6 +59,9 @@ class BondPort final : public Port {
   void tick(uint64_t now_ms) noexcept override;
 
   const BondConfig& config() const { return cfg_; }
+  // lacp-time on a running bond: the Timeout bit and the periodic rate change, nothing else
+  // (forwarding thread only, e.g. through Worker::run_on_worker).
+  void set_lacp_fast(bool fast);
   // Learning packets: true once after the active member or the bucket layout changed.
   bool take_learning_request() noexcept;
   // Announces each MAC (with its VLAN tag, 0 = none) out of the member that now carries it.

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <set>
 
 #include "../frames.h"
@@ -278,6 +279,98 @@ TEST(BondLacp, LacpdusAreNeverForwardedIntoTheSwitch) {
   f.sw.step();
   EXPECT_EQ(f.sent("vif1"), 0u);
   EXPECT_EQ(f.bond().status()["members"][0]["lacp_pdus_rx"], 1);
+}
+
+// A partner scripted with frames: its LACPDUs are built here, ours decoded from what was sent.
+struct FramePartner {
+  explicit FramePartner(BondFixture& fx) : f(fx) {}
+  void collect() {
+    for (size_t m = 0; m < 2; ++m)
+      for (auto& fr : f.sw.port(m ? "eth1" : "eth0").take_sent())
+        if (fr.bytes.size() >= 15 && fr.bytes[12] == 0x88 && fr.bytes[13] == 0x09)
+          if (auto p = proto::decode_lacpdu(fr.bytes.data() + 14, uint32_t(fr.bytes.size() - 14)))
+            ours[m].push_back(*p);
+  }
+  void say(size_t m, uint8_t state) {
+    proto::Lacpdu pdu;
+    pdu.actor = {100, {2, 0, 0, 0, 0, 0x99}, 7, 0x80, uint16_t(m + 1),
+                 uint8_t(proto::kStateActivity | proto::kStateAggregation | state)};
+    if (!ours[m].empty()) pdu.partner = ours[m].back().actor;
+    std::vector<uint8_t> fr(14 + proto::kLacpduLen);
+    std::copy(proto::kSlowProtocolsMac.begin(), proto::kSlowProtocolsMac.end(), fr.begin());
+    fr[6] = 2;
+    fr[11] = 0x99;
+    fr[12] = 0x88;
+    fr[13] = 0x09;
+    proto::encode_lacpdu(pdu, fr.data() + 14);
+    f.sw.port(m ? "eth1" : "eth0").inject(fr);
+  }
+  // Both members: the partner speaks each second with `state`, the bond runs in 100 ms steps.
+  void talk(int seconds, uint8_t state) {
+    for (int s = 0; s < seconds; ++s) {
+      say(0, state);
+      say(1, state);
+      for (int i = 0; i < 10; ++i) {
+        f.step(100);
+        collect();
+      }
+    }
+  }
+  bool claimed(size_t m, uint8_t bits) const {
+    for (const auto& p : ours[m])
+      if (p.actor.state & bits) return true;
+    return false;
+  }
+  BondFixture& f;
+  std::vector<proto::Lacpdu> ours[2];
+};
+
+TEST(BondLacp, AScriptedPartnerOverFramesIsTrustedOnlyOnceInSyncAndLacpTimeChangesLive) {
+  BondFixture f("lacp", {{"lacp_time", "fast"}, {"mac", "02:00:00:00:00:aa"}});
+  FramePartner p(f);
+  constexpr uint8_t kCollDist = proto::kStateCollecting | proto::kStateDistributing;
+  constexpr uint8_t kAll = proto::kStateSync | kCollDist;
+  f.step(100);
+  p.collect();
+  p.talk(1, kAll);  // a fresh partner claiming everything: our reply claims nothing yet
+  ASSERT_FALSE(p.ours[0].empty());
+  EXPECT_FALSE(p.claimed(0, kAll));
+  EXPECT_EQ(p.ours[0].back().partner.sys_mac[5], 0x99);
+  p.talk(4, 0);  // it knows us but stays out of sync: we attach, never collect
+  EXPECT_TRUE(p.ours[0].back().actor.state & proto::kStateSync);
+  EXPECT_FALSE(p.claimed(0, kCollDist));
+  EXPECT_FALSE(f.bond().member_carries(0));
+  EXPECT_FALSE(f.bond().member_carries(1));
+  p.talk(1, proto::kStateSync);
+  EXPECT_TRUE(f.bond().member_carries(0));
+  EXPECT_TRUE(f.bond().member_carries(1));
+  EXPECT_EQ(f.bond().status()["members"][0]["lacp_mux"], "collecting_distributing");
+
+  // lacp-time=slow on the running bond: the same actor, only the Timeout bit changes.
+  const int opens = f.sw.opens["bond0"];
+  const size_t before = p.ours[0].size();
+  ASSERT_TRUE(f.sw.apply_json(
+      bond_topology("lacp", {{"lacp_time", "slow"}, {"mac", "02:00:00:00:00:aa"}})));
+  f.step(100);
+  p.collect();
+  EXPECT_EQ(f.sw.opens["bond0"], opens);
+  ASSERT_GT(p.ours[0].size(), before);
+  EXPECT_EQ(p.ours[0].back().actor.state, proto::kStateActivity | proto::kStateAggregation | kAll);
+  EXPECT_TRUE(f.bond().member_carries(0));
+  EXPECT_TRUE(f.bond().member_carries(1));
+  EXPECT_EQ(f.bond().config().lacp_fast, false);
+}
+
+TEST(BondLacp, PortNumbersDependOnTheMemberNotItsPlaceInTheList) {
+  BondFixture a("lacp", {{"members", {"eth0", "eth1"}}});
+  BondFixture b("lacp", {{"members", {"eth1", "eth0"}}});
+  std::map<std::string, int> pa, pb;
+  const nlohmann::json sa = a.bond().status(), sb = b.bond().status();
+  for (const auto& m : sa["members"]) pa[m["device"]] = m["lacp_port"];
+  for (const auto& m : sb["members"]) pb[m["device"]] = m["lacp_port"];
+  EXPECT_EQ(pa, pb);
+  EXPECT_NE(pa["eth0"], pa["eth1"]);
+  EXPECT_NE(pa["eth0"], 0);
 }
 
 }  // namespace

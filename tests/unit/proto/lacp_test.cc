@@ -47,12 +47,16 @@ struct BackToBack {
 TEST(Lacp, TwoActorsNegotiateAndDistribute) {
   BackToBack x(true, true);
   x.tick();
-  x.advance_to(1000);
+  // The aggregate wait (2 s) comes first: nobody distributes before it.
+  x.advance_to(1900);
+  EXPECT_FALSE(x.a.may_enable(0));
+  EXPECT_FALSE(x.a.status(0).actor.state & kStateSync);
+  x.advance_to(2500);
   for (size_t m = 0; m < 2; ++m) {
     EXPECT_TRUE(x.a.may_enable(m)) << m;
     EXPECT_TRUE(x.b.may_enable(m)) << m;
     auto st = x.a.status(m);
-    EXPECT_EQ(st.rx, LacpRxStatus::kCurrent);
+    EXPECT_EQ(st.rx, RxState::kCurrent);
     EXPECT_EQ(st.partner.sys_mac, cfg(2, true).sys_mac);
     EXPECT_EQ(st.partner.key, 12);
     EXPECT_TRUE(st.actor.state & kStateDistributing);
@@ -68,22 +72,22 @@ TEST(Lacp, CutLinkExpiresAfterThreeSecondsThenDefaultsThenRenegotiates) {
   x.wire[0] = false;
   const uint64_t cut = x.now;
   x.advance_to(cut + 1900);
-  EXPECT_EQ(x.a.status(0).rx, LacpRxStatus::kCurrent);
+  EXPECT_EQ(x.a.status(0).rx, RxState::kCurrent);
   x.advance_to(cut + 3100);
-  EXPECT_EQ(x.a.status(0).rx, LacpRxStatus::kExpired);
+  EXPECT_EQ(x.a.status(0).rx, RxState::kExpired);
   EXPECT_FALSE(x.a.may_enable(0));  // an expired partner is out of sync
   EXPECT_TRUE(x.a.may_enable(1));   // the other link carries on
   EXPECT_TRUE(x.a.status(0).actor.state & kStateExpired);
   x.advance_to(cut + 4900);
-  EXPECT_EQ(x.a.status(0).rx, LacpRxStatus::kExpired);
+  EXPECT_EQ(x.a.status(0).rx, RxState::kExpired);
   x.advance_to(cut + 6100);
-  EXPECT_EQ(x.a.status(0).rx, LacpRxStatus::kDefaulted);
+  EXPECT_EQ(x.a.status(0).rx, RxState::kDefaulted);
   EXPECT_TRUE(x.a.status(0).actor.state & kStateDefaulted);
-  EXPECT_EQ(x.a.status(0).partner, LacpInfo{});
+  EXPECT_EQ(x.a.status(0).partner.sys_mac, (std::array<uint8_t, 6>{}));
   x.wire[0] = true;
   const uint64_t fixed = x.now;
-  x.advance_to(fixed + 2000);
-  EXPECT_EQ(x.a.status(0).rx, LacpRxStatus::kCurrent);
+  x.advance_to(fixed + 3500);  // a PDU within 1 s, then the aggregate wait
+  EXPECT_EQ(x.a.status(0).rx, RxState::kCurrent);
   EXPECT_TRUE(x.a.may_enable(0));
   EXPECT_TRUE(x.b.may_enable(0));
 }
@@ -103,7 +107,7 @@ TEST(Lacp, SlowRateSendsEveryThirtySecondsAndTimesOutAfterNinety) {
   uint64_t expired_at = 0;
   while (x.now < cut + 100000 && !expired_at) {
     x.advance_to(x.now + 100);
-    if (x.a.status(0).rx == LacpRxStatus::kExpired) expired_at = x.now;
+    if (x.a.status(0).rx == RxState::kExpired) expired_at = x.now;
   }
   EXPECT_GE(expired_at, cut + 60000);
   EXPECT_LE(expired_at, cut + 90100);
@@ -129,7 +133,7 @@ TEST(Lacp, SilentPartnerStaysDefaultedAndFallbackIsReported) {
   EXPECT_FALSE(a.negotiated());
   EXPECT_TRUE(a.fallback_ab());
   EXPECT_FALSE(a.may_enable(0));
-  EXPECT_EQ(a.status(0).rx, LacpRxStatus::kDefaulted);
+  EXPECT_EQ(a.status(0).rx, RxState::kDefaulted);
 }
 
 TEST(Lacp, LoopbackIsDetectedAndNeverAttached) {
@@ -145,25 +149,159 @@ TEST(Lacp, LoopbackIsDetectedAndNeverAttached) {
   EXPECT_FALSE(a.may_enable(1));
 }
 
-TEST(Lacp, MemberWithAnotherPartnerSystemDoesNotAttach) {
-  Lacp a(cfg(1, true));
-  a.add_member(1);
-  a.add_member(2);
-  a.set_enabled(0, true);
-  a.set_enabled(1, true);
-  Lacpdu p1, p2;
-  p1.actor = {100, {2, 0, 0, 0, 0, 2},
-              7,   1,
-              1,   kStateActivity | kStateAggregation | kStateSync | kStateCollecting};
-  p2.actor = p1.actor;
-  p2.actor.key = 8;  // a different aggregator on the switch
-  p2.actor.sys_priority = 200;
-  a.rx(0, p1, 0);
-  a.rx(1, p2, 0);
-  a.run(0, [](size_t, const Lacpdu&) {});
-  EXPECT_TRUE(a.may_enable(0));
-  EXPECT_FALSE(a.may_enable(1));
-  EXPECT_FALSE(a.status(1).attached);
+// One actor and a partner scripted by the test: it answers with the PDUs the test writes.
+struct Scripted {
+  explicit Scripted(bool fast = true) : a(cfg(1, fast)) {
+    for (uint16_t i = 0; i < 2; ++i) {
+      a.add_member(i + 1);
+      a.set_enabled(i, true);
+    }
+  }
+  void run_to(uint64_t t) {
+    while (now < t) {
+      now += 100;
+      a.run(now, [&](size_t m, const Lacpdu& p) { sent[m].push_back(p); });
+    }
+  }
+  // The partner's PDU on member m: its own state bits, and (if it heard us) our actor as its
+  // partner.
+  Lacpdu pdu(size_t m, uint8_t state, bool knows_us = true, uint16_t key = 7) const {
+    Lacpdu p;
+    p.actor = {100, {2, 0, 0, 0, 0, 9}, key, 0x80, uint16_t(m + 1),
+               uint8_t(kStateActivity | kStateAggregation | state)};
+    if (knows_us && !sent[m].empty()) p.partner = sent[m].back().actor;
+    return p;
+  }
+  // The partner speaks every second on member m for `ms`, with `state` (or state(now)).
+  void talk(size_t m, uint64_t ms, uint8_t state, bool knows_us = true) {
+    const uint64_t until = now + ms;
+    while (now < until) {
+      a.rx(m, pdu(m, state, knows_us), now);
+      run_to(now + 1000);
+    }
+  }
+  uint8_t our_state(size_t m) const { return sent[m].back().actor.state; }
+  bool ever_claimed(size_t m, uint8_t bits) const {
+    for (const auto& p : sent[m])
+      if (p.actor.state & bits) return true;
+    return false;
+  }
+  Lacp a;
+  std::vector<Lacpdu> sent[2];
+  uint64_t now = 0;
+};
+constexpr uint8_t kSyncCollDist = kStateSync | kStateCollecting | kStateDistributing;
+constexpr uint8_t kCollDist = kStateCollecting | kStateDistributing;
+
+TEST(LacpScripted, FirstReplyToAFreshPartnerDoesNotClaimSync) {
+  Scripted x;
+  x.run_to(100);
+  x.a.rx(0, x.pdu(0, kSyncCollDist), x.now);
+  x.run_to(200);
+  ASSERT_GE(x.sent[0].size(), 2u);
+  EXPECT_EQ(x.our_state(0), kStateActivity | kStateTimeout | kStateAggregation);  // 0x07
+  EXPECT_EQ(x.sent[0].back().partner.sys_mac, x.pdu(0, 0).actor.sys_mac);
+  EXPECT_FALSE(x.ever_claimed(0, kSyncCollDist));
+}
+
+TEST(LacpScripted, APartnerOutOfSyncNeverGetsCollectingOrDistributing) {
+  Scripted x;
+  x.talk(0, 10000, 0);  // it knows us but never says Synchronization
+  EXPECT_TRUE(x.our_state(0) & kStateSync);  // we attached after the aggregate wait
+  EXPECT_FALSE(x.ever_claimed(0, kCollDist));
+  EXPECT_FALSE(x.a.may_enable(0));
+  EXPECT_EQ(x.a.status(0).mux, MuxState::kAttached);
+  x.talk(0, 1000, kStateSync);  // now it does: we collect and distribute at once
+  EXPECT_EQ(x.our_state(0) & kSyncCollDist, kSyncCollDist);
+  EXPECT_TRUE(x.a.may_enable(0));
+}
+
+TEST(LacpScripted, SyncClaimedWithAnAllZeroViewOfUsEnablesNothing) {
+  Scripted x;
+  x.talk(0, 10000, kSyncCollDist, /*knows_us=*/false);
+  EXPECT_FALSE(x.a.may_enable(0));
+  EXPECT_FALSE(x.a.status(0).partner.state & kStateSync);
+  EXPECT_FALSE(x.ever_claimed(0, kCollDist));
+  x.talk(0, 2000, kSyncCollDist);  // the same partner once it has heard us
+  EXPECT_TRUE(x.a.may_enable(0));
+}
+
+TEST(LacpScripted, NegotiationWaitsTheAggregateWaitThenFollowsThePartner) {
+  Scripted x;
+  x.a.rx(0, x.pdu(0, 0), x.now);
+  x.run_to(x.now + 1900);
+  EXPECT_EQ(x.a.status(0).mux, MuxState::kWaiting);
+  EXPECT_FALSE(x.ever_claimed(0, kStateSync));
+  x.talk(0, 2000, kStateSync);
+  EXPECT_TRUE(x.a.may_enable(0));
+}
+
+TEST(LacpScripted, LacpTimeOnALiveBondChangesOnlyTheTimeoutBitAndTheRate) {
+  Scripted x(/*fast=*/true);
+  x.talk(0, 4000, kSyncCollDist | kStateTimeout);
+  ASSERT_TRUE(x.a.may_enable(0));
+  const LacpInfo partner = x.a.status(0).partner;
+  const size_t before = x.sent[0].size();
+  LacpConfig slow = cfg(1, false);
+  x.a.configure(slow);
+  x.run_to(x.now + 100);
+  ASSERT_EQ(x.sent[0].size(), before + 1);  // told at once
+  EXPECT_EQ(x.our_state(0), kStateActivity | kStateAggregation | kSyncCollDist);
+  EXPECT_TRUE(x.a.may_enable(0));
+  EXPECT_EQ(x.a.status(0).rx, RxState::kCurrent);
+  EXPECT_EQ(x.a.status(0).partner, partner);
+  // The partner answers with our new view; it still asks for fast PDUs, so we keep sending fast,
+  // and our own timeout is long now: 3 s of silence no longer expires it.
+  x.talk(0, 1000, kSyncCollDist | kStateTimeout);
+  const size_t n = x.sent[0].size();
+  x.run_to(x.now + 3500);
+  EXPECT_GE(x.sent[0].size() - n, 3u);
+  EXPECT_EQ(x.a.status(0).rx, RxState::kCurrent);
+  EXPECT_TRUE(x.a.may_enable(0));
+}
+
+TEST(LacpScripted, ExpiryClearsPartnerSyncStopsCollectingAndEchoesShortTimeout) {
+  Scripted x(/*fast=*/true);
+  x.talk(0, 4000, kSyncCollDist);  // a partner with the long timeout
+  ASSERT_TRUE(x.a.may_enable(0));
+  EXPECT_FALSE(x.sent[0].back().partner.state & kStateTimeout);
+  x.run_to(x.now + 3100);  // silence for our 3 s timeout
+  EXPECT_EQ(x.a.status(0).rx, RxState::kExpired);
+  EXPECT_FALSE(x.a.may_enable(0));
+  EXPECT_EQ(x.a.status(0).mux, MuxState::kAttached);
+  const Lacpdu& last = x.sent[0].back();
+  EXPECT_EQ(last.actor.state & kSyncCollDist, kStateSync);
+  EXPECT_TRUE(last.actor.state & kStateExpired);
+  EXPECT_TRUE(last.partner.state & kStateTimeout);  // forced short, so we send fast meanwhile
+  EXPECT_FALSE(last.partner.state & kStateSync);
+}
+
+TEST(LacpScripted, AMemberFacingAnotherPartnerSystemStandsBy) {
+  Scripted x;
+  for (int i = 0; i < 5; ++i) {
+    x.a.rx(0, x.pdu(0, kStateSync), x.now);
+    x.a.rx(1, x.pdu(1, kStateSync, true, /*key=*/8), x.now);  // another aggregator
+    x.run_to(x.now + 1000);
+  }
+  EXPECT_TRUE(x.a.may_enable(0));
+  EXPECT_FALSE(x.a.may_enable(1));
+  EXPECT_EQ(x.a.status(1).selected, Selected::kStandby);
+  EXPECT_FALSE(x.a.status(1).attached);
+}
+
+TEST(LacpScripted, NoMoreThanThreePdusInAFastPeriod) {
+  Scripted x;
+  x.run_to(100);
+  // A partner whose view of us is wrong ten times within 100 ms makes us want to speak each time.
+  for (int i = 0; i < 10; ++i) {
+    Lacpdu p = x.pdu(0, 0);
+    p.partner.key = uint16_t(100 + i);
+    x.a.rx(0, p, x.now);
+    x.a.run(x.now, [&](size_t m, const Lacpdu& p) { x.sent[m].push_back(p); });
+  }
+  EXPECT_EQ(x.sent[0].size(), size_t(kMaxTxPerFastPeriod));
+  x.run_to(1100);  // the wish is kept, and granted once the period is over
+  EXPECT_EQ(x.sent[0].size(), size_t(kMaxTxPerFastPeriod) + 1);
 }
 
 TEST(Lacpdu, EncodeDecodeRoundTripAndRejectsGarbage) {

@@ -272,7 +272,7 @@ void BondPort::handle_slow_protocol(size_t m, const Packet& p) {
   const uint8_t* payload = p.data + 14;
   const uint32_t len = p.len - 14;
   if (len >= 1 && payload[0] == proto::kSubtypeLacp) {
-    if (auto pdu = proto::decode_lacpdu(payload, len)) lacp_.rx(m, *pdu, now_ms_);
+    if (auto pdu = proto::decode_lacpdu(payload, len)) lacp_.rx(m, *pdu);
   } else if (len >= 1 && payload[0] == proto::kSubtypeMarker) {
     // Marker responder: answer a request with the same information as a response.
     auto marker = proto::decode_marker(payload, len);

@@ -238,16 +238,11 @@ size_t Lacp::add_member(uint16_t port) {
 
 void Lacp::set_enabled(size_t m, bool enabled) { members_[m].v.port_enabled = enabled; }
 
-void Lacp::rx(size_t m, const Lacpdu& pdu, uint64_t now_ms) {
+void Lacp::rx(size_t m, const Lacpdu& pdu) {
   Member& mem = members_[m];
   ++mem.pdus_rx;
-  // Our own PDU coming back: the member is looped (two members on one wire, or a hub).
-  mem.v.loopback =
-      pdu.actor.sys_mac == cfg_.sys_mac && pdu.actor.sys_priority == cfg_.sys_priority;
-  if (mem.v.loopback)
-    step(now_ms);
-  else
-    step(now_ms, m, &pdu);
+  mem.queued = pdu;
+  mem.has_queued = true;
 }
 
 void Lacp::select() {
@@ -309,6 +304,15 @@ bool Lacp::tx_allowed(const Member& mem, uint64_t now) const {
 }
 
 void Lacp::run(uint64_t now_ms, const std::function<void(size_t, const Lacpdu&)>& send) {
+  for (size_t i = 0; i < members_.size(); ++i) {
+    Member& mem = members_[i];
+    if (!mem.has_queued) continue;
+    mem.has_queued = false;
+    // Our own PDU coming back: the member is looped (two members on one wire, or a hub).
+    mem.v.loopback = mem.queued.actor.sys_mac == cfg_.sys_mac &&
+                     mem.queued.actor.sys_priority == cfg_.sys_priority;
+    if (!mem.v.loopback) step(now_ms, i, &mem.queued);
+  }
   step(now_ms);
   for (size_t i = 0; i < members_.size(); ++i) {
     Member& mem = members_[i];
@@ -334,6 +338,7 @@ uint64_t Lacp::next_deadline() const {
   };
   for (const auto& mem : members_) {
     const LacpPortVars& v = mem.v;
+    if (mem.has_queued) return 0;
     if (v.port_enabled != (v.periodic != PeriodicState::kNoPeriodic)) return 0;  // to step
     if (!v.port_enabled) continue;
     if (v.ntt)

@@ -91,8 +91,9 @@ class Lacp {
 
   // Carrier up/down of a member (takes effect at the next run()).
   void set_enabled(size_t m, bool enabled);
-  // A received LACPDU for member m.
-  void rx(size_t m, const Lacpdu& pdu, uint64_t now_ms);
+  // A received LACPDU for member m: kept (the latest one) until the next run(), which hands it
+  // to the receive machine at that run's time. Safe to call from run()'s send callback.
+  void rx(size_t m, const Lacpdu& pdu);
   // Advances timers to now_ms and calls send(m, pdu) for every PDU due.
   void run(uint64_t now_ms, const std::function<void(size_t, const Lacpdu&)>& send);
   // The earliest time run() has something to do.
@@ -122,6 +123,8 @@ class Lacp {
     uint64_t tx_times[kMaxTxPerFastPeriod] = {};  // the last PDUs' send times, a ring
     uint32_t tx_next = 0;
     uint64_t pdus_rx = 0, pdus_tx = 0;
+    Lacpdu queued;
+    bool has_queued = false;
   };
   // Runs selection and every machine of every member until nothing moves.
   void step(uint64_t now_ms, size_t pdu_member = SIZE_MAX, const Lacpdu* pdu = nullptr);

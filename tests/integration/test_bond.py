@@ -1,6 +1,7 @@
 """NIC bonds against real partners: an LACP bond negotiated with Open vSwitch (userspace datapath,
 its own namespace) and an active-backup bond failing over behind a Linux bridge "switch"."""
 import re
+import time
 
 from conftest import ping, received, sh, wait_until
 
@@ -42,7 +43,6 @@ def lost_during(lab, vmns, action, count=300, interval="0.01"):
     p = lab.spawn("ping", "-n", "-c", count, "-i", interval, "-W", "1", "10.82.0.2", ns=vmns)
     first = p.stdout.readline()  # the PING header: the pinger is running
     assert first.startswith("PING"), first
-    import time
     time.sleep(0.5)  # let some replies arrive first (pacing, not synchronisation)
     action()
     out, _ = p.communicate(timeout=120)
@@ -71,8 +71,16 @@ def lacp_bond_setup(lab, host, tmp):
     host.xe("pif-scan")
     pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip() for i in (0, 1)]
     net = host.xe("network-create", "name-label=bonded").stdout.strip()
+    asked = time.monotonic()
     bond = host.xe("bond-create", f"network-uuid={net}", f"pif-uuids={pifs[0]},{pifs[1]}",
                    "mode=lacp", "properties:lacp-time=fast").stdout.strip()
+    created = time.monotonic()
+    print(f"bond-create took {created - asked:.2f} s; status {bond_status(host, bond)}")
+    e = [lab.name("e0"), lab.name("e1")]
+    # 802.1AX: a PDU each way, the 2 s aggregate wait, then sync: within 4 s of the bond's creation.
+    wait_until(lambda: all(bond_status(host, bond).get(f"{d}.enabled") == "true" for d in e),
+               max(0.1, created + 4 - time.monotonic()), "LACP negotiation within 4 s")
+    print(f"LACP: negotiated with Open vSwitch {time.monotonic() - created:.2f} s after bond-create")
     vm, vif, vmns, tap = host.vm_on(net, "v", "10.82.0.1/24")
     return bond, vmns, hostns, sw, ovs
 
@@ -93,6 +101,14 @@ def test_lacp_bond_negotiates_with_open_vswitch_and_survives_a_link_failure(host
     wait_until(lambda: received(ping(vmns, "10.82.0.2", count=1, check=False)) == 1, 15,
                "traffic over the LACP bond")
     assert received(ping(vmns, "10.82.0.2", count=5)) == 5
+
+    # lacp-time on the live bond: only the Timeout bit and the rate change; no ping lost at 10 ms.
+    lost = lost_during(lab, vmns, lambda: host.xe("bond-param-set", f"uuid={bond}",
+                                                  "properties:lacp-time=slow"), count=200)
+    st = bond_status(host, bond)
+    assert lost == 0, f"{lost} pings lost across lacp-time fast -> slow"
+    assert "timeout" not in st[f"{e0}.lacp-actor-state"].split(",")
+    assert "distributing" in st[f"{e0}.lacp-actor-state"] and st[f"{e0}.lacp"] == "current"
 
     # Cut the member that carries our pings (the flow hash chose it).
     st = bond_status(host, bond)

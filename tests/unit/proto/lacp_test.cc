@@ -27,10 +27,10 @@ struct BackToBack {
   }
   void tick() {
     a.run(now, [&](size_t m, const Lacpdu& p) {
-      if (wire[m]) b.rx(m, p, now);
+      if (wire[m]) b.rx(m, p);
     });
     b.run(now, [&](size_t m, const Lacpdu& p) {
-      if (wire[m]) a.rx(m, p, now);
+      if (wire[m]) a.rx(m, p);
     });
   }
   void advance_to(uint64_t t) {
@@ -143,7 +143,7 @@ TEST(Lacp, LoopbackIsDetectedAndNeverAttached) {
   a.set_enabled(0, true);
   a.set_enabled(1, true);
   for (uint64_t t = 0; t <= 3000; t += 100)
-    a.run(t, [&](size_t m, const Lacpdu& p) { a.rx(1 - m, p, t); });  // member 0 wired to 1
+    a.run(t, [&](size_t m, const Lacpdu& p) { a.rx(1 - m, p); });  // member 0 wired to 1
   EXPECT_TRUE(a.status(0).loopback);
   EXPECT_FALSE(a.may_enable(0));
   EXPECT_FALSE(a.may_enable(1));
@@ -176,7 +176,7 @@ struct Scripted {
   void talk(size_t m, uint64_t ms, uint8_t state, bool knows_us = true) {
     const uint64_t until = now + ms;
     while (now < until) {
-      a.rx(m, pdu(m, state, knows_us), now);
+      a.rx(m, pdu(m, state, knows_us));
       run_to(now + 1000);
     }
   }
@@ -196,7 +196,7 @@ constexpr uint8_t kCollDist = kStateCollecting | kStateDistributing;
 TEST(LacpScripted, FirstReplyToAFreshPartnerDoesNotClaimSync) {
   Scripted x;
   x.run_to(100);
-  x.a.rx(0, x.pdu(0, kSyncCollDist), x.now);
+  x.a.rx(0, x.pdu(0, kSyncCollDist));
   x.run_to(200);
   ASSERT_GE(x.sent[0].size(), 2u);
   EXPECT_EQ(x.our_state(0), kStateActivity | kStateTimeout | kStateAggregation);  // 0x07
@@ -228,7 +228,7 @@ TEST(LacpScripted, SyncClaimedWithAnAllZeroViewOfUsEnablesNothing) {
 
 TEST(LacpScripted, NegotiationWaitsTheAggregateWaitThenFollowsThePartner) {
   Scripted x;
-  x.a.rx(0, x.pdu(0, 0), x.now);
+  x.a.rx(0, x.pdu(0, 0));
   x.run_to(x.now + 1900);
   EXPECT_EQ(x.a.status(0).mux, MuxState::kWaiting);
   EXPECT_FALSE(x.ever_claimed(0, kStateSync));
@@ -279,8 +279,8 @@ TEST(LacpScripted, ExpiryClearsPartnerSyncStopsCollectingAndEchoesShortTimeout) 
 TEST(LacpScripted, AMemberFacingAnotherPartnerSystemStandsBy) {
   Scripted x;
   for (int i = 0; i < 5; ++i) {
-    x.a.rx(0, x.pdu(0, kStateSync), x.now);
-    x.a.rx(1, x.pdu(1, kStateSync, true, /*key=*/8), x.now);  // another aggregator
+    x.a.rx(0, x.pdu(0, kStateSync));
+    x.a.rx(1, x.pdu(1, kStateSync, true, /*key=*/8));  // another aggregator
     x.run_to(x.now + 1000);
   }
   EXPECT_TRUE(x.a.may_enable(0));
@@ -296,7 +296,7 @@ TEST(LacpScripted, NoMoreThanThreePdusInAFastPeriod) {
   for (int i = 0; i < 10; ++i) {
     Lacpdu p = x.pdu(0, 0);
     p.partner.key = uint16_t(100 + i);
-    x.a.rx(0, p, x.now);
+    x.a.rx(0, p);
     x.a.run(x.now, [&](size_t m, const Lacpdu& p) { x.sent[m].push_back(p); });
   }
   EXPECT_EQ(x.sent[0].size(), size_t(kMaxTxPerFastPeriod));

@@ -40,9 +40,8 @@ proto::LacpConfig lacp_config(const BondConfig& c) {
 std::vector<uint16_t> lacp_port_numbers(const std::vector<BondMemberSpec>& members) {
   std::vector<size_t> by_name(members.size());
   for (size_t i = 0; i < by_name.size(); ++i) by_name[i] = i;
-  std::sort(by_name.begin(), by_name.end(), [&](size_t a, size_t b) {
-    return members[a].port->name() < members[b].port->name();
-  });
+  std::sort(by_name.begin(), by_name.end(),
+            [&](size_t a, size_t b) { return members[a].port->name() < members[b].port->name(); });
   std::vector<uint16_t> out(members.size(), 0);
   for (size_t i : by_name) {
     uint32_t h = 2166136261u;

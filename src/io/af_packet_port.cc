@@ -135,7 +135,7 @@ uint32_t AfPacketPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
 }
 
 uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept {
-  return send_in_batches(items, n, [fd](EgressFrame* frames, uint32_t built) {
+  return send_in_batches(items, n, kEthMinFrame, [fd](EgressFrame* frames, uint32_t built) {
     mmsghdr msgs[kBatchSize];
     for (uint32_t i = 0; i < built; ++i) {
       msgs[i].msg_hdr = msghdr{};

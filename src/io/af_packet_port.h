@@ -12,7 +12,8 @@
 namespace hvnet {
 
 // Sends frames (vnet header first, so offloads pass to the kernel) on a bound AF_PACKET socket
-// with PACKET_VNET_HDR, one sendmmsg per batch. Returns how many the kernel took.
+// with PACKET_VNET_HDR, one sendmmsg per batch, padded to the Ethernet minimum (these sockets are
+// PIFs: wires to physical switches). Returns how many the kernel took.
 uint32_t packet_socket_send(int fd, const TxItem* items, uint32_t n) noexcept;
 
 // Opens an AF_PACKET socket for sending only on interface `ifindex` (protocol 0: it receives

@@ -13,15 +13,33 @@
 
 namespace hvnet {
 
+// The Ethernet minimum without FCS: what a physical switch expects of frames it receives.
+inline constexpr uint32_t kEthMinFrame = 60;
+
 struct EgressFrame {
   VnetHdr vnet;
   uint8_t tag[4];
-  iovec iov[4];  // [0] is the vnet header, frame pieces follow
+  iovec iov[5];  // [0] is the vnet header, frame pieces follow, then padding
   int iov_count;
   uint32_t frame_len;
 
-  // Builds the scatter list. Returns false if the frame cannot take the operation (no tag to pop).
-  bool build(const TxItem& it) noexcept {
+  // Builds the scatter list, padded with zeros to `pad_to` bytes (kEthMinFrame on wires to
+  // physical switches; 0 on VIFs, whose guests take short frames). Zeros leave any checksum the
+  // offload still has to complete unchanged. Returns false if the frame cannot take the
+  // operation (no tag to pop).
+  bool build(const TxItem& it, uint32_t pad_to = 0) noexcept {
+    if (!splice(it)) return false;
+    if (pad_to > kEthMinFrame) pad_to = kEthMinFrame;
+    if (frame_len < pad_to) {
+      static const uint8_t zeros[kEthMinFrame] = {};
+      iov[iov_count++] = {const_cast<uint8_t*>(zeros), pad_to - frame_len};
+      frame_len = pad_to;
+    }
+    return true;
+  }
+
+ private:
+  bool splice(const TxItem& it) noexcept {
     const Packet& p = *it.pkt;
     vnet = p.vnet;
     iov[0] = {&vnet, sizeof(VnetHdr)};
@@ -66,18 +84,18 @@ struct EgressFrame {
   }
 };
 
-// Builds the egress frames of `items` a batch at a time (frames that cannot take their VLAN
-// operation are skipped) and hands each batch to send(frames, count), which returns how many
-// went out. Returns the total sent.
+// Builds the egress frames of `items` (padded to `pad_to`) a batch at a time (frames that cannot
+// take their VLAN operation are skipped) and hands each batch to send(frames, count), which returns
+// how many went out. Returns the total sent.
 template <class Send>
-uint32_t send_in_batches(const TxItem* items, uint32_t n, Send&& send) noexcept {
+uint32_t send_in_batches(const TxItem* items, uint32_t n, uint32_t pad_to, Send&& send) noexcept {
   EgressFrame frames[kBatchSize];
   uint32_t sent = 0;
   for (uint32_t base = 0; base < n; base += kBatchSize) {
     const uint32_t chunk = n - base < kBatchSize ? n - base : kBatchSize;
     uint32_t built = 0;
     for (uint32_t i = 0; i < chunk; ++i)
-      if (frames[built].build(items[base + i])) ++built;
+      if (frames[built].build(items[base + i], pad_to)) ++built;
     if (built) sent += send(frames, built);
   }
   return sent;

@@ -255,7 +255,7 @@ uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t TapPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
-  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+  return send_in_batches(items, n, /*pad_to=*/0, [this](EgressFrame* frames, uint32_t built) {
     for (uint32_t i = 0; i < built; ++i) {
       io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
       io_uring_prep_writev(sqe, fd_, frames[i].iov, unsigned(frames[i].iov_count), -1);
@@ -300,7 +300,7 @@ uint32_t TapPort::rx_each(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t TapPort::tx_each(const TxItem* items, uint32_t n) noexcept {
-  return send_in_batches(items, n, [this](EgressFrame* frames, uint32_t built) {
+  return send_in_batches(items, n, /*pad_to=*/0, [this](EgressFrame* frames, uint32_t built) {
     uint32_t sent = 0;
     for (uint32_t i = 0; i < built; ++i)
       sent += ::writev(fd_, frames[i].iov, frames[i].iov_count) >= 0;

@@ -307,7 +307,7 @@ uint32_t XdpPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
   uint32_t sent = 0, queued = 0;
   for (uint32_t i = 0; i < n; ++i) {
     EgressFrame ef;
-    if (!ef.build(items[i])) continue;
+    if (!ef.build(items[i], kEthMinFrame)) continue;
     const soft::FrameView view{ef.iov + 1, ef.iov_count - 1, ef.frame_len};
     const soft::Plan plan = soft::plan(ef.vnet, view);
     if (plan.kind == soft::Plan::Kind::kUnsupported ||

@@ -236,7 +236,9 @@ size_t Lacp::add_member(uint16_t port) {
   return members_.size() - 1;
 }
 
-void Lacp::set_enabled(size_t m, bool enabled) { members_[m].v.port_enabled = enabled; }
+void Lacp::set_enabled(size_t m, bool enabled) {
+  members_[m].v.port_enabled = enabled;
+}
 
 void Lacp::rx(size_t m, const Lacpdu& pdu) {
   Member& mem = members_[m];
@@ -257,8 +259,7 @@ void Lacp::select() {
   };
   const LacpPortVars* lead = nullptr;
   for (const auto& mem : members_)
-    if (candidate(mem.v) && !mem.v.reselect && (!lead || rank(mem.v) < rank(*lead)))
-      lead = &mem.v;
+    if (candidate(mem.v) && !mem.v.reselect && (!lead || rank(mem.v) < rank(*lead))) lead = &mem.v;
   const bool lead_individual = lead && !(lead->partner.state & kStateAggregation);
   bool ready = true;
   for (auto& mem : members_) {
@@ -342,9 +343,8 @@ uint64_t Lacp::next_deadline() const {
     if (v.port_enabled != (v.periodic != PeriodicState::kNoPeriodic)) return 0;  // to step
     if (!v.port_enabled) continue;
     if (v.ntt)
-      d = std::min(d, mem.pdus_tx < kMaxTxPerFastPeriod
-                          ? 0
-                          : mem.tx_times[mem.tx_next] + kFastPeriodMs);
+      d = std::min(
+          d, mem.pdus_tx < kMaxTxPerFastPeriod ? 0 : mem.tx_times[mem.tx_next] + kFastPeriodMs);
     at(v.periodic_timer);
     at(v.current_while);
     at(v.wait_while);
@@ -370,7 +370,7 @@ Lacp::MemberStatus Lacp::status(size_t m) const {
   const Member& mem = members_[m];
   const LacpPortVars& v = mem.v;
   const bool attached = v.mux == MuxState::kAttached || v.mux == MuxState::kCollectingDistributing;
-  return MemberStatus{v.rx,     v.mux,     v.periodic, v.selected,  v.port_enabled, attached,
+  return MemberStatus{v.rx,       v.mux,   v.periodic, v.selected,  v.port_enabled, attached,
                       v.loopback, v.actor, v.partner,  mem.pdus_rx, mem.pdus_tx};
 }
 

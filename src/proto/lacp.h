@@ -71,8 +71,8 @@ struct LacpPortVars {
   bool ready = false;  // the aggregator's Ready: every waiting selected member's wait is over
   bool ntt = true;
   bool reselect = false;  // update_Selected saw another partner: UNSELECTED until the mux saw it
-  LacpInfo actor;    // actor operational values (state: Actor_Oper_Port_State)
-  LacpInfo partner;  // Partner_Oper values
+  LacpInfo actor;         // actor operational values (state: Actor_Oper_Port_State)
+  LacpInfo partner;       // Partner_Oper values
   uint64_t current_while = 0, wait_while = 0, periodic_timer = 0;  // deadlines; 0 = not running
   RxState rx = RxState::kInitialize;
   PeriodicState periodic = PeriodicState::kNoPeriodic;

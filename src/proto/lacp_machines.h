@@ -19,19 +19,39 @@ struct LacpRow {
 };
 
 namespace lacp_cond {
-inline bool port_enabled(const LacpPortVars& v) { return v.port_enabled; }
-inline bool port_disabled(const LacpPortVars& v) { return !v.port_enabled; }
-inline bool always(const LacpPortVars&) { return true; }
-inline bool pdu_received(const LacpPortVars& v) { return v.pdu != nullptr; }
-inline bool expired(uint64_t deadline, uint64_t now) { return deadline != 0 && now >= deadline; }
+inline bool port_enabled(const LacpPortVars& v) {
+  return v.port_enabled;
+}
+inline bool port_disabled(const LacpPortVars& v) {
+  return !v.port_enabled;
+}
+inline bool always(const LacpPortVars&) {
+  return true;
+}
+inline bool pdu_received(const LacpPortVars& v) {
+  return v.pdu != nullptr;
+}
+inline bool expired(uint64_t deadline, uint64_t now) {
+  return deadline != 0 && now >= deadline;
+}
 inline bool current_while_expired(const LacpPortVars& v) {
   return v.pdu == nullptr && expired(v.current_while, v.now);
 }
-inline bool periodic_expired(const LacpPortVars& v) { return expired(v.periodic_timer, v.now); }
-inline bool partner_short(const LacpPortVars& v) { return v.partner.state & kStateTimeout; }
-inline bool partner_long(const LacpPortVars& v) { return !partner_short(v); }
-inline bool unselected(const LacpPortVars& v) { return v.selected == Selected::kUnselected; }
-inline bool selected_or_standby(const LacpPortVars& v) { return !unselected(v); }
+inline bool periodic_expired(const LacpPortVars& v) {
+  return expired(v.periodic_timer, v.now);
+}
+inline bool partner_short(const LacpPortVars& v) {
+  return v.partner.state & kStateTimeout;
+}
+inline bool partner_long(const LacpPortVars& v) {
+  return !partner_short(v);
+}
+inline bool unselected(const LacpPortVars& v) {
+  return v.selected == Selected::kUnselected;
+}
+inline bool selected_or_standby(const LacpPortVars& v) {
+  return !unselected(v);
+}
 inline bool unselected_or_standby(const LacpPortVars& v) {
   return v.selected != Selected::kSelected;
 }
@@ -39,7 +59,9 @@ inline bool unselected_or_standby(const LacpPortVars& v) {
 inline bool selected_and_ready(const LacpPortVars& v) {
   return v.selected == Selected::kSelected && v.ready && expired(v.wait_while, v.now);
 }
-inline bool partner_sync(const LacpPortVars& v) { return v.partner.state & kStateSync; }
+inline bool partner_sync(const LacpPortVars& v) {
+  return v.partner.state & kStateSync;
+}
 inline bool selected_and_partner_sync(const LacpPortVars& v) {
   return v.selected == Selected::kSelected && partner_sync(v);
 }
@@ -58,8 +80,7 @@ inline constexpr LacpRow<RxState> kRxMachine[] = {
     {false, RxState::kExpired, lacp_cond::pdu_received, RxState::kCurrent, "CtrlMuxN:M_UNITDATA"},
     {false, RxState::kExpired, lacp_cond::current_while_expired, RxState::kDefaulted,
      "current_while_timer expired"},
-    {false, RxState::kDefaulted, lacp_cond::pdu_received, RxState::kCurrent,
-     "CtrlMuxN:M_UNITDATA"},
+    {false, RxState::kDefaulted, lacp_cond::pdu_received, RxState::kCurrent, "CtrlMuxN:M_UNITDATA"},
     {false, RxState::kCurrent, lacp_cond::pdu_received, RxState::kCurrent, "CtrlMuxN:M_UNITDATA"},
     {false, RxState::kCurrent, lacp_cond::current_while_expired, RxState::kExpired,
      "current_while_timer expired"},

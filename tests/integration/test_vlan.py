@@ -41,3 +41,62 @@ def test_vlan_reaches_physical_host_and_second_vlan_is_isolated(lab):
     hv_fdb = d.fdb()
     assert all(e["network"] == "n20" for e in hv_fdb if e["port"] == v20b)
     assert any(e["port"] == pif and e["vlan"] == 10 for e in hv_fdb)
+
+
+def test_short_frames_leave_a_pif_padded_to_the_ethernet_minimum_and_reach_vifs_as_sent(lab):
+    """A VM's 42-byte ARP reply leaves the PIF as 60 bytes, untagged and on a VLAN (46 bytes once
+    tagged); the far end's 42-byte ARP request reaches the VM unpadded (VIFs are not wires)."""
+    pif, far = lab.name("p"), lab.name("f")
+    farns = lab.netns("w")
+    lab.veth(pif, far, farns)
+    sh("ip", "addr", "add", "10.77.0.2/24", "dev", far, ns=farns)
+    va, vb = lab.name("a"), lab.name("b")
+    lab.hvnetd({
+        "networks": [{"name": "n0"}, {"name": "n10"}],
+        "ports": [{"name": pif, "type": "pif", "network": "n0",
+                   "vlans": [{"tag": 10, "network": "n10"}]},
+                  {"name": va, "type": "tap", "network": "n0"},
+                  {"name": vb, "type": "tap", "network": "n10"}]})
+    vma, vmb = lab.netns("x"), lab.netns("y")
+    lab.vm(va, vma, "10.77.0.1/24")
+    lab.vm(vb, vmb, "10.77.10.1/24")
+    mac_a = bytes.fromhex(sh("cat", f"/sys/class/net/{va}/address", ns=vma).stdout.strip().replace(":", ""))
+    mac_b = bytes.fromhex(sh("cat", f"/sys/class/net/{vb}/address", ns=vmb).stdout.strip().replace(":", ""))
+
+    def arp(frames, src):
+        """(frame length on the wire, tagged?) of each ARP frame from src; a tag the kernel took
+        into metadata counts its 4 bytes."""
+        out = []
+        for f in frames:
+            if f[6:12] != src:
+                continue
+            if f[12:14] == b"\x81\x00" and f[16:18] == b"\x08\x06":
+                out.append((len(f), True))
+            elif f[12:14] == b"\x08\x06":
+                out.append((len(f), False))
+        return out
+
+    on_wire = Capture(lab, farns, far, 4)
+    at_vm = Capture(lab, vma, va, 4)
+    wait_until(lambda: received(ping(farns, "10.77.0.1", count=1, check=False)) == 1, 20,
+               "the untagged VM answers")
+    # This kernel has no 8021q: the far end asks on VLAN 10 with a frame scapy builds.
+    far_hex = sh("cat", f"/sys/class/net/{far}/address", ns=farns).stdout.strip()
+    sh("/usr/bin/python3", "-c",
+       "import sys\n"
+       "from scapy.all import ARP, Dot1Q, Ether, sendp\n"
+       "m = sys.argv[2]\n"
+       "sendp(Ether(dst='ff:ff:ff:ff:ff:ff', src=m) / Dot1Q(vlan=10) /"
+       " ARP(op=1, hwsrc=m, psrc='10.77.10.2', pdst='10.77.10.1'), iface=sys.argv[1],"
+       " count=3, inter=0.3, verbose=False)", far, far_hex, ns=farns)
+    wire = on_wire.frames()
+    untagged, tagged = arp(wire, mac_a), arp(wire, mac_b)
+    assert untagged, "no ARP reply from the untagged VM reached the wire"
+    assert tagged, "no ARP reply from the VLAN 10 VM reached the wire"
+    assert all(n == 60 for n, _ in untagged), untagged
+    # On VLAN 10: 60 bytes with the tag in the frame, 56 if the far kernel lifted it out.
+    assert all(n == (60 if in_frame else 56) for n, in_frame in tagged), tagged
+    # The far end's ARP request reached the VM as the far kernel sent it: 42 bytes.
+    far_mac = bytes.fromhex(sh("cat", f"/sys/class/net/{far}/address", ns=farns).stdout.strip().replace(":", ""))
+    to_vm = [len(f) for f in at_vm.frames() if f[6:12] == far_mac and f[12:14] == b"\x08\x06"]
+    assert to_vm and all(n == 42 for n in to_vm), to_vm

@@ -293,7 +293,11 @@ struct FramePartner {
   }
   void say(size_t m, uint8_t state) {
     proto::Lacpdu pdu;
-    pdu.actor = {100, {2, 0, 0, 0, 0, 0x99}, 7, 0x80, uint16_t(m + 1),
+    pdu.actor = {100,
+                 {2, 0, 0, 0, 0, 0x99},
+                 7,
+                 0x80,
+                 uint16_t(m + 1),
                  uint8_t(proto::kStateActivity | proto::kStateAggregation | state)};
     if (!ours[m].empty()) pdu.partner = ours[m].back().actor;
     std::vector<uint8_t> fr(14 + proto::kLacpduLen);

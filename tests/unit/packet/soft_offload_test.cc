@@ -4,8 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <vector>
 
+#include "io/egress_frame.h"
 #include "packet/headers.h"
 #include "packet/packet_batch.h"
 #include "packet/packet_pool.h"
@@ -349,6 +351,44 @@ TEST(SoftGro, PushEndsTheRunAndPartialChecksumsMerge) {
   EXPECT_EQ(batch[1]->len, more[0].size() + 1000);
   EXPECT_EQ(batch[0]->data[34 + 13] & 0x08, 0x08) << "the push survives on the merged frame";
   pool.free(batch.pkts.data(), batch.count);
+}
+
+// What a wire gets: short frames padded with zeros to 60 bytes, whatever the VLAN operation made
+// of them; a VIF (pad_to 0) gets them as they are.
+TEST(EgressFrame, ShortFramesArePaddedToTheEthernetMinimumOnlyWhenAsked) {
+  std::vector<uint8_t> arp(42, 0xab);
+  arp[12] = 0x08;
+  arp[13] = 0x06;
+  Packet p;
+  p.data = arp.data();
+  p.len = uint32_t(arp.size());
+  auto flat = [](const EgressFrame& ef) {
+    std::vector<uint8_t> out;
+    for (int k = 1; k < ef.iov_count; ++k) {
+      auto* b = static_cast<const uint8_t*>(ef.iov[k].iov_base);
+      out.insert(out.end(), b, b + ef.iov[k].iov_len);
+    }
+    return out;
+  };
+  EgressFrame ef;
+  ASSERT_TRUE(ef.build(TxItem{&p, VlanOp::kKeep, 0}, kEthMinFrame));
+  std::vector<uint8_t> got = flat(ef);
+  ASSERT_EQ(got.size(), 60u);
+  EXPECT_EQ(ef.frame_len, 60u);
+  EXPECT_TRUE(std::equal(arp.begin(), arp.end(), got.begin()));
+  EXPECT_TRUE(std::all_of(got.begin() + 42, got.end(), [](uint8_t b) { return b == 0; }));
+  ASSERT_TRUE(ef.build(TxItem{&p, VlanOp::kPush, 10}, kEthMinFrame));  // 46 bytes tagged
+  got = flat(ef);
+  ASSERT_EQ(got.size(), 60u);
+  EXPECT_EQ(got[12], 0x81);
+  EXPECT_EQ(got[17], 0x06);
+  ASSERT_TRUE(ef.build(TxItem{&p, VlanOp::kKeep, 0}));  // a VIF
+  EXPECT_EQ(flat(ef).size(), 42u);
+  std::vector<uint8_t> big(100, 1);
+  p.data = big.data();
+  p.len = 100;
+  ASSERT_TRUE(ef.build(TxItem{&p, VlanOp::kKeep, 0}, kEthMinFrame));
+  EXPECT_EQ(flat(ef).size(), 100u);
 }
 
 }  // namespace

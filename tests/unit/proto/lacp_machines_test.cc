@@ -21,7 +21,8 @@ LacpPortVars vars() {
 // What the partner says when it knows us: its actor values, and ours as its partner.
 Lacpdu partner_pdu(const LacpPortVars& v, uint8_t state) {
   Lacpdu p;
-  p.actor = {100, {2, 0, 0, 0, 0, 9}, 5, 0x80, 3, uint8_t(kStateActivity | kStateAggregation | state)};
+  p.actor = {
+      100, {2, 0, 0, 0, 0, 9}, 5, 0x80, 3, uint8_t(kStateActivity | kStateAggregation | state)};
   p.partner = v.actor;
   return p;
 }
@@ -50,8 +51,8 @@ void mux(LacpPortVars& v, MuxState from, MuxState to) {
 // ---- Receive machine (figure 6-18) ----
 
 TEST(LacpRx, AnyStateGoesToPortDisabledWhenThePortIsDisabled) {
-  for (RxState s : {RxState::kInitialize, RxState::kExpired, RxState::kDefaulted,
-                    RxState::kCurrent}) {
+  for (RxState s :
+       {RxState::kInitialize, RxState::kExpired, RxState::kDefaulted, RxState::kCurrent}) {
     LacpPortVars v = vars();
     v.port_enabled = false;
     v.partner.state = kStateSync;
@@ -106,7 +107,7 @@ TEST(LacpRx, ExpiredToDefaultedWhenCurrentWhileRunsOut) {
   v.selected = Selected::kSelected;
   v.actor.state |= kStateExpired;
   rx(v, RxState::kExpired, RxState::kDefaulted);
-  EXPECT_EQ(v.partner, LacpInfo{});  // Partner_Admin (long timeout, like ours)
+  EXPECT_EQ(v.partner, LacpInfo{});              // Partner_Admin (long timeout, like ours)
   EXPECT_EQ(v.selected, Selected::kUnselected);  // update_Default_Selected
   EXPECT_TRUE(v.actor.state & kStateDefaulted);
   EXPECT_FALSE(v.actor.state & kStateExpired);
@@ -169,8 +170,8 @@ TEST(LacpRx, RecordPduTrustsSyncOnlyFromAPartnerThatKnowsUs) {
 // ---- Periodic transmission machine (figure 6-19) ----
 
 TEST(LacpPeriodic, AnyStateGoesToNoPeriodicWhenThePortIsDisabled) {
-  for (PeriodicState s : {PeriodicState::kFastPeriodic, PeriodicState::kSlowPeriodic,
-                          PeriodicState::kPeriodicTx}) {
+  for (PeriodicState s :
+       {PeriodicState::kFastPeriodic, PeriodicState::kSlowPeriodic, PeriodicState::kPeriodicTx}) {
     LacpPortVars v = vars();
     v.port_enabled = false;
     v.periodic_timer = 5;

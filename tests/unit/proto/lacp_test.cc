@@ -167,8 +167,8 @@ struct Scripted {
   // partner.
   Lacpdu pdu(size_t m, uint8_t state, bool knows_us = true, uint16_t key = 7) const {
     Lacpdu p;
-    p.actor = {100, {2, 0, 0, 0, 0, 9}, key, 0x80, uint16_t(m + 1),
-               uint8_t(kStateActivity | kStateAggregation | state)};
+    p.actor = {100,  {2, 0, 0, 0, 0, 9}, key,
+               0x80, uint16_t(m + 1),    uint8_t(kStateActivity | kStateAggregation | state)};
     if (knows_us && !sent[m].empty()) p.partner = sent[m].back().actor;
     return p;
   }
@@ -206,7 +206,7 @@ TEST(LacpScripted, FirstReplyToAFreshPartnerDoesNotClaimSync) {
 
 TEST(LacpScripted, APartnerOutOfSyncNeverGetsCollectingOrDistributing) {
   Scripted x;
-  x.talk(0, 10000, 0);  // it knows us but never says Synchronization
+  x.talk(0, 10000, 0);                       // it knows us but never says Synchronization
   EXPECT_TRUE(x.our_state(0) & kStateSync);  // we attached after the aggregate wait
   EXPECT_FALSE(x.ever_claimed(0, kCollDist));
   EXPECT_FALSE(x.a.may_enable(0));

@@ -203,16 +203,20 @@ void enter_mux(LacpPortVars& v, MuxState s) {
   }
 }
 
+void Lacp::set_actor_config(LacpPortVars& v) const {
+  v.actor.sys_priority = cfg_.sys_priority;
+  v.actor.sys_mac = cfg_.sys_mac;
+  v.actor.key = cfg_.key;
+  set_bit(v.actor.state, kStateTimeout, cfg_.fast);
+}
+
 void Lacp::configure(const LacpConfig& cfg) {
   cfg_ = cfg;
   for (auto& mem : members_) {
     LacpPortVars& v = mem.v;
     const uint8_t before = v.actor.state;
     const LacpInfo was = v.actor;
-    v.actor.sys_priority = cfg_.sys_priority;
-    v.actor.sys_mac = cfg_.sys_mac;
-    v.actor.key = cfg_.key;
-    set_bit(v.actor.state, kStateTimeout, cfg_.fast);
+    set_actor_config(v);
     // Another system or key is another aggregation: the partner must see us anew.
     if (!same_port_of_same_aggregation(was, v.actor)) unselect(v);
     if (v.rx == RxState::kDefaulted) v.partner = partner_admin(v);
@@ -223,12 +227,10 @@ void Lacp::configure(const LacpConfig& cfg) {
 size_t Lacp::add_member(uint16_t port) {
   Member mem;
   LacpPortVars& v = mem.v;
-  v.actor.sys_priority = cfg_.sys_priority;
-  v.actor.sys_mac = cfg_.sys_mac;
-  v.actor.key = cfg_.key;
   v.actor.port_priority = 0xff;
   v.actor.port = port;
-  v.actor.state = kStateActivity | kStateAggregation | (cfg_.fast ? kStateTimeout : 0);
+  v.actor.state = kStateActivity | kStateAggregation;
+  set_actor_config(v);
   enter_rx(v, RxState::kInitialize);
   enter_periodic(v, PeriodicState::kNoPeriodic);
   enter_mux(v, MuxState::kDetached);
@@ -300,8 +302,9 @@ void Lacp::step(uint64_t now_ms, size_t pdu_member, const Lacpdu* pdu) {
   for (auto& mem : members_) mem.v.pdu = nullptr;  // a PDU no arrow took is discarded
 }
 
-bool Lacp::tx_allowed(const Member& mem, uint64_t now) const {
-  return mem.pdus_tx < kMaxTxPerFastPeriod || now >= mem.tx_times[mem.tx_next] + kFastPeriodMs;
+uint64_t Lacp::next_tx_at(const Member& mem) const {
+  // tx_times[tx_next] is the oldest of the last kMaxTxPerFastPeriod sends.
+  return mem.pdus_tx < kMaxTxPerFastPeriod ? 0 : mem.tx_times[mem.tx_next] + kFastPeriodMs;
 }
 
 void Lacp::run(uint64_t now_ms, const std::function<void(size_t, const Lacpdu&)>& send) {
@@ -320,7 +323,7 @@ void Lacp::run(uint64_t now_ms, const std::function<void(size_t, const Lacpdu&)>
     LacpPortVars& v = mem.v;
     // Transmit machine: NTT on an enabled member, at most 3 PDUs in any fast period.
     if (!v.ntt || !v.port_enabled || v.periodic == PeriodicState::kNoPeriodic) continue;
-    if (!tx_allowed(mem, now_ms)) continue;
+    if (now_ms < next_tx_at(mem)) continue;
     Lacpdu pdu;
     pdu.actor = v.actor;
     pdu.partner = v.partner;
@@ -342,9 +345,7 @@ uint64_t Lacp::next_deadline() const {
     if (mem.has_queued) return 0;
     if (v.port_enabled != (v.periodic != PeriodicState::kNoPeriodic)) return 0;  // to step
     if (!v.port_enabled) continue;
-    if (v.ntt)
-      d = std::min(
-          d, mem.pdus_tx < kMaxTxPerFastPeriod ? 0 : mem.tx_times[mem.tx_next] + kFastPeriodMs);
+    if (v.ntt) d = std::min(d, next_tx_at(mem));
     at(v.periodic_timer);
     at(v.current_while);
     at(v.wait_while);

@@ -129,7 +129,10 @@ class Lacp {
   // Runs selection and every machine of every member until nothing moves.
   void step(uint64_t now_ms, size_t pdu_member = SIZE_MAX, const Lacpdu* pdu = nullptr);
   void select();
-  bool tx_allowed(const Member& mem, uint64_t now) const;
+  // The actor values that come from the configuration: system, key, the Timeout bit.
+  void set_actor_config(LacpPortVars& v) const;
+  // The earliest time the transmit machine may send on mem (at most 3 PDUs per fast period).
+  uint64_t next_tx_at(const Member& mem) const;
 
   LacpConfig cfg_;
   std::vector<Member> members_;

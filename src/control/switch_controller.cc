@@ -44,7 +44,8 @@ TopologySpec SwitchController::topology() const {
   for (const auto& [name, n] : nets_) t.networks.push_back(n);
   for (const auto& [name, ps] : ports_) {
     t.ports.push_back(ps.spec);
-    for (const auto& [tag, net] : ps.vlans) t.ports.back().vlans.push_back(VlanSpec{tag, net});
+    for (const auto& [tag, net] : ps.vlans)
+      t.ports.back().vlans.push_back(VlanSpec{vlan_of_lport_tag(tag), net});
   }
   return t;
 }
@@ -77,7 +78,7 @@ struct SwitchController::Staged {
   const SwitchController& cur;
   std::map<std::string, std::optional<NetworkSpec>> nets;
   std::map<std::string, std::optional<PortSpec>> ports;
-  std::map<VlanKey, std::optional<std::string>> vlans;  // (port, tag > 0) -> network
+  std::map<VlanKey, std::optional<std::string>> vlans;  // (port, VLAN lport tag) -> network
 
   const NetworkSpec* net(const std::string& name) const {
     if (auto it = nets.find(name); it != nets.end()) return it->second ? &*it->second : nullptr;
@@ -167,7 +168,7 @@ Status SwitchController::validate(const Staged& next) const {
   }
   for (const auto& [k, net] : next.vlans) {
     if (!net) continue;
-    if (k.second < 1 || k.second > 4094)
+    if (k.second != kPriorityTagged && (k.second < 1 || k.second > 4094))
       return make_error("VLAN_TAG_INVALID", {std::to_string(k.second)});
     const PortSpec* p = next.port(k.first);
     if (!p) return make_error("HANDLE_INVALID", {"port", k.first});
@@ -216,9 +217,10 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     stage(next.ports, p.name, std::optional<PortSpec>(std::move(own)));
   }
   for (const auto& [port, tag] : d.del_vlans)
-    stage(next.vlans, VlanKey{port, tag}, std::optional<std::string>());
+    stage(next.vlans, VlanKey{port, lport_tag_of_vlan(tag)}, std::optional<std::string>());
   for (const auto& v : d.set_vlans)
-    stage(next.vlans, VlanKey{v.port, v.tag}, std::optional<std::string>(v.network));
+    stage(next.vlans, VlanKey{v.port, lport_tag_of_vlan(v.tag)},
+          std::optional<std::string>(v.network));
   if (auto st = validate(next); !st) return st;
 
   // 2. Open every port the change adds or re-opens; on any failure drop them and change nothing.
@@ -276,8 +278,9 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
       if (e.port < snap->ports.size()) {
         PortEntry& pe = snap->ports[e.port];
         if (tag == 0 && pe.native_lport == lp) pe.native_lport = kNoLport;
-        if (tag != 0 && tag < pe.vid_map.size() && pe.vid_map[tag] == lp)
-          pe.vid_map[tag] = kNoLport;
+        const uint16_t vid = vlan_of_lport_tag(tag);
+        if (tag != 0 && vid < pe.vid_map.size() && pe.vid_map[vid] == lp)
+          pe.vid_map[vid] = kNoLport;
       }
       snap->lports[lp] = LportEntry{};
     }
@@ -339,7 +342,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (!net || current_vlan(k) == *net) continue;
     const PortId pid = port_ids_.get_or_assign(k.first);
     const LportId lp = add_lport(pid, k.first, *net, k.second);
-    snap->ports[pid].vid_map[k.second] = lp;
+    snap->ports[pid].vid_map[vlan_of_lport_tag(k.second)] = lp;
   }
   for (const auto& [name, n] : next.nets) {
     if (n) continue;
@@ -407,7 +410,7 @@ nlohmann::json SwitchController::fdb_json() {
     out.push_back({{"network", snap->bridges[le.bridge].name},
                    {"mac", MacAddr::from_u64(e.mac).to_string()},
                    {"port", snap->ports[le.port].port->name()},
-                   {"vlan", le.tag},
+                   {"vlan", vlan_of_lport_tag(le.tag)},
                    {"age", e.age}});
   }
   std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {

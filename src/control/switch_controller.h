@@ -61,9 +61,10 @@ class SwitchController {
     PortSpec spec;  // its own settings (`vlans` unused)
     std::shared_ptr<Port> port;
     std::string identity;  // what the backend was opened with; a change re-opens it
-    std::map<uint16_t, std::string> vlans;  // tag -> network
+    std::map<uint16_t, std::string> vlans;  // LportEntry tag -> network
   };
-  using VlanKey = std::pair<std::string, uint16_t>;  // (port, tag); tag 0 = the native network
+  // (port, LportEntry tag): 0 = the native network, kPriorityTagged = VLAN 0
+  using VlanKey = std::pair<std::string, uint16_t>;
   struct Staged;
 
   Status apply_locked(const TopologyDelta& delta);

@@ -134,7 +134,7 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
         return make_error("INVALID_VALUE", {"vlans", v.dump()});
       auto tag = get_number<int64_t>(v, "tag", -1, -1, 1 << 30, "VLAN_TAG_INVALID");
       if (!tag) return tag.error();
-      if (tag.value() < 1 || tag.value() > 4094)
+      if (tag.value() < 0 || tag.value() > 4094)
         return make_error("VLAN_TAG_INVALID", {std::to_string(tag.value())});
       ps.vlans.push_back(VlanSpec{uint16_t(tag.value()), v["network"].get<std::string>()});
     }
@@ -207,7 +207,7 @@ Status validate_topology(const TopologySpec& t) {
     std::set<std::string> joined;
     if (!p.network.empty()) joined.insert(p.network);
     for (const auto& v : p.vlans) {
-      if (v.tag < 1 || v.tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v.tag)});
+      if (v.tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v.tag)});
       if (!tags.insert(v.tag).second)
         return make_error("PIF_VLAN_EXISTS", {p.name, std::to_string(v.tag)});
       if (!nets.count(v.network)) return make_error("HANDLE_INVALID", {"network", v.network});

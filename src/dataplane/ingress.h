@@ -34,8 +34,9 @@ inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortE
   p.pcp = uint16_t(eth.tci >> 13);
 
   LportId lp;
-  if (p.vid == 0) {  // untagged or priority-tagged
-    lp = pe.native_lport;
+  if (p.vid == 0) {  // untagged or priority-tagged: VLAN 0 if the trunk has one, else native
+    lp = eth.tagged && !pe.vid_map.empty() ? pe.vid_map[0] : kNoLport;
+    if (lp == kNoLport) lp = pe.native_lport;
     if (lp == kNoLport) return DropReason::kNoNetwork;
   } else if (pe.role == PortRole::kAccess) {
     return DropReason::kVlanNotAllowed;

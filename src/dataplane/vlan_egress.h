@@ -2,6 +2,7 @@
 // leave through a logical port carrying `out_tag` (0 = untagged). Priority bits are kept.
 #pragma once
 
+#include "dataplane/snapshot.h"
 #include "io/port.h"
 #include "packet/packet.h"
 
@@ -14,10 +15,11 @@ struct VlanRewrite {
 
 inline VlanRewrite vlan_egress(const Packet& p, uint16_t out_tag) noexcept {
   const bool wire_tagged = p.l2_len == 18;
-  const uint16_t tci = uint16_t((p.pcp << 13) | out_tag);
   if (out_tag == 0) return {wire_tagged ? VlanOp::kPop : VlanOp::kKeep, 0};
+  const uint16_t vid = vlan_of_lport_tag(out_tag);
+  const uint16_t tci = uint16_t((p.pcp << 13) | vid);
   if (!wire_tagged) return {VlanOp::kPush, tci};
-  if (p.vid == out_tag) return {VlanOp::kKeep, 0};
+  if (p.vid == vid) return {VlanOp::kKeep, 0};
   return {VlanOp::kRetag, tci};
 }
 

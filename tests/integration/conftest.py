@@ -198,9 +198,12 @@ def received(ping_result):
     return 0
 
 
+# A VLAN tag the kernel lifted into metadata (PACKET_AUXDATA) is put back where it was on the wire,
+# so a priority-tagged frame (VID 0) is told from an untagged one.
 _CAPTURE = r"""
-import json, socket, sys, time
+import json, socket, struct, sys, time
 s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
+s.setsockopt(263, 8, 1)  # SOL_PACKET, PACKET_AUXDATA
 s.bind((sys.argv[1], 0))
 s.settimeout(0.1)
 print("ready", flush=True)
@@ -208,9 +211,15 @@ frames = []
 end = time.monotonic() + float(sys.argv[2])
 while time.monotonic() < end:
     try:
-        f = s.recv(65535)
+        f, anc, _, _ = s.recvmsg(65535, 64)
     except socket.timeout:
         continue
+    for level, kind, data in anc:
+        if level == 263 and kind == 8 and len(data) >= 20:
+            status, _, _, _, _, tci, tpid = struct.unpack_from("=IIIHHHH", data)
+            if status & 0x10:  # TP_STATUS_VLAN_VALID
+                tpid = tpid if status & 0x40 else 0x8100
+                f = f[:12] + struct.pack("!HH", tpid, tci) + f[12:]
     frames.append(f[:256].hex())
 print(json.dumps(frames), flush=True)
 """

@@ -64,8 +64,7 @@ def test_short_frames_leave_a_pif_padded_to_the_ethernet_minimum_and_reach_vifs_
     mac_b = bytes.fromhex(sh("cat", f"/sys/class/net/{vb}/address", ns=vmb).stdout.strip().replace(":", ""))
 
     def arp(frames, src):
-        """(frame length on the wire, tagged?) of each ARP frame from src; a tag the kernel took
-        into metadata counts its 4 bytes."""
+        """(frame length on the wire, tagged?) of each ARP frame from src."""
         out = []
         for f in frames:
             if f[6:12] != src:
@@ -94,9 +93,60 @@ def test_short_frames_leave_a_pif_padded_to_the_ethernet_minimum_and_reach_vifs_
     assert untagged, "no ARP reply from the untagged VM reached the wire"
     assert tagged, "no ARP reply from the VLAN 10 VM reached the wire"
     assert all(n == 60 for n, _ in untagged), untagged
-    # On VLAN 10: 60 bytes with the tag in the frame, 56 if the far kernel lifted it out.
-    assert all(n == (60 if in_frame else 56) for n, in_frame in tagged), tagged
+    assert all(n == 60 and in_frame for n, in_frame in tagged), tagged
     # The far end's ARP request reached the VM as the far kernel sent it: 42 bytes.
     far_mac = bytes.fromhex(sh("cat", f"/sys/class/net/{far}/address", ns=farns).stdout.strip().replace(":", ""))
     to_vm = [len(f) for f in at_vm.frames() if f[6:12] == far_mac and f[12:14] == b"\x08\x06"]
     assert to_vm and all(n == 42 for n in to_vm), to_vm
+
+
+def test_vlan_zero_carries_priority_tagged_frames_and_leaves_untagged_traffic_native(host, lab):
+    """xe vlan-create vlan=0 (xapi accepts 0..4094): the VLAN-0 network's frames leave the PIF with
+    an 802.1Q header of VID 0, priority-tagged frames from the wire reach it, and untagged traffic
+    stays on the PIF's own network."""
+    pif_dev, far = lab.name("p"), lab.name("f")
+    farns = lab.netns("w")
+    lab.veth(pif_dev, far, farns)
+    host.xe("pif-scan")
+    pif = host.xe("pif-list", f"device={pif_dev}", "--minimal").stdout.strip()
+    native = host.xe("pif-param-get", f"uuid={pif}", "param-name=network-uuid").stdout.strip()
+    net0 = host.xe("network-create", "name-label=prio").stdout.strip()
+    vlan_pif = host.xe("vlan-create", f"network-uuid={net0}", f"pif-uuid={pif}", "vlan=0").stdout.strip()
+    assert host.xe("pif-param-get", f"uuid={vlan_pif}", "param-name=VLAN").stdout.strip() == "0"
+    _, _, ns_p, tap_p = host.vm_on(net0, "x", "10.78.0.1/24")
+    _, _, ns_n, tap_n = host.vm_on(native, "y", "10.78.0.3/24")
+    mac = {n: bytes.fromhex(sh("cat", f"/sys/class/net/{t}/address", ns=n).stdout.strip().replace(":", ""))
+           for n, t in ((ns_p, tap_p), (ns_n, tap_n))}
+    far_hex = sh("cat", f"/sys/class/net/{far}/address", ns=farns).stdout.strip()
+    wire = Capture(lab, farns, far, 8)
+    # The far end asks for both VMs' addresses, once priority-tagged and once untagged.
+    sh("/usr/bin/python3", "-c",
+       "import sys\n"
+       "from scapy.all import ARP, Dot1Q, Ether, sendp\n"
+       "m = sys.argv[2]\n"
+       "for ip in ('10.78.0.1', '10.78.0.3'):\n"
+       "    a = ARP(op=1, hwsrc=m, psrc='10.78.0.2', pdst=ip)\n"
+       "    sendp(Ether(dst='ff:ff:ff:ff:ff:ff', src=m) / Dot1Q(vlan=0, prio=3) / a,"
+       "          iface=sys.argv[1], count=2, inter=0.3, verbose=False)\n"
+       "    sendp(Ether(dst='ff:ff:ff:ff:ff:ff', src=m) / a, iface=sys.argv[1], count=2,"
+       "          inter=0.3, verbose=False)\n", far, far_hex, ns=farns)
+    frames = wire.frames()
+
+    def replies(src):
+        """The 802.1Q header (None if untagged) of each ARP reply from src seen on the wire."""
+        out = []
+        for f in frames:
+            if f[6:12] != src:
+                continue
+            if f[12:14] == b"\x81\x00" and f[16:18] == b"\x08\x06" and f[24:26] == b"\x00\x02":
+                out.append(int.from_bytes(f[14:16], "big"))
+            elif f[12:14] == b"\x08\x06" and f[20:22] == b"\x00\x02":
+                out.append(None)
+        return out
+
+    prio, plain = replies(mac[ns_p]), replies(mac[ns_n])
+    # The VLAN-0 VM heard the two priority-tagged requests only and answered both with VID 0; the
+    # native VM heard the two untagged ones only and answered untagged.
+    assert len(prio) == 2 and all(t is not None and t & 0x0fff == 0 for t in prio), prio
+    assert plain == [None, None], plain
+    host.xe("vlan-destroy", f"uuid={vlan_pif}")

@@ -152,7 +152,7 @@ TEST(SwitchController, ADeltaIsValidatedAgainstTheStateItLeadsTo) {
   EXPECT_EQ(sw.ctl.apply(d).error().code, "HANDLE_INVALID");
   d.set_vlans = {{"eth0", 5, "a"}};  // its native network again
   EXPECT_EQ(sw.ctl.apply(d).error().code, "NETWORK_ALREADY_CONNECTED");
-  d.set_vlans = {{"eth0", 0, "b"}};
+  d.set_vlans = {{"eth0", 4095, "b"}};
   EXPECT_EQ(sw.ctl.apply(d).error().code, "VLAN_TAG_INVALID");
   d.set_vlans = {{"eth0", 5, "b"}};
   TopologyDelta gone;

@@ -185,6 +185,57 @@ TEST_F(PipelineTest, PriorityTaggedFrameOnAccessPortIsAccepted) {
   EXPECT_EQ(frame_vid(out[0].bytes), -1);  // the priority tag is removed on an access port
 }
 
+// VLAN 0 (xapi accepts tags 0..4094): a network whose frames carry an 802.1Q header with VID 0 on
+// the trunk. Priority-tagged frames from the wire go to it, untagged ones stay native; without a
+// VLAN 0 a priority-tagged frame is native traffic, as 802.1Q says.
+TEST(PipelineVlanZero, PriorityTaggedFramesBelongToVlanZeroAndUntaggedStayNative) {
+  MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "net0"}}, {{"name", "netp"}}}},
+                             {"ports",
+                              {{{"name", "vif0"}, {"type", "tap"}, {"network", "net0"}},
+                               {{"name", "vifp"}, {"type", "tap"}, {"network", "netp"}},
+                               {{"name", "eth0"},
+                                {"type", "af_packet"},
+                                {"network", "net0"},
+                                {"vlans", {{{"tag", 0}, {"network", "netp"}}}}}}}}));
+  sw.port("eth0").inject(frame(kBcast, kPhys, 0, 46, 0x0800, 5));
+  sw.step();
+  auto in = sw.port("vifp").take_sent();
+  ASSERT_EQ(in.size(), 1u);
+  EXPECT_EQ(in[0].bytes, frame(kBcast, kPhys));  // the tag is removed towards the VIF
+  EXPECT_EQ(sw.port("vif0").take_sent().size(), 0u);
+
+  sw.port("eth0").inject(frame(kBcast, kPhys));
+  sw.step();
+  EXPECT_EQ(sw.port("vif0").take_sent().size(), 1u);
+  EXPECT_EQ(sw.port("vifp").take_sent().size(), 0u);
+
+  // The VM's reply leaves priority-tagged (VID 0, priority 0), learned unicast to the PIF.
+  sw.port("vifp").inject(frame(kPhys, kVm1));
+  sw.step();
+  auto out = sw.port("eth0").take_sent();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].bytes, frame(kPhys, kVm1, 0));
+  EXPECT_EQ(sw.port("vif0").take_sent().size(), 0u);
+
+  // The spec reads back tag 0.
+  const TopologySpec t = sw.ctl.topology();
+  const auto eth0 = std::find_if(t.ports.begin(), t.ports.end(),
+                                 [](const PortSpec& p) { return p.name == "eth0"; });
+  ASSERT_NE(eth0, t.ports.end());
+  ASSERT_EQ(eth0->vlans.size(), 1u);
+  EXPECT_EQ(eth0->vlans[0].tag, 0);
+
+  // Without VLAN 0 the same priority-tagged frame is native traffic.
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "net0"}}}},
+                             {"ports",
+                              {{{"name", "vif0"}, {"type", "tap"}, {"network", "net0"}},
+                               {{"name", "eth0"}, {"type", "af_packet"}, {"network", "net0"}}}}}));
+  sw.port("eth0").inject(frame(kBcast, kPhys, 0, 46, 0x0800, 5));
+  sw.step();
+  EXPECT_EQ(sw.port("vif0").take_sent().size(), 1u);
+}
+
 TEST_F(PipelineTest, FramesOverTheMtuAreDroppedNotTruncated) {
   sw.port("vif1.0").inject(frame(kBcast, kVm1, -1, 1500));  // exactly the MTU: passes
   sw.port("vif1.0").inject(frame(kBcast, kVm1, -1, 1501));

@@ -333,6 +333,15 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     pe.locking = r == rules.end() ? nullptr : r->second;
     pe.qos_rate = p->qos_kbps * 1000;  // XenServer's kbps are kilobytes per second
     pe.qos_burst = p->qos_kbps ? std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514) : 0;
+    pe.vif_mac = 0;
+    pe.vif_ipv4.clear();
+    if (p->kind == PortKind::kTap && p->locking.mode != LockingMode::kDisabled) {
+      auto mac = MacAddr::parse(p->mac);
+      pe.vif_mac = mac ? mac->to_u64() : 0;
+      for (const auto& a : p->locking.ipv4)
+        if (auto v4 = LockingRules::parse_ipv4(a); v4 && v4->mask == 0xffffffffu)
+          pe.vif_ipv4.push_back(v4->addr);
+    }
     if (pe.role == PortRole::kTrunk && pe.vid_map.empty()) pe.vid_map.assign(4096, kNoLport);
     if (pe.role == PortRole::kAccess) pe.vid_map.clear();
     if (!p->network.empty() && pe.native_lport == kNoLport)

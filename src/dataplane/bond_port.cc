@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "dataplane/bond_hash.h"
+#include "dataplane/lport_tag.h"
 #include "packet/headers.h"
 #include "packet/mac.h"
 #include "proto/lacpdu.h"
@@ -322,33 +323,39 @@ uint32_t BondPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   return got;
 }
 
-void BondPort::send_learning(const std::vector<std::pair<uint64_t, uint16_t>>& macs) {
-  for (const auto& [mac, tag] : macs) {
+void BondPort::send_learning(const std::vector<Announcement>& what) {
+  for (const auto& a : what) {
     uint8_t frame[64] = {};
     uint32_t off = 0;
     std::memset(frame, 0xff, 6);
-    MacAddr src = MacAddr::from_u64(mac);
+    MacAddr src = MacAddr::from_u64(a.mac);
     std::memcpy(frame + 6, src.b.data(), 6);
     off = 12;
-    if (tag) {
+    const uint16_t vid = vlan_of_lport_tag(a.tag);
+    if (a.tag) {
       store_be16(frame + off, kEtherTypeVlan);
-      store_be16(frame + off + 2, tag);
+      store_be16(frame + off + 2, vid);
       off += 4;
     }
-    store_be16(frame + off, kEtherTypeRarp);
+    store_be16(frame + off, a.ipv4 ? kEtherTypeArp : kEtherTypeRarp);
     uint8_t* r = frame + off + 2;
     store_be16(r, 1);  // hardware: Ethernet
     store_be16(r + 2, kEtherTypeIpv4);
     r[4] = 6;
     r[5] = 4;
-    store_be16(r + 6, 3);  // reverse request
+    store_be16(r + 6, a.ipv4 ? 1 : 3);  // request (gratuitous) / reverse request
     std::memcpy(r + 8, src.b.data(), 6);
-    std::memcpy(r + 18, src.b.data(), 6);
+    if (a.ipv4) {
+      store_be32(r + 14, a.ipv4);  // sender and target protocol address alike, target MAC zero
+      store_be32(r + 24, a.ipv4);
+    } else {
+      std::memcpy(r + 18, src.b.data(), 6);
+    }
     Packet pkt;
     pkt.data = frame;
     pkt.len = 60;
     pkt.l2_len = uint16_t(off + 2);
-    int m = pick_member(pkt, tag);
+    int m = pick_member(pkt, vid);
     if (m < 0) continue;
     send_frame(size_t(m), frame, 60);
     ++learning_sent_;

@@ -64,8 +64,15 @@ class BondPort final : public Port {
   void set_lacp_fast(bool fast);
   // Learning packets: true once after the active member or the bucket layout changed.
   bool take_learning_request() noexcept;
-  // Announces each MAC (with its VLAN tag, 0 = none) out of the member that now carries it.
-  void send_learning(const std::vector<std::pair<uint64_t, uint16_t>>& macs);
+  // One learning packet: a RARP for `mac`, or with `ipv4` a gratuitous ARP (request, sender and
+  // target both `ipv4`), on the VLAN `tag` (a LportEntry tag: 0 = untagged).
+  struct Announcement {
+    uint64_t mac = 0;
+    uint16_t tag = 0;
+    uint32_t ipv4 = 0;
+  };
+  // Sends each out of the member that now carries it.
+  void send_learning(const std::vector<Announcement>& what);
 
   int active_member() const { return active_; }
   bool member_carries(size_t m) const { return m < enabled_.size() && enabled_[m]; }

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "dataplane/locking_filter.h"
+#include "dataplane/lport_tag.h"
 #include "io/port.h"
 
 namespace hvnet {
@@ -30,19 +31,11 @@ struct PortEntry {
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)
   uint64_t qos_burst = 0;                       // token bucket depth in bytes
+  // VIF: the VM's MAC and the IPv4 addresses it is known by (the single addresses of its locking
+  // rules), announced out of a bond on failover whether or not the VM has sent yet.
+  uint64_t vif_mac = 0;
+  std::vector<uint32_t> vif_ipv4;
 };
-
-// What a logical port carries on the wire: 0 = untagged (a port's native network), 1..4094 = that
-// VID, kPriorityTagged = VLAN 0: frames with an 802.1Q header whose VID is 0 (802.1p priority
-// only), as a Linux VLAN-0 device sends them. Untagged frames stay with the native network, and a
-// priority-tagged frame goes to the native network when the trunk has no VLAN 0.
-inline constexpr uint16_t kPriorityTagged = 0x1000;
-constexpr uint16_t lport_tag_of_vlan(uint16_t vlan) {
-  return vlan == 0 ? kPriorityTagged : vlan;
-}
-constexpr uint16_t vlan_of_lport_tag(uint16_t tag) {
-  return tag & 0x0fff;
-}
 
 struct LportEntry {
   PortId port = kNoPort;  // kNoPort: this LportId is unused

@@ -2,7 +2,7 @@
 // leave through a logical port carrying `out_tag` (0 = untagged). Priority bits are kept.
 #pragma once
 
-#include "dataplane/snapshot.h"
+#include "dataplane/lport_tag.h"
 #include "io/port.h"
 #include "packet/packet.h"
 

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 
 namespace hvnet {
 
@@ -140,18 +141,31 @@ void Worker::answer_learning_requests() {
   for (auto& [bond_id, bond] : bonds_) {
     if (!bond->take_learning_request()) continue;
     const PortId pid = bond_id;  // (a plain variable: lambdas below capture it)
-    // Every MAC learned on another port of a network the bond carries is announced out of the
-    // bond, tagged as the bond carries that network, so the physical switch relearns at once.
+    // Every VIF on a network the bond carries (a RARP, and a gratuitous ARP for each address it
+    // is known by, even if the VM never sent) and every MAC learned on another of its ports is
+    // announced out of the bond, tagged as the bond carries that network, so the physical switch
+    // relearns at once.
     std::vector<uint16_t> tag_of(s.bridges.size(), 0xffff);
     for (const auto& le : s.lports)
       if (le.port == pid) tag_of[le.bridge] = le.tag;
-    std::vector<std::pair<uint64_t, uint16_t>> macs;
+    std::vector<BondPort::Announcement> out;
+    std::set<std::pair<uint64_t, BridgeId>> seen;
+    for (size_t q = 0; q < s.ports.size(); ++q) {
+      const PortEntry& pe = s.ports[q];
+      if (!pe.port || q == pid || !pe.vif_mac || pe.native_lport >= s.lports.size()) continue;
+      const BridgeId b = s.lports[pe.native_lport].bridge;
+      if (b >= tag_of.size() || tag_of[b] == 0xffff || !seen.emplace(pe.vif_mac, b).second)
+        continue;
+      out.push_back({pe.vif_mac, tag_of[b], 0});
+      for (uint32_t a : pe.vif_ipv4) out.push_back({pe.vif_mac, tag_of[b], a});
+    }
     fdb_.for_each(now_s(), [&](const MacTable::EntryView& e) {
       if (e.bridge >= tag_of.size() || tag_of[e.bridge] == 0xffff) return;
       if (e.lport >= s.lports.size() || s.lports[e.lport].port == pid) return;
-      macs.emplace_back(e.mac, tag_of[e.bridge]);
+      if (seen.emplace(e.mac, BridgeId(e.bridge)).second)
+        out.push_back({e.mac, tag_of[e.bridge], 0});
     });
-    bond->send_learning(macs);
+    bond->send_learning(out);
   }
 }
 

@@ -28,6 +28,10 @@ inline void store_be16(uint8_t* p, uint16_t v) noexcept {
   p[0] = uint8_t(v >> 8);
   p[1] = uint8_t(v);
 }
+inline void store_be32(uint8_t* p, uint32_t v) noexcept {
+  store_be16(p, uint16_t(v >> 16));
+  store_be16(p + 2, uint16_t(v));
+}
 
 // Ethernet with at most one 802.1Q/802.1ad tag.
 struct EthView {

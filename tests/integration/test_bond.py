@@ -3,7 +3,7 @@ its own namespace) and an active-backup bond failing over behind a Linux bridge 
 import re
 import time
 
-from conftest import ping, received, sh, wait_until
+from conftest import Capture, ping, received, sh, wait_until
 
 
 def bond_host_setup(lab, host, mode, props=()):
@@ -138,13 +138,28 @@ def test_active_backup_fails_over_behind_a_linux_bridge_in_under_200ms(host, lab
     assert received(ping(vmns, "10.82.0.2", count=3)) == 3
     active = bond_status(host, bond)["active-member"]
     assert active == lab.name("e0")  # the primary member
+    # A second VM whose VIF never sent a frame (its TAP stays down), locked to 10.82.0.9.
+    net = host.xe("network-list", "name-label=bonded", "--minimal").stdout.strip()
+    silent_vm = host.xe("vm-create", "name-label=silent").stdout.strip()
+    silent = host.xe("vif-create", f"vm-uuid={silent_vm}", f"network-uuid={net}", "device=0",
+                     "mac=00:16:3e:0b:00:02").stdout.strip()
+    host.xe("vif-param-set", f"uuid={silent}", "locking-mode=locked", "ipv4-allowed=10.82.0.9")
+    host.xe("vif-plug", f"uuid={silent}")
     peer = lab.name("S0")
+    on_backup = Capture(lab, sw, lab.name("S1"), 6)
     lost = lost_during(lab, vmns, lambda: sh("ip", "link", "set", peer, "down", ns=sw))
     print(f"active-backup: {lost} pings lost at 10 ms intervals")
     assert lost < 20, f"{lost} pings lost (>= 200 ms)"
     st = bond_status(host, bond)
     assert st["active-member"] == lab.name("e1")
     assert int(st["learning-packets-sent"]) >= 1
+    # The failover announced the silent VIF out of the new active member: a RARP for its MAC and a
+    # gratuitous ARP for its address.
+    silent_mac = bytes.fromhex("00163e0b0002")
+    frames = [f for f in on_backup.frames() if f[6:12] == silent_mac]
+    assert any(f[12:14] == b"\x80\x35" for f in frames), frames
+    garp = [f for f in frames if f[12:14] == b"\x08\x06"]
+    assert garp and all(f[28:32] == f[38:42] == bytes([10, 82, 0, 9]) for f in garp), garp
 
 
 def test_bond_commands_reject_bad_input_and_destroy_restores_members(host, lab):

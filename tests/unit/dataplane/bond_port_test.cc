@@ -90,6 +90,54 @@ TEST(BondActiveBackup, CarrierLossFailsOverAndSendsLearningPackets) {
   EXPECT_EQ(f.sent("eth0"), 0u);
 }
 
+// A VIF that never sent is announced too (RARP), with a gratuitous ARP for each single address it
+// is locked to, on the VLAN the bond carries its network on; a MAC both local and learned goes
+// once.
+TEST(BondActiveBackup, FailoverAnnouncesEveryLocalVifAndItsKnownAddresses) {
+  nlohmann::json topo = bond_topology("active-backup");
+  topo["networks"].push_back({{"name", "n7"}});
+  topo["ports"][0]["vlans"] = {{{"tag", 7}, {"network", "n7"}}};
+  topo["ports"][1]["mac"] = "00:16:3e:00:00:01";
+  topo["ports"].push_back(
+      {{"name", "vif3"},
+       {"network", "n7"},
+       {"mac", "00:16:3e:00:00:03"},
+       {"locking", {{"mode", "locked"}, {"ipv4", {"10.0.0.3", "10.9.0.0/24"}}}}});
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json(topo));
+  sw.worker.poll_once(0);
+  sw.port("vif1").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  sw.step();
+  for (auto& [n, p] : sw.ports) p->take_sent();
+  sw.carrier["eth0"]->store(false);
+  sw.now_ms += 1;
+  sw.worker.poll_once(0);
+  ASSERT_EQ(sw.bonds.at("bond0")->active_member(), 1);
+  std::multiset<std::string> seen;
+  for (const auto& fr : sw.port("eth1").take_sent()) {
+    const auto& b = fr.bytes;
+    ASSERT_EQ(b.size(), 60u);
+    const bool tagged = b[12] == 0x81 && b[13] == 0x00;
+    const size_t et = tagged ? 16 : 12;
+    const std::string vlan = tagged ? std::to_string(((b[14] << 8) | b[15]) & 0xfff) : "-";
+    const std::string mac = MacAddr::from_bytes(b.data() + 6).to_string();
+    if (b[et] == 0x80 && b[et + 1] == 0x35) {
+      seen.insert("rarp " + mac + " " + vlan);
+    } else if (b[et] == 0x08 && b[et + 1] == 0x06) {
+      const uint8_t* a = b.data() + et + 2;
+      EXPECT_EQ(a[7], 1);                               // a request
+      EXPECT_TRUE(std::equal(a + 14, a + 18, a + 24));  // sender address = target address
+      EXPECT_TRUE(std::all_of(a + 18, a + 24, [](uint8_t x) { return x == 0; }));
+      seen.insert("garp " + mac + " " + vlan + " " + std::to_string(a[14]) + "." +
+                  std::to_string(a[15]) + "." + std::to_string(a[16]) + "." +
+                  std::to_string(a[17]));
+    }
+  }
+  EXPECT_EQ(seen,
+            (std::multiset<std::string>{"rarp 00:16:3e:00:00:01 -", "rarp 00:16:3e:00:00:03 7",
+                                        "garp 00:16:3e:00:00:03 7 10.0.0.3"}));
+}
+
 TEST(BondActiveBackup, DowndelayAndUpdelayAreHonoured) {
   BondFixture f("active-backup", {{"downdelay_ms", 200}, {"updelay_ms", 500}});
   f.step(600);  // members come up after the updelay

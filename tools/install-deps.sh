@@ -16,6 +16,8 @@ PKGS=(
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
   libmnl-dev libxdp-dev libbpf-dev liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libboost-dev
+  # PCI vendor and device names for PIF metrics
+  pci.ids
   # integration-test peers and tools
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client

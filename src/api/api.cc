@@ -37,6 +37,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_network();
   register_session();
   register_events();
+  register_metrics();
   register_tasks();  // last: Async.* wraps every message registered before
 }
 

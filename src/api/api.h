@@ -113,6 +113,7 @@ class Api {
   void register_session();  // session.*, system.*     (session_calls.cc)
   void register_tasks();    // task.*, Async.*          (session_calls.cc)
   void register_events();   // event.*                  (session_calls.cc)
+  void register_metrics();  // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
   // The session's user if it is valid (and marks it used), else nullopt.

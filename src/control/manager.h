@@ -74,6 +74,9 @@ class Manager {
   void set_host_addressing(HostAddressing* addressing, uint32_t confirm_timeout_s);
   void confirm_management();
   bool management_pending() const { return guard_pending_.load(); }
+  std::optional<SwitchController::Rates> port_rates(const std::string& device) {
+    return ctl_ ? ctl_->port_rates(device) : std::nullopt;
+  }
   nlohmann::json port_status(const std::string& device) {
     return ctl_ ? ctl_->port_status(device) : nlohmann::json::object();
   }

@@ -391,6 +391,8 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (auto o = opened.find(name); o != opened.end()) {
       ps.port = o->second.first;
       ps.identity = o->second.second;
+      ps.rate_at = std::chrono::steady_clock::now();
+      ps.rate_rx = ps.rate_tx = 0;
     }
     for (const auto& m : p->members) member_of_[m] = name;
   }
@@ -464,6 +466,25 @@ nlohmann::json SwitchController::port_status(const std::string& name) {
   if (auto* bond = dynamic_cast<BondPort*>(port.get()))
     worker_.run_on_worker([&] { out = bond->status(); });
   return out;
+}
+
+std::optional<SwitchController::Rates> SwitchController::port_rates(const std::string& name) {
+  std::lock_guard lk(mu_);
+  auto it = ports_.find(name);
+  if (it == ports_.end() || !it->second.port) return std::nullopt;
+  PortState& ps = it->second;
+  const auto now = std::chrono::steady_clock::now();
+  const uint64_t rx = ps.port->stats().rx_bytes.load(), tx = ps.port->stats().tx_bytes.load();
+  const double dt = std::chrono::duration<double>(now - ps.rate_at).count();
+  if (dt >= 1.0 || !ps.rated) {  // a new average once a second; the first since the port opened
+    ps.rate =
+        Rates{dt > 0 ? double(rx - ps.rate_rx) / dt : 0, dt > 0 ? double(tx - ps.rate_tx) / dt : 0};
+    ps.rate_at = now;
+    ps.rate_rx = rx;
+    ps.rate_tx = tx;
+    ps.rated = true;
+  }
+  return ps.rate;
 }
 
 nlohmann::json SwitchController::stats_json() const {

@@ -6,6 +6,7 @@
 // port keeps its index across applies, so traffic on untouched ports never notices.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <map>
 #include <memory>
@@ -51,6 +52,12 @@ class SwitchController {
 
   nlohmann::json fdb_json();
   nlohmann::json stats_json() const;
+  // A port's receive and transmit rates in bytes/s, averaged between samples of its counters taken
+  // by these calls at most once a second (the first: since the port opened). nullopt: no port.
+  struct Rates {
+    double rx = 0, tx = 0;
+  };
+  std::optional<Rates> port_rates(const std::string& name);
   // The last dropped frames: port, reason, and a decoded header (why was my frame refused?).
   nlohmann::json drops_json();
   // Live state of one port (a bond's mode, active member, LACP per member…), {} if unknown.
@@ -62,6 +69,11 @@ class SwitchController {
     std::shared_ptr<Port> port;
     std::string identity;  // what the backend was opened with; a change re-opens it
     std::map<uint16_t, std::string> vlans;  // LportEntry tag -> network
+    // port_rates: the counters at the last average, and that average
+    std::chrono::steady_clock::time_point rate_at;
+    uint64_t rate_rx = 0, rate_tx = 0;
+    bool rated = false;
+    Rates rate;
   };
   // (port, LportEntry tag): 0 = the native network, kPriorityTagged = VLAN 0
   using VlanKey = std::pair<std::string, uint16_t>;

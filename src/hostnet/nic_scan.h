@@ -3,6 +3,7 @@
 // prefix limits discovery (a host may dedicate only some NICs to hvnet; tests use their own names).
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -11,5 +12,15 @@
 namespace hvnet::hostnet {
 
 std::vector<model::NicInfo> scan_nics(const std::string& prefix);
+
+// What the kernel says of a NIC now (XenAPI's PIF_metrics): carrier, speed in Mbit/s (0 if the
+// driver does not say), full duplex, and for a PCI device its ids, names (pci.ids) and bus path.
+struct NicFacts {
+  bool carrier = false;
+  int64_t speed = 0;
+  bool duplex = false;
+  std::string vendor_id, vendor_name, device_id, device_name, pci_bus_path;
+};
+NicFacts nic_facts(const std::string& device);
 
 }  // namespace hvnet::hostnet

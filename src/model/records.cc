@@ -4,6 +4,7 @@
 
 #include <charconv>
 #include <cstdint>
+#include <cstdio>
 
 #include "model/utf8.h"
 
@@ -27,12 +28,17 @@ json zero(FieldType t) {
   }
   return nullptr;
 }
+// The value of a stored field in a new record, and in one written before the field existed.
+json missing_value(const FieldSpec& f) {
+  if (f.wire.ends_with("configuration_mode")) return "None";
+  return zero(f.type);
+}
 }  // namespace
 
 json default_record(const ClassSpec& cls) {
   json r = json::object();
   for (const auto& f : cls.fields)
-    if (!f.derived && f.wire != "uuid") r[f.wire] = zero(f.type);
+    if (!f.derived && f.wire != "uuid") r[f.wire] = missing_value(f);
   return r;
 }
 
@@ -68,6 +74,23 @@ json new_pif_record(const json& device, const json& mac, const json& mtu, int64_
   return p;
 }
 
+std::string pif_metrics_uuid(const std::string& pif) {
+  // A PIF's metrics object lives as long as the PIF: its uuid is derived from the PIF's (FNV-1a
+  // of the PIF uuid, two 64-bit lanes, shaped as a version-4 uuid), so it needs no storage.
+  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
+  for (int lane = 0; lane < 2; ++lane)
+    for (char c : "metrics:" + pif + (lane ? ":1" : ":0")) {
+      h[lane] ^= uint8_t(c);
+      h[lane] *= 0x100000001b3ull;
+    }
+  char out[37];
+  std::snprintf(out, sizeof out, "%08x-%04x-4%03x-%04x-%012llx", unsigned(h[0] >> 32),
+                unsigned((h[0] >> 16) & 0xffff), unsigned(h[0] & 0xfff),
+                unsigned(0x8000 | ((h[1] >> 48) & 0x3fff)),
+                (unsigned long long)(h[1] & 0xffffffffffffull));
+  return out;
+}
+
 json full_record(const Txn& t, const std::string& uuid) {
   const Object* o = t.get(uuid);
   if (!o) return nullptr;
@@ -75,21 +98,37 @@ json full_record(const Txn& t, const std::string& uuid) {
   json r = o->rec;
   r["uuid"] = uuid;
   for (const auto& f : cls->fields) {
-    if (!f.derived) continue;
-    if (f.ref_class.empty()) {  // live state, filled in by the API from the data plane
-      r[f.wire] = json::object();
+    if (!f.derived) {
+      if (f.wire != "uuid" && !r.contains(f.wire)) r[f.wire] = missing_value(f);
       continue;
     }
-    // A derived field lists the objects of ref_class whose back-pointer names this object.
-    std::string back;
-    if (cls->name == "network") back = "network";
-    if (cls->name == "host") back = "host";
-    if (cls->name == "VM") back = "VM";
-    if (f.wire == "resident_VMs") back = "resident_on";
-    if (f.wire == "bond_master_of") back = "master";
-    if (f.wire == "VLAN_slave_of") back = "tagged_PIF";
-    if (f.wire == "slaves") back = "bond_slave_of";
-    r[f.wire] = t.where(f.ref_class, back, uuid);
+    const std::string& w = f.wire;
+    if (w == "allowed_operations") {  // what can be done to the object now
+      json ops = json::array();
+      if (cls->name == "VIF")
+        ops.push_back(r["currently_attached"].get<bool>() ? "unplug" : "plug");
+      r[w] = ops;
+    } else if (w == "metrics") {
+      r[w] = cls->name == "PIF" ? pif_metrics_uuid(uuid) : "";
+    } else if (w == "igmp_snooping_status") {
+      r[w] = "disabled";  // hvnet floods multicast; it does not snoop IGMP
+    } else if (f.ref_class.empty() || w.starts_with("tunnel_") || w.starts_with("sriov_") ||
+               w == "PCI") {
+      // Live state filled in by the API from the data plane, operations in flight (none: a write
+      // is one transaction) and objects of classes hvnet has no instance of yet.
+      r[w] = zero(f.type);
+    } else {
+      // A reverse reference: the objects of ref_class whose back-pointer names this object.
+      std::string back;
+      if (cls->name == "network") back = "network";
+      if (cls->name == "host") back = "host";
+      if (cls->name == "VM") back = "VM";
+      if (w == "resident_VMs") back = "resident_on";
+      if (w == "bond_master_of") back = "master";
+      if (w == "VLAN_slave_of") back = "tagged_PIF";
+      if (w == "slaves") back = "bond_slave_of";
+      r[w] = t.where(f.ref_class, back, uuid);
+    }
   }
   return r;
 }

@@ -21,6 +21,8 @@ std::optional<std::string> match_enum(const std::string& value,
 // A PIF record with the fields every new PIF has (managed, no IP configuration, IPv4 primary).
 json new_pif_record(const json& device, const json& mac, const json& mtu, int64_t vlan,
                     bool physical, const std::string& network, const std::string& host);
+// The uuid of a PIF's metrics object (PIF_metrics), derived from the PIF's.
+std::string pif_metrics_uuid(const std::string& pif);
 // The record with derived fields filled in from the other objects in `t`.
 json full_record(const Txn& t, const std::string& uuid);
 // Checks that `v` has the shape `f` needs (string, int as number or numeric string, bool, set,

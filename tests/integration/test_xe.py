@@ -31,7 +31,7 @@ def test_network_commands_and_output_layout(host):
     assert host.xe("network-param-get", f"uuid={uuid}", "param-name=other-config").stdout.strip() == "rack: r1"
     host.xe("network-param-add", f"uuid={uuid}", "param-name=purpose", "param-key=nbd")
     listing = host.xe("network-param-list", f"uuid={uuid}").stdout
-    assert "                 purpose (SRO): nbd" in listing
+    assert "                 purpose (SRW): nbd" in listing
     assert "                     MTU ( RW): 9000" in listing
     assert "            other-config (MRW): rack: r1" in listing
     host.xe("network-param-add", f"uuid={uuid}", "param-name=tags", "param-key=blue")

@@ -8,15 +8,13 @@
 #include <utility>
 #include <vector>
 
-#include "model/schema.h"
-
 namespace hvnet::xe {
 
-std::string display_value(const model::FieldSpec& f, const nlohmann::json& wire_value);
-std::string access_label(const model::FieldSpec& f);
-// One record block for the given fields (in order), ending with a blank line.
-std::string format_record(const model::ClassSpec& cls, const nlohmann::json& wire_record,
-                          const std::vector<const model::FieldSpec*>& fields);
+// A wire value as xe prints it: OpaqueRef:<uuid> as the uuid (the null ref as
+// "<not in database>"), booleans true/false, sets "a; b", maps "k: v; k2: v2".
+std::string display_json(const nlohmann::json& wire_value);
+// One record block of (label, value) rows, labels as "name ( RO)", ending with a blank line.
+std::string format_record(const std::vector<std::pair<std::string, std::string>>& rows);
 std::string format_minimal(const std::vector<std::string>& values);
 
 }  // namespace hvnet::xe

@@ -1,10 +1,13 @@
 // xe: hvnet's command-line client with XenServer's syntax: `xe <command> key=value …`.
-// Generic commands per class come from the schema (<class>-list, -param-list, -param-get,
-// -param-set, -param-add, -param-remove, -param-clear); the network commands map onto the
-// XenAPI calls. Output and exit codes follow xe: errors on stderr, exit status 1.
+// Every command is a row of one table (name, parameters, description, handler): `xe help`, the
+// per-command help and bash completion (tools/xe-completion.bash asks `xe help --minimal` and
+// `xe help <command>`) read the same rows. The per-class commands (<class>-list, -param-list,
+// -param-get, -param-set, -param-add, -param-remove, -param-clear) come from the record layouts in
+// records.h. Output and exit codes follow xe: errors on stderr, exit status 1.
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <set>
@@ -13,19 +16,19 @@
 
 #include "cli/xe/args.h"
 #include "cli/xe/format.h"
+#include "cli/xe/records.h"
 #include "cli/xe/rpc_client.h"
-#include "model/schema.h"
 
 namespace {
 
 using json = nlohmann::json;
 using hvnet::Error;
 using hvnet::Result;
-using hvnet::model::ClassSpec;
-using hvnet::model::FieldSpec;
-using hvnet::model::FieldType;
-
 using hvnet::xe::Args;
+using hvnet::xe::Label;
+using hvnet::xe::Show;
+using hvnet::xe::XeField;
+using hvnet::xe::XeRecord;
 
 struct UsageError {
   std::string msg;
@@ -41,6 +44,26 @@ int fail(const Error& e) {
 
 std::string strip(const std::string& r) {
   return r.rfind("OpaqueRef:", 0) == 0 ? r.substr(10) : r;
+}
+
+bool is_set_label(Label l) {
+  return l == Label::kSRO || l == Label::kSRW;
+}
+bool is_map_label(Label l) {
+  return l == Label::kMRO || l == Label::kMRW;
+}
+
+// "a,b,c" as a set value.
+json split_set(const std::string& v) {
+  json out = json::array();
+  size_t s = 0;
+  while (!v.empty() && s <= v.size()) {
+    size_t c = v.find(',', s);
+    out.push_back(v.substr(s, c - s));
+    if (c == std::string::npos) break;
+    s = c + 1;
+  }
+  return out;
 }
 
 class Xe {
@@ -68,171 +91,232 @@ class Xe {
   Result<json> lookup(const std::string& cls, const std::string& uuid) {
     return call(cls + ".get_by_uuid", json::array({uuid}));
   }
-
-  int run(const std::string& cmd, const Args& a);
-
- private:
   int print_uuid(const Result<json>& r) {
     if (!r) return fail(r.error());
     std::cout << strip(r.value().get<std::string>()) << "\n";
     return 0;
   }
   int done(const Result<json>& r) { return r ? 0 : fail(r.error()); }
-  int list(const ClassSpec& cls, const Args& a);
-  int param_list(const ClassSpec& cls, const Args& a);
-  int param_get(const ClassSpec& cls, const Args& a);
-  int param_set(const ClassSpec& cls, const Args& a);
-  int param_add_remove(const ClassSpec& cls, const Args& a, bool add);
-  int param_clear(const ClassSpec& cls, const Args& a);
+  // A command on the object uuid= names: resolve it, call method(ref), print nothing.
+  int on_uuid(const Args& a, const std::string& cls, const std::string& method) {
+    auto r = lookup(cls, need(a, "uuid"));
+    if (!r) return fail(r.error());
+    return done(call(method, json::array({r.value()})));
+  }
+
+  int list(const XeRecord& cls, const Args& a);
+  int param_list(const XeRecord& cls, const Args& a);
+  int param_get(const XeRecord& cls, const Args& a);
+  int param_set(const XeRecord& cls, const Args& a);
+  int param_add_remove(const XeRecord& cls, const Args& a, bool add);
+  int param_clear(const XeRecord& cls, const Args& a);
   int event_wait(const Args& a);
-  const FieldSpec& field(const ClassSpec& cls, const std::string& xe_name) {
-    const FieldSpec* f = cls.field_by_xe(xe_name);
-    if (!f) throw UsageError{"unknown parameter for " + cls.xe + ": " + xe_name};
+
+ private:
+  const XeField& field(const XeRecord& cls, const std::string& name) {
+    const XeField* f = cls.field(name);
+    if (!f) throw UsageError{"unknown parameter for " + cls.xe + ": " + name};
     return *f;
+  }
+  // A field as xe prints it; `expensive`: also the fields that cost a call to the server each.
+  std::string show(const XeField& f, const json& rec, bool expensive);
+  // The record of the object `ref` of class `cls`, fetched once per invocation.
+  const json* record_of(const std::string& cls, const json& ref);
+  std::vector<std::pair<std::string, std::string>> rows(const std::vector<const XeField*>& fields,
+                                                        const json& rec, bool expensive) {
+    std::vector<std::pair<std::string, std::string>> out;
+    for (const auto* f : fields)
+      out.emplace_back(f->name + " " + hvnet::xe::label_text(f->label), show(*f, rec, expensive));
+    return out;
   }
 
   hvnet::xe::RpcClient& rpc_;
+  std::map<std::string, json> records_;  // ref -> record (null: none)
 };
 
-int Xe::list(const ClassSpec& cls, const Args& a) {
-  auto recs = call(cls.name + ".get_all_records", json::array());
+const json* Xe::record_of(const std::string& cls, const json& ref) {
+  if (!ref.is_string() || ref == "OpaqueRef:NULL" || ref == "") return nullptr;
+  auto it = records_.find(ref);
+  if (it == records_.end()) {
+    auto r = call(cls + ".get_record", json::array({ref}));
+    it = records_.emplace(ref, r ? r.value() : json()).first;
+  }
+  return it->second.is_null() ? nullptr : &it->second;
+}
+
+std::string Xe::show(const XeField& f, const json& rec, bool expensive) {
+  if (f.show == Show::kKbs) {
+    if (!expensive) return "<expensive field>";
+    std::string source = f.data_source;
+    if (auto at = source.find("{device}"); at != std::string::npos)
+      source.replace(at, 8, rec.value("device", ""));
+    auto v =
+        call(f.via_class + ".query_data_source", json::array({rec.value(f.via, json()), source}));
+    if (!v || !v.value().is_number()) return "<unknown>";
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%.3f", v.value().get<double>() / 1024.0);
+    return buf;
+  }
+  const json* from = &rec;
+  if (!f.via.empty()) {
+    from = record_of(f.via_class, rec.value(f.via, json()));
+    if (!from) return "<not in database>";
+  }
+  const json v = from->value(f.wire, json());
+  switch (f.show) {
+    case Show::kMapValues: {
+      json values = json::array();
+      if (v.is_object())
+        for (const auto& [k, e] : v.items()) values.push_back(e);
+      return hvnet::xe::display_json(values);
+    }
+    case Show::kMbits:
+      return hvnet::xe::display_json(v) + " Mbit/s";
+    case Show::kDuplex:
+      return v == true ? "full" : from->value("carrier", json()) == true ? "half" : "unknown";
+    default:
+      return hvnet::xe::display_json(v);
+  }
+}
+
+int Xe::list(const XeRecord& cls, const Args& a) {
+  auto recs = call(cls.cls + ".get_all_records", json::array());
   if (!recs) return fail(recs.error());
-  std::vector<const FieldSpec*> shown;
+  std::vector<const XeField*> shown;
   std::string params = a.get("params");
   if (params == "all") {
-    for (const auto& f : cls.fields) shown.push_back(&f);
+    for (const auto& f : cls.fields)
+      if (!f.hidden) shown.push_back(&f);
   } else if (!params.empty()) {
-    size_t start = 0;
-    while (start <= params.size()) {
-      size_t comma = params.find(',', start);
-      std::string name = params.substr(start, comma - start);
-      shown.push_back(&field(cls, name));
-      if (comma == std::string::npos) break;
-      start = comma + 1;
-    }
+    for (const auto& name : split_set(params)) shown.push_back(&field(cls, name));
   } else {
     for (const auto& c : cls.list_columns) shown.push_back(&field(cls, c));
   }
   // Every other key=value is a filter on the displayed value of that field.
-  std::vector<std::pair<const FieldSpec*, std::string>> filters;
+  std::vector<std::pair<const XeField*, std::string>> filters;
   for (const auto& [k, v] : a.kv)
     if (k != "params") filters.emplace_back(&field(cls, k), v);
 
-  std::vector<std::pair<std::string, json>> rows;
-  for (const auto& [r, rec] : recs.value().items()) rows.emplace_back(rec.value("uuid", ""), rec);
-  std::sort(rows.begin(), rows.end(),
+  std::vector<std::pair<std::string, json>> rows_by_uuid;
+  for (const auto& [r, rec] : recs.value().items())
+    rows_by_uuid.emplace_back(rec.value("uuid", ""), rec);
+  std::sort(rows_by_uuid.begin(), rows_by_uuid.end(),
             [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> minimal;
-  for (const auto& [uuid, rec] : rows) {
+  for (const auto& [uuid, rec] : rows_by_uuid) {
     bool match = true;
-    for (const auto& [f, want] : filters)
-      match &= hvnet::xe::display_value(*f, rec.value(f->wire, json())) == want;
+    for (const auto& [f, want] : filters) match &= show(*f, rec, true) == want;
     if (!match) continue;
     if (a.minimal)
-      minimal.push_back(
-          hvnet::xe::display_value(*shown.front(), rec.value(shown.front()->wire, json())));
+      minimal.push_back(show(*shown.front(), rec, true));
     else
-      std::cout << hvnet::xe::format_record(cls, rec, shown);
+      std::cout << hvnet::xe::format_record(rows(shown, rec, false));
   }
   if (a.minimal) std::cout << hvnet::xe::format_minimal(minimal) << "\n";
   return 0;
 }
 
-int Xe::param_list(const ClassSpec& cls, const Args& a) {
-  auto r = lookup(cls.name, need(a, "uuid"));
+int Xe::param_list(const XeRecord& cls, const Args& a) {
+  auto r = lookup(cls.cls, need(a, "uuid"));
   if (!r) return fail(r.error());
-  auto rec = call(cls.name + ".get_record", json::array({r.value()}));
+  auto rec = call(cls.cls + ".get_record", json::array({r.value()}));
   if (!rec) return fail(rec.error());
-  std::vector<const FieldSpec*> all;
-  for (const auto& f : cls.fields) all.push_back(&f);
-  std::cout << hvnet::xe::format_record(cls, rec.value(), all);
+  std::vector<const XeField*> all;
+  for (const auto& f : cls.fields)
+    if (!f.hidden) all.push_back(&f);
+  std::cout << hvnet::xe::format_record(rows(all, rec.value(), true));
   return 0;
 }
 
-int Xe::param_get(const ClassSpec& cls, const Args& a) {
-  auto r = lookup(cls.name, need(a, "uuid"));
+int Xe::param_get(const XeRecord& cls, const Args& a) {
+  auto r = lookup(cls.cls, need(a, "uuid"));
   if (!r) return fail(r.error());
-  const FieldSpec& f = field(cls, need(a, "param-name"));
-  auto v = call(cls.name + ".get_" + f.wire, json::array({r.value()}));
-  if (!v) return fail(v.error());
+  const XeField& f = field(cls, need(a, "param-name"));
+  auto rec = call(cls.cls + ".get_record", json::array({r.value()}));
+  if (!rec) return fail(rec.error());
   if (a.has("param-key")) {
-    if (f.type != FieldType::kStringMap) throw UsageError{"param-key needs a map parameter"};
-    auto it = v.value().find(a.get("param-key"));
-    if (it == v.value().end()) return fail(Error{"MAP_KEY_NOT_FOUND", {f.xe, a.get("param-key")}});
-    std::cout << it->get<std::string>() << "\n";
+    if (!is_map_label(f.label) || !f.via.empty())
+      throw UsageError{"param-key needs a map parameter"};
+    const json m = rec.value().value(f.wire, json::object());
+    auto it = m.find(a.get("param-key"));
+    if (it == m.end()) return fail(Error{"MAP_KEY_NOT_FOUND", {f.name, a.get("param-key")}});
+    std::cout << hvnet::xe::display_json(*it) << "\n";
     return 0;
   }
-  std::cout << hvnet::xe::display_value(f, v.value()) << "\n";
+  std::cout << show(f, rec.value(), true) << "\n";
   return 0;
 }
 
-int Xe::param_set(const ClassSpec& cls, const Args& a) {
-  auto r = lookup(cls.name, need(a, "uuid"));
+int Xe::param_set(const XeRecord& cls, const Args& a) {
+  auto r = lookup(cls.cls, need(a, "uuid"));
   if (!r) return fail(r.error());
   for (const auto& [k, v] : a.ordered) {
     if (k == "uuid") continue;
     auto colon = k.find(':');
     if (colon != std::string::npos) {  // other-config:key=value
-      const FieldSpec& f = field(cls, k.substr(0, colon));
+      const XeField& f = field(cls, k.substr(0, colon));
       std::string key = k.substr(colon + 1);
-      if (f.type != FieldType::kStringMap || f.access != hvnet::model::Access::kRW)
-        return fail(Error{"FIELD_NOT_WRITABLE", {f.xe}});
-      (void)call(cls.name + ".remove_from_" + f.wire, json::array({r.value(), key}));
-      if (auto res = call(cls.name + ".add_to_" + f.wire, json::array({r.value(), key, v})); !res)
+      if (f.label != Label::kMRW) return fail(Error{"FIELD_NOT_WRITABLE", {f.name}});
+      (void)call(cls.cls + ".remove_from_" + f.wire, json::array({r.value(), key}));
+      if (auto res = call(cls.cls + ".add_to_" + f.wire, json::array({r.value(), key, v})); !res)
         return fail(res.error());
       continue;
     }
-    const FieldSpec& f = field(cls, k);
-    json value = v;
-    if (f.type == FieldType::kStringSet) {
-      value = json::array();
-      size_t s = 0;
-      while (!v.empty() && s <= v.size()) {
-        size_t c = v.find(',', s);
-        value.push_back(v.substr(s, c - s));
-        if (c == std::string::npos) break;
-        s = c + 1;
-      }
-    }
-    if (auto res = call(cls.name + ".set_" + f.wire, json::array({r.value(), value})); !res)
+    const XeField& f = field(cls, k);
+    if (!f.via.empty() || f.wire.empty()) return fail(Error{"FIELD_NOT_WRITABLE", {f.name}});
+    json value = is_set_label(f.label) ? split_set(v) : json(v);
+    if (auto res = call(cls.cls + ".set_" + f.wire, json::array({r.value(), value})); !res)
       return fail(res.error());
   }
   return 0;
 }
 
-int Xe::param_add_remove(const ClassSpec& cls, const Args& a, bool add) {
-  auto r = lookup(cls.name, need(a, "uuid"));
+int Xe::param_add_remove(const XeRecord& cls, const Args& a, bool add) {
+  auto r = lookup(cls.cls, need(a, "uuid"));
   if (!r) return fail(r.error());
-  const FieldSpec& f = field(cls, need(a, "param-name"));
-  if (cls.name == "network" && f.wire == "purpose") {
+  const XeField& f = field(cls, need(a, "param-name"));
+  if (cls.cls == "network" && f.wire == "purpose") {
     return done(call(add ? "network.add_purpose" : "network.remove_purpose",
                      json::array({r.value(), need(a, "param-key")})));
   }
-  if (f.type == FieldType::kStringSet) {
-    return done(call(cls.name + (add ? ".add_" : ".remove_") + f.wire,
+  if (is_set_label(f.label)) {
+    return done(call(cls.cls + (add ? ".add_" : ".remove_") + f.wire,
                      json::array({r.value(), need(a, "param-key")})));
   }
-  if (f.type != FieldType::kStringMap) return fail(Error{"FIELD_NOT_A_MAP_OR_SET", {f.xe}});
+  if (!is_map_label(f.label)) return fail(Error{"FIELD_NOT_A_MAP_OR_SET", {f.name}});
   if (!add)
     return done(
-        call(cls.name + ".remove_from_" + f.wire, json::array({r.value(), need(a, "param-key")})));
+        call(cls.cls + ".remove_from_" + f.wire, json::array({r.value(), need(a, "param-key")})));
   for (const auto& [k, v] : a.ordered) {
     if (k == "uuid" || k == "param-name") continue;
-    if (auto res = call(cls.name + ".add_to_" + f.wire, json::array({r.value(), k, v})); !res)
+    if (auto res = call(cls.cls + ".add_to_" + f.wire, json::array({r.value(), k, v})); !res)
       return fail(res.error());
   }
   return 0;
+}
+
+int Xe::param_clear(const XeRecord& cls, const Args& a) {
+  auto r = lookup(cls.cls, need(a, "uuid"));
+  if (!r) return fail(r.error());
+  const XeField& f = field(cls, need(a, "param-name"));
+  if (!hvnet::xe::settable(f.label) || !f.via.empty())
+    return fail(Error{"FIELD_NOT_WRITABLE", {f.name}});
+  json empty = is_map_label(f.label)   ? json::object()
+               : is_set_label(f.label) ? json::array()
+                                       : json("");
+  return done(call(cls.cls + ".set_" + f.wire, json::array({r.value(), empty})));
 }
 
 // event-wait class=<class> [param=value | param=/=value ...]: blocks until an object of the class
 // satisfies every condition (now or after a change), by long-polling event.from.
 int Xe::event_wait(const Args& a) {
   const std::string cls_name = need(a, "class");
-  const ClassSpec* cls = hvnet::model::find_class_by_xe(cls_name);
-  if (!cls) cls = hvnet::model::find_class(cls_name);
+  const XeRecord* cls = hvnet::xe::xe_record(cls_name);
+  for (const auto& r : hvnet::xe::xe_records())
+    if (!cls && r.cls == cls_name) cls = &r;
   if (!cls) throw UsageError{"unknown class: " + cls_name};
   struct Cond {
-    const FieldSpec* f;
+    const XeField* f;
     std::string value;
     bool equal;
   };
@@ -244,215 +328,397 @@ int Xe::event_wait(const Args& a) {
   }
   auto satisfied = [&](const json& rec) {
     for (const auto& c : conds)
-      if ((hvnet::xe::display_value(*c.f, rec.value(c.f->wire, json())) == c.value) != c.equal)
-        return false;
+      if ((show(*c.f, rec, false) == c.value) != c.equal) return false;
     return true;
   };
   std::string token;  // "": every object first, then what changes
   for (;;) {
-    auto r = call("event.from", json::array({json::array({cls->name}), token, 30.0}));
+    auto r = call("event.from", json::array({json::array({cls->cls}), token, 30.0}));
     if (!r) return fail(r.error());
+    records_.clear();  // what other objects look like may have changed too
     for (const auto& ev : r.value()["events"])
       if (ev.value("operation", "") != "del" && satisfied(ev["snapshot"])) return 0;
     token = r.value()["token"];
   }
 }
 
-int Xe::param_clear(const ClassSpec& cls, const Args& a) {
-  auto r = lookup(cls.name, need(a, "uuid"));
-  if (!r) return fail(r.error());
-  const FieldSpec& f = field(cls, need(a, "param-name"));
-  if (f.access != hvnet::model::Access::kRW) return fail(Error{"FIELD_NOT_WRITABLE", {f.xe}});
-  json empty = f.type == FieldType::kStringMap   ? json::object()
-               : f.type == FieldType::kStringSet ? json::array()
-                                                 : json("");
-  return done(call(cls.name + ".set_" + f.wire, json::array({r.value(), empty})));
-}
+// One xe command: its parameters (for help and completion) and what it does.
+struct Command {
+  std::string name;
+  std::vector<std::string> reqd, optional;
+  std::string description;
+  std::function<int(Xe&, const Args&)> run;
+};
 
-int Xe::run(const std::string& cmd, const Args& a) {
-  if (cmd == "network-create") {
-    json rec = {{"name_label", need(a, "name-label")},
-                {"name_description", a.get("name-description")},
-                {"other_config", json::object()}};
-    if (a.has("MTU")) rec["MTU"] = a.get("MTU");
-    if (a.has("bridge")) rec["bridge"] = a.get("bridge");
-    return print_uuid(call("network.create", json::array({rec})));
-  }
-  auto on_uuid = [&](const std::string& cls, const std::string& method) {
-    auto r = lookup(cls, need(a, "uuid"));
-    if (!r) return fail(r.error());
-    return done(call(method, json::array({r.value()})));
+std::vector<Command> network_commands() {
+  using A = const Args&;
+  return {
+      {"network-create",
+       {"name-label"},
+       {"name-description", "MTU", "bridge"},
+       "Create a new network.",
+       [](Xe& x, A a) {
+         json rec = {{"name_label", x.need(a, "name-label")},
+                     {"name_description", a.get("name-description")},
+                     {"other_config", json::object()}};
+         if (a.has("MTU")) rec["MTU"] = a.get("MTU");
+         if (a.has("bridge")) rec["bridge"] = a.get("bridge");
+         return x.print_uuid(x.call("network.create", json::array({rec})));
+       }},
+      {"network-destroy",
+       {"uuid"},
+       {},
+       "Delete an existing network.",
+       [](Xe& x, A a) { return x.on_uuid(a, "network", "network.destroy"); }},
+      {"pif-scan",
+       {},
+       {"host-uuid"},
+       "Scan for new physical interfaces on a host.",
+       [](Xe& x, A a) {
+         Result<json> host =
+             a.has("host-uuid") ? x.lookup("host", a.get("host-uuid")) : Result<json>(json());
+         if (!a.has("host-uuid")) {
+           auto all = x.call("host.get_all", json::array());
+           if (!all) return fail(all.error());
+           if (all.value().empty()) return fail(Error{"HOST_UNKNOWN", {}});
+           host = all.value()[0];
+         }
+         if (!host) return fail(host.error());
+         return x.done(x.call("PIF.scan", json::array({host.value()})));
+       }},
+      {"pif-plug",
+       {"uuid"},
+       {},
+       "Attempt to bring up a physical interface.",
+       [](Xe& x, A a) { return x.on_uuid(a, "PIF", "PIF.plug"); }},
+      {"pif-unplug",
+       {"uuid"},
+       {},
+       "Attempt to bring down a physical interface.",
+       [](Xe& x, A a) { return x.on_uuid(a, "PIF", "PIF.unplug"); }},
+      {"pif-forget",
+       {"uuid"},
+       {},
+       "Destroy a PIF object on a particular host.",
+       [](Xe& x, A a) { return x.on_uuid(a, "PIF", "PIF.forget"); }},
+      {"pif-reconfigure-ip",
+       {"uuid", "mode"},
+       {"IP", "netmask", "gateway", "DNS"},
+       "Reconfigure the IP address settings on a PIF.",
+       [](Xe& x, A a) {
+         auto pif = x.lookup("PIF", x.need(a, "uuid"));
+         if (!pif) return fail(pif.error());
+         return x.done(x.call("PIF.reconfigure_ip",
+                              json::array({pif.value(), x.need(a, "mode"), a.get("IP"),
+                                           a.get("netmask"), a.get("gateway"), a.get("DNS")})));
+       }},
+      {"pif-reconfigure-ipv6",
+       {"uuid", "mode"},
+       {"IPv6", "gateway", "DNS"},
+       "Reconfigure the IPv6 address settings on a PIF.",
+       [](Xe& x, A a) {
+         auto pif = x.lookup("PIF", x.need(a, "uuid"));
+         if (!pif) return fail(pif.error());
+         return x.done(x.call("PIF.reconfigure_ipv6",
+                              json::array({pif.value(), x.need(a, "mode"), a.get("IPv6"),
+                                           a.get("gateway"), a.get("DNS")})));
+       }},
+      {"vlan-create",
+       {"pif-uuid", "vlan", "network-uuid"},
+       {},
+       "Create a new VLAN on a host (tag 0 to 4094); prints the VLAN PIF's uuid.",
+       [](Xe& x, A a) {
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
+         if (!pif) return fail(pif.error());
+         auto vlan =
+             x.call("VLAN.create", json::array({pif.value(), x.need(a, "vlan"), net.value()}));
+         if (!vlan) return fail(vlan.error());
+         return x.print_uuid(x.call("VLAN.get_untagged_PIF", json::array({vlan.value()})));
+       }},
+      {"pool-vlan-create",
+       {"pif-uuid", "vlan", "network-uuid"},
+       {},
+       "Create a new VLAN on every host of the pool, on the PIF's device.",
+       [](Xe& x, A a) {
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
+         if (!pif) return fail(pif.error());
+         auto r = x.call("pool.create_VLAN_from_PIF",
+                         json::array({pif.value(), net.value(), x.need(a, "vlan")}));
+         if (!r) return fail(r.error());
+         std::vector<std::string> uuids;
+         for (const auto& p : r.value()) uuids.push_back(strip(p));
+         std::cout << hvnet::xe::format_minimal(uuids) << "\n";
+         return 0;
+       }},
+      {"vlan-destroy",
+       {"uuid"},
+       {},
+       "Destroy a VLAN (the VLAN's uuid or its VLAN PIF's).",
+       [](Xe& x, A a) {
+         std::string uuid = x.need(a, "uuid");
+         auto vlan = x.lookup("VLAN", uuid);
+         if (!vlan) {
+           auto pif = x.lookup("PIF", uuid);
+           if (!pif) return fail(vlan.error());
+           vlan = x.call("PIF.get_VLAN_master_of", json::array({pif.value()}));
+           if (!vlan) return fail(vlan.error());
+         }
+         return x.done(x.call("VLAN.destroy", json::array({vlan.value()})));
+       }},
+      {"bond-create",
+       {"network-uuid", "pif-uuids"},
+       {"mac", "mode", "properties:"},
+       "Create a bond of 2 to 4 PIFs (mode balance-slb, active-backup or lacp).",
+       [](Xe& x, A a) {
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         json members = json::array();
+         for (const auto& u : split_set(x.need(a, "pif-uuids"))) {
+           auto pif = x.lookup("PIF", u);
+           if (!pif) return fail(pif.error());
+           members.push_back(pif.value());
+         }
+         json props = json::object();
+         for (const auto& [k, v] : a.ordered)
+           if (k.rfind("properties:", 0) == 0) props[k.substr(11)] = v;
+         return x.print_uuid(
+             x.call("Bond.create", json::array({net.value(), members, a.get("mac"),
+                                                a.get("mode", "balance-slb"), props})));
+       }},
+      {"bond-destroy",
+       {"uuid"},
+       {},
+       "Destroy a bond.",
+       [](Xe& x, A a) { return x.on_uuid(a, "Bond", "Bond.destroy"); }},
+      {"bond-set-mode",
+       {"uuid", "mode"},
+       {},
+       "Change the bonding mode.",
+       [](Xe& x, A a) {
+         auto b = x.lookup("Bond", x.need(a, "uuid"));
+         if (!b) return fail(b.error());
+         return x.done(x.call("Bond.set_mode", json::array({b.value(), x.need(a, "mode")})));
+       }},
+      {"bond-param-set",
+       {"uuid"},
+       {"properties:"},
+       "Set bond properties (checked against the mode) and other fields.",
+       [](Xe& x, A a) {
+         auto b = x.lookup("Bond", x.need(a, "uuid"));
+         if (!b) return fail(b.error());
+         Args rest;
+         rest.kv["uuid"] = a.get("uuid");
+         rest.ordered.emplace_back("uuid", a.get("uuid"));
+         for (const auto& [k, v] : a.ordered) {
+           if (k.rfind("properties:", 0) == 0) {
+             if (auto r = x.call("Bond.set_property", json::array({b.value(), k.substr(11), v}));
+                 !r)
+               return fail(r.error());
+           } else if (k != "uuid") {
+             rest.kv[k] = v;
+             rest.ordered.emplace_back(k, v);
+           }
+         }
+         return rest.ordered.size() > 1 ? x.param_set(*hvnet::xe::xe_record("bond"), rest) : 0;
+       }},
+      {"host-management-reconfigure",
+       {"pif-uuid"},
+       {},
+       "Reconfigure the management interface of this host to the given PIF.",
+       [](Xe& x, A a) {
+         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
+         if (!pif) return fail(pif.error());
+         return x.done(x.call("host.management_reconfigure", json::array({pif.value()})));
+       }},
+      {"pool-management-reconfigure",
+       {"network-uuid"},
+       {},
+       "Reconfigure the management network of the pool.",
+       [](Xe& x, A a) {
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         return x.done(x.call("pool.management_reconfigure", json::array({net.value()})));
+       }},
+      {"host-management-disable",
+       {},
+       {},
+       "Disable the management interface of this host.",
+       [](Xe& x, A) { return x.done(x.call("host.management_disable", json::array())); }},
+      {"host-management-confirm",
+       {},
+       {},
+       "Confirm a management change before the safety net rolls it back.",
+       [](Xe& x, A) { return x.done(x.call("host.management_confirm", json::array())); }},
+      {"host-set-hostname-live",
+       {"host-uuid", "host-name"},
+       {},
+       "Set the host's hostname.",
+       [](Xe& x, A a) {
+         auto host = x.lookup("host", x.need(a, "host-uuid"));
+         if (!host) return fail(host.error());
+         return x.done(
+             x.call("host.set_hostname_live", json::array({host.value(), x.need(a, "host-name")})));
+       }},
+      {"vm-create",
+       {"name-label"},
+       {"name-description"},
+       "Create a VM record.",
+       [](Xe& x, A a) {
+         json rec = {{"name_label", x.need(a, "name-label")},
+                     {"name_description", a.get("name-description")}};
+         return x.print_uuid(x.call("VM.create", json::array({rec})));
+       }},
+      {"vm-destroy",
+       {"uuid"},
+       {},
+       "Destroy a VM record.",
+       [](Xe& x, A a) { return x.on_uuid(a, "VM", "VM.destroy"); }},
+      {"vif-create",
+       {"vm-uuid", "network-uuid", "device"},
+       {"mac"},
+       "Create a VIF on a VM (mac: random in 00:16:3e:00-7f if not given).",
+       [](Xe& x, A a) {
+         auto vm = x.lookup("VM", x.need(a, "vm-uuid"));
+         if (!vm) return fail(vm.error());
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         json rec = {{"VM", vm.value()},
+                     {"network", net.value()},
+                     {"device", x.need(a, "device")},
+                     {"MAC", a.get("mac")},
+                     {"other_config", json::object()}};
+         return x.print_uuid(x.call("VIF.create", json::array({rec})));
+       }},
+      {"vif-destroy",
+       {"uuid"},
+       {},
+       "Destroy a VIF.",
+       [](Xe& x, A a) { return x.on_uuid(a, "VIF", "VIF.destroy"); }},
+      {"vif-plug",
+       {"uuid"},
+       {},
+       "Attempt to attach the VIF while the VM is running.",
+       [](Xe& x, A a) { return x.on_uuid(a, "VIF", "VIF.plug"); }},
+      {"vif-unplug",
+       {"uuid"},
+       {},
+       "Attempt to detach the VIF from the running VM.",
+       [](Xe& x, A a) { return x.on_uuid(a, "VIF", "VIF.unplug"); }},
+      {"event-wait",
+       {"class"},
+       {},
+       "Wait until an object of the class has every <field>=<value> (or <field>=/=<value>).",
+       [](Xe& x, A a) { return x.event_wait(a); }},
   };
-  if (cmd == "network-destroy") return on_uuid("network", "network.destroy");
-  if (cmd == "pif-plug") return on_uuid("PIF", "PIF.plug");
-  if (cmd == "pif-unplug") return on_uuid("PIF", "PIF.unplug");
-  if (cmd == "pif-forget") return on_uuid("PIF", "PIF.forget");
-  if (cmd == "vif-destroy") return on_uuid("VIF", "VIF.destroy");
-  if (cmd == "vif-plug") return on_uuid("VIF", "VIF.plug");
-  if (cmd == "vif-unplug") return on_uuid("VIF", "VIF.unplug");
-  if (cmd == "vm-destroy") return on_uuid("VM", "VM.destroy");
-  if (cmd == "pif-scan") {
-    Result<json> host =
-        a.has("host-uuid") ? lookup("host", a.get("host-uuid")) : Result<json>(json());
-    if (!a.has("host-uuid")) {
-      auto all = call("host.get_all", json::array());
-      if (!all) return fail(all.error());
-      if (all.value().empty()) return fail(Error{"HOST_UNKNOWN", {}});
-      host = all.value()[0];
-    }
-    if (!host) return fail(host.error());
-    return done(call("PIF.scan", json::array({host.value()})));
-  }
-  if (cmd == "vlan-create" || cmd == "pool-vlan-create") {
-    auto net = lookup("network", need(a, "network-uuid"));
-    if (!net) return fail(net.error());
-    auto pif = lookup("PIF", need(a, "pif-uuid"));
-    if (!pif) return fail(pif.error());
-    const std::string tag = need(a, "vlan");
-    if (cmd == "pool-vlan-create") {
-      auto r = call("pool.create_VLAN_from_PIF", json::array({pif.value(), net.value(), tag}));
-      if (!r) return fail(r.error());
-      std::vector<std::string> uuids;
-      for (const auto& p : r.value()) uuids.push_back(strip(p));
-      std::cout << hvnet::xe::format_minimal(uuids) << "\n";
-      return 0;
-    }
-    auto vlan = call("VLAN.create", json::array({pif.value(), tag, net.value()}));
-    if (!vlan) return fail(vlan.error());
-    return print_uuid(call("VLAN.get_untagged_PIF", json::array({vlan.value()})));
-  }
-  if (cmd == "vlan-destroy") {
-    // Accepts the VLAN's uuid or its VLAN PIF's uuid (what vlan-create printed).
-    std::string uuid = need(a, "uuid");
-    auto vlan = lookup("VLAN", uuid);
-    if (!vlan) {
-      auto pif = lookup("PIF", uuid);
-      if (!pif) return fail(vlan.error());
-      vlan = call("PIF.get_VLAN_master_of", json::array({pif.value()}));
-      if (!vlan) return fail(vlan.error());
-    }
-    return done(call("VLAN.destroy", json::array({vlan.value()})));
-  }
-  if (cmd == "bond-create") {
-    auto net = lookup("network", need(a, "network-uuid"));
-    if (!net) return fail(net.error());
-    json members = json::array();
-    std::string list = need(a, "pif-uuids");
-    for (size_t s = 0; s <= list.size();) {
-      size_t c = list.find(',', s);
-      auto pif = lookup("PIF", list.substr(s, c - s));
-      if (!pif) return fail(pif.error());
-      members.push_back(pif.value());
-      if (c == std::string::npos) break;
-      s = c + 1;
-    }
-    json props = json::object();
-    for (const auto& [k, v] : a.ordered)
-      if (k.rfind("properties:", 0) == 0) props[k.substr(11)] = v;
-    return print_uuid(call("Bond.create", json::array({net.value(), members, a.get("mac"),
-                                                       a.get("mode", "balance-slb"), props})));
-  }
-  if (cmd == "bond-destroy") return on_uuid("Bond", "Bond.destroy");
-  if (cmd == "bond-set-mode") {
-    auto b = lookup("Bond", need(a, "uuid"));
-    if (!b) return fail(b.error());
-    return done(call("Bond.set_mode", json::array({b.value(), need(a, "mode")})));
-  }
-  if (cmd == "bond-param-set") {
-    // properties:<key>=<value> goes through Bond.set_property (checked against the mode).
-    auto b = lookup("Bond", need(a, "uuid"));
-    if (!b) return fail(b.error());
-    Args rest;
-    rest.kv["uuid"] = a.get("uuid");
-    rest.ordered.emplace_back("uuid", a.get("uuid"));
-    for (const auto& [k, v] : a.ordered) {
-      if (k.rfind("properties:", 0) == 0) {
-        if (auto r = call("Bond.set_property", json::array({b.value(), k.substr(11), v})); !r)
-          return fail(r.error());
-      } else if (k != "uuid") {
-        rest.kv[k] = v;
-        rest.ordered.emplace_back(k, v);
-      }
-    }
-    return rest.ordered.size() > 1 ? param_set(*hvnet::model::find_class("Bond"), rest) : 0;
-  }
-  if (cmd == "pif-reconfigure-ip") {
-    auto pif = lookup("PIF", need(a, "uuid"));
-    if (!pif) return fail(pif.error());
-    return done(call("PIF.reconfigure_ip",
-                     json::array({pif.value(), need(a, "mode"), a.get("IP"), a.get("netmask"),
-                                  a.get("gateway"), a.get("DNS")})));
-  }
-  if (cmd == "pif-reconfigure-ipv6") {
-    auto pif = lookup("PIF", need(a, "uuid"));
-    if (!pif) return fail(pif.error());
-    return done(
-        call("PIF.reconfigure_ipv6", json::array({pif.value(), need(a, "mode"), a.get("IPv6"),
-                                                  a.get("gateway"), a.get("DNS")})));
-  }
-  if (cmd == "host-management-reconfigure") {
-    auto pif = lookup("PIF", need(a, "pif-uuid"));
-    if (!pif) return fail(pif.error());
-    return done(call("host.management_reconfigure", json::array({pif.value()})));
-  }
-  if (cmd == "pool-management-reconfigure") {
-    auto net = lookup("network", need(a, "network-uuid"));
-    if (!net) return fail(net.error());
-    return done(call("pool.management_reconfigure", json::array({net.value()})));
-  }
-  if (cmd == "host-management-disable") return done(call("host.management_disable", json::array()));
-  if (cmd == "host-management-confirm") return done(call("host.management_confirm", json::array()));
-  if (cmd == "host-set-hostname-live") {
-    auto host = lookup("host", need(a, "host-uuid"));
-    if (!host) return fail(host.error());
-    return done(call("host.set_hostname_live", json::array({host.value(), need(a, "host-name")})));
-  }
-  if (cmd == "vm-create") {
-    json rec = {{"name_label", need(a, "name-label")},
-                {"name_description", a.get("name-description")}};
-    return print_uuid(call("VM.create", json::array({rec})));
-  }
-  if (cmd == "vif-create") {
-    auto vm = lookup("VM", need(a, "vm-uuid"));
-    if (!vm) return fail(vm.error());
-    auto net = lookup("network", need(a, "network-uuid"));
-    if (!net) return fail(net.error());
-    json rec = {{"VM", vm.value()},
-                {"network", net.value()},
-                {"device", need(a, "device")},
-                {"MAC", a.get("mac")},
-                {"other_config", json::object()}};
-    return print_uuid(call("VIF.create", json::array({rec})));
-  }
-  if (cmd == "event-wait") return event_wait(a);
-  // Generic per-class commands: <class>-list, <class>-param-*.
-  for (const auto& cls : hvnet::model::all_classes()) {
-    const std::string p = cls.xe + "-";
-    if (cmd.rfind(p, 0) != 0) continue;
-    const std::string verb = cmd.substr(p.size());
-    if (verb == "list") return list(cls, a);
-    if (verb == "param-list") return param_list(cls, a);
-    if (verb == "param-get") return param_get(cls, a);
-    if (verb == "param-set") return param_set(cls, a);
-    if (verb == "param-add") return param_add_remove(cls, a, true);
-    if (verb == "param-remove") return param_add_remove(cls, a, false);
-    if (verb == "param-clear") return param_clear(cls, a);
-  }
-  std::cerr << "Unknown command: " << cmd << "\nFor usage run: 'xe help'\n";
-  return 1;
 }
 
-void usage() {
+// <class>-list, -param-* for every record layout, with the fields each accepts.
+std::vector<Command> class_commands() {
+  std::vector<Command> out;
+  for (const auto& rec : hvnet::xe::xe_records()) {
+    const XeRecord* r = &rec;
+    std::vector<std::string> names, writable, collections;
+    for (const auto& f : rec.fields) {
+      names.push_back(f.name);
+      if (hvnet::xe::settable(f.label) && f.via.empty()) writable.push_back(f.name);
+      if (f.label != Label::kRO && f.label != Label::kRW) collections.push_back(f.name);
+    }
+    std::vector<std::string> list_opts = {"params"};
+    list_opts.insert(list_opts.end(), names.begin(), names.end());
+    const std::string c = rec.xe;
+    using A = const Args&;
+    out.push_back({c + "-list",
+                   {},
+                   list_opts,
+                   "Lists " + c + " objects (filters: <field>=<value>).",
+                   [r](Xe& x, A a) { return x.list(*r, a); }});
+    out.push_back(
+        {c + "-param-list", {"uuid"}, {}, "Lists every parameter of a " + c + ".", [r](Xe& x, A a) {
+           return x.param_list(*r, a);
+         }});
+    out.push_back({c + "-param-get",
+                   {"uuid", "param-name"},
+                   {"param-key"},
+                   "Gets one parameter of a " + c + ".",
+                   [r](Xe& x, A a) { return x.param_get(*r, a); }});
+    if (c != "bond")  // bond-param-set is a network command (properties go through the mode)
+      out.push_back({c + "-param-set",
+                     {"uuid"},
+                     writable,
+                     "Sets parameters of a " + c + ".",
+                     [r](Xe& x, A a) { return x.param_set(*r, a); }});
+    out.push_back({c + "-param-add",
+                   {"uuid", "param-name"},
+                   {"param-key"},
+                   "Adds to a set or map parameter of a " + c + ".",
+                   [r](Xe& x, A a) { return x.param_add_remove(*r, a, true); }});
+    out.push_back({c + "-param-remove",
+                   {"uuid", "param-name", "param-key"},
+                   {},
+                   "Removes from a set or map parameter of a " + c + ".",
+                   [r](Xe& x, A a) { return x.param_add_remove(*r, a, false); }});
+    out.push_back({c + "-param-clear",
+                   {"uuid", "param-name"},
+                   {},
+                   "Clears a settable parameter of a " + c + ".",
+                   [r](Xe& x, A a) { return x.param_clear(*r, a); }});
+  }
+  return out;
+}
+
+const std::vector<Command>& commands() {
+  static const std::vector<Command> all = [] {
+    auto v = network_commands();
+    auto c = class_commands();
+    v.insert(v.end(), c.begin(), c.end());
+    std::sort(v.begin(), v.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+    return v;
+  }();
+  return all;
+}
+
+const Command* find_command(const std::string& name) {
+  for (const auto& c : commands())
+    if (c.name == name) return &c;
+  return nullptr;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : ", ") + s;
+  return out;
+}
+
+// `xe help [--minimal]`: every command; `xe help <command>`: its parameters, as XenServer's xe.
+int help(const hvnet::xe::Invocation& inv) {
+  if (!inv.command.empty() && inv.command != "--all") {
+    const Command* c = find_command(inv.command);
+    if (!c) {
+      std::cerr << "Unknown command: " << inv.command << "\n";
+      return 1;
+    }
+    std::cout << "command name            : " << c->name << "\n"
+              << "        reqd params     : " << joined(c->reqd) << "\n"
+              << "        optional params : " << joined(c->optional) << "\n"
+              << "        description     : " << c->description << "\n";
+    return 0;
+  }
+  std::vector<std::string> names;
+  for (const auto& c : commands()) names.push_back(c.name);
+  if (inv.args.minimal) {
+    std::cout << hvnet::xe::format_minimal(names) << "\n";
+    return 0;
+  }
   std::cout << "Usage: xe [-s host] [-p port] [-u user] [-pw password | -pwf file] <command> "
-               "[key=value ...] [--minimal]\n\n"
-               "Network commands: network-create network-destroy pif-scan pif-plug pif-unplug "
-               "pif-forget vlan-create vlan-destroy pool-vlan-create bond-create bond-destroy "
-               "bond-set-mode bond-param-set vif-create vif-destroy "
-               "vif-plug vif-unplug vm-create vm-destroy\n"
-               "Events: event-wait class=<class> [param=value | param=/=value ...]\n"
-               "Per class (pool host network pif vif vlan bond vm task): <class>-list "
-               "<class>-param-list <class>-param-get <class>-param-set <class>-param-add "
-               "<class>-param-remove <class>-param-clear\n";
+               "[key=value ...] [--minimal]\n"
+               "       xe help <command>   the parameters of one command\n\n"
+               "Commands:\n";
+  for (const auto& n : names) std::cout << "  " << n << "\n";
+  return 0;
 }
 
 }  // namespace
@@ -466,9 +732,15 @@ int main(int argc, char** argv) {
     return 1;
   }
   hvnet::xe::Invocation& inv = parsed.value();
-  if (inv.help) {
-    usage();
-    return 0;
+  if (inv.help) return help(inv);
+  if (inv.command.empty()) {
+    help(inv);
+    return 1;
+  }
+  const Command* cmd = find_command(inv.command);
+  if (!cmd) {
+    std::cerr << "Unknown command: " << inv.command << "\nFor usage run: 'xe help'\n";
+    return 1;
   }
   if (!inv.password_file.empty()) {
     std::ifstream in(inv.password_file);
@@ -478,16 +750,12 @@ int main(int argc, char** argv) {
     }
     std::getline(in, inv.password);
   }
-  if (inv.command.empty()) {
-    usage();
-    return 1;
-  }
   hvnet::xe::RpcClient rpc(inv.endpoint);
   if (auto st = rpc.login(inv.user, inv.password); !st) return fail(st.error());
   int rc;
   try {
     Xe xe(rpc);
-    rc = xe.run(inv.command, inv.args);
+    rc = cmd->run(xe, inv.args);
   } catch (const UsageError& e) {
     std::cerr << e.msg << "\n";
     rc = 1;

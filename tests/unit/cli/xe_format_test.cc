@@ -1,22 +1,18 @@
 #include <gtest/gtest.h>
 
 #include "cli/xe/format.h"
+#include "cli/xe/records.h"
+#include "model/schema.h"
 
 namespace hvnet::xe {
 namespace {
 
 TEST(XeFormat, RecordLayoutMatchesXe) {
-  const auto* cls = model::find_class("network");
-  nlohmann::json rec = {{"uuid", "u-1"},
-                        {"name_label", "foo"},
-                        {"name_description", ""},
-                        {"bridge", "xapi0"},
-                        {"other_config", {{"a", "1"}, {"b", "2"}}},
-                        {"PIFs", {"OpaqueRef:p1", "OpaqueRef:p2"}}};
-  std::vector<const model::FieldSpec*> fields = {cls->field("uuid"), cls->field("name_label"),
-                                                 cls->field("bridge"), cls->field("PIFs"),
-                                                 cls->field("other_config")};
-  EXPECT_EQ(format_record(*cls, rec, fields),
+  EXPECT_EQ(format_record({{"uuid ( RO)", "u-1"},
+                           {"name-label ( RW)", "foo"},
+                           {"bridge ( RO)", "xapi0"},
+                           {"PIF-uuids (SRO)", display_json({"OpaqueRef:p1", "OpaqueRef:p2"})},
+                           {"other-config (MRW)", display_json({{"a", "1"}, {"b", "2"}})}}),
             "uuid ( RO)            : u-1\n"
             "      name-label ( RW): foo\n"
             "          bridge ( RO): xapi0\n"
@@ -31,10 +27,26 @@ TEST(XeFormat, MinimalEscapesSeparators) {
 }
 
 TEST(XeFormat, NullRefsShowAsNotInDatabase) {
-  const auto* pif = model::find_class("PIF");
-  EXPECT_EQ(display_value(*pif->field("bond_slave_of"), "OpaqueRef:NULL"), "<not in database>");
-  EXPECT_EQ(display_value(*pif->field("currently_attached"), true), "true");
-  EXPECT_EQ(display_value(*pif->field("VLAN"), -1), "-1");
+  EXPECT_EQ(display_json("OpaqueRef:NULL"), "<not in database>");
+  EXPECT_EQ(display_json(true), "true");
+  EXPECT_EQ(display_json(-1), "-1");
+}
+
+// Every field xe shows directly is a field of the API record, so a layout cannot name a field
+// the server never sends.
+TEST(XeRecords, DirectFieldsAreApiFields) {
+  for (const auto& r : xe_records()) {
+    const model::ClassSpec* cls = model::find_class(r.cls);
+    ASSERT_NE(cls, nullptr) << r.cls;
+    for (const auto& f : r.fields) {
+      if (!f.via.empty()) {
+        EXPECT_NE(cls->field(f.via), nullptr) << r.cls << "." << f.name;
+        continue;
+      }
+      EXPECT_NE(cls->field(f.wire), nullptr) << r.cls << "." << f.name << " -> " << f.wire;
+    }
+    for (const auto& c : r.list_columns) EXPECT_NE(r.field(c), nullptr) << r.cls << " " << c;
+  }
 }
 
 }  // namespace

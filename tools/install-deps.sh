@@ -24,6 +24,8 @@ PKGS=(
   openvswitch-switch
   # systemd-analyze checks the unit file (PID 1 need not be systemd)
   systemd
+  # loads xe's completion (tools/xe-completion.bash) in interactive shells
+  bash-completion
 )
 
 missing=()
@@ -50,4 +52,6 @@ if [ ! -d "$XO_DIR/node_modules/xen-api" ]; then
   $SUDO mkdir -p "$XO_DIR"
   $SUDO npm install --no-audit --no-fund --prefix "$XO_DIR" xen-api@4 >/dev/null
 fi
+# xe's bash completion (loaded on demand by bash-completion, which sources this directory).
+$SUDO install -D -m 0644 "$(dirname "$0")/xe-completion.bash" /usr/share/bash-completion/completions/xe
 echo "install-deps: all dependencies present"

@@ -149,3 +149,71 @@ def test_event_wait_returns_when_an_object_matches(host):
         waiter.kill()
     # Not-equal conditions.
     host.xe("event-wait", "class=network", "name-label=later", "MTU=/=1500")
+
+
+COMPLETION = os.path.join(os.path.dirname(__file__), "..", "..", "tools", "xe-completion.bash")
+INSTALLED_COMPLETION = "/usr/share/bash-completion/completions/xe"
+
+
+def complete(host, tmp_path, line, wordbreaks=" \t\n"):
+    """What bash offers for `line` (the cursor at its end) with xe's completion script loaded;
+    by default '=' does not break words, so a value comes back with its "name=" in front."""
+    bindir = tmp_path / "bin"
+    bindir.mkdir(exist_ok=True)
+    if not (bindir / "xe").exists():
+        (bindir / "xe").symlink_to(os.path.abspath(XE))
+    script = (f"source {INSTALLED_COMPLETION}\n"
+              + "COMP_WORDBREAKS=$'" + wordbreaks.encode("unicode_escape").decode().replace("'", "\\'") + "'\n"
+              + 'COMP_LINE="$1"; COMP_POINT=${#COMP_LINE}\n'
+              "_xe\n"
+              'printf "%s\\n" "${COMPREPLY[@]}"\n')
+    env = dict(os.environ, HVNET_XAPI_SOCKET=host.sock, PATH=f"{bindir}:{os.environ['PATH']}")
+    r = subprocess.run(["bash", "-c", script, "complete", line], capture_output=True, text=True,
+                       env=env, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return sorted(w for w in r.stdout.splitlines() if w)
+
+
+def test_bash_completion_offers_commands_parameters_and_uuids_of_the_right_class(host, lab, tmp_path):
+    # The install script put the repository's completion where bash-completion loads it.
+    assert open(INSTALLED_COMPLETION).read() == open(COMPLETION).read()
+    # bash-completion finds it by the command's name, as it does on the first <Tab> after "xe".
+    r = subprocess.run(["bash", "-c", "source /usr/share/bash-completion/bash_completion; "
+                        "__load_completion xe && complete -p xe"],
+                       capture_output=True, text=True, timeout=60)
+    assert r.stdout.strip() == "complete -F _xe xe", r.stdout + r.stderr
+    assert complete(host, tmp_path, "xe vif-param-l") == ["vif-param-list"]
+    assert "network-create" in complete(host, tmp_path, "xe network-")
+    assert complete(host, tmp_path, "xe vlan-create p") == ["pif-uuid="]
+    # Parameters already given are not offered again.
+    assert complete(host, tmp_path, "xe vlan-create pif-uuid=x vlan=5 ") == ["network-uuid="]
+    dev, peer = lab.name("c0"), lab.name("C0")
+    lab.veth(dev, peer)
+    host.xe("pif-scan")
+    pifs = host.xe("pif-list", "--minimal").stdout.strip().split(",")
+    net = host.xe("network-create", "name-label=c").stdout.strip()
+    nets = host.xe("network-list", "--minimal").stdout.strip().split(",")
+    # uuid values: of the class the parameter names, never another class's.
+    assert complete(host, tmp_path, "xe vlan-create pif-uuid=") == sorted(f"pif-uuid={p}" for p in pifs)
+    assert complete(host, tmp_path, "xe network-param-list uuid=") == sorted(f"uuid={n}" for n in nets)
+    assert complete(host, tmp_path, f"xe vlan-create network-uuid={net[:4]}") == [f"network-uuid={net}"]
+    # With bash's default word breaks the word after '=' is completed alone.
+    assert complete(host, tmp_path, f"xe network-param-list uuid={net[:6]}",
+                    wordbreaks=" \t\n\"'><=;|&(:") == [net]
+    # Field names for param-name, values with fixed choices.
+    assert complete(host, tmp_path, f"xe network-param-get uuid={net} param-name=default-l") == \
+        ["param-name=default-locking-mode"]
+    assert complete(host, tmp_path, "xe bond-create mode=") == \
+        ["mode=active-backup", "mode=balance-slb", "mode=lacp"]
+
+
+def test_help_lists_every_command_from_the_command_table(host):
+    names = subprocess.run([XE, "help", "--minimal"], capture_output=True, text=True,
+                           timeout=60).stdout.strip().split(",")
+    for cmd in ("network-create", "vif-param-list", "bond-param-set", "event-wait", "task-list"):
+        assert cmd in names
+    assert len(names) == len(set(names))
+    out = subprocess.run([XE, "help", "vlan-create"], capture_output=True, text=True, timeout=60).stdout
+    assert "reqd params     : pif-uuid, vlan, network-uuid" in out
+    r = subprocess.run([XE, "help", "no-such-command"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1 and "Unknown command" in r.stderr

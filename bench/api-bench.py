@@ -32,7 +32,7 @@ def main():
     with open(os.open(os.path.join(work, "pw"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write("bench\n")
     proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket", sock,
-                             "--api-listen", f"127.0.0.1:{port}", "--password-file",
+                             "--api-listen-tls", "", "--api-listen", f"127.0.0.1:{port}", "--password-file",
                              os.path.join(work, "pw"), "--pif-prefix", "hvbench-none",
                              "--ctl", os.path.join(work, "ctl")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

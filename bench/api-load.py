@@ -57,7 +57,7 @@ def main():
     with open(os.open(pw, os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write("bench\n")
     proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket",
-                             os.path.join(work, "sock"), "--api-listen", f"127.0.0.1:{port}",
+                             os.path.join(work, "sock"), "--api-listen-tls", "", "--api-listen", f"127.0.0.1:{port}",
                              "--password-file", pw, "--pif-prefix", "hvload-none", "--ctl",
                              os.path.join(work, "ctl")],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

@@ -43,7 +43,7 @@ def main():
             f.write("bench\n")
         port = 18000 + os.getpid() % 1000
         proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket",
-                                 os.path.join(work, "xapi.sock"), "--api-listen",
+                                 os.path.join(work, "xapi.sock"), "--api-listen-tls", "", "--api-listen",
                                  f"127.0.0.1:{port}", "--password-file", pw, "--pif-prefix",
                                  "hvev-none", "--ctl", os.path.join(work, "ctl"), "--state-dir",
                                  os.path.join(work, "state"), "--resolv-conf", "",

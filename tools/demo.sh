@@ -23,7 +23,7 @@ cleanup
 rm -f "$DB" "$DB-wal" "$DB-shm"
 
 # --pif-prefix keeps the demo's hands off this machine's real NICs.
-./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "" \
+./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "" --api-listen-tls "" \
   --ctl /run/hvnet/demo.ctl --tap-keeper-socket "$KEEPER_SOCK" --pif-prefix hvdemo &
 HVNETD_PID=$!
 for _ in $(seq 200); do [ -S "$HVNET_XAPI_SOCKET" ] && break; sleep 0.05; done

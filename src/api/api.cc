@@ -38,6 +38,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_session();
   register_events();
   register_metrics();
+  register_tls();
   register_tasks();  // last: Async.* wraps every message registered before
 }
 

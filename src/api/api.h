@@ -78,6 +78,16 @@ class Api {
   void call_async(const std::string& method, const json& params, const Caller& caller, Reply done);
   // The same, waiting for the answer (tests, fuzzers; a long poll blocks the calling thread).
   Result<json> call(const std::string& method, const json& params, const Caller& caller);
+  // What the host's TLS calls do to the daemon's listeners (set by hvnetd; unset: refused).
+  struct TlsHooks {
+    // host.install_server_certificate: check and serve a new identity (PEM), keep it on disk.
+    std::function<Status(const std::string& cert, const std::string& key, const std::string& chain)>
+        install;
+    // host.set_https_only: true closes plain HTTP over TCP, false opens it again.
+    std::function<Status(bool https_only)> https_only;
+    std::function<std::string()> certificate;  // host.get_server_certificate
+  };
+  void set_tls_hooks(TlsHooks h) { tls_ = std::move(h); }
   // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.
   void set_executor(Executor run) { executor_ = std::move(run); }
   size_t method_count() const { return methods_.size(); }
@@ -114,6 +124,7 @@ class Api {
   void register_tasks();    // task.*, Async.*          (session_calls.cc)
   void register_events();   // event.*                  (session_calls.cc)
   void register_metrics();  // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
+  void register_tls();      // host.install_server_certificate, set_https_only (tls_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
   // The session's user if it is valid (and marks it used), else nullopt.
@@ -126,6 +137,7 @@ class Api {
 
   Manager& mgr_;
   Credentials creds_;
+  TlsHooks tls_;
   std::map<std::string, Method> methods_;
   SessionPolicy policy_;
   std::function<Clock::time_point()> now_;

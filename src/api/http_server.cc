@@ -10,8 +10,10 @@
 #include <array>
 #include <atomic>
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <filesystem>
 #include <future>
 #include <mutex>
@@ -28,6 +30,7 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using unix_socket = asio::local::stream_protocol;
+using tls_stream = asio::ssl::stream<tcp::socket>;
 using namespace std::chrono_literals;
 
 void ServerLimits::fit_to_fd_limit(size_t nofile) {
@@ -94,8 +97,21 @@ struct HttpServer::Impl {
   std::vector<std::thread> io_threads;
   std::vector<std::function<void()>> closers;  // close each acceptor
   std::vector<std::string> unix_paths;
-  uint16_t tcp_port = 0;
+  uint16_t tcp_port = 0, tls_port = 0;
   std::optional<asio::steady_timer> trim_timer;
+
+  // TLS: the context new connections take (replaced whole by a certificate install).
+  std::mutex tls_mu;
+  std::shared_ptr<asio::ssl::context> tls_ctx;
+  std::atomic<size_t> tls_failed{0};
+  // Plain-HTTP TCP listeners, which https-only closes and re-opens on the same addresses.
+  struct Plain {
+    std::string host;
+    uint16_t port;
+    std::function<void()> close;
+  };
+  std::vector<Plain> plain;
+  std::vector<std::pair<std::string, uint16_t>> plain_closed;  // closed by https-only
 
   // A crowd of connections leaves the allocator's free lists large once it has gone; give the
   // memory back to the system every few seconds after many connections closed.
@@ -151,13 +167,21 @@ namespace {
 
 // One client connection: idle wait, header, body, handling, reply, and again (keep-alive). All
 // of its handlers run on its strand; one timer bounds whichever phase is under way.
-template <typename Socket>
-class Connection : public std::enable_shared_from_this<Connection<Socket>> {
+// Stream: a TCP or Unix socket, or a TLS stream over TCP (which first shakes hands).
+template <typename Stream>
+class Connection : public std::enable_shared_from_this<Connection<Stream>> {
+  using Socket =
+      std::remove_reference_t<decltype(beast::get_lowest_layer(std::declval<Stream&>()))>;
+  static constexpr bool kTls = std::is_same_v<Stream, tls_stream>;
+
  public:
-  Connection(HttpServer::Impl& s, HttpServer& server, Socket sock, Caller caller)
+  template <typename... StreamArgs>
+  Connection(HttpServer::Impl& s, HttpServer& server, Caller caller,
+             std::shared_ptr<asio::ssl::context> ctx, StreamArgs&&... stream)
       : s_(s),
         server_(server),
-        sock_(std::move(sock)),
+        ctx_(std::move(ctx)),
+        sock_(std::forward<StreamArgs>(stream)...),
         timer_(sock_.get_executor()),
         caller_(std::move(caller)) {}
 
@@ -174,7 +198,21 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
     }
   }
 
-  void start() { wait_for_request(); }
+  void start() {
+    if constexpr (kTls) {
+      arm(s_.lim.header_timeout);
+      sock_.async_handshake(asio::ssl::stream_base::server,
+                            [self = this->shared_from_this()](beast::error_code ec) {
+                              if (ec) {
+                                ++self->s_.tls_failed;
+                                return self->close();
+                              }
+                              self->wait_for_request();
+                            });
+    } else {
+      wait_for_request();
+    }
+  }
 
  private:
   using Self = std::shared_ptr<Connection>;
@@ -195,8 +233,8 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 
   void close() {
     beast::error_code ec;
-    sock_.shutdown(Socket::shutdown_both, ec);
-    sock_.close(ec);
+    lowest().shutdown(Socket::shutdown_both, ec);
+    lowest().close(ec);
     disarm();
   }
 
@@ -207,16 +245,20 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 
   void wait_for_request() {
     if (s_.stopping) return close();
-    if (buf_.size() > 0) return read_header();  // the next request is already here
+    if (buf_.size() > 0) return read_header(s_.lim.header_timeout);  // already here
+    // TLS may hold a decrypted request the socket no longer shows: read at once, idle timeout.
+    if constexpr (kTls) return read_header(s_.lim.idle_timeout);
     arm(s_.lim.idle_timeout);
-    sock_.async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
+    lowest().async_wait(Socket::wait_read, [self = this->shared_from_this()](beast::error_code ec) {
       if (ec) return self->close();
-      self->read_header();
+      self->read_header(self->s_.lim.header_timeout);
     });
   }
 
-  void read_header() {
-    arm(s_.lim.header_timeout);
+  Socket& lowest() { return beast::get_lowest_layer(sock_); }
+
+  void read_header(std::chrono::milliseconds limit) {
+    arm(limit);
     parser_.emplace();
     parser_->header_limit(uint32_t(s_.lim.max_header_bytes));
     parser_->body_limit(s_.lim.max_body_bytes);
@@ -322,7 +364,7 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
   // connection and destroy the reply before the client has read it.
   void linger_close() {
     beast::error_code ec;
-    sock_.shutdown(Socket::shutdown_send, ec);
+    lowest().shutdown(Socket::shutdown_send, ec);
     if (ec) return close();
     arm(std::chrono::milliseconds(2000));
     drain_buf_ = std::make_unique<std::array<char, 4096>>();
@@ -338,7 +380,8 @@ class Connection : public std::enable_shared_from_this<Connection<Socket>> {
 
   HttpServer::Impl& s_;
   HttpServer& server_;
-  Socket sock_;
+  std::shared_ptr<asio::ssl::context> ctx_;  // TLS: the context this connection started with
+  Stream sock_;
   asio::steady_timer timer_;
   uint64_t timer_gen_ = 0;
   beast::flat_buffer buf_;
@@ -355,8 +398,8 @@ template <typename Acceptor>
 class Listener : public std::enable_shared_from_this<Listener<Acceptor>> {
  public:
   using Socket = typename Acceptor::protocol_type::socket;
-  Listener(HttpServer::Impl& s, HttpServer& server, Acceptor acc, Origin origin)
-      : s_(s), server_(server), acc_(std::move(acc)), pause_(s.io), origin_(origin) {}
+  Listener(HttpServer::Impl& s, HttpServer& server, Acceptor acc, Origin origin, bool tls = false)
+      : s_(s), server_(server), acc_(std::move(acc)), pause_(s.io), origin_(origin), tls_(tls) {}
 
   void accept() {
     if (s_.stopping) return;
@@ -392,8 +435,25 @@ class Listener : public std::enable_shared_from_this<Listener<Acceptor>> {
       auto ep = sock.remote_endpoint(e);
       caller.address = e ? "?" : ep.address().to_string();
     }
-    if (admit(caller)) {
-      std::make_shared<Connection<Socket>>(s_, server_, std::move(sock), std::move(caller))
+    std::shared_ptr<asio::ssl::context> ctx;
+    if (tls_) {
+      std::lock_guard lk(s_.tls_mu);
+      ctx = s_.tls_ctx;
+    }
+    if (tls_ && !ctx) {
+      beast::error_code e;
+      sock.close(e);
+    } else if (admit(caller)) {
+      if constexpr (std::is_same_v<Socket, tcp::socket>) {
+        if (tls_) {
+          auto& c = *ctx;
+          std::make_shared<Connection<tls_stream>>(s_, server_, std::move(caller), std::move(ctx),
+                                                   std::move(sock), c)
+              ->start();
+          return accept();
+        }
+      }
+      std::make_shared<Connection<Socket>>(s_, server_, std::move(caller), nullptr, std::move(sock))
           ->start();
     } else {
       ++s_.refused;
@@ -428,6 +488,7 @@ class Listener : public std::enable_shared_from_this<Listener<Acceptor>> {
   Acceptor acc_;
   asio::steady_timer pause_;
   Origin origin_;
+  bool tls_;
 };
 
 }  // namespace
@@ -538,11 +599,12 @@ void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpRepl
   done(std::move(r));
 }
 
-Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
+namespace {
+Result<tcp::acceptor> bound_acceptor(asio::io_context& io, const std::string& host, uint16_t port) {
   beast::error_code ec;
   auto addr = asio::ip::make_address(host, ec);
   if (ec) return make_error("INVALID_VALUE", {"address", host});
-  tcp::acceptor acc(impl_->io);
+  tcp::acceptor acc(io);
   tcp::endpoint ep(addr, port);
   acc.open(ep.protocol(), ec);
   if (!ec) acc.set_option(asio::socket_base::reuse_address(true), ec);
@@ -551,12 +613,83 @@ Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
   if (ec)
     return make_error("INTERNAL_ERROR",
                       {"listen on " + host + ":" + std::to_string(port), ec.message()});
-  impl_->tcp_port = acc.local_endpoint().port();
-  auto l =
-      std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc), Origin::kNetwork);
+  return acc;
+}
+}  // namespace
+
+Status HttpServer::listen_tcp(const std::string& host, uint16_t port) {
+  auto acc = bound_acceptor(impl_->io, host, port);
+  if (!acc) return acc.error();
+  impl_->tcp_port = acc.value().local_endpoint().port();
+  auto l = std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc.value()),
+                                                     Origin::kNetwork);
+  impl_->closers.push_back([l] { l->close(); });
+  {
+    std::lock_guard lk(impl_->mu);
+    impl_->plain.push_back({host, impl_->tcp_port, [l] { l->close(); }});
+  }
+  if (!impl_->io_threads.empty())
+    asio::post(impl_->io, [l] { l->accept(); });
+  else
+    l->accept();
+  return ok_status();
+}
+
+Status HttpServer::listen_tls(const std::string& host, uint16_t port) {
+  auto acc = bound_acceptor(impl_->io, host, port);
+  if (!acc) return acc.error();
+  impl_->tls_port = acc.value().local_endpoint().port();
+  auto l = std::make_shared<Listener<tcp::acceptor>>(*impl_, *this, std::move(acc.value()),
+                                                     Origin::kNetwork, /*tls=*/true);
   impl_->closers.push_back([l] { l->close(); });
   l->accept();
   return ok_status();
+}
+
+void HttpServer::set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx) {
+  std::lock_guard lk(impl_->tls_mu);
+  impl_->tls_ctx = std::move(ctx);
+}
+
+Status HttpServer::set_plain_http(bool open) {
+  std::vector<Impl::Plain> was;
+  {
+    std::lock_guard lk(impl_->mu);
+    if (open == !impl_->plain.empty() || (open && impl_->plain_closed.empty())) return ok_status();
+    if (!open) {
+      was.swap(impl_->plain);
+      for (const auto& p : was) impl_->plain_closed.emplace_back(p.host, p.port);
+    }
+  }
+  if (!open) {
+    if (impl_->io_threads.empty()) {
+      for (auto& p : was) p.close();
+      return ok_status();
+    }
+    std::promise<void> closed;
+    asio::post(impl_->io, [&] {
+      for (auto& p : was) p.close();
+      closed.set_value();
+    });
+    closed.get_future().wait();  // closed once this returns: a new connection is refused
+    return ok_status();
+  }
+  std::vector<std::pair<std::string, uint16_t>> addrs;
+  {
+    std::lock_guard lk(impl_->mu);
+    addrs.swap(impl_->plain_closed);
+  }
+  for (const auto& [host, port] : addrs)
+    if (auto st = listen_tcp(host, port); !st) return st;
+  return ok_status();
+}
+
+uint16_t HttpServer::tls_port() const {
+  return impl_->tls_port;
+}
+
+size_t HttpServer::tls_handshakes_failed() const {
+  return impl_->tls_failed.load();
 }
 
 Status HttpServer::listen_unix(const std::string& path) {

@@ -32,6 +32,10 @@
 #include "api/api.h"
 #include "api/wire.h"
 
+namespace boost::asio::ssl {
+class context;
+}
+
 namespace hvnet::api {
 
 struct ServerLimits {
@@ -78,6 +82,15 @@ class HttpServer {
 
   // host:port; port 0 picks a free port (see tcp_port()). Call before start().
   Status listen_tcp(const std::string& host, uint16_t port);
+  // HTTPS on host:port with the context of set_tls_context (no context yet: connections closed).
+  Status listen_tls(const std::string& host, uint16_t port);
+  // The TLS identity new connections get from now on (open ones keep theirs).
+  void set_tls_context(std::shared_ptr<boost::asio::ssl::context> ctx);
+  // https-only: false closes the plain-HTTP TCP listeners, true re-opens them on the same
+  // addresses (the Unix socket is never closed).
+  Status set_plain_http(bool open);
+  uint16_t tls_port() const;
+  size_t tls_handshakes_failed() const;
   Status listen_unix(const std::string& path);
   void start();  // starts the thread pools
   uint16_t tcp_port() const;

@@ -20,6 +20,7 @@
 
 #include "api/api.h"
 #include "api/http_server.h"
+#include "api/tls.h"
 #include "control/kernel_ports.h"
 #include "control/manager.h"
 #include "control/switch_controller.h"
@@ -105,6 +106,8 @@ int main(int argc, char** argv) {
   std::string config, db_path = "/var/lib/hvnet/hvnet.db";
   std::string ctl_path = "/run/hvnet/hvnetd.ctl", api_socket = "/run/hvnet/xapi.sock";
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
+  std::string api_listen_tls = "127.0.0.1:8443", tls_dir;
+  bool plain_http_beyond_loopback = false;
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
   std::string keeper_binary = self_dir() + "/hvnet-tapkeeper", keeper_socket;
@@ -115,6 +118,12 @@ int main(int argc, char** argv) {
   app.add_option("-c,--config", config, "static mode: data plane from this topology file (JSON)");
   app.add_option("--db", db_path, "SQLite database of the network manager");
   app.add_option("--api-listen", api_listen, "XenAPI over HTTP on HOST:PORT ('' = off)");
+  app.add_option("--api-listen-tls", api_listen_tls, "XenAPI over HTTPS on HOST:PORT ('' = off)");
+  app.add_option("--tls-dir", tls_dir,
+                 "where the API's TLS key and certificate live (default: the --db directory)");
+  app.add_flag(
+      "--api-plain-http-beyond-loopback", plain_http_beyond_loopback,
+      "allow --api-listen on a non-loopback address: passwords cross the network in clear");
   app.add_option("--api-socket", api_socket, "XenAPI over HTTP on this Unix socket");
   app.add_option("--password-file", password_file, "root's API password (TCP logins need it)");
   app.add_option("--pif-prefix", pif_prefix, "only NICs whose name starts with this become PIFs");
@@ -292,29 +301,90 @@ int main(int argc, char** argv) {
                limits.max_connections, limits.max_per_address, limits.max_local_connections,
                limits.max_body_bytes);
   hvnet::api::HttpServer http(api, limits);
+  auto host_port = [](const std::string& flag,
+                      const std::string& v) -> std::optional<std::pair<std::string, uint16_t>> {
+    auto colon = v.rfind(':');
+    int port = colon == std::string::npos ? -1 : std::atoi(v.c_str() + colon + 1);
+    if (port < 0 || port > 65535) {
+      spdlog::error("{} wants HOST:PORT, got {}", flag, v);
+      return std::nullopt;
+    }
+    return std::pair{v.substr(0, colon), uint16_t(port)};
+  };
+  if (!api_listen.empty()) {
+    auto hp = host_port("--api-listen", api_listen);
+    if (!hp) return 2;
+    if (!is_loopback(hp->first) && !plain_http_beyond_loopback) {
+      spdlog::error(
+          "--api-listen {} is beyond loopback without TLS: passwords and sessions would cross "
+          "the network in clear. Use --api-listen-tls, or add --api-plain-http-beyond-loopback",
+          api_listen);
+      return 2;
+    }
+    if (auto st = http.listen_tcp(hp->first, hp->second); !st) {
+      spdlog::error("{}", st.error().to_string());
+      return 2;
+    }
+  }
+  // HTTPS: a self-signed identity on first start (names and addresses of the host), or the one
+  // an admin installed; host.install_server_certificate replaces it with no restart.
+  const std::string dir =
+      tls_dir.empty() ? std::filesystem::path(db_path).parent_path().string() : tls_dir;
+  const hvnet::api::TlsFiles tls_files{(std::filesystem::path(dir) / "api-tls.key").string(),
+                                       (std::filesystem::path(dir) / "api-tls.pem").string()};
+  std::mutex tls_mu;
+  hvnet::api::Api::TlsHooks hooks;
+  hooks.https_only = [&](bool on) { return http.set_plain_http(!on); };
+  if (!api_listen_tls.empty()) {
+    auto hp = host_port("--api-listen-tls", api_listen_tls);
+    if (!hp) return 2;
+    std::vector<std::string> names = {local_hostname(), "localhost"};
+    std::vector<std::string> addrs = {"127.0.0.1", "::1"};
+    if (!is_loopback(hp->first) && hp->first != "0.0.0.0" && hp->first != "::")
+      addrs.push_back(hp->first);
+    if (auto st = hvnet::api::ensure_self_signed(tls_files, names, addrs); !st) {
+      spdlog::error("API TLS identity: {}", st.error().to_string());
+      return 2;
+    }
+    auto ctx = hvnet::api::server_context(hvnet::api::read_file(tls_files.cert),
+                                          hvnet::api::read_file(tls_files.key));
+    if (!ctx) {
+      spdlog::error("API TLS identity in {}: {}", dir, ctx.error().to_string());
+      return 2;
+    }
+    http.set_tls_context(ctx.value());
+    if (auto st = http.listen_tls(hp->first, hp->second); !st) {
+      spdlog::error("{}", st.error().to_string());
+      return 2;
+    }
+    hooks.install = [&](const std::string& cert, const std::string& key,
+                        const std::string& chain) -> hvnet::Status {
+      const std::string full = chain.empty() ? cert : cert + "\n" + chain;
+      auto c = hvnet::api::server_context(full, key);
+      if (!c) return c.error();
+      std::lock_guard lk(tls_mu);
+      if (auto st = hvnet::api::write_identity(tls_files, full, key); !st) return st;
+      http.set_tls_context(c.value());
+      spdlog::info("API TLS certificate installed: {}", hvnet::api::certificate_fingerprint(cert));
+      return hvnet::ok_status();
+    };
+    hooks.certificate = [&] {
+      std::lock_guard lk(tls_mu);
+      return hvnet::api::read_file(tls_files.cert);
+    };
+  }
+  api.set_tls_hooks(std::move(hooks));
+  const bool https_only = mgr.read([](const hvnet::model::Txn& t) {
+    const auto* h = t.get(hvnet::model::local_host(t), "host");
+    return h && h->rec.value("https_only", false);
+  });
+  if (https_only) (void)http.set_plain_http(false);
+  // The Unix socket last: once it answers, every listener is ready (tests wait on it).
   if (!api_socket.empty()) {
     if (auto st = http.listen_unix(api_socket); !st) {
       spdlog::error("{}", st.error().to_string());
       return 2;
     }
-  }
-  if (!api_listen.empty()) {
-    auto colon = api_listen.rfind(':');
-    int port = colon == std::string::npos ? -1 : std::atoi(api_listen.c_str() + colon + 1);
-    if (port < 0 || port > 65535) {
-      spdlog::error("--api-listen wants HOST:PORT, got {}", api_listen);
-      return 2;
-    }
-    const std::string host = api_listen.substr(0, colon);
-    if (auto st = http.listen_tcp(host, uint16_t(port)); !st) {
-      spdlog::error("{}", st.error().to_string());
-      return 2;
-    }
-    if (!is_loopback(host))
-      spdlog::warn(
-          "the API listens on {} beyond loopback, without TLS: passwords and sessions "
-          "cross the network in clear",
-          api_listen);
   }
   http.start();
   hvnet::CtlServer debug(ctl_path, ctl, /*allow_apply=*/false);
@@ -322,8 +392,9 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.error().to_string());
     return 2;
   }
-  spdlog::info("hvnetd running: db {}, API on {} and {} ({} methods)", db_path, api_socket,
-               api_listen.empty() ? "no TCP" : api_listen, api.method_count());
+  spdlog::info("hvnetd running: db {}, API on {}, HTTP {}, HTTPS {} ({} methods)", db_path,
+               api_socket, api_listen.empty() || https_only ? "off" : api_listen,
+               api_listen_tls.empty() ? "off" : api_listen_tls, api.method_count());
   for (;;) {
     int sig = 0;
     sigwait(&sigs, &sig);

@@ -59,7 +59,8 @@ std::vector<ClassSpec> build() {
         f("PIFs", "PIF-uuids", T::kRefSet, A::kRO, "PIF", true),
         f("resident_VMs", "resident-vms", T::kRefSet, A::kRO, "VM", true),
         f("other_config", "other-config", T::kStringMap, A::kRW),
-        f("tags", "tags", T::kStringSet, A::kRW)},
+        f("tags", "tags", T::kStringSet, A::kRW),
+        f("https_only", "https-only", T::kBool, A::kRO)},
        {"uuid", "name-label", "name-description"}});
   c.push_back(
       {"network",

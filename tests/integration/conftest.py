@@ -272,7 +272,7 @@ class ManagedHost:
         self.pwfile = os.path.join(self.dir, "password")
         with open(os.open(self.pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(self.PASSWORD + "\n")
-        self.port = free_tcp_port()
+        self.port, self.tls_port = free_tcp_port(), free_tcp_port()
         self.proc = None
         lab._undo.append(self.remove_taps)  # runs after stop: TAPs outlive hvnetd by design
         self.start()
@@ -285,6 +285,7 @@ class ManagedHost:
         self.proc = subprocess.Popen(
             prefix + [HVNETD, "--db", self.db, "--api-socket", self.sock,
                       "--api-listen", f"127.0.0.1:{self.port}", "--password-file", self.pwfile,
+                      "--api-listen-tls", f"127.0.0.1:{self.tls_port}",
                       "--pif-prefix", self.lab.name(""), "--ctl", self.ctl,
                       "--state-dir", os.path.join(self.dir, "state"),
                       "--resolv-conf", self.resolv_conf,
@@ -325,12 +326,11 @@ class ManagedHost:
         if self.proc.poll() is not None:
             raise AssertionError(f"hvnetd exited with {self.proc.returncode}")
         try:
-            if self.netns:  # its TCP port lives in the namespace: the Unix socket tells
-                with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
-                    s.connect(self.sock)
-                    return True
-            with socket.create_connection(("127.0.0.1", self.port), timeout=1):
-                return os.path.exists(self.sock)
+            # hvnetd opens the Unix socket after its TCP listeners (some may stay closed:
+            # https-only), so an answer there means ready.
+            with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+                s.connect(self.sock)
+                return True
         except OSError:
             return False
 

@@ -75,14 +75,23 @@ def test_bad_input_exits_non_zero_with_the_error_and_changes_nothing(host, lab):
     assert host.xe("vif-list", "--minimal").stdout.strip() == ""
 
 
-def test_xe_over_tcp_with_credentials(host):
-    base = [XE, "-s", "127.0.0.1", "-p", str(host.port), "-u", "root"]
+@pytest.mark.parametrize("tls", [True, False])
+def test_xe_over_tcp_with_credentials(host, tmp_path, tls):
+    """-s speaks TLS (the HTTPS port; trust on first use); --nossl plain HTTP (the HTTP port)."""
+    base = [XE, "-s", "127.0.0.1", "-u", "root"] + (
+        ["-p", str(host.tls_port)] if tls else ["--nossl", "-p", str(host.port)])
+    env = dict(os.environ, HVNET_XE_KNOWN_HOSTS=str(tmp_path / "known"))
     ok = subprocess.run(base + ["-pw", host.PASSWORD, "host-list", "--minimal"],
-                        capture_output=True, text=True, timeout=30)
-    assert ok.returncode == 0 and re.fullmatch(r"[0-9a-f-]{36}", ok.stdout.strip())
+                        capture_output=True, text=True, timeout=30, env=env)
+    assert ok.returncode == 0 and re.fullmatch(r"[0-9a-f-]{36}", ok.stdout.strip()), ok.stderr
     bad = subprocess.run(base + ["-pw", "wrong", "host-list"], capture_output=True, text=True,
-                         timeout=30)
+                         timeout=30, env=env)
     assert bad.returncode == 1 and "SESSION_AUTHENTICATION_FAILED" in bad.stderr
+    # Each speaks only its own: TLS to the HTTP port fails cleanly, and the reverse too.
+    crossed = [XE, "-s", "127.0.0.1", "-u", "root", "-pw", host.PASSWORD] + (
+        ["-p", str(host.port)] if tls else ["--nossl", "-p", str(host.tls_port)])
+    r = subprocess.run(crossed + ["host-list"], capture_output=True, text=True, timeout=30, env=env)
+    assert r.returncode == 1 and r.stderr
 
 
 def test_end_to_end_two_vms_ping_over_an_xe_made_network(host, lab):

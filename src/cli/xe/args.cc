@@ -13,6 +13,12 @@ Result<Invocation> parse_command_line(const std::vector<std::string>& av, Endpoi
       if (i + 1 >= av.size()) return make_error("USAGE", {"missing value after " + s});
       return av[++i];
     };
+    if (s == "--cafile") {
+      auto v = value();
+      if (!v) return v.error();
+      inv.endpoint.ca_file = v.value();
+      continue;
+    }
     if (s == "-s" || s == "-p" || s == "-u" || s == "-pw" || s == "-pwf") {
       auto v = value();
       if (!v) return v.error();
@@ -26,6 +32,7 @@ Result<Invocation> parse_command_line(const std::vector<std::string>& av, Endpoi
             port > 65535)
           return make_error("USAGE", {"-p wants a port number (1-65535), got '" + p + "'"});
         inv.endpoint.port = uint16_t(port);
+        inv.endpoint.port_given = true;
       } else if (s == "-u") {
         inv.user = v.value();
       } else if (s == "-pw") {
@@ -36,7 +43,7 @@ Result<Invocation> parse_command_line(const std::vector<std::string>& av, Endpoi
     } else if (s == "--minimal") {
       inv.args.minimal = true;
     } else if (s == "--nossl") {
-      continue;
+      inv.endpoint.tls = false;
     } else if (s == "help" || s == "--help" || s == "-h") {
       inv.help = true;
     } else if (inv.command.empty() && s.find('=') == std::string::npos) {

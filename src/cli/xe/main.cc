@@ -563,6 +563,26 @@ std::vector<Command> network_commands() {
          return x.done(
              x.call("host.set_hostname_live", json::array({host.value(), x.need(a, "host-name")})));
        }},
+      {"host-server-certificate-install",
+       {"certificate", "private-key"},
+       {"certificate-chain", "host-uuid"},
+       "Install a TLS certificate and key (PEM files read here) for the host's HTTPS API; served "
+       "from the next connection, no restart.",
+       [](Xe& x, A a) {
+         auto file = [&](const std::string& key) -> std::string {
+           if (!a.has(key)) return "";
+           std::ifstream in(a.get(key), std::ios::binary);
+           if (!in) throw UsageError{"cannot read " + key + " file " + a.get(key)};
+           return std::string(std::istreambuf_iterator<char>(in), {});
+         };
+         Result<json> host = a.has("host-uuid") ? x.lookup("host", a.get("host-uuid"))
+                                                : x.call("host.get_all", json::array());
+         if (!host) return fail(host.error());
+         json ref = host.value().is_array() ? host.value().at(0) : host.value();
+         return x.done(x.call("host.install_server_certificate",
+                              json::array({ref, file("certificate"), file("private-key"),
+                                           file("certificate-chain")})));
+       }},
       {"vm-create",
        {"name-label"},
        {"name-description"},
@@ -732,6 +752,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   hvnet::xe::Invocation& inv = parsed.value();
+  if (!inv.endpoint.tls && !inv.endpoint.port_given) inv.endpoint.port = 8090;
   if (inv.help) return help(inv);
   if (inv.command.empty()) {
     help(inv);

@@ -1,8 +1,17 @@
 #include "cli/xe/rpc_client.h"
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509v3.h>
+
 #include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
 
 namespace hvnet::xe {
 
@@ -33,7 +42,45 @@ Result<std::string> exchange(Socket& sock, const std::string& host, const std::s
   return res.body();
 }
 
+// SHA-256 of the certificate, colon-separated hex.
+std::string fingerprint(X509* cert) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned n = 0;
+  if (!cert || X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
+  std::string out;
+  char hex[4];
+  for (unsigned i = 0; i < n; ++i) {
+    std::snprintf(hex, sizeof hex, i ? ":%02X" : "%02X", md[i]);
+    out += hex;
+  }
+  return out;
+}
+
 }  // namespace
+
+Status RpcClient::trust(const std::string& fp) {
+  std::string path = ep_.known_hosts;
+  if (path.empty()) {
+    const char* env = std::getenv("HVNET_XE_KNOWN_HOSTS");
+    const char* home = std::getenv("HOME");
+    path = env ? env : std::string(home ? home : "/root") + "/.xe_known_hosts";
+  }
+  const std::string who = ep_.host + ":" + std::to_string(ep_.port);
+  std::ifstream in(path);
+  std::string host, seen;
+  while (in >> host >> seen) {
+    if (host != who) continue;
+    if (seen == fp) return ok_status();
+    return make_error("CERTIFICATE_MISMATCH",
+                      {who, "known " + seen, "served " + fp,
+                       "(remove the line from " + path + " if the host has a new one)"});
+  }
+  std::ofstream out(path, std::ios::app);
+  out << who << " " << fp << "\n";
+  std::cerr << "Trusting the certificate of " << who << " (SHA-256 " << fp << ") from now on ("
+            << path << ")\n";
+  return ok_status();
+}
 
 Result<std::string> RpcClient::post(const std::string& body) {
   asio::io_context io;
@@ -47,12 +94,34 @@ Result<std::string> RpcClient::post(const std::string& body) {
   asio::ip::tcp::resolver resolver(io);
   auto results = resolver.resolve(ep_.host, std::to_string(ep_.port), ec);
   if (ec) return make_error("CONNECTION_FAILED", {ep_.host, ec.message()});
-  asio::ip::tcp::socket sock(io);
-  asio::connect(sock, results, ec);
-  if (ec)
-    return make_error("CONNECTION_FAILED",
-                      {ep_.host + ":" + std::to_string(ep_.port), ec.message()});
-  return exchange(sock, ep_.host, body);
+  const std::string who = ep_.host + ":" + std::to_string(ep_.port);
+  if (!ep_.tls) {
+    asio::ip::tcp::socket sock(io);
+    asio::connect(sock, results, ec);
+    if (ec) return make_error("CONNECTION_FAILED", {who, ec.message()});
+    return exchange(sock, ep_.host, body);
+  }
+  asio::ssl::context ctx(asio::ssl::context::tls_client);
+  SSL_CTX_set_min_proto_version(ctx.native_handle(), TLS1_2_VERSION);
+  if (!ep_.ca_file.empty()) {
+    ctx.load_verify_file(ep_.ca_file, ec);
+    if (ec) return make_error("CONNECTION_FAILED", {ep_.ca_file, ec.message()});
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+  }
+  asio::ssl::stream<asio::ip::tcp::socket> tls(io, ctx);
+  SSL_set_tlsext_host_name(tls.native_handle(), ep_.host.c_str());
+  if (!ep_.ca_file.empty()) SSL_set1_host(tls.native_handle(), ep_.host.c_str());
+  asio::connect(tls.next_layer(), results, ec);
+  if (ec) return make_error("CONNECTION_FAILED", {who, ec.message()});
+  tls.handshake(asio::ssl::stream_base::client, ec);
+  if (ec) return make_error("SSL_VERIFY_ERROR", {who, ec.message()});
+  if (ep_.ca_file.empty()) {
+    X509* cert = SSL_get1_peer_certificate(tls.native_handle());
+    const std::string fp = fingerprint(cert);
+    X509_free(cert);
+    if (auto st = trust(fp); !st) return st.error();
+  }
+  return exchange(tls, ep_.host, body);
 }
 
 Result<json> RpcClient::call(const std::string& method, json params) {

@@ -1,0 +1,53 @@
+// The host's TLS calls: install_server_certificate (a new identity served from the next
+// handshake, no restart), get_server_certificate and set_https_only (plain HTTP over TCP closed
+// or opened again; the Unix socket stays). What they do to the listeners is hvnetd's (TlsHooks).
+#include "api/api.h"
+#include "api/api_util.h"
+#include "model/ops.h"
+
+namespace hvnet::api {
+
+using namespace detail;  // NOLINT: the API's own helpers
+
+void Api::register_tls() {
+  add("host.install_server_certificate", 3, 4, [this](const json& a) -> Result<json> {
+    auto ok = mgr_.read([&](const Txn& t) { return resolve(t, "host", a[0]); });
+    if (!ok) return ok.error();
+    auto cert = arg_string(a, 1, "certificate");
+    if (!cert) return cert.error();
+    auto key = arg_string(a, 2, "private_key");
+    if (!key) return key.error();
+    std::string chain;
+    if (!a[3].is_null()) {
+      auto c = arg_string(a, 3, "certificate_chain");
+      if (!c) return c.error();
+      chain = c.value();
+    }
+    if (!tls_.install) return make_error("INTERNAL_ERROR", {"this hvnetd serves no TLS"});
+    if (auto st = tls_.install(cert.value(), key.value(), chain); !st) return st.error();
+    return void_value();
+  });
+  add("host.get_server_certificate", 1, [this](const json& a) -> Result<json> {
+    auto ok = mgr_.read([&](const Txn& t) { return resolve(t, "host", a[0]); });
+    if (!ok) return ok.error();
+    return json(tls_.certificate ? tls_.certificate() : "");
+  });
+  add("host.set_https_only", 2, [this](const json& a) -> Result<json> {
+    if (!a[1].is_boolean() && !a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {"value"});
+    auto v = model::coerce(*model::find_class("host")->field("https_only"), a[1]);
+    if (!v) return v.error();
+    const bool on = v.value().get<bool>();
+    auto st = mgr_.write([&](Txn& t) -> Result<json> {
+      auto h = resolve(t, "host", a[0]);
+      if (!h) return h.error();
+      t.set_field(h.value(), "https_only", on);
+      return void_value();
+    });
+    if (!st) return st;
+    if (tls_.https_only)
+      if (auto r = tls_.https_only(on); !r) return r.error();
+    return void_value();
+  });
+}
+
+}  // namespace hvnet::api

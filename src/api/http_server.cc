@@ -434,6 +434,8 @@ class Listener : public std::enable_shared_from_this<Listener<Acceptor>> {
       beast::error_code e;
       auto ep = sock.remote_endpoint(e);
       caller.address = e ? "?" : ep.address().to_string();
+      // Replies and TLS flights go out at once, not held for the peer's delayed ACK.
+      sock.set_option(tcp::no_delay(true), e);
     }
     std::shared_ptr<asio::ssl::context> ctx;
     if (tls_) {

@@ -1,0 +1,95 @@
+#!/usr/bin/env python3
+"""The API over HTTPS against plain HTTP, one run, same hvnetd (its own SQLite file, loopback):
+login+logout pairs/s and network.get_record calls/s over one keep-alive connection each, and
+calls/s when every call opens a new connection (for HTTPS: a full handshake each). Prints the
+figures and the HTTPS/HTTP ratios. Needs root and a build.
+Usage: sudo bench/tls-bench.py [seconds-per-measurement]"""
+import http.client
+import json
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+HVNETD = os.environ.get("HVNETD", os.path.join(ROOT, "build/hvnetd"))
+SECS = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def rate(fn):
+    n, end = 0, time.monotonic() + SECS
+    while time.monotonic() < end:
+        fn()
+        n += 1
+    return n / SECS
+
+
+def main():
+    work = tempfile.mkdtemp(prefix="hvnet-tls-bench-")
+    port, tls_port, sock = free_port(), free_port(), os.path.join(work, "xapi.sock")
+    with open(os.open(os.path.join(work, "pw"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
+        f.write("bench\n")
+    proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket", sock,
+                             "--api-listen", f"127.0.0.1:{port}",
+                             "--api-listen-tls", f"127.0.0.1:{tls_port}",
+                             "--password-file", os.path.join(work, "pw"),
+                             "--pif-prefix", "hvbench-none", "--ctl", os.path.join(work, "ctl"),
+                             "--tap-keeper", ""],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 15
+        while not os.path.exists(sock) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        ctx = ssl.create_default_context(cafile=os.path.join(work, "api-tls.pem"))
+        make = {"HTTP": lambda: http.client.HTTPConnection("127.0.0.1", port),
+                "HTTPS": lambda: http.client.HTTPSConnection("localhost", tls_port, context=ctx)}
+        # "localhost" names the certificate's SAN; it resolves to loopback.
+        results = {}
+        for name, new in make.items():
+            conn = new()
+
+            def rpc(method, params, c=None):
+                c = c or conn
+                c.request("POST", "/jsonrpc",
+                          json.dumps({"method": method, "params": params, "id": 1}),
+                          {"Content-Type": "application/json"})
+                return json.loads(c.getresponse().read())["result"]
+
+            s = rpc("session.login_with_password", ["root", "bench"])
+            if name == "HTTP":
+                for i in range(50):
+                    rpc("network.create", [s, {"name_label": f"net{i}"}])
+            ref = rpc("network.get_all", [s])[0]
+            logins = rate(lambda: rpc("session.logout", [rpc("session.login_with_password",
+                                                              ["root", "bench"])]))
+            reads = rate(lambda: rpc("network.get_record", [s, ref]))
+
+            def fresh():
+                c = new()
+                rpc("network.get_record", [s, ref], c)
+                c.close()
+            fresh_reads = rate(fresh)
+            results[name] = (logins, reads, fresh_reads)
+        for name, (logins, reads, fresh_reads) in results.items():
+            print(f"{name:5s} login+logout {logins:8.0f} pairs/s   get_record {reads:8.0f} calls/s"
+                  f"   new connection per call {fresh_reads:7.0f} calls/s")
+        h, t = results["HTTP"], results["HTTPS"]
+        print(f"HTTPS/HTTP     login {t[0] / h[0]:.2f}   keep-alive reads {t[1] / h[1]:.2f}"
+              f"   new-connection reads {t[2] / h[2]:.2f}")
+    finally:
+        proc.terminate()
+        proc.wait()
+        subprocess.run(["rm", "-rf", work])
+
+
+if __name__ == "__main__":
+    main()

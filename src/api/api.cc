@@ -9,6 +9,7 @@
 #include <future>
 
 #include "api/api_util.h"
+#include "api/audit.h"
 #include "model/ops.h"
 #include "model/records.h"
 #include "model/utf8.h"
@@ -38,7 +39,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_session();
   register_events();
   register_metrics();
-  register_tls();
+  register_security();
   register_tasks();  // last: Async.* wraps every message registered before
 }
 
@@ -156,6 +157,23 @@ std::optional<std::string> Api::session_user(const std::string& ref) {
   return it->second.user;
 }
 
+void Api::audit(const std::string& who, const Caller& caller, const std::string& method,
+                const json& args, const Result<json>& r) {
+  json e = {{"time", iso_now()},
+            {"subject", who},
+            {"origin", caller.origin == Origin::kLocal ? "local" : caller.address},
+            {"call", method},
+            {"args", audit_args(method, args)}};
+  if (r) {
+    e["result"] = "success";
+  } else {
+    e["result"] = "failure";
+    e["error"] = json::array({r.error().code});
+    for (const auto& p : r.error().params) e["error"].push_back(p);
+  }
+  audit_->record(e);
+}
+
 void Api::end_session(const std::string& ref) {
   {
     std::lock_guard lk(sessions_mu_);
@@ -195,7 +213,14 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
                    Reply done) {
   if (!params.is_array())
     return done(make_error("MESSAGE_PARAMETER_COUNT_MISMATCH", {method, "?", "0"}));
-  if (method == "session.login_with_password") return done(login(params, caller));
+  if (method == "session.login_with_password") {
+    Result<json> r = login(params, caller);
+    if (audit_) {
+      const std::string user = !params.empty() && params[0].is_string() ? params[0] : "";
+      audit(user, caller, method, params, r);
+    }
+    return done(std::move(r));
+  }
   auto it = methods_.find(method);
   if (it == methods_.end()) return done(make_error("MESSAGE_METHOD_UNKNOWN", {method}));
   if (method == "system.listMethods") return done(it->second.fn(Ctx{}, json::array()));
@@ -214,6 +239,15 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
   for (size_t i = 1; i < params.size(); ++i) args.push_back(params[i]);
   for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // omitted trailing params
   Ctx ctx{session, *user, caller, ""};
+  if (audit_ && audited(method)) {
+    json after = json::array();
+    for (size_t i = 1; i < params.size(); ++i) after.push_back(params[i]);
+    done = [this, done = std::move(done), who = *user, caller, method,
+            after = std::move(after)](Result<json> r) {
+      audit(who, caller, method, after, r);
+      done(std::move(r));
+    };
+  }
   if (m.async_fn) return m.async_fn(ctx, args, std::move(done));
   done(m.fn(ctx, args));
 }

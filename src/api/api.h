@@ -18,6 +18,7 @@
 #include <set>
 #include <string>
 
+#include "api/audit.h"
 #include "api/events.h"
 #include "api/tasks.h"
 #include "control/manager.h"
@@ -88,6 +89,8 @@ class Api {
     std::function<std::string()> certificate;  // host.get_server_certificate
   };
   void set_tls_hooks(TlsHooks h) { tls_ = std::move(h); }
+  // Where writes and logins are recorded (unset: nowhere); pool.audit_log_get reads it back.
+  void set_audit_log(std::shared_ptr<AuditLog> log) { audit_ = std::move(log); }
   // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.
   void set_executor(Executor run) { executor_ = std::move(run); }
   size_t method_count() const { return methods_.size(); }
@@ -120,11 +123,11 @@ class Api {
                           std::function<Result<json>(const json& self)> record);
   void register_generic();
   void register_network();
-  void register_session();  // session.*, system.*     (session_calls.cc)
-  void register_tasks();    // task.*, Async.*          (session_calls.cc)
-  void register_events();   // event.*                  (session_calls.cc)
-  void register_metrics();  // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
-  void register_tls();      // host.install_server_certificate, set_https_only (tls_calls.cc)
+  void register_session();   // session.*, system.*     (session_calls.cc)
+  void register_tasks();     // task.*, Async.*          (session_calls.cc)
+  void register_events();    // event.*                  (session_calls.cc)
+  void register_metrics();   // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
+  void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
   // The session's user if it is valid (and marks it used), else nullopt.
@@ -138,6 +141,9 @@ class Api {
   Manager& mgr_;
   Credentials creds_;
   TlsHooks tls_;
+  std::shared_ptr<AuditLog> audit_;
+  void audit(const std::string& who, const Caller& caller, const std::string& method,
+             const json& args, const Result<json>& r);
   std::map<std::string, Method> methods_;
   SessionPolicy policy_;
   std::function<Clock::time_point()> now_;

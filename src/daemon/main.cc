@@ -333,6 +333,8 @@ int main(int argc, char** argv) {
   const hvnet::api::TlsFiles tls_files{(std::filesystem::path(dir) / "api-tls.key").string(),
                                        (std::filesystem::path(dir) / "api-tls.pem").string()};
   std::mutex tls_mu;
+  api.set_audit_log(std::make_shared<hvnet::api::AuditLog>(
+      (std::filesystem::path(db_path).parent_path() / "audit.log").string()));
   hvnet::api::Api::TlsHooks hooks;
   hooks.https_only = [&](bool on) { return http.set_plain_http(!on); };
   if (!api_listen_tls.empty()) {

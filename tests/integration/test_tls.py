@@ -143,3 +143,32 @@ def test_plain_http_beyond_loopback_is_refused_unless_forced(tmp_path):
     r = subprocess.run(base, capture_output=True, text=True, timeout=60)
     assert r.returncode == 2
     assert "in clear" in r.stdout + r.stderr and "--api-plain-http-beyond-loopback" in r.stdout + r.stderr
+
+
+def test_audit_log_records_writes_and_logins_with_subject_origin_and_outcome(host, tmp_path):
+    import xmlrpc.client
+    net = host.xe("network-create", "name-label=audited").stdout.strip()
+    host.xe("network-list")  # a read: not recorded
+    x = xmlrpc.client.ServerProxy(f"http://127.0.0.1:{host.port}")
+    assert x.session.login_with_password("root", "not-the-password")["Status"] == "Failure"
+    out = tmp_path / "audit.txt"
+    host.xe("audit-log-get", f"filename={out}")
+    lines = [json.loads(l) for l in out.read_text().splitlines()]
+    created = [l for l in lines if l["call"] == "network.create"]
+    assert created and created[-1]["result"] == "success" and created[-1]["subject"] == "root"
+    assert created[-1]["origin"] == "local"
+    assert created[-1]["args"][0]["name_label"] == "audited"
+    logins = [l for l in lines if l["call"] == "session.login_with_password" and l["origin"] == "127.0.0.1"]
+    assert logins and logins[-1]["result"] == "failure" and logins[-1]["subject"] == "root"
+    assert logins[-1]["error"][0] == "SESSION_AUTHENTICATION_FAILED"
+    assert "not-the-password" not in out.read_text()
+    assert not [l for l in lines if l["call"] in ("network.get_all_records", "network.get_all")]
+    # A write refused by the model is there with its error and the offending value.
+    bad = host.xe("network-param-set", f"uuid={net}", "MTU=99999", check=False)
+    assert bad.returncode == 1
+    since = lines[-1]["time"]
+    recent = [json.loads(l) for l in host.xe("audit-log-get", f"since={since}").stdout.splitlines()]
+    mtu = [l for l in recent if l["call"] == "network.set_MTU"]
+    assert mtu and mtu[-1]["result"] == "failure" and mtu[-1]["error"][:2] == ["MTU_INVALID", "99999"]
+    assert all(l["time"] >= since for l in recent)
+    assert os.stat(os.path.join(host.dir, "audit.log")).st_mode & 0o777 == 0o600

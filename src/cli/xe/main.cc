@@ -563,6 +563,23 @@ std::vector<Command> network_commands() {
          return x.done(
              x.call("host.set_hostname_live", json::array({host.value(), x.need(a, "host-name")})));
        }},
+      {"audit-log-get",
+       {},
+       {"since", "filename"},
+       "Print the audit log (every write and login: time, subject, origin, call, arguments, "
+       "result), or write it to filename; since=<time, e.g. 20261203T12:00:00Z>.",
+       [](Xe& x, A a) {
+         auto r = x.call("pool.audit_log_get", json::array({a.get("since")}));
+         if (!r) return fail(r.error());
+         if (!a.has("filename")) {
+           std::cout << r.value().get<std::string>();
+           return 0;
+         }
+         std::ofstream out(a.get("filename"), std::ios::binary | std::ios::trunc);
+         out << r.value().get<std::string>();
+         if (!out.flush()) throw UsageError{"cannot write " + a.get("filename")};
+         return 0;
+       }},
       {"host-server-certificate-install",
        {"certificate", "private-key"},
        {"certificate-chain", "host-uuid"},

@@ -5,8 +5,12 @@
 #include <gtest/gtest.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <boost/asio/ssl.hpp>
 #include <filesystem>
+#include <sstream>
+
+#include "api/audit.h"
 
 namespace hvnet::api {
 namespace {
@@ -43,6 +47,52 @@ TEST_F(TlsDir, InstallRefusalsUseXapisErrorCodes) {
   EXPECT_EQ(server_context("not a certificate", key).error().code, "SERVER_CERTIFICATE_INVALID");
   EXPECT_EQ(server_context(cert, "not a key").error().code, "SERVER_CERTIFICATE_KEY_INVALID");
   EXPECT_EQ(certificate_fingerprint("garbage"), "");
+}
+
+}  // namespace
+}  // namespace hvnet::api
+
+namespace hvnet::api {
+namespace {
+
+TEST_F(TlsDir, AuditLogRotatesBySizeAndReadsBackOldestFirst) {
+  std::filesystem::create_directories(dir);
+  AuditLog log((dir / "audit.log").string(), /*max_bytes=*/200, /*keep=*/2);
+  for (int i = 0; i < 12; ++i)
+    log.record(
+        {{"time", "20261203T12:00:" + std::string(i < 10 ? "0" : "") + std::to_string(i) + "Z"},
+         {"call", "network.create"},
+         {"n", i}});
+  EXPECT_TRUE(std::filesystem::exists(dir / "audit.log.1"));
+  EXPECT_TRUE(std::filesystem::exists(dir / "audit.log.2"));
+  EXPECT_FALSE(std::filesystem::exists(dir / "audit.log.3"));  // older ones are gone
+  std::vector<int> seen;
+  std::istringstream all(log.since(""));
+  for (std::string line; std::getline(all, line);) seen.push_back(nlohmann::json::parse(line)["n"]);
+  ASSERT_FALSE(seen.empty());
+  EXPECT_EQ(seen.back(), 11);
+  EXPECT_TRUE(std::is_sorted(seen.begin(), seen.end()));
+  std::istringstream recent(log.since("20261203T12:00:10Z"));
+  int n = 0;
+  for (std::string line; std::getline(recent, line);) ++n;
+  EXPECT_EQ(n, 2);
+}
+
+TEST(Audit, WritesAndLoginsAreRecordedReadsAreNotSecretsNever) {
+  EXPECT_TRUE(audited("network.create"));
+  EXPECT_TRUE(audited("Async.VLAN.create"));
+  EXPECT_TRUE(audited("session.login_with_password"));
+  EXPECT_TRUE(audited("network.set_name_label"));
+  EXPECT_FALSE(audited("network.get_all_records"));
+  EXPECT_FALSE(audited("event.from"));
+  EXPECT_FALSE(audited("host.query_data_source"));
+  const auto args = audit_args("host.install_server_certificate",
+                               {"OpaqueRef:h", "CERT", "-----BEGIN PRIVATE KEY-----", ""});
+  EXPECT_EQ(args[2], "(secret)");
+  EXPECT_EQ(args[1], "CERT");
+  EXPECT_EQ(audit_args("session.login_with_password", {"root", "pw"})[1], "(secret)");
+  EXPECT_LE(audit_args("network.create", {std::string(5000, 'x')})[0].get<std::string>().size(),
+            1030u);
 }
 
 }  // namespace

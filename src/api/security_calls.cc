@@ -1,6 +1,7 @@
-// The host's TLS calls: install_server_certificate (a new identity served from the next
-// handshake, no restart), get_server_certificate and set_https_only (plain HTTP over TCP closed
-// or opened again; the Unix socket stays). What they do to the listeners is hvnetd's (TlsHooks).
+// Security calls: the host's TLS (install_server_certificate: a new identity served from the next
+// handshake, no restart; get_server_certificate; set_https_only: plain HTTP over TCP closed or
+// opened again, the Unix socket stays; what they do to the listeners is hvnetd's, TlsHooks) and
+// the audit log (pool.audit_log_get, hvnet's: the lines since a time).
 #include "api/api.h"
 #include "api/api_util.h"
 #include "model/ops.h"
@@ -9,7 +10,7 @@ namespace hvnet::api {
 
 using namespace detail;  // NOLINT: the API's own helpers
 
-void Api::register_tls() {
+void Api::register_security() {
   add("host.install_server_certificate", 3, 4, [this](const json& a) -> Result<json> {
     auto ok = mgr_.read([&](const Txn& t) { return resolve(t, "host", a[0]); });
     if (!ok) return ok.error();
@@ -31,6 +32,16 @@ void Api::register_tls() {
     auto ok = mgr_.read([&](const Txn& t) { return resolve(t, "host", a[0]); });
     if (!ok) return ok.error();
     return json(tls_.certificate ? tls_.certificate() : "");
+  });
+  add("pool.audit_log_get", 0, 1, [this](const json& a) -> Result<json> {
+    std::string since;
+    if (!a[0].is_null()) {
+      auto s = arg_string(a, 0, "since");
+      if (!s) return s.error();
+      since = s.value();
+    }
+    if (!audit_) return json("");
+    return json(audit_->since(since));
   });
   add("host.set_https_only", 2, [this](const json& a) -> Result<json> {
     if (!a[1].is_boolean() && !a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {"value"});

@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "util/x509_fingerprint.h"
+
 namespace hvnet::api {
 
 namespace ssl = boost::asio::ssl;
@@ -147,18 +149,7 @@ Result<std::shared_ptr<ssl::context>> server_context(const std::string& cert_pem
 }
 
 std::string certificate_fingerprint(const std::string& cert_pem) {
-  Cert cert = parse_cert(cert_pem);
-  if (!cert) return "";
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (X509_digest(cert.get(), EVP_sha256(), md, &n) != 1) return "";
-  std::string out;
-  char hex[4];
-  for (unsigned i = 0; i < n; ++i) {
-    std::snprintf(hex, sizeof hex, i ? ":%02X" : "%02X", md[i]);
-    out += hex;
-  }
-  return out;
+  return x509_fingerprint(parse_cert(cert_pem).get());
 }
 
 }  // namespace hvnet::api

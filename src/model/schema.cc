@@ -39,29 +39,30 @@ std::vector<ClassSpec> build() {
                 f("igmp_snooping_enabled", "igmp-snooping-enabled", T::kBool, A::kRO),
                 f("management_network", "management-network", T::kRef, A::kRO, "network")},
                {"uuid", "name-label", "name-description", "master", "default-SR"}});
-  c.push_back(
-      {"host",
-       "host",
-       {f("uuid", "uuid", T::kString, A::kRO), f("name_label", "name-label", T::kString, A::kRW),
-        f("name_description", "name-description", T::kString, A::kRW),
-        f("hostname", "hostname", T::kString, A::kRO), f("address", "address", T::kString, A::kRO),
-        f("enabled", "enabled", T::kBool, A::kRO),
-        f("API_version_major", "API-version-major", T::kInt, A::kRO),
-        f("API_version_minor", "API-version-minor", T::kInt, A::kRO),
-        f("API_version_vendor", "API-version-vendor", T::kString, A::kRO),
-        f("API_version_vendor_implementation", "API-version-vendor-implementation", T::kStringMap,
-          A::kRO),
-        f("software_version", "software-version", T::kStringMap, A::kRO),
-        f("capabilities", "capabilities", T::kStringSet, A::kRO),
-        f("cpu_info", "cpu_info", T::kStringMap, A::kRO),
-        f("allowed_operations", "allowed-operations", T::kStringSet, A::kRO),
-        f("current_operations", "current-operations", T::kStringMap, A::kRO),
-        f("PIFs", "PIF-uuids", T::kRefSet, A::kRO, "PIF", true),
-        f("resident_VMs", "resident-vms", T::kRefSet, A::kRO, "VM", true),
-        f("other_config", "other-config", T::kStringMap, A::kRW),
-        f("tags", "tags", T::kStringSet, A::kRW),
-        f("https_only", "https-only", T::kBool, A::kRO)},
-       {"uuid", "name-label", "name-description"}});
+  c.push_back({"host",
+               "host",
+               {f("uuid", "uuid", T::kString, A::kRO),
+                f("name_label", "name-label", T::kString, A::kRW),
+                f("name_description", "name-description", T::kString, A::kRW),
+                f("hostname", "hostname", T::kString, A::kRO),
+                f("address", "address", T::kString, A::kRO),
+                f("enabled", "enabled", T::kBool, A::kRO),
+                f("API_version_major", "API-version-major", T::kInt, A::kRO),
+                f("API_version_minor", "API-version-minor", T::kInt, A::kRO),
+                f("API_version_vendor", "API-version-vendor", T::kString, A::kRO),
+                f("API_version_vendor_implementation", "API-version-vendor-implementation",
+                  T::kStringMap, A::kRO),
+                f("software_version", "software-version", T::kStringMap, A::kRO),
+                f("capabilities", "capabilities", T::kStringSet, A::kRO),
+                f("cpu_info", "cpu_info", T::kStringMap, A::kRO),
+                f("allowed_operations", "allowed-operations", T::kStringSet, A::kRO),
+                f("current_operations", "current-operations", T::kStringMap, A::kRO),
+                f("PIFs", "PIF-uuids", T::kRefSet, A::kRO, "PIF", true),
+                f("resident_VMs", "resident-vms", T::kRefSet, A::kRO, "VM", true),
+                f("other_config", "other-config", T::kStringMap, A::kRW),
+                f("tags", "tags", T::kStringSet, A::kRW),
+                f("https_only", "https-only", T::kBool, A::kRO)},
+               {"uuid", "name-label", "name-description"}});
   c.push_back(
       {"network",
        "network",
@@ -219,12 +220,16 @@ const FieldSpec* ClassSpec::field_by_xe(std::string_view xe_name) const {
     if (fs.xe == xe_name) return &fs;
   // xe also accepts the wire spelling with dashes (name-label, other-config…)
   for (const auto& fs : fields) {
-    std::string dashed = fs.wire;
-    for (auto& ch : dashed)
-      if (ch == '_') ch = '-';
-    if (dashed == xe_name) return &fs;
+    if (dashed(fs.wire) == xe_name) return &fs;
   }
   return nullptr;
+}
+
+std::string dashed(std::string_view wire) {
+  std::string out(wire);
+  for (auto& ch : out)
+    if (ch == '_') ch = '-';
+  return out;
 }
 
 const std::vector<ClassSpec>& all_classes() {

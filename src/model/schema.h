@@ -39,6 +39,9 @@ struct ClassSpec {
   bool has_name_label() const { return field("name_label") != nullptr; }
 };
 
+// An API name as xe also accepts it: underscores as dashes (name_label -> name-label).
+std::string dashed(std::string_view wire);
+
 const std::vector<ClassSpec>& all_classes();
 const ClassSpec* find_class(std::string_view wire_name);
 const ClassSpec* find_class_by_xe(std::string_view xe_prefix);

@@ -233,12 +233,9 @@ const XeField* XeRecord::field(std::string_view name) const {
   for (const auto& x : fields)
     if (x.name == name) return &x;
   // xe also accepts the API spelling with dashes (name-label, other-config…)
-  for (const auto& x : fields) {
-    std::string dashed = x.wire;
-    for (auto& ch : dashed)
-      if (ch == '_') ch = '-';
-    if (!x.wire.empty() && x.via.empty() && (dashed == name || x.wire == name)) return &x;
-  }
+  for (const auto& x : fields)
+    if (!x.wire.empty() && x.via.empty() && (model::dashed(x.wire) == name || x.wire == name))
+      return &x;
   return nullptr;
 }
 

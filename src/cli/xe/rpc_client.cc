@@ -13,6 +13,8 @@
 #include <fstream>
 #include <iostream>
 
+#include "util/x509_fingerprint.h"
+
 namespace hvnet::xe {
 
 namespace asio = boost::asio;
@@ -40,20 +42,6 @@ Result<std::string> exchange(Socket& sock, const std::string& host, const std::s
   if (res.result() != http::status::ok)
     return make_error("INTERNAL_ERROR", {"HTTP " + std::to_string(res.result_int()), res.body()});
   return res.body();
-}
-
-// SHA-256 of the certificate, colon-separated hex.
-std::string fingerprint(X509* cert) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned n = 0;
-  if (!cert || X509_digest(cert, EVP_sha256(), md, &n) != 1) return "";
-  std::string out;
-  char hex[4];
-  for (unsigned i = 0; i < n; ++i) {
-    std::snprintf(hex, sizeof hex, i ? ":%02X" : "%02X", md[i]);
-    out += hex;
-  }
-  return out;
 }
 
 }  // namespace
@@ -117,7 +105,7 @@ Result<std::string> RpcClient::post(const std::string& body) {
   if (ec) return make_error("SSL_VERIFY_ERROR", {who, ec.message()});
   if (ep_.ca_file.empty()) {
     X509* cert = SSL_get1_peer_certificate(tls.native_handle());
-    const std::string fp = fingerprint(cert);
+    const std::string fp = x509_fingerprint(cert);
     X509_free(cert);
     if (auto st = trust(fp); !st) return st.error();
   }

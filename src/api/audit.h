@@ -18,7 +18,6 @@ class AuditLog {
   // Every line whose "time" is at or after `since` ("" = all), oldest first, across the rotated
   // files that remain.
   std::string since(const std::string& since) const;
-  const std::string& path() const { return path_; }
 
  private:
   std::string path_;

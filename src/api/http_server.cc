@@ -103,7 +103,6 @@ struct HttpServer::Impl {
   // TLS: the context new connections take (replaced whole by a certificate install).
   std::mutex tls_mu;
   std::shared_ptr<asio::ssl::context> tls_ctx;
-  std::atomic<size_t> tls_failed{0};
   // Plain-HTTP TCP listeners, which https-only closes and re-opens on the same addresses.
   struct Plain {
     std::string host;
@@ -203,10 +202,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       arm(s_.lim.header_timeout);
       sock_.async_handshake(asio::ssl::stream_base::server,
                             [self = this->shared_from_this()](beast::error_code ec) {
-                              if (ec) {
-                                ++self->s_.tls_failed;
-                                return self->close();
-                              }
+                              if (ec) return self->close();
                               self->wait_for_request();
                             });
     } else {
@@ -688,10 +684,6 @@ Status HttpServer::set_plain_http(bool open) {
 
 uint16_t HttpServer::tls_port() const {
   return impl_->tls_port;
-}
-
-size_t HttpServer::tls_handshakes_failed() const {
-  return impl_->tls_failed.load();
 }
 
 Status HttpServer::listen_unix(const std::string& path) {

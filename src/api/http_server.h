@@ -90,7 +90,6 @@ class HttpServer {
   // addresses (the Unix socket is never closed).
   Status set_plain_http(bool open);
   uint16_t tls_port() const;
-  size_t tls_handshakes_failed() const;
   Status listen_unix(const std::string& path);
   void start();  // starts the thread pools
   uint16_t tcp_port() const;

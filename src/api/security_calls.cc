@@ -44,7 +44,6 @@ void Api::register_security() {
     return json(audit_->since(since));
   });
   add("host.set_https_only", 2, [this](const json& a) -> Result<json> {
-    if (!a[1].is_boolean() && !a[1].is_string()) return make_error("FIELD_TYPE_ERROR", {"value"});
     auto v = model::coerce(*model::find_class("host")->field("https_only"), a[1]);
     if (!v) return v.error();
     const bool on = v.value().get<bool>();

@@ -328,13 +328,13 @@ int main(int argc, char** argv) {
   }
   // HTTPS: a self-signed identity on first start (names and addresses of the host), or the one
   // an admin installed; host.install_server_certificate replaces it with no restart.
-  const std::string dir =
-      tls_dir.empty() ? std::filesystem::path(db_path).parent_path().string() : tls_dir;
+  const std::string db_dir = std::filesystem::path(db_path).parent_path().string();
+  const std::string dir = tls_dir.empty() ? db_dir : tls_dir;
   const hvnet::api::TlsFiles tls_files{(std::filesystem::path(dir) / "api-tls.key").string(),
                                        (std::filesystem::path(dir) / "api-tls.pem").string()};
   std::mutex tls_mu;
   api.set_audit_log(std::make_shared<hvnet::api::AuditLog>(
-      (std::filesystem::path(db_path).parent_path() / "audit.log").string()));
+      (std::filesystem::path(db_dir) / "audit.log").string()));
   hvnet::api::Api::TlsHooks hooks;
   hooks.https_only = [&](bool on) { return http.set_plain_http(!on); };
   if (!api_listen_tls.empty()) {

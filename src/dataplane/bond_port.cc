@@ -11,6 +11,7 @@
 #include "packet/headers.h"
 #include "packet/mac.h"
 #include "proto/lacpdu.h"
+#include "util/fnv1a.h"
 
 namespace hvnet {
 
@@ -45,9 +46,7 @@ std::vector<uint16_t> lacp_port_numbers(const std::vector<BondMemberSpec>& membe
             [&](size_t a, size_t b) { return members[a].port->name() < members[b].port->name(); });
   std::vector<uint16_t> out(members.size(), 0);
   for (size_t i : by_name) {
-    uint32_t h = 2166136261u;
-    for (unsigned char c : members[i].port->name()) h = (h ^ c) * 16777619u;
-    auto n = uint16_t(1 + h % 0xfffe);
+    auto n = uint16_t(1 + fnv1a32(members[i].port->name()) % 0xfffe);
     while (std::find(out.begin(), out.end(), n) != out.end()) n = uint16_t(n % 0xfffe + 1);
     out[i] = n;
   }

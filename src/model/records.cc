@@ -7,6 +7,7 @@
 #include <cstdio>
 
 #include "model/utf8.h"
+#include "util/fnv1a.h"
 
 namespace hvnet::model {
 
@@ -77,12 +78,8 @@ json new_pif_record(const json& device, const json& mac, const json& mtu, int64_
 std::string pif_metrics_uuid(const std::string& pif) {
   // A PIF's metrics object lives as long as the PIF: its uuid is derived from the PIF's (FNV-1a
   // of the PIF uuid, two 64-bit lanes, shaped as a version-4 uuid), so it needs no storage.
-  uint64_t h[2] = {0xcbf29ce484222325ull, 0x84222325cbf29ce4ull};
-  for (int lane = 0; lane < 2; ++lane)
-    for (char c : "metrics:" + pif + (lane ? ":1" : ":0")) {
-      h[lane] ^= uint8_t(c);
-      h[lane] *= 0x100000001b3ull;
-    }
+  const uint64_t h[2] = {fnv1a64("metrics:" + pif + ":0"),
+                         fnv1a64("metrics:" + pif + ":1", 0x84222325cbf29ce4ull)};
   char out[37];
   std::snprintf(out, sizeof out, "%08x-%04x-4%03x-%04x-%012llx", unsigned(h[0] >> 32),
                 unsigned((h[0] >> 16) & 0xffff), unsigned(h[0] & 0xfff),

@@ -16,6 +16,8 @@ PKGS=(
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
   libmnl-dev libxdp-dev libbpf-dev liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libboost-dev
+  # API logins through PAM (pam_unix for local accounts; useradd for the tests' accounts)
+  libpam0g-dev libpam-modules libpam-runtime passwd
   # PCI vendor and device names for PIF metrics
   pci.ids
   # integration-test peers and tools
@@ -52,6 +54,9 @@ if [ ! -d "$XO_DIR/node_modules/xen-api" ]; then
   $SUDO mkdir -p "$XO_DIR"
   $SUDO npm install --no-audit --no-fund --prefix "$XO_DIR" xen-api@4 >/dev/null
 fi
+# hvnetd's PAM service: system accounts log in with their system passwords (Debian's common-auth
+# and common-account); without it PAM would use the "other" service.
+$SUDO install -D -m 0644 "$(dirname "$0")/pam.d-hvnet" /etc/pam.d/hvnet
 # xe's bash completion (loaded on demand by bash-completion, which sources this directory).
 $SUDO install -D -m 0644 "$(dirname "$0")/xe-completion.bash" /usr/share/bash-completion/completions/xe
 echo "install-deps: all dependencies present"

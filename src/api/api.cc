@@ -10,6 +10,7 @@
 
 #include "api/api_util.h"
 #include "api/audit.h"
+#include "api/rbac.h"
 #include "model/ops.h"
 #include "model/records.h"
 #include "model/utf8.h"
@@ -40,6 +41,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_events();
   register_metrics();
   register_security();
+  register_subjects();
   register_tasks();  // last: Async.* wraps every message registered before
 }
 
@@ -78,6 +80,61 @@ size_t Api::session_count() {
   return sessions_.size();
 }
 
+Result<Identity> Api::authenticate(const std::string& user, const std::string& pw,
+                                   const Caller& caller) {
+  auto refused = [&] {
+    return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});
+  };
+  if (user == creds_.user) {
+    const bool api_password = !creds_.password.empty() && pw.size() == creds_.password.size() &&
+                              CRYPTO_memcmp(pw.data(), creds_.password.data(), pw.size()) == 0;
+    if (caller.origin == Origin::kLocal || api_password ||
+        (auth_ && !pw.empty() && auth_->check_password(user, pw)))
+      return Identity{true, "", {}};
+    return refused();
+  }
+  if (!auth_) return refused();
+  auto account = auth_->user(user);
+  if (!account || pw.empty() || !auth_->check_password(user, pw)) return refused();
+  Identity who{false, subject_identifier(*account), {}};
+  who.subjects =
+      mgr_.read([&](const Txn& t) { return model::subjects_of(t, membership(*account)); });
+  if (who.subjects.empty())
+    return make_error("SESSION_AUTHORIZATION_FAILED",
+                      {user, "the account is not a subject of this pool (xe subject-add)"});
+  auto role = role_of(who.subjects);
+  if (!role) return role.error();
+  if (!role.value())
+    return make_error(
+        "RBAC_PERMISSION_DENIED",
+        {user, "Subject " + user + " (identifier " + who.sid + ") has no roles in this pool"});
+  return who;
+}
+
+Result<std::optional<model::Role>> Api::role_of(const std::vector<std::string>& subjects) {
+  return mgr_.read([&](const Txn& t) -> Result<std::optional<model::Role>> {
+    bool any = false;
+    std::optional<model::Role> best;
+    for (const auto& s : subjects) {
+      const auto* o = t.get(s, "subject");
+      if (!o) continue;
+      any = true;
+      for (const auto& r : o->rec["roles"]) {
+        auto role = rbac::role_of_uuid(r.get<std::string>());
+        if (role && (!best || model::role_holds(*role, *best))) best = role;
+      }
+    }
+    if (!any) return make_error("SESSION_INVALID", {"the session's subject was removed"});
+    return best;
+  });
+}
+
+std::vector<std::string> Api::permissions(std::optional<model::Role> role) {
+  std::vector<std::string> names = {"session.login_with_password"};
+  for (const auto& [name, m] : methods_) names.push_back(name);
+  return rbac::permissions_of(role.value_or(model::Role::kPoolAdmin), names);
+}
+
 Result<json> Api::login(const json& params, const Caller& caller) {
   if (params.size() < 2 || params.size() > 4)
     return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
@@ -85,26 +142,27 @@ Result<json> Api::login(const json& params, const Caller& caller) {
   if (!params[0].is_string() || !params[1].is_string())
     return make_error("SESSION_AUTHENTICATION_FAILED", {"", "Authentication failure"});
   const std::string user = params[0], pw = params[1];
-  const auto now = now_();
-  std::lock_guard lk(sessions_mu_);
   // Throttling: the user's and the address's counts. The Unix socket is local root, trusted
   // without a password: never throttled, so an attack over TCP cannot lock the admin out.
   std::vector<std::string> keys;
   if (caller.origin == Origin::kNetwork) keys = {"user:" + user, "addr:" + caller.address};
-  for (const auto& k : keys) {
-    auto it = failures_.find(k);
-    if (it != failures_.end() && now < it->second.blocked_until) {
-      auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count();
-      return make_error(
-          "SESSION_AUTHENTICATION_FAILED",
-          {user, "too many failed logins: try again in " + std::to_string(wait) + " s"});
+  {
+    const auto now = now_();
+    std::lock_guard lk(sessions_mu_);
+    for (const auto& k : keys) {
+      auto it = failures_.find(k);
+      if (it != failures_.end() && now < it->second.blocked_until) {
+        auto wait = std::chrono::ceil<std::chrono::seconds>(it->second.blocked_until - now).count();
+        return make_error(
+            "SESSION_AUTHENTICATION_FAILED",
+            {user, "too many failed logins: try again in " + std::to_string(wait) + " s"});
+      }
     }
   }
-  bool ok =
-      user == creds_.user && (caller.origin == Origin::kLocal ||
-                              (!creds_.password.empty() && pw.size() == creds_.password.size() &&
-                               CRYPTO_memcmp(pw.data(), creds_.password.data(), pw.size()) == 0));
-  if (!ok) {
+  Result<Identity> who = authenticate(user, pw, caller);  // no lock: PAM may take a while
+  const auto now = now_();
+  std::lock_guard lk(sessions_mu_);
+  if (!who) {
     if (failures_.size() > 100000) failures_.clear();  // bounded memory under a spray of names
     for (const auto& k : keys) {
       Failures& f = failures_[k];
@@ -118,7 +176,7 @@ Result<json> Api::login(const json& params, const Caller& caller) {
                      f.count, backoff.count());
       }
     }
-    return make_error("SESSION_AUTHENTICATION_FAILED", {user, "Authentication failure"});
+    return who.error();
   }
   for (const auto& k : keys) failures_.erase(k);
   // Expire idle sessions, then make room under the user's cap (least recently used first).
@@ -140,11 +198,11 @@ Result<json> Api::login(const json& params, const Caller& caller) {
   std::string ref = std::string(model::kRefPrefix) + uuid;
   std::string originator =
       params.size() > 3 && params[3].is_string() ? params[3].get<std::string>() : std::string();
-  sessions_[ref] = Session{user, now, uuid, originator, iso_now()};
+  sessions_[ref] = Session{user, now, uuid, originator, iso_now(), std::move(who.value())};
   return json(ref);
 }
 
-std::optional<std::string> Api::session_user(const std::string& ref) {
+std::optional<Api::Session> Api::session_of(const std::string& ref) {
   const auto now = now_();
   std::lock_guard lk(sessions_mu_);
   auto it = sessions_.find(ref);
@@ -154,7 +212,7 @@ std::optional<std::string> Api::session_user(const std::string& ref) {
     return std::nullopt;
   }
   it->second.last_used = now;
-  return it->second.user;
+  return it->second;
 }
 
 void Api::audit(const std::string& who, const Caller& caller, const std::string& method,
@@ -227,8 +285,8 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
   if (params.empty() || !params[0].is_string())
     return done(make_error("SESSION_INVALID", {params.empty() ? "" : params[0].dump()}));
   const std::string session = params[0];
-  auto user = session_user(session);
-  if (!user) return done(make_error("SESSION_INVALID", {session}));
+  auto sess = session_of(session);
+  if (!sess) return done(make_error("SESSION_INVALID", {session}));
   const Method& m = it->second;
   size_t n = params.size() - 1;
   if (n < m.min_args || n > m.max_args)
@@ -238,15 +296,27 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
   json args = json::array();
   for (size_t i = 1; i < params.size(); ++i) args.push_back(params[i]);
   for (size_t i = n; i < m.max_args; ++i) args.push_back(nullptr);  // omitted trailing params
-  Ctx ctx{session, *user, caller, ""};
+  Ctx ctx{session, sess->user, caller, ""};
   if (audit_ && audited(method)) {
     json after = json::array();
     for (size_t i = 1; i < params.size(); ++i) after.push_back(params[i]);
-    done = [this, done = std::move(done), who = *user, caller, method,
+    done = [this, done = std::move(done), who = sess->user, caller, method,
             after = std::move(after)](Result<json> r) {
       audit(who, caller, method, after, r);
       done(std::move(r));
     };
+  }
+  // Access control, here for every call: the roles the session's subjects have now.
+  if (!sess->who.superuser) {
+    auto role = role_of(sess->who.subjects);
+    if (!role) {
+      end_session(session);
+      return done(make_error("SESSION_INVALID", {session}));
+    }
+    const rbac::Permission need = rbac::permission_of(method, args);
+    if (!role.value() || !model::role_holds(*role.value(), need.role))
+      return done(
+          make_error("RBAC_PERMISSION_DENIED", {need.name, rbac::denied_message(need.role)}));
   }
   if (m.async_fn) return m.async_fn(ctx, args, std::move(done));
   done(m.fn(ctx, args));

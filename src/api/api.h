@@ -5,8 +5,9 @@
 // class come from the schema; the network messages call the model operations through the
 // Manager; session, system, task and event messages live here (sessions and tasks in memory, as
 // in xapi). Async.<class>.<message> runs any message as a task on the executor. Every handler
-// gets a call context (session, user, origin, task), so access rules and tasks need no new
-// signatures. Thread-safe.
+// gets a call context (session, user, origin, task). Every call but the login is checked in one
+// place (dispatch) against the permission rbac.h gives it: root's sessions hold them all, a
+// subject's session what its roles hold at the time of the call. Thread-safe.
 #pragma once
 
 #include <chrono>
@@ -19,18 +20,22 @@
 #include <string>
 
 #include "api/audit.h"
+#include "api/auth.h"
 #include "api/events.h"
 #include "api/tasks.h"
 #include "control/manager.h"
 #include "model/result.h"
+#include "model/roles.h"
 
 namespace hvnet::api {
 
 using json = nlohmann::json;
 
+// root's logins: over the Unix socket without a password (the socket is root's alone), else with
+// this password or root's system password (through the Authenticator, when there is one).
 struct Credentials {
   std::string user = "root";
-  std::string password;  // empty: only local (Unix socket) logins are accepted
+  std::string password;  // empty: no API-only password
 };
 
 enum class Origin { kLocal, kNetwork };  // Unix socket vs TCP
@@ -64,6 +69,14 @@ struct Ctx {
   std::string task;  // the task uuid it runs under ("" when synchronous)
 };
 
+// Who a session is: root (every permission), or the subjects a system account logged in as (its
+// own and its groups'), whose roles decide, call by call, what it may do.
+struct Identity {
+  bool superuser = false;
+  std::string sid;                    // the account's subject identifier ("" for root)
+  std::vector<std::string> subjects;  // subject uuids
+};
+
 class Api {
  public:
   using Clock = std::chrono::steady_clock;
@@ -89,6 +102,8 @@ class Api {
     std::function<std::string()> certificate;  // host.get_server_certificate
   };
   void set_tls_hooks(TlsHooks h) { tls_ = std::move(h); }
+  // System accounts for logins and subjects (unset: root alone, with the password or locally).
+  void set_authenticator(std::shared_ptr<Authenticator> a) { auth_ = std::move(a); }
   // Where writes and logins are recorded (unset: nowhere); pool.audit_log_get reads it back.
   void set_audit_log(std::shared_ptr<AuditLog> log) { audit_ = std::move(log); }
   // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.
@@ -128,10 +143,20 @@ class Api {
   void register_events();    // event.*                  (session_calls.cc)
   void register_metrics();   // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
+  void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
-  // The session's user if it is valid (and marks it used), else nullopt.
-  std::optional<std::string> session_user(const std::string& ref);
+  // Who `user` is if `password` is theirs; blocks on PAM, holds no lock.
+  Result<Identity> authenticate(const std::string& user, const std::string& password,
+                                const Caller& caller);
+  // The best role the subjects have now: nullopt when they have none; SESSION_INVALID when none
+  // of them exists any more.
+  Result<std::optional<model::Role>> role_of(const std::vector<std::string>& subjects);
+  // Every permission name hvnet has that `role` holds (nullopt: root, all of them).
+  std::vector<std::string> permissions(std::optional<model::Role> role);
+  struct Session;
+  // The session if it is valid (and marks it used), else nullopt.
+  std::optional<Session> session_of(const std::string& ref);
   void end_session(const std::string& ref);
   // The current wire record of any object, for events (nullopt: gone).
   std::optional<json> snapshot(const std::string& cls, const std::string& uuid);
@@ -140,6 +165,7 @@ class Api {
 
   Manager& mgr_;
   Credentials creds_;
+  std::shared_ptr<Authenticator> auth_;
   TlsHooks tls_;
   std::shared_ptr<AuditLog> audit_;
   void audit(const std::string& who, const Caller& caller, const std::string& method,
@@ -151,6 +177,7 @@ class Api {
     std::string user;
     Clock::time_point last_used;
     std::string uuid, originator, created;
+    Identity who;
   };
   struct Failures {
     unsigned count = 0;

@@ -59,7 +59,7 @@ inline Result<std::string> arg_string(const json& args, size_t i, const char* na
 }
 
 inline Result<int64_t> arg_int(const json& args, size_t i, const char* name) {
-  model::FieldSpec f{name, name, model::FieldType::kInt, model::Access::kRW, ""};
+  model::FieldSpec f{name, name, model::FieldType::kInt, model::Access::kRW, "", false, {}, {}};
   auto v = model::coerce(f, args[i]);
   if (!v) return v.error();
   return v.value().get<int64_t>();

@@ -34,22 +34,32 @@ void Api::register_session() {
     if (!self.is_string()) return make_error("HANDLE_INVALID", {"session", self.dump()});
     const std::string ref = self;
     std::string host = mgr_.read([](const Txn& t) { return model::local_host(t); });
-    std::lock_guard lk(sessions_mu_);
+    std::unique_lock lk(sessions_mu_);
     auto it = sessions_.find(ref);
     if (it == sessions_.end()) return make_error("HANDLE_INVALID", {"session", ref});
-    const Session& s = it->second;
+    const Session s = it->second;
+    lk.unlock();
+    std::optional<model::Role> role;
+    if (!s.who.superuser) {
+      auto r = role_of(s.who.subjects);
+      if (!r) return r.error();
+      role = r.value();
+    }
+    json perms = json::array();
+    if (s.who.superuser || role)
+      for (auto& p : permissions(s.who.superuser ? std::nullopt : role)) perms.push_back(p);
     return json{{"uuid", s.uuid},
                 {"this_host", ref_of(host)},
                 {"this_user", ref_of("")},
                 {"last_active", iso_now()},
                 {"pool", false},
                 {"other_config", json::object()},
-                {"is_local_superuser", s.user == creds_.user},
-                {"subject", ref_of("")},
+                {"is_local_superuser", s.who.superuser},
+                {"subject", ref_of(s.who.subjects.empty() ? "" : s.who.subjects.front())},
                 {"validation_time", s.created},
-                {"auth_user_sid", ""},
+                {"auth_user_sid", s.who.sid},
                 {"auth_user_name", s.user},
-                {"rbac_permissions", json::array()},
+                {"rbac_permissions", perms},
                 {"tasks", json::array()},
                 {"parent", ref_of("")},
                 {"originator", s.originator}};

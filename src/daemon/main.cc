@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
   std::string api_listen_tls = "127.0.0.1:8443", tls_dir;
   bool plain_http_beyond_loopback = false;
+  std::string pam_service = "hvnet";
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
   std::string keeper_binary = self_dir() + "/hvnet-tapkeeper", keeper_socket;
@@ -125,7 +126,11 @@ int main(int argc, char** argv) {
       "--api-plain-http-beyond-loopback", plain_http_beyond_loopback,
       "allow --api-listen on a non-loopback address: passwords cross the network in clear");
   app.add_option("--api-socket", api_socket, "XenAPI over HTTP on this Unix socket");
-  app.add_option("--password-file", password_file, "root's API password (TCP logins need it)");
+  app.add_option("--password-file", password_file,
+                 "an API password for root besides root's system password");
+  app.add_option("--pam-service", pam_service,
+                 "PAM service for logins with system passwords ('' = off: root's API password "
+                 "alone, no subjects)");
   app.add_option("--pif-prefix", pif_prefix, "only NICs whose name starts with this become PIFs");
   app.add_option("--ctl", ctl_path, "debug control socket path");
   app.add_option("--state-dir", state_dir, "runtime files (DHCP client state)");
@@ -292,6 +297,9 @@ int main(int argc, char** argv) {
   }
   sessions.idle_expiry = std::chrono::hours(session_idle_h);
   hvnet::api::Api api(mgr, creds, sessions);
+  // Logins of root and of subjects with their system passwords, through PAM.
+  if (!pam_service.empty())
+    api.set_authenticator(std::make_shared<hvnet::api::SystemAccounts>(pam_service));
   limits.idle_timeout = std::chrono::seconds(idle_s);
   limits.header_timeout = std::chrono::seconds(header_s);
   limits.body_timeout = std::chrono::seconds(body_s);

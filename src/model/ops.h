@@ -100,6 +100,14 @@ bool pif_has_ip_config(const json& pif);
 // The subnet (network address, prefix) of a PIF with a Static IPv4 configuration.
 std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif);
 
+// subject: API users (a system account "u<uid>" or group "g<gid>") and their roles (role uuids,
+// checked by the API, which owns the role table). A new subject has no roles (xapi with RBAC).
+Result<std::string> subject_create(Txn& t, const std::string& identifier, const json& other_config);
+Status subject_add_role(Txn& t, const std::string& subject, const std::string& role);
+Status subject_remove_role(Txn& t, const std::string& subject, const std::string& role);
+// The subjects with one of these identifiers.
+std::vector<std::string> subjects_of(const Txn& t, const std::vector<std::string>& identifiers);
+
 // Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
 // per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.
 Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value);

@@ -9,7 +9,20 @@ using A = Access;
 
 FieldSpec f(std::string wire, std::string xe, T t, A a, std::string ref = "",
             bool derived = false) {
-  return FieldSpec{std::move(wire), std::move(xe), t, a, std::move(ref), derived};
+  return FieldSpec{std::move(wire), std::move(xe), t, a, std::move(ref), derived, {}, {}};
+}
+// A field a role other than the class's may write; `keys`: map keys yet another role may write.
+FieldSpec w(FieldSpec fs, Role r, std::vector<std::pair<std::string, Role>> keys = {}) {
+  fs.writer = r;
+  fs.key_writers = std::move(keys);
+  return fs;
+}
+// XenCenter's folder and custom-field keys, which vm-operators may write on most classes.
+std::vector<std::pair<std::string, Role>> gui_keys(std::vector<std::string> more = {}) {
+  std::vector<std::pair<std::string, Role>> k = {{"folder", Role::kVmOperator},
+                                                 {"XenCenter.CustomFields.*", Role::kVmOperator}};
+  for (auto& m : more) k.emplace_back(std::move(m), Role::kVmOperator);
+  return k;
 }
 
 std::vector<ClassSpec> build() {
@@ -26,9 +39,10 @@ std::vector<ClassSpec> build() {
                 f("crash_dump_SR", "crash-dump-SR", T::kRef, A::kRW, "SR"),
                 f("ha_enabled", "ha-enabled", T::kBool, A::kRO),
                 f("ha_configuration", "ha-configuration", T::kStringMap, A::kRO),
-                f("other_config", "other-config", T::kStringMap, A::kRW),
-                f("gui_config", "gui-config", T::kStringMap, A::kRW),
-                f("tags", "tags", T::kStringSet, A::kRW),
+                w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kPoolOperator,
+                  gui_keys({"EMPTY_FOLDERS"})),
+                w(f("gui_config", "gui-config", T::kStringMap, A::kRW), Role::kVmOperator),
+                w(f("tags", "tags", T::kStringSet, A::kRW), Role::kVmOperator),
                 f("restrictions", "restrictions", T::kStringMap, A::kRO),
                 f("cpu_info", "cpu-info", T::kStringMap, A::kRO),
                 f("allowed_operations", "allowed-operations", T::kStringSet, A::kRO),
@@ -39,6 +53,7 @@ std::vector<ClassSpec> build() {
                 f("igmp_snooping_enabled", "igmp-snooping-enabled", T::kBool, A::kRO),
                 f("management_network", "management-network", T::kRef, A::kRO, "network")},
                {"uuid", "name-label", "name-description", "master", "default-SR"}});
+  c.back().writers = Role::kPoolOperator;
   c.push_back({"host",
                "host",
                {f("uuid", "uuid", T::kString, A::kRO),
@@ -59,21 +74,25 @@ std::vector<ClassSpec> build() {
                 f("current_operations", "current-operations", T::kStringMap, A::kRO),
                 f("PIFs", "PIF-uuids", T::kRefSet, A::kRO, "PIF", true),
                 f("resident_VMs", "resident-vms", T::kRefSet, A::kRO, "VM", true),
-                f("other_config", "other-config", T::kStringMap, A::kRW),
-                f("tags", "tags", T::kStringSet, A::kRW),
+                w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kPoolOperator,
+                  gui_keys()),
+                w(f("tags", "tags", T::kStringSet, A::kRW), Role::kVmOperator),
                 f("https_only", "https-only", T::kBool, A::kRO)},
                {"uuid", "name-label", "name-description"}});
+  c.back().writers = Role::kPoolOperator;
   c.push_back(
       {"network",
        "network",
-       {f("uuid", "uuid", T::kString, A::kRO), f("name_label", "name-label", T::kString, A::kRW),
-        f("name_description", "name-description", T::kString, A::kRW),
+       {f("uuid", "uuid", T::kString, A::kRO),
+        w(f("name_label", "name-label", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("name_description", "name-description", T::kString, A::kRW), Role::kPoolOperator),
         f("MTU", "MTU", T::kInt, A::kRW), f("bridge", "bridge", T::kString, A::kSRO),
         f("managed", "managed", T::kBool, A::kSRO),
         f("PIFs", "PIF-uuids", T::kRefSet, A::kRO, "PIF", true),
         f("VIFs", "VIF-uuids", T::kRefSet, A::kRO, "VIF", true),
-        f("other_config", "other-config", T::kStringMap, A::kRW),
-        f("tags", "tags", T::kStringSet, A::kRW),
+        w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kPoolOperator,
+          gui_keys({"XenCenterCreateInProgress"})),
+        w(f("tags", "tags", T::kStringSet, A::kRW), Role::kVmOperator),
         f("default_locking_mode", "default-locking-mode", T::kString, A::kRO),
         f("purpose", "purpose", T::kStringSet, A::kRO),
         f("allowed_operations", "allowed-operations", T::kStringSet, A::kRO, "", true),
@@ -81,6 +100,7 @@ std::vector<ClassSpec> build() {
         f("blobs", "blobs", T::kStringMap, A::kRO),
         f("assigned_ips", "assigned-ips", T::kStringMap, A::kRO, "", true)},
        {"uuid", "name-label", "name-description", "bridge"}});
+  c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(
       {"PIF",
        "pif",
@@ -122,6 +142,7 @@ std::vector<ClassSpec> build() {
         f("igmp_snooping_status", "igmp-snooping-status", T::kString, A::kRO, "", true),
         f("PCI", "PCI", T::kRef, A::kRO, "PCI", true)},
        {"uuid", "device", "MAC", "currently-attached", "VLAN", "network-uuid", "host-uuid"}});
+  c.back().writers = Role::kPoolOperator;
   c.push_back({"VIF",
                "vif",
                {f("uuid", "uuid", T::kString, A::kRO),
@@ -152,6 +173,7 @@ std::vector<ClassSpec> build() {
                 f("ipv6_addresses", "ipv6-addresses", T::kStringSet, A::kRO),
                 f("ipv6_gateway", "ipv6-gateway", T::kString, A::kRO)},
                {"uuid", "device", "vm-uuid", "network-uuid"}});
+  c.back().writers = Role::kVmAdmin;
   c.push_back(
       {"VLAN",
        "vlan",
@@ -160,6 +182,7 @@ std::vector<ClassSpec> build() {
         f("untagged_PIF", "untagged-PIF", T::kRef, A::kRO, "PIF"), f("tag", "tag", T::kInt, A::kRO),
         f("other_config", "other-config", T::kStringMap, A::kRW)},
        {"uuid", "tagged-PIF", "untagged-PIF", "tag"}});
+  c.back().writers = Role::kPoolOperator;
   c.push_back(
       {"Bond",
        "bond",
@@ -173,6 +196,7 @@ std::vector<ClassSpec> build() {
         f("status", "status", T::kStringMap, A::kRO, "", true),
         f("other_config", "other-config", T::kStringMap, A::kRW)},
        {"uuid", "master", "slaves"}});
+  c.back().writers = Role::kPoolOperator;
   c.push_back(
       {"VM",
        "vm",
@@ -182,8 +206,24 @@ std::vector<ClassSpec> build() {
         f("is_a_template", "is-a-template", T::kBool, A::kRO),
         f("VIFs", "VIF-uuids", T::kRefSet, A::kRO, "VIF", true),
         f("resident_on", "resident-on", T::kRef, A::kRO, "host"),
-        f("other_config", "other-config", T::kStringMap, A::kRW)},
+        w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kVmAdmin,
+          [] {
+            auto keys = gui_keys();
+            keys.emplace_back("pci", Role::kPoolAdmin);  // passthrough: host devices
+            keys.emplace_back("hvm_serial", Role::kPoolAdmin);
+            return keys;
+          }())},
        {"uuid", "name-label", "power-state"}});
+  c.back().writers = Role::kVmAdmin;
+  // API users: a system account (u<uid>) or group (g<gid>) and the roles it has. Written by
+  // subject.create / add_to_roles / remove_from_roles; other_config is filled from the system.
+  c.push_back({"subject",
+               "subject",
+               {f("uuid", "uuid", T::kString, A::kRO),
+                f("subject_identifier", "subject-identifier", T::kString, A::kSRO),
+                f("other_config", "other-config", T::kStringMap, A::kSRO),
+                f("roles", "roles", T::kRefSet, A::kRO, "role")},
+               {"uuid", "subject-identifier", "other-config", "roles"}});
   // Tasks: asynchronous calls (Async.<class>.<message>) and their outcome, in memory as in xapi.
   c.push_back(
       {"task",
@@ -198,12 +238,16 @@ std::vector<ClassSpec> build() {
         f("progress", "progress", T::kString, A::kRO), f("type", "type", T::kString, A::kRO),
         f("result", "result", T::kString, A::kRO),
         f("error_info", "error-info", T::kStringSet, A::kRO),
-        f("other_config", "other-config", T::kStringMap, A::kRW),
+        w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kPoolOperator,
+          {{"XenCenterMeddlingActionTitle", Role::kVmOperator},
+           {"XenCenterUUID", Role::kVmOperator},
+           {"applies_to", Role::kVmOperator}}),
         f("subtask_of", "subtask-of", T::kRef, A::kRO, "task"),
         f("subtasks", "subtasks", T::kRefSet, A::kRO, "task"),
         f("backtrace", "backtrace", T::kString, A::kRO)},
        {"uuid", "name-label", "status", "progress"},
        /*memory=*/true});
+  c.back().writers = Role::kPoolOperator;
   return c;
 }
 

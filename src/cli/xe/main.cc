@@ -111,6 +111,24 @@ class Xe {
   int param_add_remove(const XeRecord& cls, const Args& a, bool add);
   int param_clear(const XeRecord& cls, const Args& a);
   int event_wait(const Args& a);
+  // subject-role-add/-remove: the subject uuid= and the role role-name= or role-uuid= names.
+  int subject_role(const Args& a, const std::string& method) {
+    auto subject = lookup("subject", need(a, "uuid"));
+    if (!subject) return fail(subject.error());
+    Result<json> role = Error{"ROLE_NOT_FOUND", {}};
+    if (a.has("role-uuid")) {
+      role = lookup("role", a.get("role-uuid"));
+    } else if (a.has("role-name")) {
+      auto found = call("role.get_by_name_label", json::array({a.get("role-name")}));
+      if (!found) return fail(found.error());
+      if (found.value().empty()) return fail(Error{"ROLE_NOT_FOUND", {a.get("role-name")}});
+      role = found.value()[0];
+    } else {
+      throw UsageError{"missing parameter: role-name or role-uuid"};
+    }
+    if (!role) return fail(role.error());
+    return done(call(method, json::array({subject.value(), role.value()})));
+  }
 
  private:
   const XeField& field(const XeRecord& cls, const std::string& name) {
@@ -156,6 +174,14 @@ std::string Xe::show(const XeField& f, const json& rec, bool expensive) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%.3f", v.value().get<double>() / 1024.0);
     return buf;
+  }
+  if (f.show == Show::kRefNames) {
+    json names = json::array();
+    for (const auto& ref : rec.value(f.wire, json::array())) {
+      const json* o = record_of(f.via_class, ref);
+      names.push_back(o ? o->value("name_label", "") : "<not in database>");
+    }
+    return hvnet::xe::display_json(names);
   }
   const json* from = &rec;
   if (!f.via.empty()) {
@@ -600,6 +626,37 @@ std::vector<Command> network_commands() {
                               json::array({ref, file("certificate"), file("private-key"),
                                            file("certificate-chain")})));
        }},
+      {"subject-add",
+       {"subject-name"},
+       {},
+       "Add a system account or group (by name) to the subjects that may use the API; it has no "
+       "roles until subject-role-add gives it some.",
+       [](Xe& x, A a) {
+         auto sid = x.call("auth.get_subject_identifier", json::array({x.need(a, "subject-name")}));
+         if (!sid) return fail(sid.error());
+         auto ref = x.call("subject.create", json::array({json{{"subject_identifier", sid.value()},
+                                                               {"other_config", json::object()}}}));
+         return x.print_uuid(ref);
+       }},
+      {"subject-remove",
+       {"subject-uuid"},
+       {},
+       "Remove a subject: it can no longer log in, and its sessions end at their next call.",
+       [](Xe& x, A a) {
+         auto s = x.lookup("subject", x.need(a, "subject-uuid"));
+         if (!s) return fail(s.error());
+         return x.done(x.call("subject.destroy", json::array({s.value()})));
+       }},
+      {"subject-role-add",
+       {"uuid"},
+       {"role-name", "role-uuid"},
+       "Add a role to a subject (effective from its next call).",
+       [](Xe& x, A a) { return x.subject_role(a, "subject.add_to_roles"); }},
+      {"subject-role-remove",
+       {"uuid"},
+       {"role-name", "role-uuid"},
+       "Remove a role from a subject (effective from its next call).",
+       [](Xe& x, A a) { return x.subject_role(a, "subject.remove_from_roles"); }},
       {"vm-create",
        {"name-label"},
        {"name-description"},

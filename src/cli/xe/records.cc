@@ -197,6 +197,20 @@ std::vector<XeRecord> build() {
                   f("untagged-PIF", L::kRO, "untagged_PIF"), f("tag", L::kRO, "tag"),
                   hidden(f("other-config", L::kMRW, "other_config"))},
                  {"uuid", "tagged-PIF", "untagged-PIF", "tag"}});
+  // API users and roles; a subject's roles show as the roles' names, as XenServer's xe prints them.
+  XeField roles = f("roles", L::kSRO, "roles");
+  roles.via_class = "role";
+  roles.show = Show::kRefNames;
+  out.push_back({"subject",
+                 "subject",
+                 {f("uuid", L::kRO, "uuid"), f("subject-identifier", L::kRO, "subject_identifier"),
+                  f("other-config", L::kMRO, "other_config"), roles},
+                 {"uuid", "subject-identifier", "other-config", "roles"}});
+  out.push_back({"role",
+                 "role",
+                 {f("uuid", L::kRO, "uuid"), f("name", L::kRO, "name_label"),
+                  f("description", L::kRO, "name_description")},
+                 {"uuid", "name", "description"}});
   for (const auto& c : model::all_classes()) {
     bool have = false;
     for (const auto& r : out) have |= r.cls == c.name;

@@ -23,6 +23,7 @@ enum class Show {
   kMbits,      // "<n> Mbit/s"
   kDuplex,     // full | half | unknown (with the carrier of the same record)
   kKbs,        // a data source in bytes/s shown in KiB/s
+  kRefNames,   // a set of references shown as the name_label of each (of class via_class)
 };
 
 struct XeField {

@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """The API over HTTPS against plain HTTP, one run, same hvnetd (its own SQLite file, loopback):
 login+logout pairs/s and network.get_record calls/s over one keep-alive connection each, and
-calls/s when every call opens a new connection (for HTTPS: a full handshake each). Prints the
-figures and the HTTPS/HTTP ratios. Needs root and a build.
+calls/s when every call opens a new connection (for HTTPS: a full handshake each); then the same
+login and read for a subject (a system account the bench makes and removes, password checked by
+PAM, every call checked against its read-only role). Prints the figures and the ratios. Needs
+root, useradd and a build.
 Usage: sudo bench/tls-bench.py [seconds-per-measurement]"""
 import http.client
 import json
 import os
 import socket
+import secrets
 import ssl
 import subprocess
 import sys
@@ -38,6 +41,9 @@ def main():
     port, tls_port, sock = free_port(), free_port(), os.path.join(work, "xapi.sock")
     with open(os.open(os.path.join(work, "pw"), os.O_WRONLY | os.O_CREAT, 0o600), "w") as f:
         f.write("bench\n")
+    user, password = f"hvbench{secrets.token_hex(3)}", secrets.token_urlsafe(12)
+    subprocess.run(["useradd", "-M", "-N", "-s", "/usr/sbin/nologin", user], check=True)
+    subprocess.run(["chpasswd"], input=f"{user}:{password}\n", text=True, check=True)
     proc = subprocess.Popen([HVNETD, "--db", os.path.join(work, "db"), "--api-socket", sock,
                              "--api-listen", f"127.0.0.1:{port}",
                              "--api-listen-tls", f"127.0.0.1:{tls_port}",
@@ -78,17 +84,32 @@ def main():
                 rpc("network.get_record", [s, ref], c)
                 c.close()
             fresh_reads = rate(fresh)
-            results[name] = (logins, reads, fresh_reads)
-        for name, (logins, reads, fresh_reads) in results.items():
-            print(f"{name:5s} login+logout {logins:8.0f} pairs/s   get_record {reads:8.0f} calls/s"
-                  f"   new connection per call {fresh_reads:7.0f} calls/s")
+            if name == "HTTP":  # the subject, once: xe subject-add and subject-role-add
+                sid = rpc("auth.get_subject_identifier", [s, user])
+                subj = rpc("subject.create", [s, {"subject_identifier": sid, "other_config": {}}])
+                ro = rpc("role.get_by_name_label", [s, "read-only"])[0]
+                rpc("subject.add_to_roles", [s, subj, ro])
+            us = rpc("session.login_with_password", [user, password])
+            sub_logins = rate(lambda: rpc("session.logout", [rpc("session.login_with_password",
+                                                                  [user, password])]))
+            sub_reads = rate(lambda: rpc("network.get_record", [us, ref]))
+            results[name] = (logins, reads, fresh_reads, sub_logins, sub_reads)
+        for name, (logins, reads, fresh_reads, sub_logins, sub_reads) in results.items():
+            print(f"{name:5s} root: login+logout {logins:8.0f} pairs/s   get_record {reads:8.0f}"
+                  f" calls/s   new connection per call {fresh_reads:7.0f} calls/s")
+            print(f"{name:5s} subject (PAM, read-only role): login+logout {sub_logins:8.0f} pairs/s"
+                  f"   get_record {sub_reads:8.0f} calls/s")
         h, t = results["HTTP"], results["HTTPS"]
         print(f"HTTPS/HTTP     login {t[0] / h[0]:.2f}   keep-alive reads {t[1] / h[1]:.2f}"
-              f"   new-connection reads {t[2] / h[2]:.2f}")
+              f"   new-connection reads {t[2] / h[2]:.2f}   subject login {t[3] / h[3]:.2f}"
+              f"   subject reads {t[4] / h[4]:.2f}")
+        print(f"subject/root   reads (role checked per call) HTTP {h[4] / h[1]:.2f}"
+              f"   HTTPS {t[4] / t[1]:.2f}")
     finally:
         proc.terminate()
         proc.wait()
         subprocess.run(["rm", "-rf", work])
+        subprocess.run(["userdel", "-f", user], check=False)
 
 
 if __name__ == "__main__":

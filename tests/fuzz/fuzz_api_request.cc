@@ -14,6 +14,22 @@
 
 namespace {
 
+// One system account, "fuzz" (u1000), for the subject and login paths.
+struct FuzzAccounts : hvnet::api::Authenticator {
+  hvnet::api::Account fuzz{"fuzz", 1000, 1000, "Fuzz", {1000}, false};
+  bool check_password(const std::string& u, const std::string& pw) override {
+    return u == "fuzz" && pw == "fuzz-pw";
+  }
+  std::optional<hvnet::api::Account> user(const std::string& n) override {
+    return n == "fuzz" ? std::optional(fuzz) : std::nullopt;
+  }
+  std::optional<hvnet::api::Account> user_by_id(uint32_t id) override {
+    return id == 1000 ? std::optional(fuzz) : std::nullopt;
+  }
+  std::optional<hvnet::api::Account> group(const std::string&) override { return std::nullopt; }
+  std::optional<hvnet::api::Account> group_by_id(uint32_t) override { return std::nullopt; }
+};
+
 struct World {
   World() {
     path = (std::filesystem::temp_directory_path() /
@@ -29,6 +45,7 @@ struct World {
     api = std::make_unique<hvnet::api::Api>(
         *mgr, hvnet::api::Credentials{"root", "pw"}, hvnet::api::SessionPolicy{},
         hvnet::api::Api::Clock::now, hvnet::api::EventHub::Limits{}, /*threaded=*/false);
+    api->set_authenticator(std::make_shared<FuzzAccounts>());
     http = std::make_unique<hvnet::api::HttpServer>(*api);
     session = api->call("session.login_with_password", nlohmann::json::array({"root", "pw"}),
                         hvnet::api::Caller(hvnet::api::Origin::kLocal))

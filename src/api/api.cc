@@ -29,8 +29,10 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   tasks_ = std::make_unique<TaskTable>(host);
   events_ = std::make_unique<EventHub>(
       mgr_, [this](const std::string& cls, const std::string& uuid) { return snapshot(cls, uuid); },
-      [this](const std::string&) { return tasks_->all().size(); }, event_limits, threaded_events,
-      now_);
+      [this](const std::string& cls) {
+        return cls == "task" ? tasks_->all().size() : cls == "role" ? model::all_roles().size() : 0;
+      },
+      event_limits, threaded_events, now_);
   tasks_->set_listener([this](const std::string& uuid, bool added) {
     events_->on_memory_change("task", uuid, added);
   });

@@ -224,6 +224,15 @@ std::vector<ClassSpec> build() {
                 f("other_config", "other-config", T::kStringMap, A::kSRO),
                 f("roles", "roles", T::kRefSet, A::kRO, "role")},
                {"uuid", "subject-identifier", "other-config", "roles"}});
+  // The fixed roles (model/roles.h), served from memory by the API.
+  c.push_back({"role",
+               "role",
+               {f("uuid", "uuid", T::kString, A::kRO), f("name_label", "name", T::kString, A::kRO),
+                f("name_description", "description", T::kString, A::kRO),
+                f("subroles", "subroles", T::kRefSet, A::kRO, "role"),
+                f("is_internal", "is-internal", T::kBool, A::kRO)},
+               {"uuid", "name", "description"},
+               /*memory=*/true});
   // Tasks: asynchronous calls (Async.<class>.<message>) and their outcome, in memory as in xapi.
   c.push_back(
       {"task",

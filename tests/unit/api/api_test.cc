@@ -1,6 +1,5 @@
 // The XenAPI method table over a real Manager, SQLite store and in-memory data plane.
 #include "api/api.h"
-#include "store/sqlite_store.h"
 
 #include <gtest/gtest.h>
 #include <unistd.h>
@@ -8,28 +7,24 @@
 #include <filesystem>
 
 #include "../mem_switch.h"
+#include "../temp_db.h"
 #include "api/http_server.h"
 #include "api/wire.h"
+#include "store/sqlite_store.h"
 
 namespace hvnet::api {
 namespace {
 
 class ApiTest : public ::testing::Test {
  protected:
-  ApiTest()
-      : path_((std::filesystem::temp_directory_path() /
-               ("hvnet-api-test-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
-                  .string()) {
-    EXPECT_TRUE(store_.open(path_));
+  ApiTest() {
+    EXPECT_TRUE(store_.open(db_.path));
     mgr_ = std::make_unique<Manager>(store_, &sw_.ctl, [] {
       return std::vector<model::NicInfo>{{"eth0", "52:54:00:00:00:01", 1500}};
     });
     EXPECT_TRUE(mgr_->start("host1"));
     api_ = std::make_unique<Api>(*mgr_, Credentials{"root", "secret"});
     session_ = call0("session.login_with_password", {"root", "secret"}).value().get<std::string>();
-  }
-  ~ApiTest() override {
-    for (auto s : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + s);
   }
   Result<json> call0(const std::string& m, json params, Origin o = Origin::kNetwork) {
     return api_->call(m, params, o);
@@ -41,7 +36,7 @@ class ApiTest : public ::testing::Test {
   }
   std::string code(const Result<json>& r) { return r ? "OK" : r.error().code; }
 
-  std::string path_;
+  test::TempDb db_{"api"};
   test::MemSwitch sw_;
   store::SqliteStore store_;
   std::unique_ptr<Manager> mgr_;

@@ -6,11 +6,12 @@
 #include <filesystem>
 
 #include "../mem_switch.h"
+#include "../temp_db.h"
 #include "api/api.h"
-#include "store/sqlite_store.h"
 #include "api/http_server.h"
 #include "api/wire.h"
 #include "model/utf8.h"
+#include "store/sqlite_store.h"
 
 namespace hvnet::api {
 namespace {
@@ -36,11 +37,8 @@ std::string nested_xml(size_t depth) {
 
 class EdgeTest : public ::testing::Test {
  protected:
-  EdgeTest()
-      : path_((std::filesystem::temp_directory_path() /
-               ("hvnet-edge-test-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
-                  .string()) {
-    EXPECT_TRUE(store_.open(path_));
+  EdgeTest() {
+    EXPECT_TRUE(store_.open(db_.path));
     mgr_ =
         std::make_unique<Manager>(store_, &sw_.ctl, [] { return std::vector<model::NicInfo>{}; });
     EXPECT_TRUE(mgr_->start("host1"));
@@ -50,9 +48,6 @@ class EdgeTest : public ::testing::Test {
     api_ =
         std::make_unique<Api>(*mgr_, Credentials{"root", "secret"}, pol, [this] { return now_; });
     http_ = std::make_unique<HttpServer>(*api_);
-  }
-  ~EdgeTest() override {
-    for (auto s : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + s);
   }
   HttpReply post(const std::string& path, const std::string& body,
                  Caller caller = Caller(Origin::kNetwork, "127.0.0.1")) {
@@ -68,7 +63,7 @@ class EdgeTest : public ::testing::Test {
     return mgr_->read([](const model::Txn& t) { return t.all_of("network").size(); });
   }
 
-  std::string path_;
+  test::TempDb db_{"edge"};
   test::MemSwitch sw_;
   store::SqliteStore store_;
   std::unique_ptr<Manager> mgr_;

@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "../mem_switch.h"
+#include "../temp_db.h"
 #include "api/api.h"
 #include "store/sqlite_store.h"
 
@@ -17,19 +18,11 @@ namespace {
 
 class EventsTest : public ::testing::Test {
  protected:
-  EventsTest()
-      : path_((std::filesystem::temp_directory_path() /
-               ("hvnet-events-test-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
-                  .string()) {
-    start();
-  }
-  ~EventsTest() override {
-    stop();
-    for (auto s : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + s);
-  }
+  EventsTest() { start(); }
+  ~EventsTest() override { stop(); }
   void start(EventHub::Limits limits = {}) {
     store_ = std::make_unique<store::SqliteStore>();
-    EXPECT_TRUE(store_->open(path_));
+    EXPECT_TRUE(store_->open(db_.path));
     mgr_ = std::make_unique<Manager>(*store_, &sw_.ctl, [] {
       return std::vector<model::NicInfo>{{"eth0", "52:54:00:00:00:01", 1500}};
     });
@@ -78,7 +71,7 @@ class EventsTest : public ::testing::Test {
     return out;
   }
 
-  std::string path_;
+  test::TempDb db_{"events"};
   test::MemSwitch sw_;
   std::unique_ptr<store::SqliteStore> store_;
   std::unique_ptr<Manager> mgr_;

@@ -8,6 +8,7 @@
 #include <filesystem>
 
 #include "../mem_switch.h"
+#include "../temp_db.h"
 #include "api/api.h"
 #include "store/sqlite_store.h"
 
@@ -102,11 +103,8 @@ class TableAccounts : public Authenticator {
 
 class SubjectTest : public ::testing::Test {
  protected:
-  SubjectTest()
-      : path_((std::filesystem::temp_directory_path() /
-               ("hvnet-rbac-test-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
-                  .string()) {
-    EXPECT_TRUE(store_.open(path_));
+  SubjectTest() {
+    EXPECT_TRUE(store_.open(db_.path));
     mgr_ =
         std::make_unique<Manager>(store_, &sw_.ctl, [] { return std::vector<model::NicInfo>{}; });
     EXPECT_TRUE(mgr_->start("host1"));
@@ -115,9 +113,6 @@ class SubjectTest : public ::testing::Test {
     accounts_->users["alice"] = {Account{"alice", 1001, 100, "Alice A", {100}, false}, "pw-a"};
     api_->set_authenticator(accounts_);
     root_ = login("root", "secret").value().get<std::string>();
-  }
-  ~SubjectTest() override {
-    for (auto s : {"", "-wal", "-shm"}) std::filesystem::remove(path_ + s);
   }
   Result<json> login(const std::string& u, const std::string& pw) {
     return api_->call("session.login_with_password", json::array({u, pw}), Caller{});
@@ -130,7 +125,7 @@ class SubjectTest : public ::testing::Test {
   std::string code(const Result<json>& r) { return r ? "OK" : r.error().code; }
   json role_ref(Role r) { return "OpaqueRef:" + rbac::role_uuid(r); }
 
-  std::string path_;
+  test::TempDb db_{"rbac"};
   test::MemSwitch sw_;
   store::SqliteStore store_;
   std::unique_ptr<Manager> mgr_;

@@ -3,6 +3,7 @@
 #include <openssl/evp.h>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 #include <map>
 
@@ -132,9 +133,9 @@ std::string denied_message(Role needed) {
   return "No permission in user session. (Roles with this permission: " + roles + ")";
 }
 
-std::string role_uuid(Role r) {
-  if (r == R::kPoolAdmin) return "0165f154-ba3e-034e-6b27-5d271af109ba";
-  const std::string_view name = model::role_name(r);
+namespace {
+
+std::string md5_uuid(std::string_view name) {
   unsigned char md[EVP_MAX_MD_SIZE];
   unsigned len = 0;
   EVP_Digest(name.data(), name.size(), md, &len, EVP_md5(), nullptr);
@@ -146,9 +147,27 @@ std::string role_uuid(Role r) {
   return out;
 }
 
+// Computed once: every call of a subject's session looks its roles up by uuid.
+const std::array<std::string, 6>& role_uuids() {
+  static const std::array<std::string, 6> uuids = [] {
+    std::array<std::string, 6> u;
+    for (const auto& r : model::all_roles())
+      u[static_cast<size_t>(r.role)] =
+          r.role == R::kPoolAdmin ? "0165f154-ba3e-034e-6b27-5d271af109ba" : md5_uuid(r.name);
+    return u;
+  }();
+  return uuids;
+}
+
+}  // namespace
+
+std::string role_uuid(Role r) {
+  return role_uuids()[static_cast<size_t>(r)];
+}
+
 std::optional<Role> role_of_uuid(std::string_view uuid) {
   for (const auto& r : model::all_roles())
-    if (role_uuid(r.role) == uuid) return r.role;
+    if (role_uuids()[static_cast<size_t>(r.role)] == uuid) return r.role;
   return std::nullopt;
 }
 

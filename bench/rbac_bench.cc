@@ -44,8 +44,10 @@ struct World {
     api = std::make_unique<api::Api>(*mgr, api::Credentials{"root", "pw"});
     api->set_authenticator(std::make_shared<OneAccount>());
     root = call("session.login_with_password", {"root", "pw"}).get<std::string>();
-    net = call("network.create", {root, json{{"name_label", "n"}}}).get<std::string>();
-    auto s = call("subject.create", {root, json{{"subject_identifier", "u1001"}}});
+    net = call("network.create", json::array({root, json::object({{"name_label", "n"}})}))
+              .get<std::string>();
+    auto s = call("subject.create",
+                  json::array({root, json::object({{"subject_identifier", "u1001"}})}));
     call("subject.add_to_roles",
          {root, s, "OpaqueRef:" + api::rbac::role_uuid(model::Role::kReadOnly)});
     subject = call("session.login_with_password", {"alice", "pw"}).get<std::string>();

@@ -24,6 +24,8 @@ PKGS=(
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client
   openvswitch-switch
+  # pools: the distributed store (its tests start their own members on loopback)
+  etcd-server etcd-client
   # systemd-analyze checks the unit file (PID 1 need not be systemd)
   systemd
   # loads xe's completion (tools/xe-completion.bash) in interactive shells
@@ -43,6 +45,10 @@ fi
 # Open vSwitch is only run by hand (benchmarks, LACP partner); keep the packaged service off.
 if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled openvswitch-switch >/dev/null 2>&1; then
   $SUDO systemctl disable --now openvswitch-switch >/dev/null 2>&1 || true
+fi
+# etcd too: hvnet starts its own members; a packaged one would hold port 2379.
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled etcd >/dev/null 2>&1; then
+  $SUDO systemctl disable --now etcd >/dev/null 2>&1 || true
 fi
 # Node.js for the test that runs Xen Orchestra's XenAPI connector (npm xen-api): Debian's nodejs
 # and npm unless a Node.js is installed already, then the package into a cache directory.

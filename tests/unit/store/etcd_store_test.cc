@@ -1,0 +1,188 @@
+// EtcdStore against a real etcd (Debian's etcd-server), started on free loopback ports in a
+// directory of its own and stopped after each test; skipped where etcd is not installed. Two
+// stores on the same etcd stand for two hosts of a pool.
+#include "store/etcd_store.h"
+
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <thread>
+
+namespace hvnet::store {
+namespace {
+
+uint16_t free_port() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  close(fd);
+  return ntohs(a.sin_port);
+}
+
+class Etcd {
+ public:
+  Etcd() : dir_(std::filesystem::temp_directory_path() / ("hvnet-etcd-" + model::new_uuid())) {
+    client_ = free_port();
+    peer_ = free_port();
+    std::filesystem::create_directories(dir_);
+    const std::string c = "http://127.0.0.1:" + std::to_string(client_);
+    const std::string p = "http://127.0.0.1:" + std::to_string(peer_);
+    fflush(nullptr);  // nothing buffered is written twice
+    pid_ = fork();
+    if (pid_ == 0) {
+      const std::string log = (dir_ / "log").string();
+      if (!freopen(log.c_str(), "w", stderr) || !freopen(log.c_str(), "a", stdout)) _exit(126);
+      execlp("etcd", "etcd", "--data-dir", (dir_ / "data").c_str(), "--listen-client-urls",
+             c.c_str(), "--advertise-client-urls", c.c_str(), "--listen-peer-urls", p.c_str(),
+             "--initial-advertise-peer-urls", p.c_str(), "--initial-cluster",
+             ("default=" + p).c_str(), nullptr);
+      _exit(127);
+    }
+    // Ready when it answers a read (deadline 15 s).
+    EtcdClient probe({endpoint()}, std::chrono::milliseconds(500));
+    for (int i = 0; i < 150 && !probe.call("kv/range", {{"key", "AA=="}}); ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ~Etcd() {
+    stop();
+    std::filesystem::remove_all(dir_);
+  }
+  void stop() {
+    if (pid_ > 0) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+      pid_ = -1;
+    }
+  }
+  EtcdEndpoint endpoint() const { return EtcdEndpoint{"127.0.0.1", client_, false, "", "", ""}; }
+
+ private:
+  std::filesystem::path dir_;
+  uint16_t client_ = 0, peer_ = 0;
+  pid_t pid_ = -1;
+};
+
+class EtcdStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (system("command -v etcd >/dev/null 2>&1") != 0) GTEST_SKIP() << "etcd is not installed";
+    etcd_ = std::make_unique<Etcd>();
+  }
+  std::unique_ptr<Etcd> etcd_;
+};
+
+TEST_F(EtcdStoreTest, ClientSpeaksTheGatewayAndParsesEndpoints) {
+  EXPECT_EQ(EtcdClient::unb64(EtcdClient::b64("hvnet/obj/x")), "hvnet/obj/x");
+  EXPECT_EQ(EtcdClient::unb64(EtcdClient::b64("ab")), "ab");
+  EXPECT_EQ(EtcdClient::prefix_end("a/"), EtcdClient::b64("a0"));
+  auto eps = parse_etcd_endpoints("http://127.0.0.1:2379,https://[::1]:2380, ");
+  ASSERT_TRUE(eps);
+  ASSERT_EQ(eps.value().size(), 2u);
+  EXPECT_TRUE(eps.value()[1].tls);
+  EXPECT_EQ(eps.value()[1].host, "::1");
+  EXPECT_FALSE(parse_etcd_endpoints("127.0.0.1:99999"));
+  EtcdClient c({etcd_->endpoint()});
+  auto put = c.call("kv/put", {{"key", EtcdClient::b64("k")}, {"value", EtcdClient::b64("v")}});
+  ASSERT_TRUE(put) << put.error().to_string();
+  auto got = c.call("kv/range", {{"key", EtcdClient::b64("k")}});
+  ASSERT_TRUE(got);
+  EXPECT_EQ(EtcdClient::unb64(got.value()["kvs"][0]["value"].get<std::string>()), "v");
+}
+
+TEST_F(EtcdStoreTest, TwoHostsShareObjectsAndTheLoserOfARaceGetsAConflict) {
+  EtcdStore a({etcd_->endpoint()}), b({etcd_->endpoint()});
+  model::Database da, dbb;
+  ASSERT_TRUE(a.load(da));
+  model::Txn t(da);
+  t.put("net1", model::Object{"network", {{"name_label", "n"}, {"other_config", {}}}});
+  auto c = a.commit(t.changes(), t.reads());
+  ASSERT_TRUE(c) << c.error().to_string();
+  ASSERT_EQ(c.value().changes.size(), 1u);
+  EXPECT_EQ(c.value().changes[0].op, Op::kAdd);
+  const uint64_t rev = c.value().generation;
+  ASSERT_TRUE(b.load(dbb));
+  ASSERT_NE(dbb.get("net1"), nullptr);
+  EXPECT_EQ(dbb.get("net1")->rev, rev);
+  EXPECT_EQ(b.generation(), rev);
+  // Both hosts read net1 at `rev` and change it: the first wins, the second must re-read.
+  Revisions seen = {{"net1", rev}};
+  model::Txn ta(da), tb(dbb);
+  ta.put("net1", model::Object{"network", {{"name_label", "from-a"}}});
+  tb.put("net1", model::Object{"network", {{"name_label", "from-b"}}});
+  auto ca = a.commit(ta.changes(), seen);
+  ASSERT_TRUE(ca) << ca.error().to_string();
+  EXPECT_EQ(ca.value().changes[0].before["name_label"], "n");
+  auto cb = b.commit(tb.changes(), seen);
+  ASSERT_FALSE(cb);
+  EXPECT_EQ(cb.error().code, kStoreConflict);
+  EXPECT_EQ(cb.error().params, std::vector<std::string>{"net1"});
+  // A write that read something another host changed fails too, though it writes elsewhere.
+  model::Txn tc(dbb);
+  tc.put("vif1", model::Object{"VIF", {{"network", "net1"}}});
+  auto cc = b.commit(tc.changes(), seen);
+  ASSERT_FALSE(cc);
+  EXPECT_EQ(cc.error().code, kStoreConflict);
+  model::Database fresh;
+  ASSERT_TRUE(b.load(fresh));
+  EXPECT_EQ(fresh.get("net1")->rec["name_label"], "from-a");
+  EXPECT_EQ(fresh.get("vif1"), nullptr);  // all or nothing
+}
+
+TEST_F(EtcdStoreTest, ChangesSinceGiveLatestStatesAndDeletions) {
+  EtcdStore s({etcd_->endpoint()});
+  model::Database db;
+  ASSERT_TRUE(s.load(db));
+  const uint64_t start = s.generation();
+  model::Txn t(db);
+  t.put("a", model::Object{"network", {{"name_label", "a"}}});
+  t.put("b", model::Object{"network", {{"name_label", "b"}}});
+  auto c1 = s.commit(t.changes(), {});
+  ASSERT_TRUE(c1);
+  const uint64_t mid = c1.value().generation;
+  model::Txn t2(db);
+  t2.erase("b");
+  t2.put("a", model::Object{"network", {{"name_label", "a2"}}});
+  ASSERT_TRUE(s.commit(t2.changes(), {}));
+  auto all = s.changes_since(start);
+  ASSERT_TRUE(all && all.value());
+  ASSERT_EQ(all.value()->size(), 2u);
+  std::map<std::string, Change> by;
+  for (auto& ch : *all.value()) by[ch.uuid] = ch;
+  EXPECT_EQ(by["a"].op, Op::kAdd);  // created after `start`: an add, in its latest state
+  EXPECT_EQ(by["a"].record["name_label"], "a2");
+  EXPECT_EQ(by["b"].op, Op::kDel);
+  EXPECT_EQ(by["b"].before["name_label"], "b");
+  auto later = s.changes_since(mid);
+  ASSERT_TRUE(later && later.value());
+  for (auto& ch : *later.value()) {
+    if (ch.uuid == "a") EXPECT_EQ(ch.op, Op::kMod);
+  }
+  auto future = s.changes_since(s.generation() + 1000);
+  ASSERT_TRUE(future);
+  EXPECT_FALSE(future.value());  // another history: resync
+}
+
+TEST_F(EtcdStoreTest, AnUnreachableEtcdIsAClearErrorWithinTheDeadline) {
+  EtcdStore s({etcd_->endpoint()});
+  model::Database db;
+  ASSERT_TRUE(s.load(db));
+  etcd_->stop();
+  model::Txn t(db);
+  t.put("x", model::Object{"network", {{"name_label", "x"}}});
+  auto c = s.commit(t.changes(), {});
+  ASSERT_FALSE(c);
+  EXPECT_EQ(c.error().code, kEtcdUnavailable);
+  EXPECT_NE(c.error().params.at(0).find("127.0.0.1:"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace hvnet::store

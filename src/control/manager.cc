@@ -4,6 +4,8 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <random>
+#include <thread>
 
 #include "control/reconciler.h"
 
@@ -164,7 +166,12 @@ Result<model::json> Manager::write(const std::function<Result<model::json>(model
 Result<store::Commit> Manager::commit_and_fold(const model::Txn& t, Reconciler::Before* before) {
   auto c = store_.commit(t.changes(), t.reads());
   if (!c) return c;
-  for (const auto& ch : c.value().changes) {
+  fold(c.value(), before);
+  return c;
+}
+
+void Manager::fold(const store::Commit& c, Reconciler::Before* before) {
+  for (const auto& ch : c.changes) {
     if (before) {
       const model::Object* o = db_.get(ch.uuid);
       (*before)[ch.uuid] = o ? std::optional<model::Object>(*o) : std::nullopt;
@@ -172,17 +179,41 @@ Result<store::Commit> Manager::commit_and_fold(const model::Txn& t, Reconciler::
     if (ch.op == store::Op::kDel)
       db_.erase(ch.uuid);
     else
-      db_.put(ch.uuid, model::Object{ch.cls, ch.record, c.value().generation});
+      db_.put(ch.uuid, model::Object{ch.cls, ch.record, ch.revision ? ch.revision : c.generation});
   }
-  if (!c.value().changes.empty()) db_.set_generation(c.value().generation);
+  if (!c.changes.empty()) db_.set_generation(std::max(db_.generation(), c.generation));
   for (const auto& [id, l] : listeners_) {
     try {
-      l(c.value());
+      l(c);
     } catch (const std::exception& e) {  // a listener's fault is its own
       spdlog::error("change listener failed: {}", e.what());
     }
   }
-  return c;
+}
+
+Status Manager::catch_up_locked() {
+  auto since = store_.changes_since(db_.generation());
+  if (!since) return since.error();
+  if (!since.value()) return make_error("INTERNAL_ERROR", {"store history lost: restart hvnetd"});
+  store::Commit c;
+  for (auto& ch : *since.value()) {
+    // An object this host never saw that is gone again is no change to it; an object it has
+    // is modified, whatever the store calls it relative to the generation.
+    const model::Object* have = db_.get(ch.uuid);
+    if (ch.op == store::Op::kDel && !have) continue;
+    if (ch.op != store::Op::kDel) ch.op = have ? store::Op::kMod : store::Op::kAdd;
+    if (have) ch.before = have->rec;
+    c.generation = std::max(c.generation, ch.revision);
+    c.changes.push_back(std::move(ch));
+  }
+  if (c.changes.empty()) return ok_status();
+  Reconciler::Before before;
+  fold(c, &before);
+  if (auto st = apply_commit(c, before); !st) {
+    // Another host's write: not this host's to undo. The data plane keeps what it could apply.
+    spdlog::warn("changes from the pool not fully applied here: {}", st.error().to_string());
+  }
+  return ok_status();
 }
 
 namespace {
@@ -236,7 +267,14 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
       commit = std::move(c.value());
       break;
     }
-    if (c.error().code != store::kStoreConflict || attempt >= 8) return c.error();
+    if (c.error().code != store::kStoreConflict || attempt >= 16) return c.error();
+    // Another writer got there first: take in what it wrote, then run the operation again,
+    // after a random pause that grows with the attempts (two hosts retrying in step would
+    // collide again and again).
+    if (auto st = contained([&] { return catch_up_locked(); }); !st) return st.error();
+    thread_local std::minstd_rand jitter{std::random_device{}()};
+    const unsigned cap_us = 1000u << std::min(attempt, 5);
+    std::this_thread::sleep_for(std::chrono::microseconds(jitter() % cap_us));
   }
   if (commit.changes.empty()) return r;
   // Apply to this host, unless nothing it uses changed (names, descriptions, tags…).

@@ -48,6 +48,12 @@ class Manager {
     std::lock_guard lk(mu_);
     return db_.generation();
   }
+  // What other writers committed since this host's view, folded in and applied (a pool's other
+  // hosts; a store with one writer has nothing to catch up on).
+  Status catch_up() {
+    std::lock_guard lk(mu_);
+    return catch_up_locked();
+  }
   // The store's changes after `since` (see store::Store::changes_since), read under the lock.
   Result<std::optional<std::vector<store::Change>>> changes_since(uint64_t since) {
     std::lock_guard lk(mu_);
@@ -92,6 +98,11 @@ class Manager {
   // Commits `t` (re-running nothing: the caller holds the lock), folds it into db_ and publishes
   // it. Returns the commit and, per changed uuid, the object it replaced (nullopt: it was new).
   Result<store::Commit> commit_and_fold(const model::Txn& t, Reconciler::Before* before);
+  // Folds a commit's changes into db_ (recording what each replaced in `before`) and publishes it.
+  void fold(const store::Commit& c, Reconciler::Before* before);
+  // Brings db_ up to what the store holds now (commits of other hosts of a pool), publishes it as
+  // one commit and applies it to this host. Caller holds the lock.
+  Status catch_up_locked();
   Result<model::json> write_impl(const std::function<Result<model::json>(model::Txn&)>& op,
                                  bool guard);
   void arm_guard(std::map<std::string, model::Object> before, std::string ifname,

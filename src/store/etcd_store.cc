@@ -178,7 +178,10 @@ Result<std::optional<std::vector<Change>>> EtcdStore::changes_since(uint64_t sin
   std::stable_sort(found.begin(), found.end(),
                    [](const auto& a, const auto& b) { return a.first < b.first; });
   std::vector<Change> out;
-  for (auto& [rev, c] : found) out.push_back(std::move(c));
+  for (auto& [rev, c] : found) {
+    c.revision = rev;
+    out.push_back(std::move(c));
+  }
   return std::optional<std::vector<Change>>(std::move(out));
 }
 

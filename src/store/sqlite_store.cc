@@ -237,13 +237,14 @@ Result<std::optional<std::vector<Change>>> SqliteStore::changes_since(uint64_t s
   while ((rc = q.step()) == SQLITE_ROW) {
     if (q.col_null(2)) {
       out.push_back(Change{q.col_text(1), q.col_text(0), Op::kDel, nullptr,
-                           nlohmann::json::parse(q.col_text(5), nullptr, false)});
+                           nlohmann::json::parse(q.col_text(5), nullptr, false),
+                           uint64_t(q.col_int(3))});
       continue;
     }
     auto rec = nlohmann::json::parse(q.col_text(2), nullptr, false);
     if (rec.is_discarded()) return make_error("INTERNAL_ERROR", {"database: corrupt record"});
-    out.push_back(
-        Change{q.col_text(1), q.col_text(0), q.col_int(4) > since ? Op::kAdd : Op::kMod, rec});
+    out.push_back(Change{q.col_text(1), q.col_text(0), q.col_int(4) > since ? Op::kAdd : Op::kMod,
+                         rec, nullptr, uint64_t(q.col_int(3))});
   }
   if (rc != SQLITE_DONE) return sql_error("read");
   return std::optional<std::vector<Change>>(std::move(out));

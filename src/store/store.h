@@ -29,6 +29,7 @@ struct Change {
   Op op;
   model::json record;  // null for kDel
   model::json before = nullptr;
+  uint64_t revision = 0;  // changes_since: the generation of this latest change
 };
 
 // What one committed write changed, in the order the feed publishes it.

@@ -13,6 +13,10 @@
 #include <filesystem>
 #include <thread>
 
+#include "../mem_switch.h"
+#include "control/manager.h"
+#include "model/ops.h"
+
 namespace hvnet::store {
 namespace {
 
@@ -169,6 +173,50 @@ TEST_F(EtcdStoreTest, ChangesSinceGiveLatestStatesAndDeletions) {
   auto future = s.changes_since(s.generation() + 1000);
   ASSERT_TRUE(future);
   EXPECT_FALSE(future.value());  // another history: resync
+}
+
+// Two hosts' Managers write the same object at once: each conflict makes the loser take in the
+// winner's write and run again, so no update is lost, and both end with the same view.
+TEST_F(EtcdStoreTest, TwoManagersWritingOneObjectLoseNoUpdate) {
+  EtcdStore sa({etcd_->endpoint()}), sb({etcd_->endpoint()});
+  test::MemSwitch swa, swb;
+  auto nics = [] { return std::vector<model::NicInfo>{}; };
+  Manager a(sa, &swa.ctl, nics), b(sb, &swb.ctl, nics);
+  ASSERT_TRUE(a.start("host-a"));
+  auto net = a.write([](model::Txn& t) -> Result<model::json> {
+    auto n = model::network_create(t, {{"name_label", "shared"}});
+    if (!n) return n.error();
+    return model::json(n.value());
+  });
+  ASSERT_TRUE(net) << net.error().to_string();
+  const std::string uuid = net.value();
+  ASSERT_TRUE(b.start("host-b"));
+  constexpr int kEach = 60;
+  auto writer = [&](Manager& m, const std::string& who, std::vector<std::string>* errors) {
+    for (int i = 0; i < kEach; ++i) {
+      auto r = m.write([&](model::Txn& t) -> Result<model::json> {
+        model::json oc = t.get(uuid)->rec["other_config"];
+        oc[who + std::to_string(i)] = "1";
+        if (auto st = model::set_field(t, uuid, "other_config", oc); !st) return st.error();
+        return model::json();
+      });
+      if (!r) errors->push_back(r.error().to_string());
+    }
+  };
+  std::vector<std::string> ea, eb;
+  std::thread ta(writer, std::ref(a), "a", &ea), tb(writer, std::ref(b), "b", &eb);
+  ta.join();
+  tb.join();
+  EXPECT_TRUE(ea.empty()) << ea.front();
+  EXPECT_TRUE(eb.empty()) << eb.front();
+  ASSERT_TRUE(a.catch_up());
+  ASSERT_TRUE(b.catch_up());
+  for (Manager* m : {&a, &b}) {
+    auto keys =
+        m->read([&](const model::Txn& t) { return t.get(uuid)->rec["other_config"].size(); });
+    EXPECT_EQ(keys, size_t(2 * kEach));
+  }
+  EXPECT_EQ(a.generation(), b.generation());
 }
 
 TEST_F(EtcdStoreTest, AnUnreachableEtcdIsAClearErrorWithinTheDeadline) {

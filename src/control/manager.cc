@@ -268,13 +268,14 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
       break;
     }
     if (c.error().code != store::kStoreConflict || attempt >= 16) return c.error();
-    // Another writer got there first: take in what it wrote, then run the operation again,
-    // after a random pause that grows with the attempts (two hosts retrying in step would
-    // collide again and again).
-    if (auto st = contained([&] { return catch_up_locked(); }); !st) return st.error();
+    // Another writer got there first: after a random pause that grows with the attempts (two
+    // hosts retrying in step would collide again and again), take in what it wrote and run the
+    // operation again at once (a pause between the two would leave the other writer time to
+    // move the objects again).
     thread_local std::minstd_rand jitter{std::random_device{}()};
     const unsigned cap_us = 1000u << std::min(attempt, 5);
     std::this_thread::sleep_for(std::chrono::microseconds(jitter() % cap_us));
+    if (auto st = contained([&] { return catch_up_locked(); }); !st) return st.error();
   }
   if (commit.changes.empty()) return r;
   // Apply to this host, unless nothing it uses changed (names, descriptions, tags…).

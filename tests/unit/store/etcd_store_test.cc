@@ -194,13 +194,21 @@ TEST_F(EtcdStoreTest, TwoManagersWritingOneObjectLoseNoUpdate) {
   constexpr int kEach = 60;
   auto writer = [&](Manager& m, const std::string& who, std::vector<std::string>* errors) {
     for (int i = 0; i < kEach; ++i) {
-      auto r = m.write([&](model::Txn& t) -> Result<model::json> {
-        model::json oc = t.get(uuid)->rec["other_config"];
-        oc[who + std::to_string(i)] = "1";
-        if (auto st = model::set_field(t, uuid, "other_config", oc); !st) return st.error();
-        return model::json();
-      });
-      if (!r) errors->push_back(r.error().to_string());
+      // The Manager retries a conflict itself; one it gives up on is STORE_CONFLICT, which a
+      // client retries (what the error is for). Either way nothing written may be lost.
+      for (int tries = 0;; ++tries) {
+        auto r = m.write([&](model::Txn& t) -> Result<model::json> {
+          model::json oc = t.get(uuid)->rec["other_config"];
+          oc[who + std::to_string(i)] = "1";
+          if (auto st = model::set_field(t, uuid, "other_config", oc); !st) return st.error();
+          return model::json();
+        });
+        if (r) break;
+        if (r.error().code != kStoreConflict || tries == 20) {
+          errors->push_back(r.error().to_string());
+          break;
+        }
+      }
     }
   };
   std::vector<std::string> ea, eb;

@@ -45,6 +45,10 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_security();
   register_subjects();
   register_tasks();  // last: Async.* wraps every message registered before
+  std::vector<std::string> names = {"session.login_with_password"};
+  for (const auto& [name, m] : methods_) names.push_back(name);
+  for (const auto& r : model::all_roles())
+    permissions_[r.role] = rbac::permissions_of(r.role, names);
 }
 
 Api::~Api() {
@@ -131,10 +135,8 @@ Result<std::optional<model::Role>> Api::role_of(const std::vector<std::string>& 
   });
 }
 
-std::vector<std::string> Api::permissions(std::optional<model::Role> role) {
-  std::vector<std::string> names = {"session.login_with_password"};
-  for (const auto& [name, m] : methods_) names.push_back(name);
-  return rbac::permissions_of(role.value_or(model::Role::kPoolAdmin), names);
+const std::vector<std::string>& Api::permissions(std::optional<model::Role> role) const {
+  return permissions_.at(role.value_or(model::Role::kPoolAdmin));
 }
 
 Result<json> Api::login(const json& params, const Caller& caller) {

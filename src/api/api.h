@@ -153,7 +153,8 @@ class Api {
   // of them exists any more.
   Result<std::optional<model::Role>> role_of(const std::vector<std::string>& subjects);
   // Every permission name hvnet has that `role` holds (nullopt: root, all of them).
-  std::vector<std::string> permissions(std::optional<model::Role> role);
+  const std::vector<std::string>& permissions(std::optional<model::Role> role) const;
+  std::map<model::Role, std::vector<std::string>> permissions_;  // built once, per role
   struct Session;
   // The session if it is valid (and marks it used), else nullopt.
   std::optional<Session> session_of(const std::string& ref);

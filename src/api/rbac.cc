@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <map>
 
+#include "api/api_util.h"
 #include "model/schema.h"
 
 namespace hvnet::api::rbac {
@@ -47,17 +48,13 @@ const std::map<std::string, Role, std::less<>>& message_roles() {
 
 // The API's own classes (not in the schema): their messages' role.
 std::optional<Role> api_class_role(std::string_view cls) {
-  if (cls == "session" || cls == "role") return R::kPoolAdmin;
-  if (cls == "task" || cls == "PIF_metrics") return R::kPoolOperator;
+  if (cls == "session") return R::kPoolAdmin;
+  if (cls == "PIF_metrics") return R::kPoolOperator;
   if (cls == "event" || cls == "auth" || cls == "system") return R::kReadOnly;
   return std::nullopt;
 }
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = char(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+using detail::lower;
 
 bool key_matches(const std::string& pattern, const std::string& key) {
   if (!pattern.empty() && pattern.back() == '*')
@@ -84,7 +81,7 @@ Writer writer_of(const model::ClassSpec& cls, std::string_view msg) {
 
 Permission permission_of(std::string_view method, const nlohmann::json& args) {
   if (method.substr(0, 6) == "Async.") method.remove_prefix(6);
-  const std::string name = lower(method);
+  const std::string name = lower(std::string(method));
   if (auto it = message_roles().find(method); it != message_roles().end())
     return {name, it->second};
   const auto dot = method.find('.');
@@ -96,7 +93,8 @@ Permission permission_of(std::string_view method, const nlohmann::json& args) {
       if (w.keyed && args.is_array() && args.size() > 1 && args[1].is_string()) {
         const std::string key = args[1].get<std::string>();
         for (const auto& [pattern, role] : w.field->key_writers)
-          if (key_matches(pattern, key)) return {name + "/key:" + lower(pattern), role};
+          if (key_matches(pattern, key))
+            return {name + "/key:" + lower(std::string(pattern)), role};
       }
       return {name, spec->writer_of(*w.field)};
     }
@@ -118,7 +116,7 @@ std::vector<std::string> permissions_of(Role role, const std::vector<std::string
     if (!spec) continue;
     if (Writer w = writer_of(*spec, std::string_view(m).substr(dot + 1)); w.field && w.keyed)
       for (const auto& [pattern, r] : w.field->key_writers)
-        add(Permission{lower(m) + "/key:" + lower(pattern), r});
+        add(Permission{lower(m) + "/key:" + lower(std::string(pattern)), r});
   }
   std::sort(out.begin(), out.end());
   out.erase(std::unique(out.begin(), out.end()), out.end());

@@ -43,6 +43,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_events();
   register_metrics();
   register_security();
+  register_pool();
   register_subjects();
   register_tasks();  // last: Async.* wraps every message registered before
   std::vector<std::string> names = {"session.login_with_password"};

@@ -24,6 +24,7 @@
 #include "api/events.h"
 #include "api/tasks.h"
 #include "control/manager.h"
+#include "control/pool.h"
 #include "model/result.h"
 #include "model/roles.h"
 
@@ -102,6 +103,8 @@ class Api {
     std::function<std::string()> certificate;  // host.get_server_certificate
   };
   void set_tls_hooks(TlsHooks h) { tls_ = std::move(h); }
+  // This host's pool membership (unset: standalone for good; pool.join refused).
+  void set_pool(PoolMember* p) { pool_ = p; }
   // System accounts for logins and subjects (unset: root alone, with the password or locally).
   void set_authenticator(std::shared_ptr<Authenticator> a) { auth_ = std::move(a); }
   // Where writes and logins are recorded (unset: nowhere); pool.audit_log_get reads it back.
@@ -142,6 +145,7 @@ class Api {
   void register_tasks();     // task.*, Async.*          (session_calls.cc)
   void register_events();    // event.*                  (session_calls.cc)
   void register_metrics();   // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
+  void register_pool();      // join, eject, master election calls (pool_calls.cc)
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
   void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
@@ -168,6 +172,7 @@ class Api {
   Credentials creds_;
   std::shared_ptr<Authenticator> auth_;
   TlsHooks tls_;
+  PoolMember* pool_ = nullptr;
   std::shared_ptr<AuditLog> audit_;
   void audit(const std::string& who, const Caller& caller, const std::string& method,
              const json& args, const Result<json>& r);

@@ -13,7 +13,7 @@ namespace hvnet {
 
 Manager::Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
                  uint32_t mac_ageing_s)
-    : store_(store), ctl_(ctl), reconciler_(mac_ageing_s), scanner_(std::move(scanner)) {}
+    : store_(&store), ctl_(ctl), reconciler_(mac_ageing_s), scanner_(std::move(scanner)) {}
 
 Status Manager::reconcile_all() {
   if (!ctl_) return ok_status();
@@ -83,7 +83,7 @@ struct MgmtView {
 };
 
 MgmtView management_of(const model::Txn& t) {
-  for (const auto& pif : t.all_of("PIF")) {
+  for (const auto& pif : t.where("PIF", "host", model::local_host(t))) {
     const auto& r = t.get(pif)->rec;
     if (!r["management"].get<bool>()) continue;
     const model::Object* n = t.get(r["network"], "network");
@@ -142,21 +142,49 @@ void Manager::arm_guard(std::map<std::string, model::Object> before, std::string
   });
 }
 
-Status Manager::start(const std::string& hostname) {
+Status Manager::start(const std::string& hostname, const std::string& local_host) {
   std::lock_guard lk(mu_);
-  if (auto st = store_.load(db_); !st) return st;
+  return start_locked(hostname, local_host, nullptr);
+}
+
+Status Manager::start_locked(const std::string& hostname, const std::string& local_host,
+                             const Seed& seed) {
+  db_ = model::Database();
+  db_.set_local_host(local_host);
+  if (auto st = store_->load(db_); !st) return st;
   model::Txn t(db_);
   std::string host = model::local_host(t);
-  if (host.empty()) {
+  if (host.empty() || !t.get(host, "host")) {
+    if (!local_host.empty())
+      return make_error("HOST_UNKNOWN_TO_POOL", {local_host, "the pool's store has no such host"});
     host = model::ensure_host(t, hostname);
     if (auto r = model::pif_scan(t, host, scanner_()); !r) return r.error();
+    if (seed)
+      if (auto st = seed(t, host); !st) return st;
   }
   model::ensure_pool(t, host);
   model::refresh_host_identity(t, host);
   if (!t.empty()) {
     if (auto c = commit_and_fold(t, nullptr); !c) return c.error();
   }
+  db_.set_local_host(host);
   return reconcile_all();
+}
+
+Status Manager::rebase(std::unique_ptr<store::Store> next, const std::string& hostname,
+                       const std::string& local_host, const Seed& seed) {
+  std::lock_guard lk(mu_);
+  store::Store* prev = store_;
+  model::Database prev_db = db_;
+  store_ = next.get();
+  if (auto st = start_locked(hostname, local_host, seed); !st) {
+    store_ = prev;
+    db_ = std::move(prev_db);
+    (void)reconcile_all();
+    return st;
+  }
+  owned_ = std::move(next);  // (the previous owned store, if any, goes now)
+  return ok_status();
 }
 
 Result<model::json> Manager::write(const std::function<Result<model::json>(model::Txn&)>& op) {
@@ -164,7 +192,7 @@ Result<model::json> Manager::write(const std::function<Result<model::json>(model
 }
 
 Result<store::Commit> Manager::commit_and_fold(const model::Txn& t, Reconciler::Before* before) {
-  auto c = store_.commit(t.changes(), t.reads());
+  auto c = store_->commit(t.changes(), t.reads());
   if (!c) return c;
   fold(c.value(), before);
   return c;
@@ -192,7 +220,7 @@ void Manager::fold(const store::Commit& c, Reconciler::Before* before) {
 }
 
 Status Manager::catch_up_locked() {
-  auto since = store_.changes_since(db_.generation());
+  auto since = store_->changes_since(db_.generation());
   if (!since) return since.error();
   if (!since.value()) return make_error("INTERNAL_ERROR", {"store history lost: restart hvnetd"});
   store::Commit c;

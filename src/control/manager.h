@@ -13,6 +13,7 @@
 #include <condition_variable>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <thread>
 
@@ -43,7 +44,7 @@ class Manager {
     std::lock_guard lk(mu_);
     listeners_.erase(id);
   }
-  store::Store& store() { return store_; }
+  store::Store& store() { return *store_; }
   uint64_t generation() {
     std::lock_guard lk(mu_);
     return db_.generation();
@@ -57,12 +58,25 @@ class Manager {
   // The store's changes after `since` (see store::Store::changes_since), read under the lock.
   Result<std::optional<std::vector<store::Change>>> changes_since(uint64_t since) {
     std::lock_guard lk(mu_);
-    return store_.changes_since(since);
+    return store_->changes_since(since);
   }
 
   // Loads the stored objects, creates the host record on first start (and scans its NICs, as an
-  // install would), and re-creates the data plane from them.
-  Status start(const std::string& hostname);
+  // install would), and re-creates the data plane from them. `local_host`: this host's uuid when
+  // the store holds a pool (every member's objects); "" on a standalone store (its only host).
+  Status start(const std::string& hostname, const std::string& local_host = "");
+  // What pool.join and pool.eject do to this host: it moves onto store `next` (which the Manager
+  // then owns), the model becomes what `next` holds, and the data plane follows it, changing
+  // only what differs. `seed` runs on the first write to a store without this host (after its
+  // NICs were scanned): what the host keeps (its management interface). On failure nothing
+  // changes: the previous store and objects stay.
+  using Seed = std::function<Status(model::Txn&, const std::string& host)>;
+  Status rebase(std::unique_ptr<store::Store> next, const std::string& hostname,
+                const std::string& local_host, const Seed& seed = nullptr);
+  std::string local_host() {
+    std::lock_guard lk(mu_);
+    return db_.local_host();
+  }
 
   // Runs `op` on a fresh Txn and commits it; returns op's value or the first error.
   Result<model::json> write(const std::function<Result<model::json>(model::Txn&)>& op);
@@ -88,6 +102,7 @@ class Manager {
   }
 
  private:
+  Status start_locked(const std::string& hostname, const std::string& local_host, const Seed& seed);
   // The whole model onto this host (start): what cannot be brought up stays down, the rest runs.
   Status reconcile_all();
   // A commit onto this host: the data plane changes only the items of what changed; the host's
@@ -110,7 +125,8 @@ class Manager {
 
   std::mutex mu_;
   model::Database db_;
-  store::Store& store_;
+  store::Store* store_;
+  std::unique_ptr<store::Store> owned_;  // the store rebase() moved this host onto
   std::map<int, Listener> listeners_;
   int next_listener_ = 0;
   SwitchController* ctl_;  // null: no data plane (tests of the model alone)

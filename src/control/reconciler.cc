@@ -22,10 +22,15 @@ std::string bond_of_master(const Txn& t, const std::string& pif) {
   return b.empty() ? "" : b.front();
 }
 
-// A PIF that is a trunk port of the switch: attached, not a bond member, and physical or a bond
-// master (VLAN PIFs ride on the PIF carrying their tag).
+// Whether a PIF is this host's (a pool's database holds every member's PIFs).
+bool local_pif(const Txn& t, const model::Object* o) {
+  return o && o->cls == "PIF" && o->rec["host"] == model::local_host(t);
+}
+
+// A PIF that is a trunk port of the switch: this host's, attached, not a bond member, and
+// physical or a bond master (VLAN PIFs ride on the PIF carrying their tag).
 bool is_trunk_pif(const Txn& t, const std::string& pif, const model::Object* o) {
-  if (!o || o->cls != "PIF") return false;
+  if (!local_pif(t, o)) return false;
   const json& r = o->rec;
   if (!r["currently_attached"].get<bool>() || !r["bond_slave_of"].get<std::string>().empty())
     return false;
@@ -84,7 +89,8 @@ std::optional<PortSpec> trunk_item(const Txn& t, const std::string& pif) {
 // The host's own interface on a network where a PIF carries an IP configuration.
 std::optional<PortSpec> internal_item(const Txn& t, const std::string& pif) {
   const model::Object* o = t.get(pif, "PIF");
-  if (!o || !o->rec["currently_attached"].get<bool>() || !model::pif_has_ip_config(o->rec))
+  if (!local_pif(t, o) || !o->rec["currently_attached"].get<bool>() ||
+      !model::pif_has_ip_config(o->rec))
     return std::nullopt;
   const std::string bridge = bridge_of(t, o->rec["network"]);
   if (bridge.empty()) return std::nullopt;
@@ -99,6 +105,12 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   const model::Object* o = t.get(vif, "VIF");
   if (!o || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
   const json& r = o->rec;
+  // Its VM runs here (a pool's other members plug the VIFs of the VMs they run).
+  const model::Object* vm = t.get(r["VM"], "VM");
+  if (vm) {
+    const std::string where = vm->rec.value("resident_on", "");
+    if (!where.empty() && where != model::local_host(t)) return std::nullopt;
+  }
   PortSpec p;
   p.name = model::vif_device_name(t, vif);
   p.kind = PortKind::kTap;
@@ -132,7 +144,8 @@ std::optional<VlanItem> vlan_item(const Txn& t, const std::string& vlan) {
   const model::Object* trunk = t.get(tagged, "PIF");
   if (!is_trunk_pif(t, tagged, trunk)) return std::nullopt;
   const model::Object* untagged = t.get(v->rec["untagged_PIF"], "PIF");
-  if (!untagged || !untagged->rec["currently_attached"].get<bool>()) return std::nullopt;
+  if (!local_pif(t, untagged) || !untagged->rec["currently_attached"].get<bool>())
+    return std::nullopt;
   const std::string bridge = bridge_of(t, untagged->rec["network"]);
   if (bridge.empty()) return std::nullopt;
   return VlanItem{trunk->rec["device"], uint16_t(v->rec["tag"].get<int64_t>()), bridge};

@@ -23,6 +23,7 @@
 #include "api/tls.h"
 #include "control/kernel_ports.h"
 #include "control/manager.h"
+#include "control/pool.h"
 #include "control/switch_controller.h"
 #include "daemon/ctl_server.h"
 #include "dataplane/worker.h"
@@ -30,6 +31,7 @@
 #include "hostnet/nic_scan.h"
 #include "io/carrier_keeper.h"
 #include "io/tap_port.h"
+#include "store/etcd_store.h"
 #include "store/sqlite_store.h"
 #include "util/bounded_json.h"
 
@@ -111,6 +113,7 @@ int main(int argc, char** argv) {
   std::string pam_service = "hvnet";
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
+  std::string etcd_endpoints, etcd_ca, etcd_cert, etcd_key;
   std::string keeper_binary = self_dir() + "/hvnet-tapkeeper", keeper_socket;
   hvnet::WorkerOptions wopt;
   hvnet::api::ServerLimits limits;
@@ -133,6 +136,13 @@ int main(int argc, char** argv) {
                  "alone, no subjects)");
   app.add_option("--pif-prefix", pif_prefix, "only NICs whose name starts with this become PIFs");
   app.add_option("--ctl", ctl_path, "debug control socket path");
+  app.add_option("--etcd-endpoints", etcd_endpoints,
+                 "found a pool on this etcd (https://HOST:PORT,...; it must hold no pool yet): "
+                 "this host's objects move there and it becomes the master; other hosts join "
+                 "with xe pool-join. Ignored once the host is in a pool (pool.json)");
+  app.add_option("--etcd-ca", etcd_ca, "the CA etcd's certificates are signed by");
+  app.add_option("--etcd-cert", etcd_cert, "hvnetd's etcd client certificate");
+  app.add_option("--etcd-key", etcd_key, "its key");
   app.add_option("--state-dir", state_dir, "runtime files (DHCP client state)");
   app.add_option("--tap-keeper", keeper_binary,
                  "program holding VM TAP queues so VMs keep carrier across restarts ('' = off)");
@@ -276,11 +286,69 @@ int main(int argc, char** argv) {
     else
       spdlog::warn("no carrier keeper ({}): VMs see their link drop while hvnetd restarts", err);
   }
+  // A pool member keeps its objects in the pool's etcd (pool.json says which), a standalone
+  // host in SQLite.
+  const std::string db_dir = std::filesystem::path(db_path).parent_path().string();
+  auto pool_cfg = hvnet::read_pool_config(db_dir + "/pool.json");
+  if (!pool_cfg) {
+    spdlog::error("{}", pool_cfg.error().to_string());
+    return 2;
+  }
+  if (!pool_cfg.value() && !etcd_endpoints.empty()) {
+    hvnet::PoolConfig draft;
+    draft.endpoints = etcd_endpoints;
+    draft.ca_file = etcd_ca;
+    draft.cert_file = etcd_cert;
+    draft.key_file = etcd_key;
+    {  // the host record and NICs first, as on any first start
+      hvnet::Manager first(store, nullptr,
+                           [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
+      if (auto st = first.start(local_hostname()); !st) {
+        spdlog::error("{}", st.error().to_string());
+        return 2;
+      }
+    }
+    auto founded = hvnet::PoolMember::found(store, draft, db_dir);
+    if (!founded) {
+      spdlog::error("pool not founded: {}", founded.error().to_string());
+      return 2;
+    }
+    pool_cfg = std::optional<hvnet::PoolConfig>(founded.value());
+  }
+  std::unique_ptr<hvnet::store::Store> pool_store;
+  if (pool_cfg.value()) {
+    auto eps = hvnet::pool_endpoints(*pool_cfg.value());
+    if (!eps) {
+      spdlog::error("{}", eps.error().to_string());
+      return 2;
+    }
+    pool_store = std::make_unique<hvnet::store::EtcdStore>(eps.value(), pool_cfg.value()->prefix);
+  }
   hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
-  hvnet::Manager mgr(store, &ctl, [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
+  hvnet::Manager mgr(pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
+                     [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
   mgr.set_host_addressing(&addressing, confirm_timeout);
-  if (auto st = mgr.start(local_hostname()); !st)
-    spdlog::warn("some stored ports could not be created: {}", st.error().to_string());
+  for (int attempt = 0;; ++attempt) {
+    auto st = mgr.start(local_hostname(), pool_cfg.value() ? pool_cfg.value()->host : "");
+    if (st) break;
+    const bool unreachable = st.error().code == hvnet::store::kEtcdUnavailable;
+    if (!unreachable) {
+      spdlog::warn("some stored ports could not be created: {}", st.error().to_string());
+      break;
+    }
+    // A pool member without etcd has no objects to run: wait for etcd (the data plane is up).
+    if (attempt % 30 == 0) spdlog::warn("pool: waiting for etcd: {}", st.error().to_string());
+    sigset_t pending;
+    sigpending(&pending);
+    if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) return 1;
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+  }
+  hvnet::PoolMember member(
+      mgr,
+      hvnet::PoolMember::Options{
+          db_dir, db_path, local_hostname(),
+          (std::filesystem::path(tls_dir.empty() ? db_dir : tls_dir) / "api-tls.pem").string()});
+  if (pool_cfg.value()) member.start(*pool_cfg.value());
 
   hvnet::api::Credentials creds;
   if (!password_file.empty()) {
@@ -297,6 +365,7 @@ int main(int argc, char** argv) {
   }
   sessions.idle_expiry = std::chrono::hours(session_idle_h);
   hvnet::api::Api api(mgr, creds, sessions);
+  api.set_pool(&member);
   // Logins of root and of subjects with their system passwords, through PAM.
   if (!pam_service.empty())
     api.set_authenticator(std::make_shared<hvnet::api::SystemAccounts>(pam_service));
@@ -336,7 +405,6 @@ int main(int argc, char** argv) {
   }
   // HTTPS: a self-signed identity on first start (names and addresses of the host), or the one
   // an admin installed; host.install_server_certificate replaces it with no restart.
-  const std::string db_dir = std::filesystem::path(db_path).parent_path().string();
   const std::string dir = tls_dir.empty() ? db_dir : tls_dir;
   const hvnet::api::TlsFiles tls_files{(std::filesystem::path(dir) / "api-tls.key").string(),
                                        (std::filesystem::path(dir) / "api-tls.pem").string()};

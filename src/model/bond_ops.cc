@@ -36,10 +36,12 @@ Status check_property(const std::string& mode, const std::string& key, const std
   return ok_status();
 }
 
-std::string free_bond_device(const Txn& t) {
+// The first bond device name no PIF of `host` has (devices are per host: in a pool every member
+// may have its bond0).
+std::string free_bond_device(const Txn& t, const std::string& host) {
   for (int i = 0;; ++i) {
     std::string d = "bond" + std::to_string(i);
-    if (!t.any("PIF", "device", d)) return d;
+    if (t.where("PIF", Match{{"device", d}, {"host", host}}).empty()) return d;
   }
 }
 
@@ -104,9 +106,10 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
   const json prim = t.get(primary)->rec;
 
   std::string bond = new_uuid(), master = new_uuid();
-  json p = new_pif_record(free_bond_device(t), bond_mac.empty() ? prim["MAC"] : json(bond_mac),
-                          t.get(network, "network") ? t.get(network)->rec["MTU"] : prim["MTU"], -1,
-                          /*physical=*/false, network, host);
+  json p =
+      new_pif_record(free_bond_device(t, host), bond_mac.empty() ? prim["MAC"] : json(bond_mac),
+                     t.get(network, "network") ? t.get(network)->rec["MTU"] : prim["MTU"], -1,
+                     /*physical=*/false, network, host);
   p["currently_attached"] = true;
   // The primary's IP configuration and the management role move onto the bond.
   for (const char* f : kIpFields) p[f] = prim[f];
@@ -138,8 +141,7 @@ Status bond_destroy(Txn& t, const std::string& bond) {
   const json b = t.get(bond)->rec;
   const std::string master = b["master"], primary = b["primary_slave"];
   const json m = t.get(master)->rec;
-  if (t.any("VLAN", "tagged_PIF", master))
-    return make_error("PIF_VLAN_STILL_EXISTS", {master});
+  if (t.any("VLAN", "tagged_PIF", master)) return make_error("PIF_VLAN_STILL_EXISTS", {master});
   for (const auto& member : t.where("PIF", "bond_slave_of", bond)) {
     t.set_field(member, "bond_slave_of", "");
     t.set_field(member, "currently_attached", member == primary);

@@ -62,12 +62,17 @@ class Database {
   const std::set<std::string>& lookup(const std::string& cls, const Match& m) const;
   uint64_t generation() const { return generation_; }
   void set_generation(uint64_t g) { generation_ = g; }
+  // The host this process runs on: in a pool the database holds every member's objects, and
+  // the data plane and host addressing take only this host's ("": the only host there is).
+  const std::string& local_host() const { return local_host_; }
+  void set_local_host(std::string uuid) { local_host_ = std::move(uuid); }
 
  private:
   std::map<std::string, Object> objs_;
   std::map<std::string, std::set<std::string>> by_class_;
   mutable FieldIndex index_;  // built by lookups, which are reads
   uint64_t generation_ = 0;
+  std::string local_host_;
 };
 
 // A read view over the database plus staged changes (std::nullopt = deleted).

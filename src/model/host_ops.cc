@@ -159,10 +159,16 @@ Status host_management_disable(Txn& t, const std::string& host) {
 }
 
 Status pool_management_reconfigure(Txn& t, const std::string& network) {
-  const std::string host = local_host(t);
+  // Every member moves its management onto its PIF of `network`; one without any refuses all.
+  std::map<std::string, std::string> pif_of;
   for (const auto& pif : t.where("PIF", "network", network))
-    if (t.get(pif)->rec["host"] == host) return host_management_reconfigure(t, pif);
-  return make_error("PIF_NOT_PRESENT", {host, network});
+    pif_of[t.get(pif)->rec["host"].get<std::string>()] = pif;
+  for (const auto& host : t.all_of("host")) {
+    auto it = pif_of.find(host);
+    if (it == pif_of.end()) return make_error("PIF_NOT_PRESENT", {host, network});
+    if (auto st = host_management_reconfigure(t, it->second); !st) return st;
+  }
+  return ok_status();
 }
 
 Status host_set_hostname(Txn& t, const std::string& host, const std::string& name) {

@@ -7,6 +7,7 @@
 namespace hvnet::model {
 
 std::string local_host(const Txn& t) {
+  if (!t.base().local_host().empty()) return t.base().local_host();
   auto hosts = t.all_of("host");
   return hosts.empty() ? "" : hosts.front();
 }

@@ -34,6 +34,18 @@ std::string ensure_pool(Txn& t, const std::string& master);
 // The host's version fields (API version, software_version…) as this build has them.
 void refresh_host_identity(Txn& t, const std::string& host);
 
+// pool membership
+// XenServer's refusals of a host joining a pool: bonds, VLANs other than the management one,
+// plugged VIFs, other members, another API version than the master's (`master_host` record).
+Status pool_join_checks(const Txn& joiner, const json& master_host);
+// Stages on `pool` the joiner's host, PIFs, VMs and VIFs, each PIF and VIF on the pool network
+// of the same bridge (the joiner's own network when the pool has none), then the pool's bonds
+// (by member devices) and VLANs (by trunk device) on the joiner's PIFs. Returns the host.
+Result<std::string> pool_join(Txn& pool, const Txn& joiner);
+// Stages the removal of `host` and what is its own (PIFs, VLANs, bonds, resident VMs and VIFs).
+// Refused for the master (HOST_CANNOT_DESTROY_SELF) and while a VIF of its VMs is plugged.
+Status pool_eject(Txn& pool, const std::string& host);
+
 // network
 Result<std::string> network_create(Txn& t, const json& record);
 Status network_destroy(Txn& t, const std::string& net);

@@ -89,6 +89,45 @@ bool run_until(asio::io_context& ioc, tcp::socket& sock, std::chrono::millisecon
 
 }  // namespace
 
+std::unique_ptr<EtcdClient::Conn> EtcdClient::connect(std::string* why) {
+  const EtcdEndpoint& ep = endpoints_[current_];
+  auto c = std::make_unique<Conn>();
+  boost::system::error_code ec;
+  tcp::resolver res(c->ioc);
+  auto addrs = res.resolve(ep.host, std::to_string(ep.port), ec);
+  bool ok = !ec && run_until(c->ioc, c->sock, timeout_, [&](bool& done) {
+    asio::async_connect(c->sock, addrs, [&](boost::system::error_code e, const auto&) {
+      ec = e;
+      done = true;
+    });
+  });
+  if (ok && !ec && ep.tls) {
+    c->tls_ctx.emplace(asio::ssl::context::tls_client);
+    auto& ctx = *c->tls_ctx;
+    ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    ctx.set_verify_mode(asio::ssl::verify_peer);
+    if (!ep.ca_file.empty()) ctx.load_verify_file(ep.ca_file, ec);
+    if (!ec && !ep.cert_file.empty()) ctx.use_certificate_chain_file(ep.cert_file, ec);
+    if (!ec && !ep.key_file.empty())
+      ctx.use_private_key_file(ep.key_file, asio::ssl::context::pem, ec);
+    if (!ec) {
+      c->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(c->sock, ctx);
+      ok = run_until(c->ioc, c->sock, timeout_, [&](bool& done) {
+        c->tls->async_handshake(asio::ssl::stream_base::client, [&](boost::system::error_code e) {
+          ec = e;
+          done = true;
+        });
+      });
+    }
+  }
+  if (!ok || ec) {
+    *why = ep.host + ":" + std::to_string(ep.port) + ": " +
+           (ok ? ec.message() : std::string("timed out"));
+    return nullptr;
+  }
+  return c;
+}
+
 Result<json> EtcdClient::call(const std::string& path, const json& body) {
   std::string why = "no endpoint";
   const std::string payload = body.dump();
@@ -96,39 +135,8 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
     const EtcdEndpoint& ep = endpoints_[current_];
     boost::system::error_code ec;
     if (!conn_) {
-      conn_ = std::make_unique<Conn>();
-      tcp::resolver res(conn_->ioc);
-      auto addrs = res.resolve(ep.host, std::to_string(ep.port), ec);
-      bool ok = !ec && run_until(conn_->ioc, conn_->sock, timeout_, [&](bool& done) {
-        asio::async_connect(conn_->sock, addrs, [&](boost::system::error_code e, const auto&) {
-          ec = e;
-          done = true;
-        });
-      });
-      if (ok && !ec && ep.tls) {
-        conn_->tls_ctx.emplace(asio::ssl::context::tls_client);
-        auto& ctx = *conn_->tls_ctx;
-        ctx.set_options(asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
-        ctx.set_verify_mode(asio::ssl::verify_peer);
-        if (!ep.ca_file.empty()) ctx.load_verify_file(ep.ca_file, ec);
-        if (!ec && !ep.cert_file.empty()) ctx.use_certificate_chain_file(ep.cert_file, ec);
-        if (!ec && !ep.key_file.empty())
-          ctx.use_private_key_file(ep.key_file, asio::ssl::context::pem, ec);
-        if (!ec) {
-          conn_->tls = std::make_unique<asio::ssl::stream<tcp::socket&>>(conn_->sock, ctx);
-          ok = run_until(conn_->ioc, conn_->sock, timeout_, [&](bool& done) {
-            conn_->tls->async_handshake(asio::ssl::stream_base::client,
-                                        [&](boost::system::error_code e) {
-                                          ec = e;
-                                          done = true;
-                                        });
-          });
-        }
-      }
-      if (!ok || ec) {
-        why = ep.host + ":" + std::to_string(ep.port) + ": " +
-              (ok ? ec.message() : std::string("timed out"));
-        conn_.reset();
+      conn_ = connect(&why);
+      if (!conn_) {
         current_ = (current_ + 1) % endpoints_.size();
         continue;
       }
@@ -184,6 +192,124 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
   for (const auto& e : endpoints_)
     list += (list.empty() ? "" : ",") + e.host + ":" + std::to_string(e.port);
   return make_error(kEtcdUnavailable, {list, why});
+}
+
+Result<int64_t> EtcdClient::lease_grant(int64_t ttl_s) {
+  auto r = call("lease/grant", {{"TTL", std::to_string(ttl_s)}});
+  if (!r) return r.error();
+  if (r->contains("error") && !r->value("error", "").empty())
+    return make_error("ETCD_ERROR", {"lease", r->value("error", "")});
+  return int64_t(u64(r.value(), "ID"));
+}
+
+Result<int64_t> EtcdClient::lease_keepalive(int64_t id) {
+  auto r = call("lease/keepalive", {{"ID", std::to_string(id)}});
+  if (!r) return r.error();
+  return int64_t(u64(r->value("result", json::object()), "TTL"));
+}
+
+Status EtcdClient::lease_revoke(int64_t id) {
+  auto r = call("lease/revoke", {{"ID", std::to_string(id)}});
+  if (!r) return r.error();
+  return ok_status();
+}
+
+Status EtcdClient::watch(const std::string& prefix, uint64_t start,
+                         const std::function<bool(uint64_t)>& on_revision,
+                         const std::function<bool()>& keep_going, std::chrono::milliseconds tick) {
+  std::string why = "no endpoint";
+  std::unique_ptr<Conn> c;
+  for (size_t i = 0; i < endpoints_.size() && !c; ++i) {
+    c = connect(&why);
+    if (!c) current_ = (current_ + 1) % endpoints_.size();
+  }
+  if (!c) return make_error(kEtcdUnavailable, {"watch", why});
+  const EtcdEndpoint& ep = endpoints_[current_];
+  json create = {{"key", b64(prefix)}, {"range_end", prefix_end(prefix)}};
+  if (start) create["start_revision"] = std::to_string(start);
+  http::request<http::string_body> req{http::verb::post, "/v3/watch", 11};
+  req.set(http::field::host, ep.host);
+  req.set(http::field::content_type, "application/json");
+  req.body() = json{{"create_request", create}}.dump();
+  req.prepare_payload();
+  boost::system::error_code ec;
+  bool done = false;
+  auto run = [&](auto& stream) -> Status {
+    c->ioc.restart();
+    http::async_write(stream, req, [&](boost::system::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    while (!done) {
+      c->ioc.run_for(tick);
+      if (!done && !keep_going()) return ok_status();
+    }
+    if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
+    // The answer is a stream of JSON messages, one per line, in the chunks of one response.
+    http::response_parser<http::empty_body> head;
+    head.body_limit(boost::none);
+    done = false;
+    http::async_read_header(stream, c->buf, head, [&](boost::system::error_code e, size_t) {
+      ec = e;
+      done = true;
+    });
+    while (!done) {
+      c->ioc.run_for(tick);
+      if (!done && !keep_going()) return ok_status();
+    }
+    if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
+    if (head.get().result() != http::status::ok)
+      return make_error("ETCD_ERROR", {std::to_string(head.get().result_int()), "watch refused"});
+    http::response_parser<http::buffer_body> body(std::move(head));
+    std::string lines;
+    bool stop = false;
+    std::optional<Status> failed;
+    char chunk[16384];
+    while (!stop) {
+      body.get().body().data = chunk;
+      body.get().body().size = sizeof chunk;
+      done = false;
+      size_t got = 0;
+      http::async_read_some(stream, c->buf, body, [&](boost::system::error_code e, size_t) {
+        ec = e == http::error::need_buffer ? boost::system::error_code() : e;
+        got = sizeof chunk - body.get().body().size;
+        done = true;
+      });
+      while (!done) {
+        c->ioc.run_for(tick);
+        if (!done && !keep_going()) return ok_status();
+      }
+      if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
+      lines.append(chunk, got);
+      if (lines.size() > (64u << 20))
+        return make_error("ETCD_ERROR", {"watch", "a message larger than 64 MiB"});
+      size_t nl;
+      while (!stop && (nl = lines.find('\n')) != std::string::npos) {
+        json m = json::parse(lines.substr(0, nl), nullptr, false);
+        lines.erase(0, nl + 1);
+        if (!m.is_object()) continue;
+        const json result = m.value("result", json::object());
+        if (m.contains("error")) {
+          failed = make_error("ETCD_ERROR", {"watch", m["error"].value("message", "")});
+          stop = true;
+          break;
+        }
+        if (u64(result, "compact_revision"))
+          return make_error("ETCD_ERROR",
+                            {"compacted", std::to_string(u64(result, "compact_revision"))});
+        if (result.value("canceled", false))
+          return make_error("ETCD_ERROR", {"watch", result.value("cancel_reason", "canceled")});
+        if (!result.contains("events")) continue;
+        if (!on_revision(u64(result.value("header", json::object()), "revision"))) stop = true;
+      }
+      if (body.is_done()) return make_error(kEtcdUnavailable, {"watch", "the stream ended"});
+    }
+    return failed ? *failed : ok_status();
+  };
+  Status st = c->tls ? run(*c->tls) : run(c->sock);
+  boost::system::error_code ignored;
+  c->sock.close(ignored);
+  return st;
 }
 
 std::string EtcdClient::b64(std::string_view raw) {

@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -44,6 +45,22 @@ class EtcdClient {
   // POST /v3/<path> with `body`; etcd's JSON answer.
   Result<nlohmann::json> call(const std::string& path, const nlohmann::json& body);
 
+  // Leases (host liveness, the master's claim): a lease of `ttl_s` seconds; its ID.
+  Result<int64_t> lease_grant(int64_t ttl_s);
+  // Renews lease `id`; its remaining TTL (0: the lease had expired, and keys under it are gone).
+  Result<int64_t> lease_keepalive(int64_t id);
+  Status lease_revoke(int64_t id);
+
+  // Watches every key under `prefix` from revision `start` (0: from now) on a connection of its
+  // own: `on_revision` gets the revision of each batch of events as they arrive, and `keep_going`
+  // is asked between them (at least every `tick`). Returns when `keep_going` or `on_revision`
+  // says stop (ok), or with the error that ended the stream (the caller reconnects; compacted
+  // history comes back as ETCD_ERROR [compacted, revision]).
+  Status watch(const std::string& prefix, uint64_t start,
+               const std::function<bool(uint64_t revision)>& on_revision,
+               const std::function<bool()>& keep_going,
+               std::chrono::milliseconds tick = std::chrono::milliseconds(250));
+
   static std::string b64(std::string_view raw);
   static std::string unb64(std::string_view text);  // "" for invalid input
   // The end of the range of every key that starts with `prefix` (etcd's range_end), base64.
@@ -53,6 +70,9 @@ class EtcdClient {
 
  private:
   struct Conn;
+  // A connection (TLS handshaken when the endpoint wants it) to endpoints_[current_]; nullptr and
+  // `why` when it cannot be made.
+  std::unique_ptr<Conn> connect(std::string* why);
   std::vector<EtcdEndpoint> endpoints_;
   std::chrono::milliseconds timeout_;
   size_t current_ = 0;  // the endpoint that answered last

@@ -98,8 +98,9 @@ class Xe {
   }
   int done(const Result<json>& r) { return r ? 0 : fail(r.error()); }
   // A command on the object uuid= names: resolve it, call method(ref), print nothing.
-  int on_uuid(const Args& a, const std::string& cls, const std::string& method) {
-    auto r = lookup(cls, need(a, "uuid"));
+  int on_uuid(const Args& a, const std::string& cls, const std::string& method,
+              const char* key = "uuid") {
+    auto r = lookup(cls, need(a, key));
     if (!r) return fail(r.error());
     return done(call(method, json::array({r.value()})));
   }
@@ -568,6 +569,58 @@ std::vector<Command> network_commands() {
          auto net = x.lookup("network", x.need(a, "network-uuid"));
          if (!net) return fail(net.error());
          return x.done(x.call("pool.management_reconfigure", json::array({net.value()})));
+       }},
+      {"pool-join",
+       {"master-address", "master-username", "master-password"},
+       {"force"},
+       "Make this host join the pool of the master (its HTTPS certificate is pinned on first "
+       "use); prints the pinned certificate's SHA-256.",
+       [](Xe& x, A a) {
+         auto r = x.call("pool.join",
+                         json::array({x.need(a, "master-address"), x.need(a, "master-username"),
+                                      x.need(a, "master-password")}));
+         if (!r) return fail(r.error());
+         std::cout << "Joined; master certificate SHA-256 " << r.value().get<std::string>()
+                   << " pinned\n";
+         return 0;
+       }},
+      {"pool-eject",
+       {"host-uuid"},
+       {"force"},
+       "Remove a host from the pool: it returns to a standalone host with only its management "
+       "interface.",
+       [](Xe& x, A a) { return x.on_uuid(a, "host", "pool.eject", "host-uuid"); }},
+      {"pool-designate-new-master",
+       {"host-uuid"},
+       {},
+       "Make another live member the pool's master.",
+       [](Xe& x, A a) { return x.on_uuid(a, "host", "pool.designate_new_master", "host-uuid"); }},
+      {"pool-emergency-transition-to-master",
+       {},
+       {},
+       "Make this host the master, whoever holds the role.",
+       [](Xe& x, A) {
+         return x.done(x.call("pool.emergency_transition_to_master", json::array()));
+       }},
+      {"pool-emergency-reset-master",
+       {"master-address"},
+       {},
+       "Point this member at a new master (members follow the elected master by themselves).",
+       [](Xe& x, A a) {
+         return x.done(
+             x.call("pool.emergency_reset_master", json::array({x.need(a, "master-address")})));
+       }},
+      {"pool-recover-slaves",
+       {},
+       {},
+       "Make the members that lost the master follow this one; prints those it recovered.",
+       [](Xe& x, A) {
+         auto r = x.call("pool.recover_slaves", json::array());
+         if (!r) return fail(r.error());
+         std::vector<std::string> uuids;
+         for (const auto& h : r.value()) uuids.push_back(strip(h));
+         std::cout << hvnet::xe::format_minimal(uuids) << "\n";
+         return 0;
        }},
       {"host-management-disable",
        {},

@@ -103,12 +103,11 @@ Result<std::string> RpcClient::post(const std::string& body) {
   if (ec) return make_error("CONNECTION_FAILED", {who, ec.message()});
   tls.handshake(asio::ssl::stream_base::client, ec);
   if (ec) return make_error("SSL_VERIFY_ERROR", {who, ec.message()});
-  if (ep_.ca_file.empty()) {
-    X509* cert = SSL_get1_peer_certificate(tls.native_handle());
-    const std::string fp = x509_fingerprint(cert);
-    X509_free(cert);
-    if (auto st = trust(fp); !st) return st.error();
-  }
+  X509* cert = SSL_get1_peer_certificate(tls.native_handle());
+  fingerprint_ = x509_fingerprint(cert);
+  X509_free(cert);
+  if (ep_.ca_file.empty())
+    if (auto st = trust(fingerprint_); !st) return st.error();
   return exchange(tls, ep_.host, body);
 }
 

@@ -31,6 +31,8 @@ class RpcClient {
   Status login(const std::string& user, const std::string& password);
   void logout();
   Result<nlohmann::json> session_call(const std::string& method, nlohmann::json params);
+  // The SHA-256 fingerprint of the certificate the server showed last ("" before, or not TLS).
+  const std::string& peer_fingerprint() const { return fingerprint_; }
 
  private:
   Result<std::string> post(const std::string& body);
@@ -38,6 +40,7 @@ class RpcClient {
   Status trust(const std::string& fingerprint);
   Endpoint ep_;
   std::string session_;
+  std::string fingerprint_;
   int next_id_ = 1;
 };
 

@@ -249,6 +249,7 @@ Status EtcdClient::watch(const std::string& prefix, uint64_t start,
     http::response_parser<http::empty_body> head;
     head.body_limit(boost::none);
     done = false;
+    c->ioc.restart();  // (it stopped when the write was done)
     http::async_read_header(stream, c->buf, head, [&](boost::system::error_code e, size_t) {
       ec = e;
       done = true;
@@ -270,6 +271,7 @@ Status EtcdClient::watch(const std::string& prefix, uint64_t start,
       body.get().body().size = sizeof chunk;
       done = false;
       size_t got = 0;
+      c->ioc.restart();
       http::async_read_some(stream, c->buf, body, [&](boost::system::error_code e, size_t) {
         ec = e == http::error::need_buffer ? boost::system::error_code() : e;
         got = sizeof chunk - body.get().body().size;

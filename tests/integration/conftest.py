@@ -257,14 +257,17 @@ class ManagedHost:
 
     PASSWORD = "hvnet-test-pw"
 
-    def __init__(self, lab, netns=None, confirm_timeout=30, extra_args=(), preexec=None):
+    def __init__(self, lab, netns=None, confirm_timeout=30, extra_args=(), preexec=None,
+                 name="host", tls_listen=None, plain_listen=None):
         """netns: run hvnetd inside this namespace (and its own UTS namespace), as a host of its
-        own whose addresses, routes and host name the tests may change freely."""
+        own whose addresses, routes and host name the tests may change freely. name: its
+        directory under the test's (several hosts per test). tls_listen / plain_listen: HOST:PORT
+        of its HTTPS / HTTP API ("" = off; default: loopback on free ports)."""
         self.lab = lab
         self.netns = netns
         self.confirm_timeout = confirm_timeout
         self.extra_args, self.preexec = list(extra_args), preexec
-        self.dir = os.path.join(str(lab.tmp_path), "host")
+        self.dir = os.path.join(str(lab.tmp_path), name)
         os.makedirs(self.dir, exist_ok=True)
         self.db = os.path.join(self.dir, "hvnet.db")
         self.sock = os.path.join(self.dir, "xapi.sock")
@@ -273,6 +276,8 @@ class ManagedHost:
         with open(os.open(self.pwfile, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:
             f.write(self.PASSWORD + "\n")
         self.port, self.tls_port = free_tcp_port(), free_tcp_port()
+        self.plain_listen = f"127.0.0.1:{self.port}" if plain_listen is None else plain_listen
+        self.tls_listen = f"127.0.0.1:{self.tls_port}" if tls_listen is None else tls_listen
         self.proc = None
         lab._undo.append(self.remove_taps)  # runs after stop: TAPs outlive hvnetd by design
         self.start()
@@ -284,8 +289,8 @@ class ManagedHost:
         prefix = ["ip", "netns", "exec", self.netns, "unshare", "--uts"] if self.netns else []
         self.proc = subprocess.Popen(
             prefix + [HVNETD, "--db", self.db, "--api-socket", self.sock,
-                      "--api-listen", f"127.0.0.1:{self.port}", "--password-file", self.pwfile,
-                      "--api-listen-tls", f"127.0.0.1:{self.tls_port}",
+                      "--api-listen", self.plain_listen, "--password-file", self.pwfile,
+                      "--api-listen-tls", self.tls_listen,
                       "--pif-prefix", self.lab.name(""), "--ctl", self.ctl,
                       "--state-dir", os.path.join(self.dir, "state"),
                       "--resolv-conf", self.resolv_conf,

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <atomic>
 #include <thread>
 
 #include "../mem_switch.h"
@@ -238,6 +239,49 @@ TEST_F(EtcdStoreTest, AnUnreachableEtcdIsAClearErrorWithinTheDeadline) {
   ASSERT_FALSE(c);
   EXPECT_EQ(c.error().code, kEtcdUnavailable);
   EXPECT_NE(c.error().params.at(0).find("127.0.0.1:"), std::string::npos);
+}
+
+
+TEST_F(EtcdStoreTest, WatchReportsEachCommitAndStopsWhenAsked) {
+  std::atomic<int> batches{0};
+  std::atomic<bool> run{true};
+  std::atomic<uint64_t> last{0};
+  std::thread watcher([&] {
+    EtcdClient w({etcd_->endpoint()});
+    Status st = w.watch(
+        "/w/", 0,
+        [&](uint64_t rev) {
+          last = rev;
+          return ++batches < 3;
+        },
+        [&] { return run.load(); }, std::chrono::milliseconds(50));
+    EXPECT_TRUE(st) << st.error().to_string();
+  });
+  EtcdClient c({etcd_->endpoint()});
+  // Until the watch is established puts may come before it: keep putting until three are seen.
+  uint64_t put_rev = 0;
+  for (int i = 0; i < 200 && batches < 3; ++i) {
+    auto r = c.call("kv/put", {{"key", EtcdClient::b64("/w/k" + std::to_string(i))},
+                               {"value", EtcdClient::b64("v")}});
+    ASSERT_TRUE(r);
+    put_rev = EtcdClient::u64(r.value()["header"], "revision");
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  watcher.join();
+  EXPECT_EQ(batches.load(), 3);
+  EXPECT_GT(last.load(), 0u);
+  EXPECT_LE(last.load(), put_rev);
+  // A key outside the prefix is no event; a stop request ends the watch without one.
+  std::thread idle([&] {
+    EtcdClient w({etcd_->endpoint()});
+    Status st = w.watch(
+        "/w/", 0, [&](uint64_t) { return true; }, [&] { return run.load(); },
+        std::chrono::milliseconds(50));
+    EXPECT_TRUE(st);
+  });
+  ASSERT_TRUE(c.call("kv/put", {{"key", EtcdClient::b64("/x")}, {"value", EtcdClient::b64("v")}}));
+  run = false;
+  idle.join();
 }
 
 }  // namespace

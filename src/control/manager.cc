@@ -275,6 +275,10 @@ Result<model::json> Manager::write_impl(const std::function<Result<model::json>(
   Reconciler::Before before;
   // Run the operation and commit what it staged; a conflicting commit elsewhere (another host of
   // the pool) makes it run again on the objects as they are now.
+  // On a shared store, the write starts from what the pool has committed (read your writes
+  // through any member: a network made through one host is there for the next call on another).
+  if (store_->shared())
+    if (auto st = contained([&] { return catch_up_locked(); }); !st) return st.error();
   for (int attempt = 0;; ++attempt) {
     t.emplace(db_);
     if (auto st = contained([&]() -> Status {

@@ -208,6 +208,7 @@ void PoolMember::watch_loop() {
     return mgr_.read([&](const model::Txn& t) { return t.get(cfg.host, "host") == nullptr; });
   };
   bool left = false;
+  auto last_check = std::chrono::steady_clock::now();
   while (running_ && !left) {
     // What happened while not watching (start, or etcd away), then the watch from there on.
     Status st = mgr_.catch_up();
@@ -228,7 +229,18 @@ void PoolMember::watch_loop() {
             remember_management();
             return true;
           },
-          [this] { return running_.load(); });
+          [&] {
+            // A member that lost its quorum keeps a watch open and silent: every few seconds
+            // the watcher also asks for what it may have missed.
+            if (std::chrono::steady_clock::now() - last_check > std::chrono::seconds(3)) {
+              last_check = std::chrono::steady_clock::now();
+              if (auto c = mgr_.catch_up(); c && gone()) {
+                left = true;
+                return false;
+              }
+            }
+            return running_.load();
+          });
     }
     if (!st && !reported) {
       spdlog::warn("pool: etcd unreachable, forwarding on the last configuration: {}",

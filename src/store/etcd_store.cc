@@ -47,23 +47,30 @@ Status EtcdStore::load(model::Database& db) {
 }
 
 Result<Commit> EtcdStore::commit(const model::Txn::Changes& changes, const Revisions& read) {
-  // What the changed objects are now (their records become the changes' `before`), in one read.
+  // What the objects the write deletes, or replaces without having read them, are now (one
+  // read; none in the common case, where a write read what it changes). Records replaced by
+  // puts come back from the transaction itself (prev_kv).
   json reads = json::array();
-  std::vector<std::string> uuids;
+  std::vector<std::string> uuids, pre_read;
   for (const auto& [uuid, o] : changes) {
     uuids.push_back(uuid);
-    reads.push_back({{"request_range", {{"key", E::b64(key("obj", uuid))}}}});
+    if (!o || !read.count(uuid)) {
+      pre_read.push_back(uuid);
+      reads.push_back({{"request_range", {{"key", E::b64(key("obj", uuid))}}}});
+    }
   }
-  auto now = etcd_.call("kv/txn", {{"success", reads}});
-  if (!now) return now.error();
   std::map<std::string, std::pair<uint64_t, json>> current;  // uuid -> (mod_revision, value)
-  const json& responses = now.value().value("responses", json::array());
-  for (size_t i = 0; i < uuids.size() && i < responses.size(); ++i) {
-    const json& kvs = responses[i]["response_range"].value("kvs", json::array());
-    if (kvs.empty()) continue;
-    auto v = decode_value(kvs[0]);
-    if (!v) return v.error();
-    current[uuids[i]] = {E::u64(kvs[0], "mod_revision"), v.value()};
+  if (!pre_read.empty()) {
+    auto now = etcd_.call("kv/txn", {{"success", reads}});
+    if (!now) return now.error();
+    const json& responses = now.value().value("responses", json::array());
+    for (size_t i = 0; i < pre_read.size() && i < responses.size(); ++i) {
+      const json& kvs = responses[i]["response_range"].value("kvs", json::array());
+      if (kvs.empty()) continue;
+      auto v = decode_value(kvs[0]);
+      if (!v) return v.error();
+      current[pre_read[i]] = {E::u64(kvs[0], "mod_revision"), v.value()};
+    }
   }
   // The write applies only if nothing it read or replaces changed since.
   json compare = json::array();
@@ -81,29 +88,31 @@ Result<Commit> EtcdStore::commit(const model::Txn::Changes& changes, const Revis
   };
   std::set<std::string> compared;
   for (const auto& [uuid, rev] : read) {
-    auto it = current.find(uuid);
-    if (it != current.end() ? it->second.first != rev : rev != 0 && changes.count(uuid))
+    if (auto it = current.find(uuid); it != current.end() && it->second.first != rev)
       return make_error(kStoreConflict, {uuid});  // already known to have moved
     expect(uuid, rev);
     compared.insert(uuid);
   }
-  for (const auto& uuid : uuids)
+  for (const auto& uuid : pre_read)
     if (!compared.count(uuid)) {
       auto it = current.find(uuid);
       expect(uuid, it == current.end() ? 0 : it->second.first);
     }
   json ops = json::array();
   Commit out;
+  std::vector<std::pair<size_t, size_t>> put_at;  // (index in out.changes, index in ops)
   for (const auto& [uuid, o] : changes) {
     auto it = current.find(uuid);
     const json before = it == current.end() ? json(nullptr) : it->second.second["rec"];
     if (o) {
       json v = {{"cls", o->cls}, {"rec", o->rec}};
-      ops.push_back(
-          {{"request_put", {{"key", E::b64(key("obj", uuid))}, {"value", E::b64(v.dump())}}}});
+      put_at.emplace_back(out.changes.size(), ops.size());
+      ops.push_back({{"request_put",
+                      {{"key", E::b64(key("obj", uuid))},
+                       {"value", E::b64(v.dump())},
+                       {"prev_kv", true}}}});
       ops.push_back({{"request_delete_range", {{"key", E::b64(key("tomb", uuid))}}}});
-      out.changes.push_back(
-          Change{o->cls, uuid, before.is_null() ? Op::kAdd : Op::kMod, o->rec, before});
+      out.changes.push_back(Change{o->cls, uuid, Op::kAdd, o->rec, nullptr});
     } else if (it != current.end()) {
       const std::string cls = it->second.second["cls"];
       json tomb = {{"cls", cls}, {"rec", before}};
@@ -121,6 +130,17 @@ Result<Commit> EtcdStore::commit(const model::Txn::Changes& changes, const Revis
   if (!r) return r.error();
   if (!r.value().value("succeeded", false))
     return make_error(kStoreConflict, {read.empty() ? uuids.front() : read.begin()->first});
+  // What each put replaced: a modification of that record, or an addition.
+  const json& responses = r.value().value("responses", json::array());
+  for (auto [change, op] : put_at) {
+    if (op >= responses.size()) continue;
+    const json prev = responses[op].value("response_put", json::object()).value("prev_kv", json());
+    if (!prev.is_object()) continue;
+    auto v = decode_value(prev);
+    if (!v) continue;
+    out.changes[change].op = Op::kMod;
+    out.changes[change].before = v.value()["rec"];
+  }
   generation_ = E::u64(r.value()["header"], "revision");
   out.generation = generation_;
   if (++commits_ % 1000 == 0) (void)prune();  // best effort: the next prune retries

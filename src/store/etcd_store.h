@@ -29,6 +29,7 @@ class EtcdStore final : public Store {
   Result<Commit> commit(const model::Txn::Changes& changes, const Revisions& read) override;
   Result<std::optional<std::vector<Change>>> changes_since(uint64_t since) override;
   uint64_t generation() const override { return generation_; }
+  bool shared() const override { return true; }
 
  private:
   std::string key(const char* kind, const std::string& uuid) const;

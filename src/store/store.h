@@ -58,6 +58,8 @@ class Store {
   // must resync).
   virtual Result<std::optional<std::vector<Change>>> changes_since(uint64_t since) = 0;
   virtual uint64_t generation() const = 0;
+  // Whether other writers (a pool's other hosts) commit to it too.
+  virtual bool shared() const { return false; }
 };
 
 }  // namespace hvnet::store

@@ -131,62 +131,64 @@ std::unique_ptr<EtcdClient::Conn> EtcdClient::connect(std::string* why) {
 Result<json> EtcdClient::call(const std::string& path, const json& body) {
   std::string why = "no endpoint";
   const std::string payload = body.dump();
-  for (size_t attempt = 0; attempt < endpoints_.size() * 2; ++attempt) {
-    const EtcdEndpoint& ep = endpoints_[current_];
-    boost::system::error_code ec;
-    if (!conn_) {
-      conn_ = connect(&why);
+  // Each endpoint once, in turn from the one that answered last; a kept-alive connection that
+  // fails at once (the server closed it) is reconnected once. A timeout moves on: a member that
+  // lost its quorum would only time out again.
+  for (size_t n = 0; n < endpoints_.size(); ++n, current_ = (current_ + 1) % endpoints_.size()) {
+    for (int again = 0; again < 2; ++again) {
+      const EtcdEndpoint& ep = endpoints_[current_];
+      boost::system::error_code ec;
+      const bool reused = conn_ != nullptr;
       if (!conn_) {
-        current_ = (current_ + 1) % endpoints_.size();
-        continue;
+        conn_ = connect(&why);
+        if (!conn_) break;
       }
-    }
-    http::request<http::string_body> req{http::verb::post, "/v3/" + path, 11};
-    req.set(http::field::host, ep.host);
-    req.set(http::field::content_type, "application/json");
-    req.keep_alive(true);
-    req.body() = payload;
-    req.prepare_payload();
-    http::response<http::string_body> resp;
-    auto exchange = [&](auto& stream) {
-      return run_until(conn_->ioc, conn_->sock, timeout_, [&](bool& done) {
-        http::async_write(stream, req, [&](boost::system::error_code e, size_t) {
-          if (e) {
-            ec = e;
-            done = true;
-            return;
-          }
-          http::async_read(stream, conn_->buf, resp, [&](boost::system::error_code e2, size_t) {
-            ec = e2;
-            done = true;
+      http::request<http::string_body> req{http::verb::post, "/v3/" + path, 11};
+      req.set(http::field::host, ep.host);
+      req.set(http::field::content_type, "application/json");
+      req.keep_alive(true);
+      req.body() = payload;
+      req.prepare_payload();
+      http::response<http::string_body> resp;
+      auto exchange = [&](auto& stream) {
+        return run_until(conn_->ioc, conn_->sock, timeout_, [&](bool& done) {
+          http::async_write(stream, req, [&](boost::system::error_code e, size_t) {
+            if (e) {
+              ec = e;
+              done = true;
+              return;
+            }
+            http::async_read(stream, conn_->buf, resp, [&](boost::system::error_code e2, size_t) {
+              ec = e2;
+              done = true;
+            });
           });
         });
-      });
-    };
-    bool ok = conn_->tls ? exchange(*conn_->tls) : exchange(conn_->sock);
-    if (!ok || ec) {
-      why = ep.host + ":" + std::to_string(ep.port) + ": " +
-            (ok ? ec.message() : std::string("timed out"));
-      conn_.reset();  // a kept-alive connection the server closed: reconnect (same endpoint once)
-      if (attempt % 2 == 1) current_ = (current_ + 1) % endpoints_.size();
-      continue;
-    }
-    if (!resp.keep_alive()) conn_.reset();
-    json answer = json::parse(resp.body(), nullptr, false);
-    if (resp.result() != http::status::ok || answer.is_discarded()) {
-      std::string msg = answer.is_object() ? answer.value("message", answer.value("error", ""))
-                                           : resp.body().substr(0, 200);
-      // A member that lost its quorum answers, but cannot serve: try another one.
-      if (msg.find("no leader") != std::string::npos ||
-          msg.find("timed out") != std::string::npos) {
-        why = ep.host + ":" + std::to_string(ep.port) + ": " + msg;
+      };
+      bool ok = conn_->tls ? exchange(*conn_->tls) : exchange(conn_->sock);
+      if (!ok || ec) {
+        why = ep.host + ":" + std::to_string(ep.port) + ": " +
+              (ok ? ec.message() : std::string("timed out"));
         conn_.reset();
-        current_ = (current_ + 1) % endpoints_.size();
-        continue;
+        if (ok && reused) continue;  // a stale kept-alive connection: once more, afresh
+        break;
       }
-      return make_error("ETCD_ERROR", {std::to_string(resp.result_int()), msg});
+      if (!resp.keep_alive()) conn_.reset();
+      json answer = json::parse(resp.body(), nullptr, false);
+      if (resp.result() != http::status::ok || answer.is_discarded()) {
+        std::string msg = answer.is_object() ? answer.value("message", answer.value("error", ""))
+                                             : resp.body().substr(0, 200);
+        // A member that lost its quorum answers, but cannot serve: try another one.
+        if (msg.find("no leader") != std::string::npos ||
+            msg.find("timed out") != std::string::npos) {
+          why = ep.host + ":" + std::to_string(ep.port) + ": " + msg;
+          conn_.reset();
+          break;
+        }
+        return make_error("ETCD_ERROR", {std::to_string(resp.result_int()), msg});
+      }
+      return answer;
     }
-    return answer;
   }
   std::string list;
   for (const auto& e : endpoints_)

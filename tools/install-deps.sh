@@ -24,8 +24,8 @@ PKGS=(
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client
   openvswitch-switch
-  # pools: the distributed store (its tests start their own members on loopback)
-  etcd-server etcd-client
+  # pools: the distributed store (its tests start their own members; openssl makes their CA)
+  etcd-server etcd-client openssl
   # systemd-analyze checks the unit file (PID 1 need not be systemd)
   systemd
   # loads xe's completion (tools/xe-completion.bash) in interactive shells

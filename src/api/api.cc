@@ -524,6 +524,15 @@ void Api::register_network() {
   add("network.remove_purpose", 2, on_str("network", "purpose", model::network_remove_purpose));
 
   add("PIF.scan", 1, [this](const json& a) -> Result<json> {
+    auto host = mgr_.read([&](const Txn& t) { return resolve(t, "host", a[0]); });
+    if (!host) return host.error();
+    // Another member's NICs: it scans them itself (PoolMember::serve_requests) and the call
+    // waits for its answer.
+    if (pool_ && host.value() != mgr_.local_host()) {
+      auto st = pool_->scan_on(host.value());
+      if (!st) return st.error();
+      return void_value();
+    }
     auto nics = mgr_.scan_nics();
     return mgr_.write([&](Txn& t) -> Result<json> {
       auto h = resolve(t, "host", a[0]);

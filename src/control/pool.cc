@@ -218,6 +218,7 @@ void PoolMember::watch_loop() {
         break;
       }
       remember_management();
+      serve_requests();
       st = etcd.watch(
           cfg.prefix + "obj/", mgr_.generation() + 1,
           [&](uint64_t) {
@@ -227,6 +228,7 @@ void PoolMember::watch_loop() {
               return false;
             }
             remember_management();
+            serve_requests();
             return true;
           },
           [&] {
@@ -333,6 +335,57 @@ void PoolMember::lease_loop() {
   }
   if (lease && !leaving_) return;  // a stop (hvnetd exits): the lease runs out by itself
   if (lease) (void)etcd.lease_revoke(lease);
+}
+
+namespace {
+constexpr const char* kScanRequest = "pif-scan-request";
+constexpr const char* kScanDone = "pif-scan-done";
+
+std::string other_config(const model::Txn& t, const std::string& host, const char* key) {
+  const model::Object* h = t.get(host, "host");
+  if (!h) return "";
+  const json& oc = h->rec.value("other_config", json::object());
+  return oc.is_object() ? str(oc, key) : "";
+}
+}  // namespace
+
+void PoolMember::serve_requests() {
+  const std::string self = mgr_.local_host();
+  const std::string asked =
+      mgr_.read([&](const model::Txn& t) { return other_config(t, self, kScanRequest); });
+  if (asked.empty() ||
+      asked == mgr_.read([&](const model::Txn& t) { return other_config(t, self, kScanDone); }))
+    return;
+  const auto nics = mgr_.scan_nics();
+  auto r = mgr_.write([&](model::Txn& t) -> Result<json> {
+    if (auto s = model::pif_scan(t, self, nics); !s) return s.error();
+    json rec = t.get(self)->rec;
+    rec["other_config"][kScanDone] = asked;
+    t.put(self, model::Object{"host", rec});
+    return json();
+  });
+  if (!r) spdlog::warn("pool: PIF scan asked by a member failed: {}", r.error().to_string());
+}
+
+Status PoolMember::scan_on(const std::string& host, std::chrono::milliseconds timeout) {
+  const std::string token = model::new_uuid();
+  auto w = mgr_.write([&](model::Txn& t) -> Result<json> {
+    const model::Object* h = t.get(host, "host");
+    if (!h) return make_error("HANDLE_INVALID", {"host", host});
+    json rec = h->rec;
+    rec["other_config"][kScanRequest] = token;
+    t.put(host, model::Object{"host", rec});
+    return json();
+  });
+  if (!w) return w.error();
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    (void)mgr_.catch_up();
+    if (mgr_.read([&](const model::Txn& t) { return other_config(t, host, kScanDone); }) == token)
+      return ok_status();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return make_error("HOST_OFFLINE", {host, "it did not answer the PIF scan"});
 }
 
 Status PoolMember::designate(const std::string& host) {

@@ -81,6 +81,11 @@ class PoolMember {
   Status designate(const std::string& host);
   // pool.emergency_transition_to_master: this host takes the key whoever holds it.
   Status take_over();
+  // PIF.scan of another member: a request in its host record (other_config pif-scan-request),
+  // which that member answers by scanning its NICs (pif-scan-done). HOST_OFFLINE [host] when
+  // it has not answered within `timeout`.
+  Status scan_on(const std::string& host,
+                 std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
  private:
   void watch_loop();
@@ -88,6 +93,8 @@ class PoolMember {
   // Sleeps up to `d` unless stopping; false when stopping.
   bool pause(std::chrono::milliseconds d);
   void remember_management();
+  // Answers the requests other members left in this host's record (a PIF scan).
+  void serve_requests();
 
   Manager& mgr_;
   Options opt_;

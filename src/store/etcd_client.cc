@@ -9,6 +9,7 @@
 #include <boost/beast/ssl.hpp>
 #include <cctype>
 #include <optional>
+#include <thread>
 
 namespace hvnet::store {
 
@@ -133,8 +134,18 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
   const std::string payload = body.dump();
   // Each endpoint once, in turn from the one that answered last; a kept-alive connection that
   // fails at once (the server closed it) is reconnected once. A timeout moves on: a member that
-  // lost its quorum would only time out again.
-  for (size_t n = 0; n < endpoints_.size(); ++n, current_ = (current_ + 1) % endpoints_.size()) {
+  // lost its quorum would only time out again. When members answer but are electing a leader
+  // (a member just went), another round after a pause, within the timeout.
+  const auto deadline = std::chrono::steady_clock::now() + timeout_;
+  bool electing = false;
+  for (size_t n = 0;; ++n, current_ = (current_ + 1) % endpoints_.size()) {
+    if (n == endpoints_.size()) {
+      if (!electing || std::chrono::steady_clock::now() + std::chrono::milliseconds(300) > deadline)
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(300));
+      n = 0;
+      electing = false;
+    }
     for (int again = 0; again < 2; ++again) {
       const EtcdEndpoint& ep = endpoints_[current_];
       boost::system::error_code ec;
@@ -180,7 +191,9 @@ Result<json> EtcdClient::call(const std::string& path, const json& body) {
                                              : resp.body().substr(0, 200);
         // A member that lost its quorum answers, but cannot serve: try another one.
         if (msg.find("no leader") != std::string::npos ||
+            msg.find("leader changed") != std::string::npos ||
             msg.find("timed out") != std::string::npos) {
+          electing |= msg.find("timed out") == std::string::npos;
           why = ep.host + ":" + std::to_string(ep.port) + ": " + msg;
           conn_.reset();
           break;

@@ -172,11 +172,11 @@ class PoolLab:
                            capture_output=True, text=True, env=dict(os.environ, ETCDCTL_API="3"))
         return r.returncode == 0
 
-    def start_host(self, i, found=False):
-        extra = []
+    def start_host(self, i, found=False, extra=()):
+        extra = list(extra)
         if found:
             c = self.certs
-            extra = ["--etcd-endpoints", self.endpoints, "--etcd-ca", c["ca"], "--etcd-cert",
+            extra += ["--etcd-endpoints", self.endpoints, "--etcd-ca", c["ca"], "--etcd-cert",
                      c["client"], "--etcd-key", c["client_key"]]
         h = PoolHost(self.lab, self.ns[i], f"host{i}", self.addrs[i], extra)
         h.host_uuid = h.xe("host-list", "--minimal").stdout.strip().split(",")[0] if found else None

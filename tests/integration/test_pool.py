@@ -59,6 +59,12 @@ def test_join_pool_network_vlan_and_vms_on_two_hosts_ping_over_it(pool):
     e0 = pool.prefix + "e0"
     m_pif, j_pif = pifs_of(master, master.host_uuid, device=e0)[0], pifs_of(master, h1.host_uuid, device=e0)[0]
     assert m_pif["network"] == j_pif["network"]
+    # pif-scan of the joiner through the master: the joiner scans its own NICs.
+    sh("ip", "link", "add", pool.prefix + "e3", "type", "veth", "peer", "name", pool.prefix + "e4",
+       ns=pool.ns[1])
+    master.xe("pif-scan", f"host-uuid={h1.host_uuid}")
+    assert pifs_of(master, h1.host_uuid, device=pool.prefix + "e3")
+    assert not pifs_of(master, master.host_uuid, device=pool.prefix + "e3")
 
     # A pool network made through the joiner, a pool VLAN on eth0 of every host.
     net = h1.xe("network-create", "name-label=vlan100").stdout.strip()

@@ -17,6 +17,7 @@ DATA = os.path.join(os.path.dirname(__file__), "..", "data", "xapi-roles.json")
 ROLES = ["pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operator", "read-only"]
 # hvnet's own calls, with the role hvnet gives them (xapi has no such message).
 HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": "pool-admin",
+              "pool.join_credentials": "pool-admin",
               "role.get_all": "read-only", "role.get_all_records": "read-only"}
 
 

@@ -35,14 +35,9 @@ const std::map<std::string, Role, std::less<>>& message_roles() {
       {"VM.query_data_source", R::kReadOnly},
       // hvnet's own: the audit log holds every caller's arguments
       {"pool.audit_log_get", R::kPoolAdmin},
-      {"pool.join", R::kPoolAdmin},
-      {"pool.join_force", R::kPoolAdmin},
+      // hvnet's own: the pool's etcd identity, which bypasses RBAC (pool.join itself is xapi's
+      // pool-operator call, as are eject and the master calls)
       {"pool.join_credentials", R::kPoolAdmin},
-      {"pool.eject", R::kPoolAdmin},
-      {"pool.designate_new_master", R::kPoolAdmin},
-      {"pool.emergency_transition_to_master", R::kPoolAdmin},
-      {"pool.emergency_reset_master", R::kPoolAdmin},
-      {"pool.recover_slaves", R::kPoolAdmin},
       {"session.login_with_password", R::kReadOnly},
       {"session.logout", R::kReadOnly},
       {"session.get_all_subject_identifiers", R::kReadOnly},

@@ -70,8 +70,9 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
     }
   }
   // The pool's bonds, on the joiner's PIFs of the same devices.
+  // The joiner's PIF of a device itself (not one of the VLANs on it).
   auto pif_of_device = [&](const std::string& device) -> std::string {
-    auto p = pool.where("PIF", Match{{"device", device}, {"host", host}});
+    auto p = pool.where("PIF", Match{{"device", device}, {"host", host}, {"VLAN", int64_t(-1)}});
     return p.empty() ? "" : p.front();
   };
   std::set<std::string> bonded;  // networks of bonds the joiner now has

@@ -141,6 +141,28 @@ const std::vector<std::string>& Api::permissions(std::optional<model::Role> role
 }
 
 Result<json> Api::login(const json& params, const Caller& caller) {
+  auto r = login_here(params, caller);
+  if (!r || !pool_) return r;
+  // In a pool the session is every member's: a client that fails over keeps it.
+  json shared;
+  {
+    std::lock_guard lk(sessions_mu_);
+    auto it = sessions_.find(r.value().get<std::string>());
+    if (it == sessions_.end()) return r;
+    const Session& s = it->second;
+    shared = {{"user", s.user},
+              {"uuid", s.uuid},
+              {"originator", s.originator},
+              {"created", s.created},
+              {"superuser", s.who.superuser},
+              {"sid", s.who.sid},
+              {"subjects", s.who.subjects}};
+  }
+  pool_->share_session(r.value().get<std::string>(), shared);
+  return r;
+}
+
+Result<json> Api::login_here(const json& params, const Caller& caller) {
   if (params.size() < 2 || params.size() > 4)
     return make_error("MESSAGE_PARAMETER_COUNT_MISMATCH",
                       {"session.login_with_password", "2", std::to_string(params.size())});
@@ -209,9 +231,24 @@ Result<json> Api::login(const json& params, const Caller& caller) {
 
 std::optional<Api::Session> Api::session_of(const std::string& ref) {
   const auto now = now_();
-  std::lock_guard lk(sessions_mu_);
+  std::unique_lock lk(sessions_mu_);
   auto it = sessions_.find(ref);
-  if (it == sessions_.end()) return std::nullopt;
+  if (it == sessions_.end()) {
+    // A session another member of the pool made (the client failed over to this host).
+    if (!pool_ || ref.rfind(model::kRefPrefix, 0) != 0 || ref.size() > 64) return std::nullopt;
+    lk.unlock();
+    auto j = pool_->shared_session(ref);
+    if (!j) return std::nullopt;
+    try {
+      Session s{j->at("user"),    now,
+                j->at("uuid"),    j->at("originator"),
+                j->at("created"), Identity{j->at("superuser"), j->at("sid"), j->at("subjects")}};
+      lk.lock();
+      return sessions_.insert_or_assign(ref, std::move(s)).first->second;
+    } catch (const std::exception&) {
+      return std::nullopt;  // not one of ours
+    }
+  }
   if (now - it->second.last_used > policy_.idle_expiry) {
     sessions_.erase(it);
     return std::nullopt;
@@ -242,6 +279,7 @@ void Api::end_session(const std::string& ref) {
     std::lock_guard lk(sessions_mu_);
     sessions_.erase(ref);
   }
+  if (pool_) pool_->unshare_session(ref);
   events_->forget_session(ref);
 }
 

@@ -162,6 +162,7 @@ class Api {
   struct Session;
   // The session if it is valid (and marks it used), else nullopt.
   std::optional<Session> session_of(const std::string& ref);
+  Result<json> login_here(const json& params, const Caller& caller);
   void end_session(const std::string& ref);
   // The current wire record of any object, for events (nullopt: gone).
   std::optional<json> snapshot(const std::string& cls, const std::string& uuid);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 
@@ -388,10 +389,72 @@ Status PoolMember::scan_on(const std::string& host, std::chrono::milliseconds ti
   return make_error("HOST_OFFLINE", {host, "it did not answer the PIF scan"});
 }
 
+store::EtcdClient* PoolMember::sessions_client(std::string* key_prefix) {
+  auto cfg = config();
+  if (!cfg) {
+    sessions_etcd_.reset();
+    return nullptr;
+  }
+  *key_prefix = cfg->prefix + "session/";
+  if (!sessions_etcd_) {
+    auto eps = pool_endpoints(*cfg);
+    if (!eps) return nullptr;
+    sessions_etcd_ = std::make_unique<E>(eps.value(), std::chrono::seconds(2));
+  }
+  return sessions_etcd_.get();
+}
+
+namespace {
+std::string session_uuid(const std::string& ref) {
+  return ref.rfind(model::kRefPrefix, 0) == 0 ? ref.substr(std::strlen(model::kRefPrefix)) : ref;
+}
+}  // namespace
+
+void PoolMember::share_session(const std::string& ref, const json& session) {
+  std::lock_guard lk(sessions_mu_);
+  std::string prefix;
+  E* etcd = sessions_client(&prefix);
+  if (!etcd) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!sessions_lease_ || now - sessions_lease_at_ > std::chrono::hours(1)) {
+    auto l = etcd->lease_grant(25 * 3600);
+    if (l) {
+      sessions_lease_ = l.value();
+      sessions_lease_at_ = now;
+    }
+  }
+  json put = {{"key", E::b64(prefix + session_uuid(ref))}, {"value", E::b64(session.dump())}};
+  if (sessions_lease_) put["lease"] = std::to_string(sessions_lease_);
+  auto r = etcd->call("kv/put", put);
+  if (!r)
+    spdlog::warn("pool: session not shared ({}): valid on this host only", r.error().to_string());
+}
+
+std::optional<json> PoolMember::shared_session(const std::string& ref) {
+  std::lock_guard lk(sessions_mu_);
+  std::string prefix;
+  E* etcd = sessions_client(&prefix);
+  if (!etcd) return std::nullopt;
+  auto r = etcd->call("kv/range", {{"key", E::b64(prefix + session_uuid(ref))}});
+  if (!r) return std::nullopt;
+  const json kvs = r->value("kvs", json::array());
+  if (kvs.empty()) return std::nullopt;
+  json v = json::parse(E::unb64(str(kvs[0], "value")), nullptr, false);
+  if (!v.is_object()) return std::nullopt;
+  return v;
+}
+
+void PoolMember::unshare_session(const std::string& ref) {
+  std::lock_guard lk(sessions_mu_);
+  std::string prefix;
+  E* etcd = sessions_client(&prefix);
+  if (!etcd) return;
+  (void)etcd->call("kv/deleterange", {{"key", E::b64(prefix + session_uuid(ref))}});
+}
+
 Status PoolMember::designate(const std::string& host) {
   auto cfg = config();
   if (!cfg) return make_error("HOST_IS_SLAVE", {"this host is not in a pool"});
-  if (master() != cfg->host) return make_error("HOST_IS_SLAVE", {master()});
   auto eps = pool_endpoints(*cfg);
   if (!eps) return eps.error();
   E etcd(eps.value());
@@ -401,7 +464,12 @@ Status PoolMember::designate(const std::string& host) {
   if (kvs.empty()) return make_error("HOST_OFFLINE", {host});
   const std::string target_lease = E::unb64(str(kvs[0], "value"));
   const std::string master_key = E::b64(cfg->prefix + "master");
-  // The key moves under the new master's own lease, only if this host still holds it.
+  // Through any member (as xapi forwards it to the master): the key moves from its holder to
+  // the new master, under the new master's own lease, unless it moved meanwhile.
+  auto held = etcd.call("kv/range", {{"key", master_key}});
+  if (!held) return held.error();
+  const json hkvs = held->value("kvs", json::array());
+  const std::string holder = hkvs.empty() ? "" : E::unb64(str(hkvs[0], "value"));
   auto r = etcd.call(
       "kv/txn",
       {{"compare", json::array({{{"key", master_key},

@@ -20,6 +20,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -81,6 +82,12 @@ class PoolMember {
   Status designate(const std::string& host);
   // pool.emergency_transition_to_master: this host takes the key whoever holds it.
   Status take_over();
+  // Pool-wide sessions: a session made on one member is valid on every other (session/<uuid>
+  // in etcd, written at login, removed at logout, gone after at most 25 h). No-ops on a
+  // standalone host.
+  void share_session(const std::string& ref, const nlohmann::json& session);
+  std::optional<nlohmann::json> shared_session(const std::string& ref);
+  void unshare_session(const std::string& ref);
   // PIF.scan of another member: a request in its host record (other_config pif-scan-request),
   // which that member answers by scanning its NICs (pif-scan-done). HOST_OFFLINE [host] when
   // it has not answered within `timeout`.
@@ -98,6 +105,15 @@ class PoolMember {
 
   Manager& mgr_;
   Options opt_;
+  std::mutex sessions_mu_;  // the sessions' etcd client (one caller at a time)
+  std::unique_ptr<store::EtcdClient> sessions_etcd_;
+  // Shared sessions go under a lease of a day and an hour, a new one each hour: a session key
+  // lives at most that long in etcd whether or not its client logs out (on the member that made
+  // it, the session lives on as long as it is used).
+  int64_t sessions_lease_ = 0;
+  std::chrono::steady_clock::time_point sessions_lease_at_;
+  // The sessions' client on the pool's etcd (nullptr standalone); caller holds sessions_mu_.
+  store::EtcdClient* sessions_client(std::string* key_prefix);
   std::mutex mu_;
   std::condition_variable cv_;
   std::optional<PoolConfig> cfg_;

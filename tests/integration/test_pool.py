@@ -241,3 +241,14 @@ def test_eject_refused_with_a_plugged_vif_then_returns_the_host_to_standalone(po
     devices = set(h1.xe("pif-list", "params=device", "--minimal").stdout.strip().split(","))
     assert {pool.prefix + "e0", pool.prefix + "e1"} <= devices
     assert master.host_uuid not in pool.hosts_seen_by(1)
+
+
+def test_a_member_that_was_down_catches_up_on_restart(pool):
+    master = pool.start_host(0, found=True)
+    h1 = pool.start_host(1)
+    pool.join(1)
+    h1.stop()
+    net = master.xe("network-create", "name-label=while-down").stdout.strip()
+    h1.start()
+    assert net in h1.xe("network-list", "--minimal").stdout
+    assert pool.hosts_seen_by(1) == {master.host_uuid, h1.host_uuid}

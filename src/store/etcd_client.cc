@@ -249,30 +249,34 @@ Status EtcdClient::watch(const std::string& prefix, uint64_t start,
   req.prepare_payload();
   boost::system::error_code ec;
   bool done = false;
-  auto run = [&](auto& stream) -> Status {
+  // Each step: begun on a restarted io_context (it stops whenever it runs out of work), run
+  // until done; false when asked to stop meanwhile.
+  auto begin = [&] {
+    done = false;
     c->ioc.restart();
-    http::async_write(stream, req, [&](boost::system::error_code e, size_t) {
-      ec = e;
-      done = true;
-    });
+  };
+  auto wait = [&] {
     while (!done) {
       c->ioc.run_for(tick);
-      if (!done && !keep_going()) return ok_status();
+      if (!done && !keep_going()) return false;
     }
+    return true;
+  };
+  auto finish = [&](boost::system::error_code e, size_t) {
+    ec = e;
+    done = true;
+  };
+  auto run = [&](auto& stream) -> Status {
+    begin();
+    http::async_write(stream, req, finish);
+    if (!wait()) return ok_status();
     if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
     // The answer is a stream of JSON messages, one per line, in the chunks of one response.
     http::response_parser<http::empty_body> head;
     head.body_limit(boost::none);
-    done = false;
-    c->ioc.restart();  // (it stopped when the write was done)
-    http::async_read_header(stream, c->buf, head, [&](boost::system::error_code e, size_t) {
-      ec = e;
-      done = true;
-    });
-    while (!done) {
-      c->ioc.run_for(tick);
-      if (!done && !keep_going()) return ok_status();
-    }
+    begin();
+    http::async_read_header(stream, c->buf, head, finish);
+    if (!wait()) return ok_status();
     if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
     if (head.get().result() != http::status::ok)
       return make_error("ETCD_ERROR", {std::to_string(head.get().result_int()), "watch refused"});
@@ -284,18 +288,14 @@ Status EtcdClient::watch(const std::string& prefix, uint64_t start,
     while (!stop) {
       body.get().body().data = chunk;
       body.get().body().size = sizeof chunk;
-      done = false;
       size_t got = 0;
-      c->ioc.restart();
+      begin();
       http::async_read_some(stream, c->buf, body, [&](boost::system::error_code e, size_t) {
         ec = e == http::error::need_buffer ? boost::system::error_code() : e;
         got = sizeof chunk - body.get().body().size;
         done = true;
       });
-      while (!done) {
-        c->ioc.run_for(tick);
-        if (!done && !keep_going()) return ok_status();
-      }
+      if (!wait()) return ok_status();
       if (ec) return make_error(kEtcdUnavailable, {"watch", ec.message()});
       lines.append(chunk, got);
       if (lines.size() > (64u << 20))

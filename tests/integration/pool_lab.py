@@ -12,7 +12,7 @@ import os
 import socket
 import subprocess
 
-from conftest import HVNETD, ManagedHost, XE, sh, wait_until
+from conftest import ManagedHost, sh, wait_until
 
 ETCD = "/usr/bin/etcd"
 
@@ -82,20 +82,6 @@ class PoolHost(ManagedHost):
 
     def uuid(self, cls, ref):
         return self.ok(f"{cls}.get_uuid", ref)
-
-    def host_ref(self):
-        """This host's own record (the one whose hostname is this namespace's)."""
-        for ref, r in self.ok("host.get_all_records").items():
-            if r["uuid"] == self.host_uuid:
-                return ref
-        raise AssertionError("no host record")
-
-    def xe(self, *args, check=True):
-        r = subprocess.run([XE, *map(str, args)], capture_output=True, text=True, timeout=90,
-                           env=dict(os.environ, HVNET_XAPI_SOCKET=self.sock))
-        if check and r.returncode != 0:
-            raise AssertionError(f"xe {' '.join(map(str, args))}: {r.returncode} {r.stderr}")
-        return r
 
 
 class PoolLab:

@@ -2,6 +2,7 @@
 member, VMs on different hosts talk over a pool VLAN through the physical switch, the master
 fails over by itself, writes survive etcd members going away, and eject returns a host to
 standalone. See pool_lab.py for the topology."""
+import os
 import signal
 import threading
 
@@ -14,7 +15,7 @@ from pool_lab import PoolLab
 @pytest.fixture
 def pool(lab):
     for tool in ("/usr/bin/etcd", "/usr/bin/etcdctl", "/usr/bin/openssl"):
-        if not __import__("os").path.exists(tool):
+        if not os.path.exists(tool):
             pytest.skip(f"{tool} missing: run tools/install-deps.sh")
     return PoolLab(lab)
 

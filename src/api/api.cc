@@ -636,7 +636,7 @@ void Api::register_network() {
       if (!a[4].is_null() && !a[4].is_object())
         return make_error("FIELD_TYPE_ERROR", {"properties"});
       json props = a[4].is_null() ? json::object() : a[4];
-      auto b = model::bond_create(t, net.value(), members, mac, mode, props);
+      auto b = model::pool_bond_create(t, net.value(), members, mac, mode, props);
       if (!b) return b.error();
       return json(ref_of(b.value()));
     });

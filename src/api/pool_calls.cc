@@ -2,6 +2,8 @@
 // (through any member), and the master calls admins' scripts use, although the master is
 // elected through etcd by itself (control/pool.h). pool.join_credentials is hvnet's: what a
 // joining host receives from a member, over the HTTPS session of a pool admin.
+#include <thread>
+
 #include "api/api.h"
 #include "api/api_util.h"
 #include "model/ops.h"
@@ -57,7 +59,14 @@ void Api::register_pool() {
       return make_error("HOST_IS_SLAVE", {"not in a pool"});
     }
     if (pool_->master() == h.value()) return void_value();
-    if (auto st = pool_->designate(h.value()); !st) return st.error();
+    // The key may move while it is handed over (an election): try again on the new holder.
+    Status st = pool_->designate(h.value());
+    for (int i = 0;
+         i < 5 && !st && st.error().params == std::vector<std::string>{"mastership moved"}; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      st = pool_->designate(h.value());
+    }
+    if (!st) return st.error();
     return void_value();
   });
   add("pool.emergency_transition_to_master", 0, [this](const json&) -> Result<json> {

@@ -42,6 +42,13 @@ Status pool_join_checks(const Txn& joiner, const json& master_host);
 // of the same bridge (the joiner's own network when the pool has none), then the pool's bonds
 // (by member devices) and VLANs (by trunk device) on the joiner's PIFs. Returns the host.
 Result<std::string> pool_join(Txn& pool, const Txn& joiner);
+// Bond.create in a pool: the bond on `members`, and the same bond on every other member's PIFs
+// of the same devices (members without those NICs, or already on `network`, are left out). One
+// host refusing refuses it all.
+Result<std::string> pool_bond_create(Txn& t, const std::string& network,
+                                     const std::vector<std::string>& members,
+                                     const std::string& mac, const std::string& mode,
+                                     const json& properties);
 // Stages the removal of `host` and what is its own (PIFs, VLANs, bonds, resident VMs and VIFs).
 // Refused for the master (HOST_CANNOT_DESTROY_SELF) and while a VIF of its VMs is plugged.
 Status pool_eject(Txn& pool, const std::string& host);

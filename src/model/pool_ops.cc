@@ -113,6 +113,34 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
   return host;
 }
 
+Result<std::string> pool_bond_create(Txn& t, const std::string& network,
+                                     const std::vector<std::string>& members,
+                                     const std::string& mac, const std::string& mode,
+                                     const json& properties) {
+  auto first = bond_create(t, network, members, mac, mode, properties);
+  if (!first) return first;
+  const std::string host = str(t.get(members.front())->rec, "host");
+  std::vector<std::string> devices;
+  for (const auto& m : members) devices.push_back(str(t.get(m)->rec, "device"));
+  for (const auto& other : t.all_of("host")) {
+    if (other == host) continue;
+    bool connected = false;
+    for (const auto& p : t.where("PIF", "network", network))
+      connected |= str(t.get(p)->rec, "host") == other;
+    if (connected) continue;
+    std::vector<std::string> same;
+    for (const auto& d : devices) {
+      auto p = t.where("PIF", Match{{"device", d}, {"host", other}, {"VLAN", int64_t(-1)}});
+      if (p.empty() || !str(t.get(p.front())->rec, "bond_slave_of").empty()) break;
+      same.push_back(p.front());
+    }
+    if (same.size() != devices.size()) continue;  // that host lacks the NICs: not for it
+    // Every host or none: one that cannot have the bond refuses the whole call.
+    if (auto b = bond_create(t, network, same, "", mode, properties); !b) return b.error();
+  }
+  return first;
+}
+
 Status pool_eject(Txn& pool, const std::string& host) {
   for (const auto& p : pool.all_of("pool"))
     if (str(pool.get(p)->rec, "master") == host)

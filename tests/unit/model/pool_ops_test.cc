@@ -107,6 +107,32 @@ TEST_F(PoolOpsTest, JoinerTakesThePoolsNetworksBondsAndVlansByDevice) {
   EXPECT_EQ(t.all_of("pool").size(), 1u);
 }
 
+TEST_F(PoolOpsTest, ABondMadeInAPoolIsMadeOnEveryMemberWithTheSameNics) {
+  Txn mine(joiner, false);
+  Txn t(pool);
+  ASSERT_TRUE(pool_join(t, mine));
+  fold(pool, t);
+  Txn b(pool);
+  // Undo the copied bonds: a pool with eth1 and eth2 free on both hosts.
+  for (const auto& bond : b.all_of("Bond")) ASSERT_TRUE(bond_destroy(b, bond));
+  auto net = network_create(b, {{"name_label", "b2"}}).value();
+  auto members = b.where("PIF", Match{{"host", master}, {"VLAN", int64_t(-1)}});
+  std::vector<std::string> two;
+  for (const auto& p : members)
+    if (b.get(p)->rec["device"] != "eth0" && b.get(p)->rec["physical"].get<bool>())
+      two.push_back(p);
+  ASSERT_EQ(two.size(), 2u);
+  ASSERT_TRUE(pool_bond_create(b, net, two, "", "lacp", json::object()));
+  std::set<std::string> hosts;
+  for (const auto& bond : b.all_of("Bond")) {
+    const json& m = b.get(b.get(bond)->rec["master"].get<std::string>())->rec;
+    EXPECT_EQ(m["network"], net);
+    EXPECT_EQ(b.get(bond)->rec["mode"], "lacp");
+    hosts.insert(m["host"]);
+  }
+  EXPECT_EQ(hosts, (std::set<std::string>{master, joiner_host}));
+}
+
 TEST_F(PoolOpsTest, JoinRefusalsAreXenServers) {
   {
     Txn j(joiner);

@@ -49,7 +49,6 @@ class PoolMember {
     std::string state_dir;  // where pool.json and pool/ live (the database's directory)
     std::string db_path;    // the standalone SQLite database (recreated on leaving a pool)
     std::string hostname;
-    std::string api_certificate;  // this host's API certificate file (its fingerprint)
   };
   PoolMember(Manager& mgr, Options opt);
   ~PoolMember();

@@ -343,11 +343,7 @@ int main(int argc, char** argv) {
     if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) return 1;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
-  hvnet::PoolMember member(
-      mgr,
-      hvnet::PoolMember::Options{
-          db_dir, db_path, local_hostname(),
-          (std::filesystem::path(tls_dir.empty() ? db_dir : tls_dir) / "api-tls.pem").string()});
+  hvnet::PoolMember member(mgr, hvnet::PoolMember::Options{db_dir, db_path, local_hostname()});
   if (pool_cfg.value()) member.start(*pool_cfg.value());
 
   hvnet::api::Credentials creds;

@@ -56,6 +56,13 @@ class PoolOpsTest : public ::testing::Test {
     fold(joiner, j);
   }
   json master_host() { return pool.get(master)->rec; }
+  // The joiner in the pool, committed.
+  void join() {
+    Txn mine(joiner, false);
+    Txn t(pool);
+    ASSERT_TRUE(pool_join(t, mine));
+    fold(pool, t);
+  }
   std::vector<std::string> joiner_pifs_where(const Txn& t, const std::string& device,
                                              int64_t vlan) {
     return t.where("PIF", Match{{"device", device}, {"host", joiner_host}, {"VLAN", vlan}});
@@ -108,10 +115,7 @@ TEST_F(PoolOpsTest, JoinerTakesThePoolsNetworksBondsAndVlansByDevice) {
 }
 
 TEST_F(PoolOpsTest, ABondMadeInAPoolIsMadeOnEveryMemberWithTheSameNics) {
-  Txn mine(joiner, false);
-  Txn t(pool);
-  ASSERT_TRUE(pool_join(t, mine));
-  fold(pool, t);
+  join();
   Txn b(pool);
   // Undo the copied bonds: a pool with eth1 and eth2 free on both hosts.
   for (const auto& bond : b.all_of("Bond")) ASSERT_TRUE(bond_destroy(b, bond));
@@ -166,10 +170,7 @@ TEST_F(PoolOpsTest, JoinRefusalsAreXenServers) {
 }
 
 TEST_F(PoolOpsTest, EjectTakesTheHostsObjectsAndRefusesTheMasterAndPluggedVifs) {
-  Txn mine(joiner, false);
-  Txn t(pool);
-  ASSERT_TRUE(pool_join(t, mine));
-  fold(pool, t);
+  join();
   Txn e(pool);
   EXPECT_EQ(code(pool_eject(e, master)), "HOST_CANNOT_DESTROY_SELF");
   auto vm = vm_create(e, {{"name_label", "vm"}}).value();

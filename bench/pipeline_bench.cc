@@ -4,7 +4,7 @@
 #include <benchmark/benchmark.h>
 
 #include "control/switch_controller.h"
-#include "dataplane/worker.h"
+#include "dataplane/datapath.h"
 #include "io/mem_port.h"
 #include "packet/mac.h"
 
@@ -24,9 +24,10 @@ std::vector<uint8_t> frame64(uint64_t dst, uint64_t src, int vid) {
 
 struct BenchSwitch {
   SnapshotSlot slot;
-  Worker worker{slot, WorkerOptions{}};
+  Datapath dp{slot, DatapathOptions{}};
+  Worker& worker = dp.worker(0);
   std::map<std::string, std::shared_ptr<MemPort>> ports;
-  SwitchController ctl{slot, worker,
+  SwitchController ctl{slot, dp,
                        [this](const PortSpec& s, uint32_t) -> Result<std::shared_ptr<Port>> {
                          auto p = std::make_shared<MemPort>(s.name);
                          p->set_sink(true);

@@ -1,5 +1,8 @@
 #include "control/kernel_ports.h"
 
+#include "control/pif_choice.h"
+#include "hostnet/xdp_features.h"
+
 #include <spdlog/spdlog.h>
 
 #include <fstream>
@@ -27,51 +30,53 @@ std::array<uint8_t, 6> device_mac(const std::string& dev) {
 
 }  // namespace
 
+PifCapabilities pif_capabilities(const std::string& dev, uint32_t mtu) {
+  PifCapabilities caps;
+  caps.device = dev;
+  caps.driver = hostnet::driver_name(dev);
+  caps.mtu_fits_xdp = XdpPort::fits_mtu(mtu);
+  if (auto f = hostnet::xdp_features(dev)) {
+    caps.features_known = true;
+    caps.xdp_native = f->native;
+    caps.xdp_zerocopy = f->zerocopy;
+  }
+  return caps;
+}
+
 std::unique_ptr<Port> open_pif(const std::string& dev, uint32_t mtu, PifBackend backend,
                                std::string* error) {
   // A PIF carries its networks' MTU (XenServer sets the device MTU from the network).
   if (mtu != 0) hostnet::set_mtu(dev, mtu);
-  std::string reasons;  // why each backend tried before the one in use was refused
-  auto refused = [&](const std::string& why) { reasons += (reasons.empty() ? "" : "; ") + why; };
+  const PifPlan plan = plan_pif(backend, pif_capabilities(dev, mtu));
+  std::string refusals;  // why each path tried before the one in use was refused
   std::unique_ptr<Port> port;
-  auto try_xdp = [&](XdpMode mode) {
+  for (PifPath path : plan.tries) {
     std::string err;
-    if (!(port = XdpPort::open(dev, mode, &err))) refused(err);
-  };
-  auto try_packet = [&] {
-    std::string err;
-    if (!(port = AfPacketPort::open(dev, &err))) refused(err);
-  };
-  if (!XdpPort::fits_mtu(mtu) && backend != PifBackend::kAfPacket) {
-    refused("MTU " + std::to_string(mtu) + " does not fit one AF_XDP chunk");
-    try_packet();
-  } else {
-    switch (backend) {
-      case PifBackend::kXdpNative:
-        try_xdp(XdpMode::kNative);
+    switch (path) {
+      case PifPath::kXdpNativeZeroCopy:
+        port = XdpPort::open(dev, XdpMode::kNative, /*zerocopy=*/true, &err);
         break;
-      case PifBackend::kXdpGeneric:
-        try_xdp(XdpMode::kGeneric);
+      case PifPath::kXdpNative:
+        port = XdpPort::open(dev, XdpMode::kNative, false, &err);
         break;
-      case PifBackend::kXdp:
-      case PifBackend::kAuto:
-        try_xdp(XdpMode::kNative);
-        if (!port) try_xdp(XdpMode::kGeneric);
-        if (!port && backend == PifBackend::kAuto) try_packet();
+      case PifPath::kXdpGeneric:
+        port = XdpPort::open(dev, XdpMode::kGeneric, false, &err);
         break;
-      case PifBackend::kAfPacket:
-        try_packet();
+      case PifPath::kAfPacket:
+        port = AfPacketPort::open(dev, &err);
         break;
     }
+    if (port) break;
+    refusals += (refusals.empty() ? "" : "; ") + err;
   }
   if (!port) {
-    *error = reasons;
+    *error = refusals;
     return nullptr;
   }
-  if (!reasons.empty())
-    spdlog::info("{}: {} ({})", dev, port->backend(), reasons);
-  else
-    spdlog::info("{}: {}", dev, port->backend());
+  std::string reason = plan.reason;
+  if (!refusals.empty()) reason += " (" + refusals + ")";
+  port->set_backend_reason(reason);
+  spdlog::info("{}: {}: {}", dev, port->backend(), reason);
   return port;
 }
 

@@ -34,8 +34,8 @@ void IdMap::release(const std::string& key) {
   ids_.erase(it);
 }
 
-SwitchController::SwitchController(SnapshotSlot& slot, Worker& worker, PortFactory factory)
-    : slot_(slot), worker_(worker), factory_(std::move(factory)) {}
+SwitchController::SwitchController(SnapshotSlot& slot, Datapath& dp, PortFactory factory)
+    : slot_(slot), dp_(dp), thread_ports_(dp.threads(), 0), factory_(std::move(factory)) {}
 
 TopologySpec SwitchController::topology() const {
   std::lock_guard lk(mu_);
@@ -309,8 +309,10 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (!cur->second.spec.network.empty() && cur->second.spec.network != now)
       drop_lport(name, cur->second.spec.network, 0);
     if (p) continue;
-    if (auto pid = port_ids_.find(name); pid && *pid < snap->ports.size())
+    if (auto pid = port_ids_.find(name); pid && *pid < snap->ports.size()) {
+      if (snap->ports[*pid].port) --thread_ports_[snap->ports[*pid].thread];
       snap->ports[*pid] = PortEntry{};
+    }
     port_ids_.release(name);
   }
   for (const auto& [name, n] : next.nets) {
@@ -325,6 +327,11 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     PortId pid = port_ids_.get_or_assign(name);
     if (snap->ports.size() <= pid) snap->ports.resize(pid + 1);
     PortEntry& pe = snap->ports[pid];
+    if (!pe.port) {  // a new port: to the thread receiving from the fewest
+      pe.thread = uint16_t(std::min_element(thread_ports_.begin(), thread_ports_.end()) -
+                           thread_ports_.begin());
+      ++thread_ports_[pe.thread];
+    }
     auto o = opened.find(name);
     pe.port = o != opened.end() ? o->second.first : ports_.at(name).port;
     pe.role = is_trunk(*p) ? PortRole::kTrunk : PortRole::kAccess;
@@ -360,9 +367,9 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     bridge_ids_.release(name);
   }
 
-  // 4. Publish and wait until the forwarding thread runs on it; then old ports may close.
+  // 4. Publish and wait until every forwarding thread runs on it; then old ports may close.
   slot_.publish(snap);
-  worker_.sync();
+  dp_.sync();
   snap_ = std::move(snap);
   // Bond settings that change live, on the forwarding thread that owns the bond.
   for (const auto& [name, p] : next.ports) {
@@ -370,7 +377,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (!p || opened.count(name) || cur == ports_.end()) continue;
     if (auto* bond = dynamic_cast<BondPort*>(cur->second.port.get());
         bond && cur->second.spec.bond.lacp_fast != p->bond.lacp_fast)
-      worker_.run_on_worker([bond, fast = p->bond.lacp_fast] { bond->set_lacp_fast(fast); });
+      bond->set_lacp_fast(p->bond.lacp_fast);
   }
   if (d.mac_ageing_s) mac_ageing_s_ = *d.mac_ageing_s;
   for (const auto& [name, n] : next.nets) {
@@ -409,10 +416,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
 
 nlohmann::json SwitchController::fdb_json() {
   std::vector<MacTable::EntryView> entries;
-  worker_.run_on_worker([&] {
-    worker_.fdb().for_each(worker_.now_s(),
-                           [&](const MacTable::EntryView& e) { entries.push_back(e); });
-  });
+  dp_.fdb().for_each(dp_.now_s(), [&](const MacTable::EntryView& e) { entries.push_back(e); });
   auto snap = slot_.get();
   nlohmann::json out = nlohmann::json::array();
   for (const auto& e : entries) {
@@ -432,8 +436,8 @@ nlohmann::json SwitchController::fdb_json() {
 
 nlohmann::json SwitchController::drops_json() {
   std::vector<DropTrace::Entry> entries;
-  worker_.run_on_worker([&] {
-    worker_.drop_trace().for_each([&](const DropTrace::Entry& e) { entries.push_back(e); });
+  dp_.run_on_each([&](Worker& w) {
+    w.drop_trace().for_each([&](const DropTrace::Entry& e) { entries.push_back(e); });
   });
   auto snap = slot_.get();
   nlohmann::json out = nlohmann::json::array();
@@ -463,8 +467,7 @@ nlohmann::json SwitchController::port_status(const std::string& name) {
     port = it->second.port;
   }
   nlohmann::json out = nlohmann::json::object();
-  if (auto* bond = dynamic_cast<BondPort*>(port.get()))
-    worker_.run_on_worker([&] { out = bond->status(); });
+  if (auto* bond = dynamic_cast<BondPort*>(port.get())) out = bond->status();
   return out;
 }
 
@@ -495,20 +498,22 @@ nlohmann::json SwitchController::stats_json() const {
       const PortStats& s = op.port->stats();
       out["ports"][name] = {
           {"type", port_kind_name(op.spec.kind)}, {"backend", op.port->backend()},
+          {"backend_reason", op.port->backend_reason()},
           {"rx_packets", s.rx_packets.load()},    {"rx_bytes", s.rx_bytes.load()},
           {"rx_dropped", s.rx_dropped.load()},    {"tx_packets", s.tx_packets.load()},
           {"tx_bytes", s.tx_bytes.load()},        {"tx_errors", s.tx_errors.load()}};
     }
   }
-  const DataplaneStats& d = worker_.stats();
+  const Datapath::Totals d = dp_.totals();
   for (size_t r = 0; r < size_t(DropReason::kCount); ++r)
-    out["drops"][drop_reason_name(DropReason(r))] = d.drops[r].load();
-  out["forwarded"] = d.forwarded.load();
-  out["flooded"] = d.flooded.load();
-  out["mac_learned"] = d.learned.load();
-  out["mac_moves"] = d.mac_moves.load();
-  out["mac_evictions"] = d.mac_evictions.load();
-  out["mac_expired"] = d.mac_expired.load();
+    out["drops"][drop_reason_name(DropReason(r))] = d.drops[r];
+  out["forwarded"] = d.forwarded;
+  out["flooded"] = d.flooded;
+  out["mac_learned"] = d.learned;
+  out["mac_moves"] = d.mac_moves;
+  out["mac_evictions"] = d.mac_evictions;
+  out["mac_expired"] = d.mac_expired;
+  out["threads"] = dp_.threads();
   return out;
 }
 

@@ -1,7 +1,8 @@
 // SwitchController: the reconciler between the switch configuration and the data plane. apply()
 // validates a change, opens the ports it adds, builds the next Snapshot from the current one
 // (touching only the changed ports, VLANs and bridges), publishes it and waits for the forwarding
-// thread to adopt it; only then are ports that left closed. All-or-nothing: if the change is
+// threads to adopt it; only then are ports that left closed. Each new port is given to the
+// forwarding thread receiving from the fewest ports. All-or-nothing: if the change is
 // invalid or any port cannot be opened, nothing changes. Stable ids: a port, bridge or logical
 // port keeps its index across applies, so traffic on untouched ports never notices.
 #pragma once
@@ -18,7 +19,7 @@
 
 #include "control/topology.h"
 #include "dataplane/snapshot.h"
-#include "dataplane/worker.h"
+#include "dataplane/datapath.h"
 #include "model/result.h"
 
 namespace hvnet {
@@ -42,7 +43,7 @@ class IdMap {
 
 class SwitchController {
  public:
-  SwitchController(SnapshotSlot& slot, Worker& worker, PortFactory factory);
+  SwitchController(SnapshotSlot& slot, Datapath& dp, PortFactory factory);
 
   // The whole configuration: validated as a whole, applied as its difference from the current one.
   Status apply(const TopologySpec& spec);
@@ -85,7 +86,8 @@ class SwitchController {
   Status validate(const Staged& next) const;
 
   SnapshotSlot& slot_;
-  Worker& worker_;
+  Datapath& dp_;
+  std::vector<uint32_t> thread_ports_;  // per forwarding thread: the ports it receives from
   PortFactory factory_;
   mutable std::mutex mu_;
   uint32_t mac_ageing_s_ = 300;

@@ -26,7 +26,7 @@
 #include "control/pool.h"
 #include "control/switch_controller.h"
 #include "daemon/ctl_server.h"
-#include "dataplane/worker.h"
+#include "dataplane/datapath.h"
 #include "hostnet/link_monitor.h"
 #include "hostnet/nic_scan.h"
 #include "io/carrier_keeper.h"
@@ -220,23 +220,29 @@ int main(int argc, char** argv) {
   }
   std::string pif_backend_arg = "auto";  // (the transform below rewrites it to the listed spelling)
   app.add_option("--pif-backend", pif_backend_arg,
-                 "PIFs: auto|af_xdp|af_xdp-native|af_xdp-generic|af_packet (auto: AF_XDP "
-                 "native, then generic, then AF_PACKET; jumbo MTUs use AF_PACKET)")
+                 "PIFs: auto|af_xdp|af_xdp-native|af_xdp-generic|af_packet (auto: per device, "
+                 "AF_XDP where its driver gives zero-copy, AF_PACKET otherwise; jumbo MTUs use "
+                 "AF_PACKET)")
       ->transform(CLI::IsMember(backend_names, CLI::ignore_case));
+  const unsigned cpus = std::thread::hardware_concurrency();
+  uint32_t threads = hvnet::default_thread_count(cpus);
+  app.add_option("--threads", threads,
+                 "forwarding threads (default: one per 4 CPUs, 1 to " +
+                     std::to_string(hvnet::kMaxDefaultThreads) + ")")
+      ->check(CLI::Range(1u, 64u));
   CLI11_PARSE(app, argc, argv);
   spdlog::set_level(spdlog::level::from_str(log_level));
   const hvnet::PifBackend pif_backend = backends.at(pif_backend_arg);
-  wopt.poll_mode = poll_mode == "auto"
-                       ? hvnet::default_poll_mode(std::thread::hardware_concurrency())
-                       : modes.at(poll_mode);
-  spdlog::info("forwarding thread: {} polling", hvnet::poll_mode_name(wopt.poll_mode));
+  wopt.poll_mode = poll_mode == "auto" ? hvnet::default_poll_mode(cpus) : modes.at(poll_mode);
+  spdlog::info("{} forwarding thread(s): {} polling", threads,
+               hvnet::poll_mode_name(wopt.poll_mode));
   sigset_t sigs = block_signals();
 
   hvnet::SnapshotSlot slot;
-  hvnet::Worker worker(slot, wopt);
-  worker.start();
-  hvnet::hostnet::LinkMonitor links([&worker] { worker.wake(); });
-  hvnet::SwitchController ctl(slot, worker, hvnet::kernel_port_factory(links, pif_backend));
+  hvnet::Datapath dp(slot, hvnet::DatapathOptions{threads, wopt});
+  dp.start();
+  hvnet::hostnet::LinkMonitor links([&dp] { dp.wake(); });
+  hvnet::SwitchController ctl(slot, dp, hvnet::kernel_port_factory(links, pif_backend));
 
   if (!config.empty()) {  // static mode
     auto spec = load_topology(config);
@@ -264,7 +270,7 @@ int main(int argc, char** argv) {
         spdlog::error("reload rejected, configuration unchanged: {}", r.error().to_string());
     }
     server.stop();
-    worker.stop();
+    dp.stop();
     return 0;
   }
 
@@ -478,6 +484,6 @@ int main(int argc, char** argv) {
   hvnet::TapPort::keep_devices_on_close(true);
   http.stop();
   debug.stop();
-  worker.stop();
+  dp.stop();
   return 0;
 }

@@ -85,18 +85,21 @@ BondPort::~BondPort() {
 }
 
 void BondPort::set_lacp_fast(bool fast) {
+  std::lock_guard lk(tx_lock());
   if (cfg_.lacp_fast == fast) return;
   cfg_.lacp_fast = fast;
   lacp_.configure(lacp_config(cfg_));
 }
 
 bool BondPort::take_learning_request() noexcept {
+  std::lock_guard lk(tx_lock());
   bool r = learning_request_;
   learning_request_ = false;
   return r;
 }
 
 void BondPort::tick(uint64_t now_ms) noexcept {
+  std::lock_guard lk(tx_lock());
   now_ms_ = now_ms;
   // Carrier with updelay/downdelay.
   for (size_t i = 0; i < members_.size(); ++i) {
@@ -226,6 +229,13 @@ int BondPort::pick_member(const Packet& p, uint16_t out_tag) const noexcept {
   return tx_list_[l34_bucket(p.data, p.len, p.l2_len ? p.l2_len : 14) % tx_list_.size()];
 }
 
+uint32_t BondPort::member_send(Port& member, const TxItem* items, uint32_t n) noexcept {
+  // (A device that just became a member may still be sent to as a PIF by a thread on the
+  // previous snapshot: its own lock keeps the two apart.)
+  std::lock_guard lk(member.tx_lock());
+  return member.tx_burst(items, n);
+}
+
 uint32_t BondPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
   constexpr size_t kMaxMembers = 8;
   TxItem per[kMaxMembers][kBatchSize];
@@ -233,7 +243,7 @@ uint32_t BondPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
   uint32_t sent = 0;
   auto flush = [&](size_t m) {
     Port& port = *members_[m].spec.port;
-    uint32_t ok = port.tx_burst(per[m], count[m]);
+    uint32_t ok = member_send(port, per[m], count[m]);
     uint64_t bytes = 0;
     for (uint32_t i = 0; i < ok; ++i) bytes += per[m][i].pkt->len;
     PortStats::bump(port.stats().tx_packets, ok);
@@ -264,7 +274,7 @@ void BondPort::send_frame(size_t m, const uint8_t* frame, uint32_t len) {
   pkt.data = const_cast<uint8_t*>(frame);
   pkt.len = len;
   TxItem it{&pkt, VlanOp::kKeep, 0};
-  members_[m].spec.port->tx_burst(&it, 1);
+  member_send(*members_[m].spec.port, &it, 1);
 }
 
 void BondPort::handle_slow_protocol(size_t m, const Packet& p) {
@@ -287,6 +297,7 @@ void BondPort::handle_slow_protocol(size_t m, const Packet& p) {
 }
 
 uint32_t BondPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  std::lock_guard lk(tx_lock());
   const size_t n = members_.size();
   uint32_t got = 0;
   for (size_t k = 0; k < n && !batch.full(); ++k) {
@@ -323,6 +334,7 @@ uint32_t BondPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 void BondPort::send_learning(const std::vector<Announcement>& what) {
+  std::lock_guard lk(tx_lock());
   for (const auto& a : what) {
     uint8_t frame[64] = {};
     uint32_t off = 0;
@@ -362,6 +374,7 @@ void BondPort::send_learning(const std::vector<Announcement>& what) {
 }
 
 nlohmann::json BondPort::status() const {
+  std::lock_guard lk(tx_lock());
   nlohmann::json j;
   j["mode"] = bond_mode_name(cfg_.mode);
   j["active_member"] = active_ >= 0 ? members_[size_t(active_)].spec.port->name() : "";

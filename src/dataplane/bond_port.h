@@ -9,8 +9,9 @@
 //    hashed by source MAC or by L3/L4 ports; lacp-fallback-ab gives active-backup when the partner
 //    never speaks LACP. LACPDUs and marker PDUs are handled here and never forwarded.
 // When the active member or the bucket layout changes, a learning-packet request is raised; the
-// forwarding thread answers it with the MACs to announce (RARP, as OVS does). Everything runs on
-// the forwarding thread: no locks, LACP cannot be starved by the control plane.
+// forwarding thread answers it with the MACs to announce (RARP, as OVS does). Receive and timers
+// run on the forwarding thread that owns the bond, transmit on any: all of them (and status())
+// under the port's tx lock, once per batch or tick; LACP cannot be starved by the control plane.
 #pragma once
 
 #include <array>
@@ -52,6 +53,7 @@ class BondPort final : public Port {
   ~BondPort() override;
 
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
+  // Called with tx_lock() held (as every transmit is).
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
   // An epoll fd over the members' fds; -1 (poll every iteration) if a member has no fd.
   int fd() const noexcept override { return always_poll_ ? -1 : epfd_; }
@@ -59,8 +61,7 @@ class BondPort final : public Port {
   void tick(uint64_t now_ms) noexcept override;
 
   const BondConfig& config() const { return cfg_; }
-  // lacp-time on a running bond: the Timeout bit and the periodic rate change, nothing else
-  // (forwarding thread only, e.g. through Worker::run_on_worker).
+  // lacp-time on a running bond: the Timeout bit and the periodic rate change, nothing else.
   void set_lacp_fast(bool fast);
   // Learning packets: true once after the active member or the bucket layout changed.
   bool take_learning_request() noexcept;
@@ -78,7 +79,7 @@ class BondPort final : public Port {
   bool member_carries(size_t m) const { return m < enabled_.size() && enabled_[m]; }
   size_t member_count() const { return members_.size(); }
   uint64_t learning_sent() const { return learning_sent_; }
-  // State for the API and tests (forwarding thread only, e.g. through Worker::run_on_worker).
+  // State for the API and tests (any thread).
   nlohmann::json status() const;
 
  private:
@@ -94,6 +95,7 @@ class BondPort final : public Port {
   void rebalance();
   void handle_slow_protocol(size_t m, const Packet& p);
   void send_frame(size_t m, const uint8_t* frame, uint32_t len);
+  static uint32_t member_send(Port& member, const TxItem* items, uint32_t n) noexcept;
 
   BondConfig cfg_;
   std::vector<Member> members_;

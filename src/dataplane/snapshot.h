@@ -24,6 +24,7 @@ enum class PortRole : uint8_t {
 
 struct PortEntry {
   std::shared_ptr<Port> port;  // null: this PortId is unused
+  uint16_t thread = 0;         // the forwarding thread that receives from it (modulo their count)
   PortRole role = PortRole::kAccess;
   LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
   std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port

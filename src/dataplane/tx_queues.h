@@ -1,9 +1,11 @@
 // TxQueues: one small transmit queue per output port, filled while a batch is forwarded and
-// flushed with one tx_burst per port at the end of the batch (or when a queue fills). Storage is
-// sized when the configuration changes, never per packet.
+// flushed with one tx_burst per port at the end of the batch (or when a queue fills), under the
+// port's tx lock. One TxQueues per forwarding thread. Storage is sized when the configuration
+// changes, never per packet.
 #pragma once
 
 #include <array>
+#include <mutex>
 #include <vector>
 
 #include "dataplane/dataplane_stats.h"
@@ -47,16 +49,19 @@ class TxQueues {
     Queue& q = queues_[port];
     if (q.n == 0) return;
     Port& out = *s.ports[port].port;
-    uint32_t sent = out.tx_burst(q.items.data(), q.n);
     uint64_t bytes = 0;
-    for (uint32_t i = 0; i < sent; ++i) bytes += q.items[i].pkt->len;
-    PortStats& ps = out.stats();
-    PortStats::bump(ps.tx_packets, sent);
-    PortStats::bump(ps.tx_bytes, bytes);
-    if (sent < q.n) {
-      PortStats::bump(ps.tx_errors, q.n - sent);
-      DataplaneStats::bump(st.drops[size_t(DropReason::kTxFailed)], q.n - sent);
+    uint32_t sent;
+    {
+      // Any forwarding thread may send on this port: one lock per batch, port counters with it.
+      std::lock_guard lk(out.tx_lock());
+      sent = out.tx_burst(q.items.data(), q.n);
+      for (uint32_t i = 0; i < sent; ++i) bytes += q.items[i].pkt->len;
+      PortStats& ps = out.stats();
+      PortStats::bump(ps.tx_packets, sent);
+      PortStats::bump(ps.tx_bytes, bytes);
+      if (sent < q.n) PortStats::bump(ps.tx_errors, q.n - sent);
     }
+    if (sent < q.n) DataplaneStats::bump(st.drops[size_t(DropReason::kTxFailed)], q.n - sent);
     q.n = 0;
   }
 

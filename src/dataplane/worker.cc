@@ -28,10 +28,18 @@ int epoll_interest(int epfd, int op, int fd, uint32_t id, bool readable) noexcep
 }  // namespace
 
 Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
+    : Worker(slot, opt, *new MacTable(opt.mac_capacity, 300), 0, 1) {
+  own_fdb_.reset(&fdb_);
+}
+
+Worker::Worker(SnapshotSlot& slot, WorkerOptions opt, MacTable& fdb, uint32_t index,
+               uint32_t count)
     : slot_(slot),
       opt_(opt),
+      index_(index),
+      count_(count == 0 ? 1 : count),
       pool_(opt.pool_packets),
-      fdb_(opt.mac_capacity, 300),
+      fdb_(fdb),
       pipeline_(fdb_, stats_, trace_),
       snap_(std::make_shared<const Snapshot>()) {
   epfd_ = epoll_create1(EPOLL_CLOEXEC);
@@ -236,7 +244,8 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
   polled_.resize(std::max(polled_.size(), next->ports.size()), nullptr);
   fdless_.clear();
   for (PortId id = 0; id < polled_.size(); ++id) {
-    const Port* now = id < next->ports.size() ? next->ports[id].port.get() : nullptr;
+    const Port* now =
+        id < next->ports.size() && owns(next->ports[id]) ? next->ports[id].port.get() : nullptr;
     if (now && now->fd() < 0) fdless_.push_back(id);
     if (polled_[id] == now) continue;
     if (polled_[id]) epoll_ctl(epfd_, EPOLL_CTL_DEL, polled_[id]->fd(), nullptr);
@@ -265,13 +274,14 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
       if (throttle_[id].paused && polled_[id] == next->ports[id].port.get()) arm(id, true);
       throttle_[id] = Throttle{};
     }
-    if (next->ports[id].port && next->ports[id].qos_rate > 0) qos_ports_.push_back(id);
+    if (next->ports[id].port && next->ports[id].qos_rate > 0 && owns(next->ports[id]))
+      qos_ports_.push_back(id);
   }
   tick_ports_.clear();
   bonds_.clear();
   for (PortId id = 0; id < next->ports.size(); ++id) {
     Port* p = next->ports[id].port.get();
-    if (!p || !p->needs_tick()) continue;
+    if (!p || !p->needs_tick() || !owns(next->ports[id])) continue;
     tick_ports_.push_back(p);
     if (auto* b = dynamic_cast<BondPort*>(p)) bonds_.emplace_back(id, b);
   }
@@ -286,7 +296,7 @@ bool Worker::poll_once(int timeout_ms) {
 
   const Snapshot& s = *snap_;
   const uint32_t now = now_s();
-  if (now != last_expiry_s_) {
+  if (index_ == 0 && now != last_expiry_s_) {
     last_expiry_s_ = now;
     DataplaneStats::bump(stats_.mac_expired, fdb_.expire(now));
   }
@@ -352,7 +362,7 @@ bool Worker::poll_once(int timeout_ms) {
     for (PortId id : ring_polled_)
       if (!busy_[id]) service(id);
   for (PortId id = 0; id < busy_.size(); ++id)
-    if (busy_[id] && s.ports[id].port && s.ports[id].port->fd() >= 0) service(id);
+    if (busy_[id] && polled_[id]) service(id);
   for (PortId id : fdless_) service(id);
   return worked;
 }

@@ -1,7 +1,9 @@
-// Worker: a forwarding thread. It owns a PacketPool, a MacTable and a Pipeline, reads the current
-// Snapshot (adopting a new one between batches), waits on the ports' fds with epoll when idle
-// (adaptive mode: poll while busy, sleep when not) and runs control requests between batches so
-// that the MAC table is only ever touched by this thread.
+// Worker: a forwarding thread. It owns a PacketPool and a Pipeline, reads the current Snapshot
+// (adopting a new one between batches), receives from the ports the snapshot gives it
+// (PortEntry::thread), waits on their fds with epoll when idle (adaptive mode: poll while busy,
+// sleep when not) and runs control requests between batches. It transmits on any port (under that
+// port's tx lock, once per batch) and learns into the MacTable it shares with the other workers
+// of its Datapath (or one of its own).
 #pragma once
 
 #include <sys/types.h>
@@ -46,7 +48,11 @@ struct WorkerOptions {
 
 class Worker {
  public:
+  // A worker alone, with a MAC table of its own.
   Worker(SnapshotSlot& slot, WorkerOptions opt);
+  // Worker `index` of `count`, learning into `fdb` (shared; outlives the worker). Worker 0 also
+  // ages the table out.
+  Worker(SnapshotSlot& slot, WorkerOptions opt, MacTable& fdb, uint32_t index, uint32_t count);
   ~Worker();
   Worker(const Worker&) = delete;
   Worker& operator=(const Worker&) = delete;
@@ -68,7 +74,8 @@ class Worker {
   bool poll_once(int timeout_ms);
 
   DataplaneStats& stats() noexcept { return stats_; }
-  MacTable& fdb() noexcept { return fdb_; }  // forwarding thread (or run_on_worker) only
+  const DataplaneStats& stats() const noexcept { return stats_; }
+  MacTable& fdb() noexcept { return fdb_; }
   const DropTrace& drop_trace() const noexcept { return trace_; }  // likewise
   uint64_t adopted_generation() const noexcept { return adopted_.load(); }
   // Seconds on the worker's clock (monotonic, or injected for tests).
@@ -80,13 +87,16 @@ class Worker {
   void adopt(std::shared_ptr<const Snapshot> next);
   void run_commands();
   void answer_learning_requests();
+  bool owns(const PortEntry& pe) const noexcept { return pe.thread % count_ == index_; }
 
   SnapshotSlot& slot_;
   WorkerOptions opt_;
+  uint32_t index_ = 0, count_ = 1;
   PacketPool pool_;
   DataplaneStats stats_;
   DropTrace trace_;
-  MacTable fdb_;
+  std::unique_ptr<MacTable> own_fdb_;  // a worker alone
+  MacTable& fdb_;
   Pipeline pipeline_;
   std::shared_ptr<const Snapshot> snap_;
   std::atomic<uint64_t> adopted_{0};

@@ -1,10 +1,13 @@
 // Port: one place frames enter and leave the switch (TAP, AF_PACKET socket, in-memory queue).
-// rx_burst/tx_burst move a whole batch per call and never allocate; they are called only from the
-// forwarding thread that owns the port. Counters are atomics so other threads may read them.
+// rx_burst/tx_burst move a whole batch per call and never allocate. rx_burst is called only by the
+// forwarding thread that owns the port; tx_burst by any forwarding thread, holding tx_lock() (one
+// lock per batch), so a port keeps what it receives with apart from what it sends with.
+// Counters are atomics so other threads may read them.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <string>
 
 #include "packet/packet_batch.h"
@@ -45,8 +48,12 @@ class Port {
 
   // Receives up to batch free slots of frames, taking buffers from pool. Returns frames received.
   virtual uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept = 0;
-  // Sends n frames; returns how many the kernel (or queue) accepted. Never blocks.
+  // Sends n frames; returns how many the kernel (or queue) accepted. Never blocks. Caller holds
+  // tx_lock().
   virtual uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept = 0;
+  // Held around every tx_burst (and by ports whose receive shares state with transmit, around
+  // that too).
+  std::mutex& tx_lock() const noexcept { return tx_mu_; }
   // A file descriptor that becomes readable when frames wait, or -1 (always poll).
   virtual int fd() const noexcept { return -1; }
   // True when rx_burst on an idle port costs no system call (AF_XDP: a look at a shared ring).
@@ -60,6 +67,11 @@ class Port {
   // How the port reaches the kernel, for operators: "tap", "af_packet", "af_xdp-native", ...
   virtual std::string backend() const { return port_kind_name(kind_); }
 
+  // Why this backend was chosen for this device (PIFs; "" elsewhere). Set once, before the port
+  // is published.
+  const std::string& backend_reason() const noexcept { return backend_reason_; }
+  void set_backend_reason(std::string why) { backend_reason_ = std::move(why); }
+
   const std::string& name() const noexcept { return name_; }
   PortKind kind() const noexcept { return kind_; }
   PortStats& stats() noexcept { return stats_; }
@@ -67,7 +79,9 @@ class Port {
 
  private:
   std::string name_;
+  std::string backend_reason_;
   PortKind kind_;
+  mutable std::mutex tx_mu_;
   PortStats stats_;
 };
 

@@ -190,15 +190,20 @@ std::unique_ptr<TapPort> TapPort::open_here(const std::string& name, PortKind ki
 }
 
 TapPort::TapPort(std::string name, PortKind kind, int fd) : Port(std::move(name), kind), fd_(fd) {
-  // Twice a batch: a flood can queue one batch of writes while a batch of reads is set up.
-  ring_ok_ =
-      !std::getenv("HVNET_NO_IO_URING") && io_uring_queue_init(2 * kBatchSize, &ring_, 0) == 0;
+  ring_ok_ = !std::getenv("HVNET_NO_IO_URING") && io_uring_queue_init(kBatchSize, &ring_, 0) == 0;
+  if (ring_ok_ && io_uring_queue_init(kBatchSize, &tx_ring_, 0) != 0) {
+    io_uring_queue_exit(&ring_);
+    ring_ok_ = false;
+  }
   // (No registered file: a registration keeps the TAP alive until the ring's deferred teardown,
   // so a VIF unplugged and plugged again would find its name still taken.)
 }
 
 TapPort::~TapPort() {
-  if (ring_ok_) io_uring_queue_exit(&ring_);
+  if (ring_ok_) {
+    io_uring_queue_exit(&ring_);
+    io_uring_queue_exit(&tx_ring_);
+  }
   if (!g_keep_devices) {
     // Unplugged: the keeper lets go of its queue, and the last close removes the device.
     if (CarrierKeeper* k = CarrierKeeper::installed(); k && !keeper_key_.empty())
@@ -237,7 +242,7 @@ uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
     io_uring_sqe_set_data64(sqe, i);
   }
   int32_t res[kBatchSize];
-  run_ring(want, res);
+  run_ring(ring_, want, res);
   uint32_t got = 0;
   for (uint32_t i = 0; i < want; ++i) {
     Packet* p = pkts[i];
@@ -257,26 +262,26 @@ uint32_t TapPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
 uint32_t TapPort::tx_ring(const TxItem* items, uint32_t n) noexcept {
   return send_in_batches(items, n, /*pad_to=*/0, [this](EgressFrame* frames, uint32_t built) {
     for (uint32_t i = 0; i < built; ++i) {
-      io_uring_sqe* sqe = io_uring_get_sqe(&ring_);
+      io_uring_sqe* sqe = io_uring_get_sqe(&tx_ring_);
       io_uring_prep_writev(sqe, fd_, frames[i].iov, unsigned(frames[i].iov_count), -1);
       sqe->rw_flags = RWF_NOWAIT;
       io_uring_sqe_set_data64(sqe, i);
     }
     int32_t res[kBatchSize];
-    run_ring(built, res);  // waits for all: the scatter lists live on the caller's stack
+    run_ring(tx_ring_, built, res);  // waits for all: the scatter lists live on the caller's stack
     uint32_t sent = 0;
     for (uint32_t i = 0; i < built; ++i) sent += res[i] >= 0;
     return sent;
   });
 }
 
-void TapPort::run_ring(uint32_t n, int32_t* res) noexcept {
-  io_uring_submit_and_wait(&ring_, n);
+void TapPort::run_ring(io_uring& ring, uint32_t n, int32_t* res) noexcept {
+  io_uring_submit_and_wait(&ring, n);
   for (uint32_t i = 0; i < n; ++i) res[i] = -EAGAIN;  // (every request completes in the call)
   io_uring_cqe* cqe;
-  for (uint32_t seen = 0; seen < n && io_uring_peek_cqe(&ring_, &cqe) == 0; ++seen) {
+  for (uint32_t seen = 0; seen < n && io_uring_peek_cqe(&ring, &cqe) == 0; ++seen) {
     res[cqe->user_data] = cqe->res;
-    io_uring_cqe_seen(&ring_, cqe);
+    io_uring_cqe_seen(&ring, cqe);
   }
 }
 

@@ -47,11 +47,13 @@ class TapPort final : public Port {
   uint32_t tx_ring(const TxItem* items, uint32_t n) noexcept;
   // Submits the `n` prepared requests (user data = their index), waits for all of them (they
   // complete inside the call: RWF_NOWAIT) and stores each result in res[index].
-  void run_ring(uint32_t n, int32_t* res) noexcept;
+  static void run_ring(io_uring& ring, uint32_t n, int32_t* res) noexcept;
 
   int fd_;
   std::string keeper_key_;  // the keeper holds a detached queue of this device under this key
+  // One ring to receive (the owning thread's) and one to send (any thread's, under the tx lock).
   io_uring ring_{};
+  io_uring tx_ring_{};
   bool ring_ok_ = false;
   // Reads to offer next time: grows while every read finds a frame, shrinks to what arrived, so
   // an idle TAP costs one failed read per poll, not a batch of them.

@@ -101,7 +101,7 @@ struct XdpPort::Queue {
   }
 
   // Returns 0 or a negative errno.
-  int open(const std::string& dev, uint32_t queue_id, XdpMode mode) {
+  int open(const std::string& dev, uint32_t queue_id, XdpMode mode, bool zerocopy) {
     void* mem = mmap(nullptr, size_t(kUmemFrames) * kFrameSize, PROT_READ | PROT_WRITE,
                      MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
     if (mem == MAP_FAILED) return -errno;
@@ -119,7 +119,7 @@ struct XdpPort::Queue {
     scfg.rx_size = kRingSize;
     scfg.tx_size = kRingSize;
     scfg.xdp_flags = mode == XdpMode::kNative ? XDP_FLAGS_DRV_MODE : XDP_FLAGS_SKB_MODE;
-    scfg.bind_flags = XDP_COPY | XDP_USE_NEED_WAKEUP;
+    scfg.bind_flags = (zerocopy ? XDP_ZEROCOPY : XDP_COPY) | XDP_USE_NEED_WAKEUP;
     if (int rc = xsk_socket__create(&xsk, dev.c_str(), queue_id, umem, &rx, &tx, &scfg); rc != 0)
       return rc < 0 ? rc : -rc;
     fd = xsk_socket__fd(xsk);
@@ -146,8 +146,8 @@ struct XdpPort::Queue {
   }
 };
 
-XdpPort::XdpPort(std::string name, XdpMode mode)
-    : Port(std::move(name), PortKind::kXdp), mode_(mode) {}
+XdpPort::XdpPort(std::string name, XdpMode mode, bool zerocopy)
+    : Port(std::move(name), PortKind::kXdp), mode_(mode), zerocopy_(zerocopy) {}
 
 uint32_t XdpPort::max_frame() noexcept {
   return kFrameSize - XDP_PACKET_HEADROOM;
@@ -158,10 +158,11 @@ bool XdpPort::fits_mtu(uint32_t mtu) noexcept {
 }
 
 std::string XdpPort::backend() const {
-  return std::string("af_xdp-") + xdp_mode_name(mode_);
+  return std::string("af_xdp-") + xdp_mode_name(mode_) + (zerocopy_ ? "-zc" : "");
 }
 
-std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, std::string* error) {
+std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, bool zerocopy,
+                                       std::string* error) {
   libxdp_set_print(quiet_libxdp);
   libbpf_set_print(quiet_libbpf);
   int idx = hostnet::if_index(name);
@@ -175,12 +176,12 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
     return nullptr;
   }
   if (mode == XdpMode::kGeneric) disable_receive_merging(name);
-  std::unique_ptr<XdpPort> port(new XdpPort(name, mode));
+  std::unique_ptr<XdpPort> port(new XdpPort(name, mode, zerocopy));
   const uint32_t queues = rx_queue_count(name);
   spdlog::debug("{}: {} receive queue(s)", name, queues);
   for (uint32_t q = 0; q < queues; ++q) {
     auto queue = std::make_unique<Queue>();
-    int rc = queue->open(name, q, mode);
+    int rc = queue->open(name, q, mode, zerocopy);
     if (rc == -EEXIST || rc == -EBUSY) {
       // A program left behind by an earlier run that did not exit cleanly: the PIF is ours.
       if (xdp_multiprog* mp = xdp_multiprog__get_from_ifindex(idx); mp && !libxdp_get_error(mp)) {
@@ -188,10 +189,11 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, st
         xdp_multiprog__close(mp);
       }
       queue = std::make_unique<Queue>();
-      rc = queue->open(name, q, mode);
+      rc = queue->open(name, q, mode, zerocopy);
     }
     if (rc < 0) {
-      *error = std::string("AF_XDP ") + xdp_mode_name(mode) + " on " + name + " queue " +
+      *error = std::string("AF_XDP ") + xdp_mode_name(mode) + (zerocopy ? " zero-copy" : "") +
+               " on " + name + " queue " +
                std::to_string(q) + ": " + hostnet::errno_text(rc);
       return nullptr;
     }

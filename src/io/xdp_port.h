@@ -21,9 +21,11 @@ const char* xdp_mode_name(XdpMode m) noexcept;
 
 class XdpPort final : public Port {
  public:
-  // Attaches to every receive queue of interface `name` in `mode` (copy mode, need-wakeup),
-  // makes the interface promiscuous and brings it up. On failure returns null and the reason.
-  static std::unique_ptr<XdpPort> open(const std::string& name, XdpMode mode, std::string* error);
+  // Attaches to every receive queue of interface `name` in `mode` (need-wakeup; zero-copy when
+  // asked, else copy mode), makes the interface promiscuous and brings it up. On failure returns
+  // null and the reason.
+  static std::unique_ptr<XdpPort> open(const std::string& name, XdpMode mode, bool zerocopy,
+                                       std::string* error);
   ~XdpPort() override;
 
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
@@ -41,11 +43,12 @@ class XdpPort final : public Port {
 
  private:
   struct Queue;
-  XdpPort(std::string name, XdpMode mode);
+  XdpPort(std::string name, XdpMode mode, bool zerocopy);
   uint32_t rx_queue(Queue& q, PacketPool& pool, PacketBatch& batch) noexcept;
   uint32_t tx_ring(const TxItem* items, uint32_t n) noexcept;
 
   XdpMode mode_;
+  bool zerocopy_;
   std::vector<std::unique_ptr<Queue>> queues_;
   int poll_fd_ = -1;   // the queue's socket, or an epoll set of all queues' sockets
   int epoll_fd_ = -1;  // owned when there is more than one queue

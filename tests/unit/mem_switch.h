@@ -1,5 +1,6 @@
-// MemSwitch: a whole switch (controller + forwarding worker, no thread) over in-memory ports, for
-// tests that need no root. Frames are injected per port; step() forwards everything pending.
+// MemSwitch: a whole switch (controller + forwarding workers, no thread unless a test starts them)
+// over in-memory ports, for tests that need no root. Frames are injected per port; step()
+// forwards everything pending. `worker` is the first (with one thread, the only) worker.
 #pragma once
 
 #include <map>
@@ -9,18 +10,19 @@
 
 #include "control/switch_controller.h"
 #include "dataplane/bond_port.h"
-#include "dataplane/worker.h"
+#include "dataplane/datapath.h"
 #include "io/mem_port.h"
 
 namespace hvnet::test {
 
 class MemSwitch {
  public:
-  explicit MemSwitch(WorkerOptions opt = {})
-      : worker(slot, opt),
-        ctl(slot, worker, [this](const PortSpec& s, uint32_t) { return open_port(s); }) {
-    worker.set_clock([this] { return now; });
-    worker.set_clock_ms([this] { return now_ms; });
+  explicit MemSwitch(WorkerOptions opt = {}, uint32_t threads = 1)
+      : dp(slot, DatapathOptions{threads, opt}),
+        worker(dp.worker(0)),
+        ctl(slot, dp, [this](const PortSpec& s, uint32_t) { return open_port(s); }) {
+    dp.set_clock([this] { return now; });
+    dp.set_clock_ms([this] { return now_ms; });
   }
 
   Status apply_json(const nlohmann::json& j) {
@@ -35,16 +37,17 @@ class MemSwitch {
       bool pending = false;
       for (auto& [n, p] : ports) pending |= p->pending_rx() > 0;
       if (!pending) break;
-      worker.poll_once(0);
+      dp.poll_once(0);
     }
   }
-  uint64_t dropped(DropReason r) { return worker.stats().dropped(r); }
+  uint64_t dropped(DropReason r) { return dp.dropped(r); }
 
   uint32_t now = 1000;
   std::string fail_open;            // a port name whose open() fails, to test all-or-nothing
   std::set<std::string> ring_like;  // ports opened as ring-polled MemPorts (see MemPort)
   SnapshotSlot slot;
-  Worker worker;
+  Datapath dp;
+  Worker& worker;
   SwitchController ctl;
   std::map<std::string, std::shared_ptr<MemPort>> ports;
   std::map<std::string, int> opens;  // how often each port was opened

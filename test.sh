@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Installs dependencies, builds, and runs the whole test suite (unit, unit under sanitizers,
-# fuzzers for a bounded time each, integration) with ctest.
+# Installs dependencies, builds, and runs the whole test suite (unit, unit under ASan/UBSan and
+# under ThreadSanitizer, fuzzers for a bounded time each, integration) with ctest.
 # Integration tests create namespaces, veths and TAPs: run as root.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -11,9 +11,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 bash tools/install-deps.sh
 bash tools/build.sh
-# The unit suite again under ASan + UBSan, and every parser's fuzzer for a bounded time.
+# The unit suite again under ASan + UBSan and under ThreadSanitizer, and every parser's fuzzer
+# for a bounded time.
 bash tools/build-sanitized.sh
-cmake -S . -B build -DHVNET_SANITIZED_DIR="$PWD/build-san" >/dev/null
+bash tools/build-tsan.sh
+cmake -S . -B build -DHVNET_SANITIZED_DIR="$PWD/build-san" -DHVNET_TSAN_DIR="$PWD/build-tsan" \
+  >/dev/null
 cmake --build build -j "$(nproc)" >/dev/null
 cd build
 ctest --output-on-failure --timeout 300 "$@"

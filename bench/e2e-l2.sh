@@ -10,8 +10,8 @@
 # the sender is not what limits) twice -- to an application reading them from a socket, and to an
 # XDP program that counts and drops them (the receiver then costs next to nothing, so the figure is
 # the switch's) -- and ping RTT for each, then the ratios against the bridge and OVS.
-# hvnet runs twice: adaptive polling (its default below 8 CPUs) and busy polling (as OVS's PMD
-# threads do).
+# hvnet runs as it comes (no flags) and with each of its choices made by hand (AF_XDP PIFs, two
+# forwarding threads, busy polling).
 # With ROUNDS=n every case runs n times, interleaved, and the summary takes the median of each
 # figure (this machine's figures move by tens of percent from one run to the next).
 # Needs root and a build.
@@ -162,23 +162,6 @@ JSON
   stop_hvnetd
 }
 
-hvnet_mixed() {  # hvnet_mixed <label> <hvnetd args...>: VM on a TAP in NS1, veth PIF to NS2
-  local label=$1
-  shift
-  namespaces
-  ip link add "${P}2" type veth peer name eth0 netns "$NS2"
-  ip link set "${P}2" up
-  cat >"$WORK/mixed.json" <<JSON
-{"networks":[{"name":"n"}],"ports":[{"name":"${P}t1","type":"tap","network":"n"},{"name":"${P}2","type":"pif","network":"n"}]}
-JSON
-  HVNETD_EXTRA="$*" start_hvnetd "$WORK/mixed.json"
-  ip link set "${P}t1" netns "$NS1"
-  address "${P}t1" eth0
-  measure "$label"
-  stop_hvnetd
-  ip link del "${P}2" 2>/dev/null || true
-}
-
 # Open vSwitch userspace datapath, started once from Debian's package. Neither its AF_PACKET nor
 # its AF_XDP ports handle checksum offload, so TCP only works with tx checksumming off inside the
 # namespaces.
@@ -217,15 +200,17 @@ bridge_case() {
 
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
-  # hvnet with adaptive polling (sleeps when idle; the default on small hosts), then busy-polling
-  # as OVS's PMD thread does: veth PIFs over AF_XDP (native XDP) and AF_PACKET, VMs on TAPs.
-  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode adaptive
-  hvnet_veth "hvnet (veth, AF_PACKET)" --pif-backend af_packet --poll-mode adaptive
-  hvnet_tap "hvnet (TAP VIFs)" --poll-mode adaptive
-  hvnet_mixed "hvnet (TAP VIF -> AF_XDP PIF)" --pif-backend af_xdp-native --poll-mode adaptive
-  hvnet_veth "hvnet busy (veth, AF_XDP)" --pif-backend af_xdp-native --poll-mode busy
-  hvnet_veth "hvnet busy (veth, AF_PACKET)" --pif-backend af_packet --poll-mode busy
+  # hvnet as it comes (no flags: on this machine one forwarding thread, adaptive polling, and
+  # `--pif-backend auto`, which takes AF_PACKET on a veth), then each choice made by hand:
+  # AF_XDP (copy mode: no veth gives zero-copy), two forwarding threads, and busy polling as
+  # OVS's PMD threads do.
+  hvnet_tap "hvnet default (TAP VIFs)"
+  hvnet_veth "hvnet default (veth)"
+  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
+  hvnet_tap "hvnet 2 threads (TAP VIFs)" --threads 2
+  hvnet_veth "hvnet 2 threads (veth)" --threads 2
   hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
+  hvnet_veth "hvnet busy (veth)" --poll-mode busy
   bridge_case
   ovs_case "OVS userspace (AF_PACKET)" type=system
   ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native

@@ -1,11 +1,14 @@
 // Forwarding pipeline throughput on in-memory ports (no kernel): learned unicast, flood, VLAN
-// push/pop. Reports packets/s via items_per_second. Frames are 64 bytes; rx copies each frame
-// into a pool buffer (as a real port would), tx is a sink.
+// push/pop, the scaling over forwarding threads, and the MAC table at 1k, 100k and 1M entries.
+// Reports packets/s via items_per_second. Frames are 64 bytes; rx copies each frame into a pool
+// buffer (as a real port would), tx is a sink.
 #include <benchmark/benchmark.h>
 
 #include "control/switch_controller.h"
 #include "dataplane/datapath.h"
 #include "io/mem_port.h"
+#include <algorithm>
+#include <random>
 #include "packet/mac.h"
 
 namespace hvnet {
@@ -132,6 +135,125 @@ void BM_VlanPop(benchmark::State& state) {
   run(state, sw);
 }
 BENCHMARK(BM_VlanPop);
+
+// Forwarding threads: thread i of N receives on a<i> and sends to b<i> (BM_Threads), or to the
+// b of the next thread (BM_ThreadsCrossing: every batch is sent on a port another thread
+// receives from, so the tx locks are shared). Each benchmark thread runs one worker's loop.
+struct ScaleSwitch {
+  SnapshotSlot slot;
+  Datapath dp;
+  std::map<std::string, std::shared_ptr<MemPort>> ports;
+  SwitchController ctl;
+  ScaleSwitch(uint32_t threads, bool crossing)
+      : dp(slot, DatapathOptions{threads, WorkerOptions{}}),
+        ctl(slot, dp, [this](const PortSpec& s, uint32_t) -> Result<std::shared_ptr<Port>> {
+          auto p = std::make_shared<MemPort>(s.name);
+          p->set_sink(true);
+          ports[s.name] = p;
+          return std::shared_ptr<Port>(p);
+        }) {
+    nlohmann::json j = {{"networks", {{{"name", "net0"}}}}};
+    for (uint32_t i = 0; i < threads; ++i) {
+      j["ports"].push_back({{"name", "a" + std::to_string(i)}, {"network", "net0"}});
+      j["ports"].push_back({{"name", "b" + std::to_string(i)}, {"network", "net0"}});
+    }
+    (void)ctl.apply(parse_topology(j).value());
+    for (uint32_t i = 0; i < threads; ++i) {  // (names sort a0..aN, b0..bN: a<i>, b<i> on thread i)
+      auto& b = *ports["b" + std::to_string(i)];
+      b.inject(frame64(0xffffffffffff, 0x0a0000000000 + i, -1));
+      while (b.pending_rx()) dp.poll_once(0);
+    }
+    for (uint32_t i = 0; i < threads; ++i) {
+      const uint32_t to = crossing ? (i + 1) % threads : i;
+      ports["a" + std::to_string(i)]->set_replay(
+          {frame64(0x0a0000000000 + to, 0x0c0000000000 + i, -1)});
+    }
+  }
+};
+std::unique_ptr<ScaleSwitch> g_scale;
+
+void threads_case(benchmark::State& state, bool crossing) {
+  if (state.thread_index() == 0) g_scale = std::make_unique<ScaleSwitch>(state.threads(), crossing);
+  // (The benchmark's threads start the loop together, after thread 0 built the switch.)
+  Worker* w = nullptr;
+  uint64_t pkts = 0;
+  for (auto _ : state) {
+    if (!w) w = &g_scale->dp.worker(uint32_t(state.thread_index()));
+    w->poll_once(0);
+    pkts += kBatchSize;
+  }
+  state.SetItemsProcessed(int64_t(pkts));
+  if (state.thread_index() == 0) g_scale.reset();
+}
+void BM_Threads(benchmark::State& state) {
+  threads_case(state, false);
+}
+BENCHMARK(BM_Threads)->ThreadRange(1, 8)->UseRealTime();
+void BM_ThreadsCrossing(benchmark::State& state) {
+  threads_case(state, true);
+}
+BENCHMARK(BM_ThreadsCrossing)->ThreadRange(2, 8)->UseRealTime();
+
+// The MAC table with range(0) entries (capacity as large): lookups and refreshes of known MACs in
+// random order (what forwarding does per frame), and learning new ones into a full table.
+std::vector<uint64_t> shuffled_macs(uint64_t n, uint64_t seed) {
+  std::vector<uint64_t> v(n);
+  for (uint64_t i = 0; i < n; ++i) v[i] = 0x020000000000 + i * 0x9e3779b1ULL % 0xffffffffffULL;
+  std::mt19937_64 rng(seed);
+  std::shuffle(v.begin(), v.end(), rng);
+  return v;
+}
+void BM_MacLookup(benchmark::State& state) {
+  const uint64_t n = uint64_t(state.range(0));
+  MacTable t(uint32_t(n), 300);
+  t.reserve_lports(64);
+  auto macs = shuffled_macs(n, 1);
+  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);
+  std::shuffle(macs.begin(), macs.end(), std::mt19937_64(2));
+  size_t i = 0;
+  uint64_t found = 0;
+  for (auto _ : state) {
+    found += t.lookup(0, macs[i], 1) != kNoLport;
+    if (++i == macs.size()) i = 0;
+  }
+  if (found != uint64_t(state.iterations())) state.SkipWithError("a learned MAC was not found");
+  state.SetItemsProcessed(int64_t(state.iterations()));
+  state.counters["bytes_per_entry"] = double(MacTable::kBytesPerEntry);
+}
+BENCHMARK(BM_MacLookup)->Arg(1000)->Arg(100000)->Arg(1000000);
+void BM_MacRefresh(benchmark::State& state) {
+  const uint64_t n = uint64_t(state.range(0));
+  MacTable t(uint32_t(n), 300);
+  t.reserve_lports(64);
+  auto macs = shuffled_macs(n, 3);
+  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);
+  size_t i = 0;
+  uint32_t now = 2;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(t.learn(0, macs[i], LportId(i % 64), now));
+    if (++i == macs.size()) {
+      i = 0;
+      ++now;
+    }
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+BENCHMARK(BM_MacRefresh)->Arg(1000)->Arg(100000)->Arg(1000000);
+void BM_MacLearnNew(benchmark::State& state) {
+  const uint64_t n = uint64_t(state.range(0));
+  MacTable t(uint32_t(n), 300);
+  t.reserve_lports(64);
+  auto macs = shuffled_macs(4 * n, 5);
+  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);  // full
+  size_t i = n;
+  for (auto _ : state) {
+    // Each MAC is new when learned (the table holds the last n; the list is 4n long).
+    benchmark::DoNotOptimize(t.learn(0, macs[i], LportId(i % 64), 1));
+    if (++i == macs.size()) i = 0;
+  }
+  state.SetItemsProcessed(int64_t(state.iterations()));
+}
+BENCHMARK(BM_MacLearnNew)->Arg(1000)->Arg(100000)->Arg(1000000);
 
 }  // namespace
 }  // namespace hvnet

@@ -35,7 +35,7 @@ enum class DropReason : uint8_t {
 };
 const char* drop_reason_name(DropReason r) noexcept;
 
-struct DataplaneStats {
+struct alignas(64) DataplaneStats {
   std::array<std::atomic<uint64_t>, size_t(DropReason::kCount)> drops{};
   std::atomic<uint64_t> forwarded{0}, flooded{0}, learned{0}, mac_moves{0}, mac_evictions{0},
       mac_expired{0};

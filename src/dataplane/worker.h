@@ -46,7 +46,8 @@ struct WorkerOptions {
   uint32_t spin_us = 100;  // adaptive: how long to keep polling after the last frame
 };
 
-class Worker {
+// (Aligned: workers written by different threads share no cache line.)
+class alignas(64) Worker {
  public:
   // A worker alone, with a MAC table of its own.
   Worker(SnapshotSlot& slot, WorkerOptions opt);

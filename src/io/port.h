@@ -15,8 +15,9 @@
 
 namespace hvnet {
 
-// Per-port counters. Single writer (the forwarding thread), any number of readers.
-struct PortStats {
+// Per-port counters: receive by the owning forwarding thread, transmit under the tx lock; any
+// number of readers. On a cache line of its own (see Port).
+struct alignas(64) PortStats {
   std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0};
   std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0};
 
@@ -39,7 +40,9 @@ struct TxItem {
 enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond, kXdp };
 const char* port_kind_name(PortKind k) noexcept;
 
-class Port {
+// Cache-line aligned, and so are its counters and tx lock: a port written by one forwarding
+// thread shares no line with another port read or written by another thread.
+class alignas(64) Port {
  public:
   Port(std::string name, PortKind kind) : name_(std::move(name)), kind_(kind) {}
   virtual ~Port() = default;
@@ -81,7 +84,7 @@ class Port {
   std::string name_;
   std::string backend_reason_;
   PortKind kind_;
-  mutable std::mutex tx_mu_;
+  alignas(64) mutable std::mutex tx_mu_;
   PortStats stats_;
 };
 

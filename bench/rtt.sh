@@ -22,7 +22,7 @@ cleanup() {
 }
 trap cleanup EXIT
 if [ $# -eq 0 ]; then
-  set -- "hvnet default|veth|" "hvnet default|tap|" "hvnet busy|veth|--poll-mode busy" \
+  set -- "hvnet default (veth)|veth|" "hvnet default (TAP)|tap|" "hvnet busy|veth|--poll-mode busy" \
     "hvnet interrupt|veth|--poll-mode interrupt" "hvnet spin 1 ms|veth|--spin-us 1000" \
     "hvnet 2 threads|veth|--threads 2"
 fi

@@ -21,6 +21,9 @@ RUN_ID = uuid.uuid4().hex[:4]
 # The data-plane files run once per PIF backend (ctest sets this); unset = hvnetd's default.
 PIF_BACKEND = os.environ.get("HVNET_PIF_BACKEND", "")
 BACKEND_ARGS = ["--pif-backend", PIF_BACKEND] if PIF_BACKEND else []
+# HVNET_THREADS=N runs every hvnetd with N forwarding threads (ports spread over them).
+if os.environ.get("HVNET_THREADS"):
+    BACKEND_ARGS += ["--threads", os.environ["HVNET_THREADS"]]
 _counter = itertools.count()
 
 

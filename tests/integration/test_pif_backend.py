@@ -60,7 +60,9 @@ def iperf_bytes(lab, server_ns, client_ns, addr):
 
 def test_backend_in_use_is_the_one_asked_for(lab):
     d, pif, *_ = pif_and_vm(lab)
-    port = d.stats()["ports"][pif]
+    stats = d.stats()
+    assert stats["threads"] == int(os.environ.get("HVNET_THREADS", "1"))
+    port = stats["ports"][pif]
     backend = port["backend"]
     if PIF_BACKEND:
         assert backend in EXPECTED[PIF_BACKEND], backend

@@ -4,11 +4,12 @@
 // buffer (as a real port would), tx is a sink.
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <random>
+
 #include "control/switch_controller.h"
 #include "dataplane/datapath.h"
 #include "io/mem_port.h"
-#include <algorithm>
-#include <random>
 #include "packet/mac.h"
 
 namespace hvnet {
@@ -203,12 +204,16 @@ std::vector<uint64_t> shuffled_macs(uint64_t n, uint64_t seed) {
   std::shuffle(v.begin(), v.end(), rng);
   return v;
 }
+// A table of n entries learned at second 1 on 64 logical ports (MAC i on port i % 64).
+void fill(MacTable& t, const std::vector<uint64_t>& macs, uint64_t n) {
+  t.reserve_lports(64);
+  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);
+}
 void BM_MacLookup(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
   MacTable t(uint32_t(n), 300);
-  t.reserve_lports(64);
   auto macs = shuffled_macs(n, 1);
-  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);
+  fill(t, macs, n);
   std::shuffle(macs.begin(), macs.end(), std::mt19937_64(2));
   size_t i = 0;
   uint64_t found = 0;
@@ -224,9 +229,8 @@ BENCHMARK(BM_MacLookup)->Arg(1000)->Arg(100000)->Arg(1000000);
 void BM_MacRefresh(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
   MacTable t(uint32_t(n), 300);
-  t.reserve_lports(64);
   auto macs = shuffled_macs(n, 3);
-  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);
+  fill(t, macs, n);
   size_t i = 0;
   uint32_t now = 2;
   for (auto _ : state) {
@@ -242,9 +246,8 @@ BENCHMARK(BM_MacRefresh)->Arg(1000)->Arg(100000)->Arg(1000000);
 void BM_MacLearnNew(benchmark::State& state) {
   const uint64_t n = uint64_t(state.range(0));
   MacTable t(uint32_t(n), 300);
-  t.reserve_lports(64);
   auto macs = shuffled_macs(4 * n, 5);
-  for (uint64_t i = 0; i < n; ++i) t.learn(0, macs[i], LportId(i % 64), 1);  // full
+  fill(t, macs, n);  // full
   size_t i = n;
   for (auto _ : state) {
     // Each MAC is new when learned (the table holds the last n; the list is 4n long).

@@ -1,16 +1,15 @@
 #include "control/kernel_ports.h"
 
-#include "control/pif_choice.h"
-#include "hostnet/xdp_features.h"
-
 #include <spdlog/spdlog.h>
 
 #include <fstream>
 #include <map>
 #include <mutex>
 
+#include "control/pif_choice.h"
 #include "dataplane/bond_port.h"
 #include "hostnet/link.h"
+#include "hostnet/xdp_features.h"
 #include "io/af_packet_port.h"
 #include "io/tap_port.h"
 #include "io/xdp_port.h"

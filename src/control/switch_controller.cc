@@ -496,12 +496,15 @@ nlohmann::json SwitchController::stats_json() const {
     std::lock_guard lk(mu_);
     for (const auto& [name, op] : ports_) {
       const PortStats& s = op.port->stats();
-      out["ports"][name] = {
-          {"type", port_kind_name(op.spec.kind)}, {"backend", op.port->backend()},
-          {"backend_reason", op.port->backend_reason()},
-          {"rx_packets", s.rx_packets.load()},    {"rx_bytes", s.rx_bytes.load()},
-          {"rx_dropped", s.rx_dropped.load()},    {"tx_packets", s.tx_packets.load()},
-          {"tx_bytes", s.tx_bytes.load()},        {"tx_errors", s.tx_errors.load()}};
+      out["ports"][name] = {{"type", port_kind_name(op.spec.kind)},
+                            {"backend", op.port->backend()},
+                            {"backend_reason", op.port->backend_reason()},
+                            {"rx_packets", s.rx_packets.load()},
+                            {"rx_bytes", s.rx_bytes.load()},
+                            {"rx_dropped", s.rx_dropped.load()},
+                            {"tx_packets", s.tx_packets.load()},
+                            {"tx_bytes", s.tx_bytes.load()},
+                            {"tx_errors", s.tx_errors.load()}};
     }
   }
   const Datapath::Totals d = dp_.totals();

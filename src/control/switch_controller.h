@@ -18,8 +18,8 @@
 #include <string>
 
 #include "control/topology.h"
-#include "dataplane/snapshot.h"
 #include "dataplane/datapath.h"
+#include "dataplane/snapshot.h"
 #include "model/result.h"
 
 namespace hvnet {

@@ -8,8 +8,7 @@ unsigned default_thread_count(unsigned cpus) noexcept {
   return std::clamp(cpus / 4, 1u, kMaxDefaultThreads);
 }
 
-Datapath::Datapath(SnapshotSlot& slot, DatapathOptions opt)
-    : fdb_(opt.worker.mac_capacity, 300) {
+Datapath::Datapath(SnapshotSlot& slot, DatapathOptions opt) : fdb_(opt.worker.mac_capacity, 300) {
   const uint32_t n = std::max<uint32_t>(1, opt.threads);
   for (uint32_t i = 0; i < n; ++i)
     workers_.push_back(std::make_unique<Worker>(slot, opt.worker, fdb_, i, n));

@@ -32,8 +32,7 @@ Worker::Worker(SnapshotSlot& slot, WorkerOptions opt)
   own_fdb_.reset(&fdb_);
 }
 
-Worker::Worker(SnapshotSlot& slot, WorkerOptions opt, MacTable& fdb, uint32_t index,
-               uint32_t count)
+Worker::Worker(SnapshotSlot& slot, WorkerOptions opt, MacTable& fdb, uint32_t index, uint32_t count)
     : slot_(slot),
       opt_(opt),
       index_(index),

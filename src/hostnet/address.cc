@@ -11,34 +11,22 @@
 #include <ctime>
 #include <memory>
 
+#include "hostnet/netlink.h"
+
 namespace hvnet::hostnet {
 
 namespace {
 
-struct SocketCloser {
-  void operator()(mnl_socket* s) const noexcept { mnl_socket_close(s); }
-};
-using Socket = std::unique_ptr<mnl_socket, SocketCloser>;
+using netlink::Socket;
 
 Socket open_socket() {
-  Socket nl(mnl_socket_open(NETLINK_ROUTE));
-  if (nl && mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) nl.reset();
-  return nl;
+  return netlink::open(NETLINK_ROUTE);
 }
 
-// Sends one request and runs the reply through `cb` until the kernel says done/ack.
+// One request; an address or route that already exists (or is already gone) is no failure.
 int transact(mnl_socket* nl, nlmsghdr* nlh, mnl_cb_t cb = nullptr, void* data = nullptr) {
-  static unsigned seq = unsigned(time(nullptr));
-  nlh->nlmsg_seq = ++seq;
-  if (mnl_socket_sendto(nl, nlh, nlh->nlmsg_len) < 0) return -errno;
-  char buf[MNL_SOCKET_BUFFER_SIZE];
-  for (;;) {
-    ssize_t n = mnl_socket_recvfrom(nl, buf, sizeof buf);
-    if (n < 0) return -errno;
-    int rc = mnl_cb_run(buf, size_t(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl), cb, data);
-    if (rc < 0) return errno == EEXIST || errno == ESRCH ? 0 : -errno;
-    if (rc == MNL_CB_STOP) return 0;
-  }
+  const int rc = netlink::transact(nl, nlh, cb, data);
+  return rc == -EEXIST || rc == -ESRCH ? 0 : rc;
 }
 
 struct Found {

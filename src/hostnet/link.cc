@@ -1,8 +1,12 @@
 #include "hostnet/link.h"
 
 #include <libmnl/libmnl.h>
+#include <linux/ethtool.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -10,22 +14,19 @@
 #include <ctime>
 #include <memory>
 
+#include "hostnet/netlink.h"
+
 namespace hvnet::hostnet {
 
 namespace {
-
-struct SocketCloser {
-  void operator()(mnl_socket* s) const noexcept { mnl_socket_close(s); }
-};
 
 // Sends one RTM_NEWLINK request built by `fill` and waits for the kernel's acknowledgement.
 template <typename Fill>
 int link_request(const std::string& name, Fill fill) noexcept {
   unsigned idx = if_nametoindex(name.c_str());
   if (idx == 0) return -ENODEV;
-  std::unique_ptr<mnl_socket, SocketCloser> nl(mnl_socket_open(NETLINK_ROUTE));
+  netlink::Socket nl = netlink::open(NETLINK_ROUTE);
   if (!nl) return -errno;
-  if (mnl_socket_bind(nl.get(), 0, MNL_SOCKET_AUTOPID) < 0) return -errno;
 
   alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
@@ -70,6 +71,23 @@ int set_mac(const std::string& name, const uint8_t mac[6]) noexcept {
 
 std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
+}
+
+}  // namespace hvnet::hostnet
+
+namespace hvnet::hostnet {
+
+std::string driver_name(const std::string& dev) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return "";
+  ethtool_drvinfo info{};
+  info.cmd = ETHTOOL_GDRVINFO;
+  ifreq ifr{};
+  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
+  ifr.ifr_data = reinterpret_cast<char*>(&info);
+  const int rc = ioctl(fd, SIOCETHTOOL, &ifr);
+  ::close(fd);
+  return rc == 0 ? std::string(info.driver, strnlen(info.driver, sizeof info.driver)) : "";
 }
 
 }  // namespace hvnet::hostnet

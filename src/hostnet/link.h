@@ -12,5 +12,7 @@ int set_link_up(const std::string& name, bool up) noexcept;
 int set_mtu(const std::string& name, unsigned mtu) noexcept;
 int set_mac(const std::string& name, const uint8_t mac[6]) noexcept;
 std::string errno_text(int negative_errno);
+// The driver behind `dev` ("veth", "ixgbe", ...; ethtool's answer), or "" when unknown.
+std::string driver_name(const std::string& dev);
 
 }  // namespace hvnet::hostnet

@@ -1,10 +1,6 @@
 #include "hostnet/nic_scan.h"
 
-#include <linux/ethtool.h>
-#include <linux/sockios.h>
 #include <net/if.h>
-#include <sys/ioctl.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -12,6 +8,8 @@
 #include <fstream>
 #include <tuple>
 #include <utility>
+
+#include "hostnet/link.h"
 
 namespace hvnet::hostnet {
 
@@ -22,19 +20,6 @@ std::string read_line(const std::filesystem::path& p) {
   std::string s;
   std::getline(in, s);
   return s;
-}
-
-std::string driver_of(const std::string& dev) {
-  int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return "";
-  ethtool_drvinfo info{};
-  info.cmd = ETHTOOL_GDRVINFO;
-  ifreq ifr{};
-  std::strncpy(ifr.ifr_name, dev.c_str(), IFNAMSIZ - 1);
-  ifr.ifr_data = reinterpret_cast<char*>(&info);
-  int rc = ioctl(fd, SIOCETHTOOL, &ifr);
-  close(fd);
-  return rc == 0 ? std::string(info.driver) : "";
 }
 
 }  // namespace
@@ -49,7 +34,7 @@ std::vector<model::NicInfo> scan_nics(const std::string& prefix) {
     if (fs::exists(entry.path() / "bridge") || fs::exists(entry.path() / "tun_flags")) continue;
     if (read_line(entry.path() / "type") != "1") continue;  // Ethernet only
     const bool physical = fs::exists(entry.path() / "device");
-    if (!physical && driver_of(dev) != "veth") continue;
+    if (!physical && driver_name(dev) != "veth") continue;
     model::NicInfo nic;
     nic.device = dev;
     nic.mac = read_line(entry.path() / "address");

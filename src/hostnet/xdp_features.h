@@ -16,7 +16,5 @@ struct XdpFeatures {
 // The features of `dev`; nullopt when the kernel cannot tell (no such device, or a kernel without
 // the netdev family).
 std::optional<XdpFeatures> xdp_features(const std::string& dev) noexcept;
-// The driver behind `dev` ("veth", "ixgbe", ...), or "" when unknown.
-std::string driver_name(const std::string& dev);
 
 }  // namespace hvnet::hostnet

@@ -22,9 +22,10 @@ class TapPort final : public Port {
   //
   // The device is persistent (IFF_PERSIST): it belongs to the VM, not to this process. If hvnetd
   // dies, the VM keeps its NIC with its addresses and routes (and, for a VIF while a
-  // CarrierKeeper is installed, its carrier: no link event at all), and the next hvnetd attaches to the same device, also when the device has been
-  // moved into a named network namespace (/run/netns/*, as `ip netns` makes them): no device
-  // is removed or re-created, so forwarding resumes as soon as the data plane is up.
+  // CarrierKeeper is installed, its carrier: no link event at all), and the next hvnetd attaches to
+  // the same device, also when the device has been moved into a named network namespace
+  // (/run/netns/*, as `ip netns` makes them): no device is removed or re-created, so forwarding
+  // resumes as soon as the data plane is up.
   static std::unique_ptr<TapPort> open(const std::string& name, PortKind kind, unsigned mtu,
                                        const std::string& mac, std::string* error);
   // Closing a port removes its device (VIF unplugged), unless the process is going away:

@@ -193,8 +193,7 @@ std::unique_ptr<XdpPort> XdpPort::open(const std::string& name, XdpMode mode, bo
     }
     if (rc < 0) {
       *error = std::string("AF_XDP ") + xdp_mode_name(mode) + (zerocopy ? " zero-copy" : "") +
-               " on " + name + " queue " +
-               std::to_string(q) + ": " + hostnet::errno_text(rc);
+               " on " + name + " queue " + std::to_string(q) + ": " + hostnet::errno_text(rc);
       return nullptr;
     }
     port->queues_.push_back(std::move(queue));

@@ -153,7 +153,8 @@ int main(int argc, char** argv) {
   app.add_option("--mgmt-confirm-timeout", confirm_timeout,
                  "seconds a management change has to reach its gateway (or be confirmed)")
       ->check(CLI::Range(1u, 3600u));
-  app.add_option("--mac-table-size", wopt.mac_capacity, "MAC table entries")
+  app.add_option("--mac-table-size", wopt.mac_capacity,
+                 "MAC table entries, shared by the forwarding threads (48 bytes each)")
       ->check(CLI::Range(10u, 1000000u));
   app.add_option("--pool-packets", wopt.pool_packets, "packet buffers per forwarding thread")
       ->check(CLI::Range(64u, 65536u));

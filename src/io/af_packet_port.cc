@@ -4,10 +4,12 @@
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
 #include <net/if.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "hostnet/link.h"
@@ -39,29 +41,51 @@ std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::s
     return fail("PACKET_IGNORE_OUTGOING", fd);
   int buf = 4 << 20;
   setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf);  // (it only receives)
+  std::unique_ptr<AfPacketPort> port(new AfPacketPort(name, fd, -1));
+  if (!std::getenv("HVNET_AF_PACKET_NO_RING")) port->map_ring();
   sockaddr_ll sll{};
   sll.sll_family = AF_PACKET;
   sll.sll_protocol = htons(ETH_P_ALL);
   sll.sll_ifindex = idx;
-  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) return fail("bind", fd);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) return fail("bind", -1);
   packet_mreq mr{};
   mr.mr_ifindex = idx;
   mr.mr_type = PACKET_MR_PROMISC;
   if (setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mr, sizeof mr) < 0)
-    return fail("promiscuous mode", fd);
-  int tx_fd = open_packet_tx_socket(idx, false);
-  if (tx_fd < 0) return fail("sending socket", fd);
+    return fail("promiscuous mode", -1);
+  port->tx_fd_ = open_packet_tx_socket(idx, false);
+  if (port->tx_fd_ < 0) return fail("sending socket", -1);
   if (int rc = hostnet::set_link_up(name, true); rc < 0) {
-    ::close(tx_fd);
     errno = -rc;
-    return fail("bring up", fd);
+    return fail("bring up", -1);
   }
-  return std::unique_ptr<AfPacketPort>(new AfPacketPort(name, fd, tx_fd));
+  return port;
+}
+
+// The ring: 512 slots of 2 KiB (a 1500-byte MTU frame with two VLAN tags and the headers fits one)
+// in 16 blocks of 64 KiB, 1 MiB a port. PACKET_COPY_THRESH: a frame that does not fit its slot
+// (a GSO super-frame, a jumbo frame) marks the slot TP_STATUS_COPY and waits whole on the
+// socket's queue. Best effort: without the ring, recvmmsg does it all.
+bool AfPacketPort::map_ring() noexcept {
+  constexpr unsigned kFrame = 2048, kBlock = 1 << 16, kBlocks = 16;
+  int version = TPACKET_V2, one = 1;
+  tpacket_req req{kBlock, kBlocks, kFrame, kBlock / kFrame * kBlocks};
+  if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
+      setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0 ||
+      setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
+    return false;
+  void* m = mmap(nullptr, size_t(kBlock) * kBlocks, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  if (m == MAP_FAILED) return false;
+  ring_ = static_cast<uint8_t*>(m);
+  ring_bytes_ = size_t(kBlock) * kBlocks;
+  ring_frames_ = req.tp_frame_nr;
+  return true;
 }
 
 AfPacketPort::~AfPacketPort() {
+  if (ring_) munmap(ring_, ring_bytes_);
   ::close(fd_);
-  ::close(tx_fd_);
+  if (tx_fd_ >= 0) ::close(tx_fd_);
 }
 
 int open_packet_tx_socket(int ifindex, bool qdisc_bypass) noexcept {
@@ -86,12 +110,70 @@ int open_packet_tx_socket(int ifindex, bool qdisc_bypass) noexcept {
 }
 
 uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  return ring_ ? rx_ring(pool, batch) : rx_socket(pool, batch, batch.room(), nullptr);
+}
+
+uint32_t AfPacketPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
+  constexpr uint32_t kFrame = 2048;
+  auto slot = [&](uint32_t i) {
+    return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * kFrame);
+  };
+  auto release = [&](tpacket2_hdr* h) {
+    __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
+    head_ = head_ + 1 == ring_frames_ ? 0 : head_ + 1;
+  };
+  uint32_t got = 0;
+  while (!batch.full()) {
+    tpacket2_hdr* h = slot(head_);
+    const uint32_t status = __atomic_load_n(&h->tp_status, __ATOMIC_ACQUIRE);
+    if (!(status & TP_STATUS_USER)) break;
+    if (status & TP_STATUS_COPY) {
+      // This frame and the run of large ones after it wait whole on the socket's queue, in order.
+      uint32_t run = 1;
+      for (uint32_t i = head_ + 1; run < batch.room(); ++run, ++i) {
+        const uint32_t st = __atomic_load_n(&slot(i % ring_frames_)->tp_status, __ATOMIC_ACQUIRE);
+        if ((st & (TP_STATUS_USER | TP_STATUS_COPY)) != (TP_STATUS_USER | TP_STATUS_COPY)) break;
+      }
+      uint32_t taken = 0;  // frames taken off the queue (kept or dropped): one per slot
+      got += rx_socket(pool, batch, run, &taken);
+      for (uint32_t k = 0; k < taken; ++k) release(slot(head_));
+      if (taken < run) break;  // no buffer, or the queue is behind: the slots wait
+      continue;
+    }
+    Packet* p = pool.alloc_one();
+    if (!p) break;  // (the slot stays for the next call)
+    const uint8_t* frame = reinterpret_cast<const uint8_t*>(h) + h->tp_mac;
+    // (A frame cut to its slot without a copy on the queue -- the socket's buffer was full -- is
+    // lost.)
+    if (h->tp_mac < sizeof(VnetHdr) || h->tp_snaplen < h->tp_len ||
+        h->tp_snaplen > kFrameCapacity || h->tp_mac + h->tp_snaplen > kFrame) {
+      PortStats::bump(stats().rx_dropped);
+      pool.free(p);
+      release(h);
+      continue;
+    }
+    std::memcpy(&p->vnet, frame - sizeof(VnetHdr), sizeof(VnetHdr));
+    std::memcpy(p->data, frame, h->tp_snaplen);
+    p->len = h->tp_snaplen;
+    if (status & TP_STATUS_VLAN_VALID)
+      p->insert_vlan_tag((status & TP_STATUS_VLAN_TPID_VALID) ? h->tp_vlan_tpid : kEtherTypeVlan,
+                         h->tp_vlan_tci);
+    release(h);
+    batch.push(p);
+    ++got;
+  }
+  return got;
+}
+
+uint32_t AfPacketPort::rx_socket(PacketPool& pool, PacketBatch& batch, uint32_t max,
+                                 uint32_t* taken) noexcept {
+  if (taken) *taken = 0;
   constexpr size_t kCtrl = CMSG_SPACE(sizeof(tpacket_auxdata));
   mmsghdr msgs[kBatchSize];
   iovec iovs[kBatchSize][2];
   alignas(cmsghdr) uint8_t ctrl[kBatchSize][kCtrl];
   Packet* pkts[kBatchSize];
-  uint32_t want = pool.alloc(pkts, batch.room());
+  uint32_t want = pool.alloc(pkts, max < batch.room() ? max : batch.room());
   if (want == 0) return 0;
   for (uint32_t i = 0; i < want; ++i) {
     Packet* p = pkts[i];
@@ -106,6 +188,7 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   }
   int r = recvmmsg(fd_, msgs, want, MSG_DONTWAIT, nullptr);
   uint32_t got = r > 0 ? uint32_t(r) : 0;
+  if (taken) *taken = got;
   for (uint32_t i = 0; i < got; ++i) {
     Packet* p = pkts[i];
     if (msgs[i].msg_len < sizeof(VnetHdr) || (msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {

@@ -1,7 +1,11 @@
 // AfPacketPort: a PIF (a NIC or a veth) driven through AF_PACKET sockets with PACKET_VNET_HDR
-// (one to receive, one to send), batched with recvmmsg/sendmmsg (one syscall per batch). VLAN tags
-// the kernel strips into metadata (PACKET_AUXDATA) are put back into the frame so the switch sees
-// what was on the wire.
+// (one to receive, one to send). Frames are received through a shared ring (PACKET_RX_RING,
+// TPACKET_V2): the kernel writes each frame into a slot, the forwarding thread reads the slots with
+// no system call at all; frames larger than a slot (GSO super-frames, jumbo frames) are marked in
+// their slot and read whole from the socket, in order, with one recvmmsg per run of them. Without
+// a ring (HVNET_AF_PACKET_NO_RING=1, or a kernel refusing it) every frame comes through recvmmsg.
+// Sends are batched with sendmmsg (one syscall per batch). VLAN tags the kernel strips into
+// metadata are put back into the frame so the switch sees what was on the wire.
 #pragma once
 
 #include <memory>
@@ -31,12 +35,22 @@ class AfPacketPort final : public Port {
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
   int fd() const noexcept override { return fd_; }
+  std::string backend() const override { return ring_ ? "af_packet" : "af_packet-recvmmsg"; }
 
  private:
   AfPacketPort(std::string name, int fd, int tx_fd)
       : Port(std::move(name), PortKind::kAfPacket), fd_(fd), tx_fd_(tx_fd) {}
-  int fd_;     // receives; the forwarding thread's epoll waits on it
-  int tx_fd_;  // sends (see open_packet_tx_socket)
+  bool map_ring() noexcept;
+  // Up to `max` frames from the socket's queue (recvmmsg); returns those kept, and in *taken
+  // (if given) how many left the queue.
+  uint32_t rx_socket(PacketPool& pool, PacketBatch& batch, uint32_t max, uint32_t* taken) noexcept;
+  uint32_t rx_ring(PacketPool& pool, PacketBatch& batch) noexcept;
+  int fd_;                   // receives; the forwarding thread's epoll waits on it
+  int tx_fd_;                // sends (see open_packet_tx_socket)
+  uint8_t* ring_ = nullptr;  // the receive ring, or null
+  size_t ring_bytes_ = 0;
+  uint32_t ring_frames_ = 0;
+  uint32_t head_ = 0;  // the next slot to read
 };
 
 }  // namespace hvnet

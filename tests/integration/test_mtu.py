@@ -42,3 +42,22 @@ def test_malformed_frames_on_a_pif_are_counted_and_dropped(lab):
     assert st["ports"][v1]["tx_packets"] == 0
     assert st["ports"][pif]["rx_dropped"] >= 12
     assert d.proc.poll() is None  # still running
+
+
+def test_jumbo_frames_cross_a_pif_whole(lab):
+    """A 9000-byte network: frames larger than an AF_PACKET ring slot are read whole from the
+    socket, in order with the small ones around them, both ways."""
+    pif, peer, vif = lab.name("p"), lab.name("P"), lab.name("v")
+    phys, vm = lab.netns("s"), lab.netns("m")
+    lab.veth(pif, peer, phys)
+    d = lab.hvnetd({"networks": [{"name": "n", "mtu": 9000}],
+                    "ports": [{"name": pif, "type": "pif", "network": "n"},
+                              {"name": vif, "type": "tap", "network": "n"}]})
+    sh("ip", "link", "set", peer, "mtu", "9000", ns=phys)
+    sh("ip", "addr", "add", "10.77.0.1/24", "dev", peer, ns=phys)
+    sh("ip", "link", "set", peer, "up", ns=phys)
+    lab.vm(vif, vm, "10.77.0.2/24", mtu="9000")
+    assert received(ping(vm, "10.77.0.1", count=3, size=8972, extra=["-M", "do"])) == 3
+    assert received(ping(phys, "10.77.0.2", count=3, size=8972, extra=["-M", "do"])) == 3
+    assert received(ping(phys, "10.77.0.2", count=3, size=100)) == 3
+    assert d.stats()["ports"][pif]["rx_dropped"] == 0

@@ -31,12 +31,10 @@ std::array<uint8_t, 6> device_mac(const std::string& dev) {
 
 PifCapabilities pif_capabilities(const std::string& dev, uint32_t mtu) {
   PifCapabilities caps;
-  caps.device = dev;
   caps.driver = hostnet::driver_name(dev);
   caps.mtu_fits_xdp = XdpPort::fits_mtu(mtu);
   if (auto f = hostnet::xdp_features(dev)) {
     caps.features_known = true;
-    caps.xdp_native = f->native;
     caps.xdp_zerocopy = f->zerocopy;
   }
   return caps;

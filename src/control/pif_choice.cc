@@ -2,20 +2,6 @@
 
 namespace hvnet {
 
-const char* pif_path_name(PifPath p) noexcept {
-  switch (p) {
-    case PifPath::kXdpNativeZeroCopy:
-      return "af_xdp-native-zc";
-    case PifPath::kXdpNative:
-      return "af_xdp-native";
-    case PifPath::kXdpGeneric:
-      return "af_xdp-generic";
-    case PifPath::kAfPacket:
-      return "af_packet";
-  }
-  return "?";
-}
-
 PifPlan plan_pif(PifBackend requested, const PifCapabilities& caps) {
   const std::string driver = caps.driver.empty() ? "its driver" : "driver " + caps.driver;
   if (!caps.mtu_fits_xdp && requested != PifBackend::kAfPacket)

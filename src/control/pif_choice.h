@@ -14,17 +14,14 @@
 namespace hvnet {
 
 struct PifCapabilities {
-  std::string device;
   std::string driver;           // for the reason given to operators ("" = unknown)
   bool features_known = false;  // the kernel said what the driver offers
-  bool xdp_native = false;
   bool xdp_zerocopy = false;
   bool mtu_fits_xdp = true;  // the MTU (with two VLAN tags) fits one AF_XDP chunk
 };
 
 // One way of opening a PIF.
 enum class PifPath : uint8_t { kXdpNativeZeroCopy, kXdpNative, kXdpGeneric, kAfPacket };
-const char* pif_path_name(PifPath p) noexcept;
 
 struct PifPlan {
   std::vector<PifPath> tries;  // in order; the first that opens is used

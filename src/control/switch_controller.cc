@@ -371,7 +371,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   slot_.publish(snap);
   dp_.sync();
   snap_ = std::move(snap);
-  // Bond settings that change live, on the forwarding thread that owns the bond.
+  // Bond settings that change live (the bond takes its own lock).
   for (const auto& [name, p] : next.ports) {
     auto cur = ports_.find(name);
     if (!p || opened.count(name) || cur == ports_.end()) continue;

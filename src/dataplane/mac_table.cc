@@ -218,15 +218,15 @@ uint32_t MacTable::expire(uint32_t now) noexcept {
   return removed;
 }
 
+uint32_t MacTable::clear_list(LportId lp) noexcept {
+  uint32_t removed = 0;
+  for (; lists_[lp].head != kNil; ++removed) remove_entry(lists_[lp].head);
+  return removed;
+}
+
 uint32_t MacTable::flush_lport(LportId lport) noexcept {
   std::lock_guard lk(mu_);
-  if (lport >= lists_.size()) return 0;
-  uint32_t removed = 0;
-  while (lists_[lport].head != kNil) {
-    remove_entry(lists_[lport].head);
-    ++removed;
-  }
-  return removed;
+  return lport < lists_.size() ? clear_list(lport) : 0;
 }
 
 uint32_t MacTable::flush_bridge(BridgeId bridge) noexcept {
@@ -248,8 +248,7 @@ uint32_t MacTable::flush_bridge(BridgeId bridge) noexcept {
 
 void MacTable::flush_all() noexcept {
   std::lock_guard lk(mu_);
-  for (uint32_t lp = 0; lp < lists_.size(); ++lp)
-    while (lists_[lp].head != kNil) remove_entry(lists_[lp].head);
+  for (uint32_t lp = 0; lp < lists_.size(); ++lp) clear_list(lp);
 }
 
 void MacTable::for_each(uint32_t now, const std::function<void(const EntryView&)>& fn) const {

@@ -77,6 +77,7 @@ class MacTable {
   struct List {
     uint32_t head = kNil, tail = kNil, count = 0;
   };
+  static_assert(sizeof(Entry) + 2 * sizeof(std::atomic<uint64_t>) == kBytesPerEntry);
 
   static uint64_t make_key(BridgeId b, uint64_t mac) noexcept {
     return (uint64_t(b) + 1) << 48 | (mac & 0xffffffffffffULL);
@@ -99,6 +100,7 @@ class MacTable {
   bool second_chance(LportId lp) noexcept;  // moves a refreshed head to the back
   void evict_one() noexcept;
   uint32_t expire_list(LportId lp, uint32_t now) noexcept;
+  uint32_t clear_list(LportId lp) noexcept;
 
   const uint32_t capacity_;
   std::atomic<uint32_t> ageing_;

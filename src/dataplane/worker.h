@@ -77,7 +77,8 @@ class alignas(64) Worker {
   DataplaneStats& stats() noexcept { return stats_; }
   const DataplaneStats& stats() const noexcept { return stats_; }
   MacTable& fdb() noexcept { return fdb_; }
-  const DropTrace& drop_trace() const noexcept { return trace_; }  // likewise
+  // The last drops of this worker: read on its thread (run_on_worker).
+  const DropTrace& drop_trace() const noexcept { return trace_; }
   uint64_t adopted_generation() const noexcept { return adopted_.load(); }
   // Seconds on the worker's clock (monotonic, or injected for tests).
   uint32_t now_s() const noexcept;

@@ -11,8 +11,6 @@
 
 #include <cerrno>
 #include <cstring>
-#include <ctime>
-#include <memory>
 
 #include "hostnet/netlink.h"
 
@@ -32,18 +30,11 @@ int link_request(const std::string& name, Fill fill) noexcept {
   nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
   nlh->nlmsg_type = RTM_NEWLINK;
   nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
-  nlh->nlmsg_seq = unsigned(time(nullptr));
   auto* ifm = static_cast<ifinfomsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(ifinfomsg)));
   ifm->ifi_family = AF_UNSPEC;
   ifm->ifi_index = int(idx);
   fill(nlh, ifm);
-
-  if (mnl_socket_sendto(nl.get(), nlh, nlh->nlmsg_len) < 0) return -errno;
-  ssize_t n = mnl_socket_recvfrom(nl.get(), buf, sizeof buf);
-  if (n < 0) return -errno;
-  int rc =
-      mnl_cb_run(buf, size_t(n), nlh->nlmsg_seq, mnl_socket_get_portid(nl.get()), nullptr, nullptr);
-  return rc < 0 ? -errno : 0;
+  return netlink::transact(nl.get(), nlh);
 }
 
 }  // namespace
@@ -72,10 +63,6 @@ int set_mac(const std::string& name, const uint8_t mac[6]) noexcept {
 std::string errno_text(int negative_errno) {
   return std::strerror(-negative_errno);
 }
-
-}  // namespace hvnet::hostnet
-
-namespace hvnet::hostnet {
 
 std::string driver_name(const std::string& dev) {
   int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);

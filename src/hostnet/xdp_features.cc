@@ -15,7 +15,6 @@ constexpr char kNetdevFamily[] = "netdev";
 constexpr uint8_t kNetdevCmdDevGet = 1;
 constexpr uint16_t kNetdevAttrIfindex = 1;
 constexpr uint16_t kNetdevAttrXdpFeatures = 3;
-constexpr uint64_t kXdpActBasic = 1u << 0;
 constexpr uint64_t kXdpActXskZerocopy = 1u << 3;
 
 nlmsghdr* genl_request(char* buf, uint16_t type, uint8_t cmd) {
@@ -71,7 +70,7 @@ std::optional<XdpFeatures> xdp_features(const std::string& dev) noexcept {
   mnl_attr_put_u32(req, kNetdevAttrIfindex, uint32_t(ifindex));
   uint64_t acts = 0;
   if (netlink::transact(nl.get(), req, features_cb, &acts) < 0) return std::nullopt;
-  return XdpFeatures{(acts & kXdpActBasic) != 0, (acts & kXdpActXskZerocopy) != 0};
+  return XdpFeatures{(acts & kXdpActXskZerocopy) != 0};
 }
 
 }  // namespace hvnet::hostnet

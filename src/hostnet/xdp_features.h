@@ -1,6 +1,6 @@
 // What a network device's driver offers AF_XDP, as the kernel advertises it (netdev generic
-// netlink, "xdp-features", Linux 6.3+): a native XDP hook and zero-copy AF_XDP sockets. Nothing
-// is attached or changed to find out.
+// netlink, "xdp-features", Linux 6.3+): zero-copy AF_XDP sockets. Nothing is attached or changed
+// to find out.
 #pragma once
 
 #include <optional>
@@ -9,7 +9,6 @@
 namespace hvnet::hostnet {
 
 struct XdpFeatures {
-  bool native = false;    // the driver runs XDP programs itself (NETDEV_XDP_ACT_BASIC)
   bool zerocopy = false;  // AF_XDP sockets can share their UMEM with the driver (XSK_ZEROCOPY)
 };
 

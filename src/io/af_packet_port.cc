@@ -18,6 +18,14 @@
 
 namespace hvnet {
 
+namespace {
+// The receive ring: 512 slots of 2 KiB (a 1500-byte MTU frame with two VLAN tags and the headers
+// fits one) in 16 blocks of 64 KiB, 1 MiB a port.
+constexpr uint32_t kRingFrame = 2048, kRingBlock = 1 << 16, kRingBlocks = 16;
+constexpr uint32_t kRingFrames = kRingBlock / kRingFrame * kRingBlocks;
+constexpr size_t kRingBytes = size_t(kRingBlock) * kRingBlocks;
+}  // namespace
+
 std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::string* error) {
   auto fail = [&](const char* what, int fd) -> std::unique_ptr<AfPacketPort> {
     *error = std::string(what) + " for " + name + ": " + std::strerror(errno);
@@ -62,28 +70,24 @@ std::unique_ptr<AfPacketPort> AfPacketPort::open(const std::string& name, std::s
   return port;
 }
 
-// The ring: 512 slots of 2 KiB (a 1500-byte MTU frame with two VLAN tags and the headers fits one)
-// in 16 blocks of 64 KiB, 1 MiB a port. PACKET_COPY_THRESH: a frame that does not fit its slot
-// (a GSO super-frame, a jumbo frame) marks the slot TP_STATUS_COPY and waits whole on the
-// socket's queue. Best effort: without the ring, recvmmsg does it all.
+// PACKET_COPY_THRESH: a frame that does not fit its slot (a GSO super-frame, a jumbo frame) marks
+// the slot TP_STATUS_COPY and waits whole on the socket's queue. Best effort: without the ring,
+// recvmmsg does it all.
 bool AfPacketPort::map_ring() noexcept {
-  constexpr unsigned kFrame = 2048, kBlock = 1 << 16, kBlocks = 16;
   int version = TPACKET_V2, one = 1;
-  tpacket_req req{kBlock, kBlocks, kFrame, kBlock / kFrame * kBlocks};
+  tpacket_req req{kRingBlock, kRingBlocks, kRingFrame, kRingFrames};
   if (setsockopt(fd_, SOL_PACKET, PACKET_VERSION, &version, sizeof version) < 0 ||
       setsockopt(fd_, SOL_PACKET, PACKET_COPY_THRESH, &one, sizeof one) < 0 ||
       setsockopt(fd_, SOL_PACKET, PACKET_RX_RING, &req, sizeof req) < 0)
     return false;
-  void* m = mmap(nullptr, size_t(kBlock) * kBlocks, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
+  void* m = mmap(nullptr, kRingBytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd_, 0);
   if (m == MAP_FAILED) return false;
   ring_ = static_cast<uint8_t*>(m);
-  ring_bytes_ = size_t(kBlock) * kBlocks;
-  ring_frames_ = req.tp_frame_nr;
   return true;
 }
 
 AfPacketPort::~AfPacketPort() {
-  if (ring_) munmap(ring_, ring_bytes_);
+  if (ring_) munmap(ring_, kRingBytes);
   ::close(fd_);
   if (tx_fd_ >= 0) ::close(tx_fd_);
 }
@@ -114,13 +118,12 @@ uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 uint32_t AfPacketPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
-  constexpr uint32_t kFrame = 2048;
   auto slot = [&](uint32_t i) {
-    return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * kFrame);
+    return reinterpret_cast<tpacket2_hdr*>(ring_ + size_t(i) * kRingFrame);
   };
   auto release = [&](tpacket2_hdr* h) {
     __atomic_store_n(&h->tp_status, TP_STATUS_KERNEL, __ATOMIC_RELEASE);
-    head_ = head_ + 1 == ring_frames_ ? 0 : head_ + 1;
+    head_ = head_ + 1 == kRingFrames ? 0 : head_ + 1;
   };
   uint32_t got = 0;
   while (!batch.full()) {
@@ -131,7 +134,7 @@ uint32_t AfPacketPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
       // This frame and the run of large ones after it wait whole on the socket's queue, in order.
       uint32_t run = 1;
       for (uint32_t i = head_ + 1; run < batch.room(); ++run, ++i) {
-        const uint32_t st = __atomic_load_n(&slot(i % ring_frames_)->tp_status, __ATOMIC_ACQUIRE);
+        const uint32_t st = __atomic_load_n(&slot(i % kRingFrames)->tp_status, __ATOMIC_ACQUIRE);
         if ((st & (TP_STATUS_USER | TP_STATUS_COPY)) != (TP_STATUS_USER | TP_STATUS_COPY)) break;
       }
       uint32_t taken = 0;  // frames taken off the queue (kept or dropped): one per slot
@@ -146,7 +149,7 @@ uint32_t AfPacketPort::rx_ring(PacketPool& pool, PacketBatch& batch) noexcept {
     // (A frame cut to its slot without a copy on the queue -- the socket's buffer was full -- is
     // lost.)
     if (h->tp_mac < sizeof(VnetHdr) || h->tp_snaplen < h->tp_len ||
-        h->tp_snaplen > kFrameCapacity || h->tp_mac + h->tp_snaplen > kFrame) {
+        h->tp_snaplen > kFrameCapacity || h->tp_mac + h->tp_snaplen > kRingFrame) {
       PortStats::bump(stats().rx_dropped);
       pool.free(p);
       release(h);

@@ -48,9 +48,7 @@ class AfPacketPort final : public Port {
   int fd_;                   // receives; the forwarding thread's epoll waits on it
   int tx_fd_;                // sends (see open_packet_tx_socket)
   uint8_t* ring_ = nullptr;  // the receive ring, or null
-  size_t ring_bytes_ = 0;
-  uint32_t ring_frames_ = 0;
-  uint32_t head_ = 0;  // the next slot to read
+  uint32_t head_ = 0;        // the next slot to read
 };
 
 }  // namespace hvnet

@@ -114,7 +114,10 @@ void CtlServer::serve() {
     std::string buf;
     char chunk[4096];
     for (;;) {
+      // EINTR is not the end of a request: with a receive timeout set, the kernel reports any
+      // interruption of this thread (io_uring task work of the rings this thread made) as EINTR.
       ssize_t n = read(c, chunk, sizeof chunk);
+      if (n < 0 && errno == EINTR) continue;
       if (n <= 0) break;
       buf.append(chunk, size_t(n));
       size_t nl;
@@ -123,6 +126,7 @@ void CtlServer::serve() {
         buf.erase(0, nl + 1);
         for (size_t off = 0; off < reply.size();) {
           ssize_t w = write(c, reply.data() + off, reply.size() - off);
+          if (w < 0 && errno == EINTR) continue;
           if (w <= 0) break;
           off += size_t(w);
         }

@@ -100,16 +100,24 @@ bool CarrierKeeper::hold(int fd, const std::string& key) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
   std::lock_guard lk(mu_);
-  return ::sendmsg(fd_, &mh, MSG_NOSIGNAL) == ssize_t(msg.size());
+  ssize_t n;
+  do n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  return n == ssize_t(msg.size());
 }
 
 bool CarrierKeeper::release(const std::string& key) {
   if (key.size() > kMaxKey) return false;
   std::string msg = "R" + key;
   std::lock_guard lk(mu_);
-  if (::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL) != ssize_t(msg.size())) return false;
+  ssize_t n;
+  do n = ::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL);
+  while (n < 0 && errno == EINTR);
+  if (n != ssize_t(msg.size())) return false;
   char ack = 0;
-  return ::recv(fd_, &ack, 1, 0) == 1 && ack == 'K';
+  do n = ::recv(fd_, &ack, 1, 0);
+  while (n < 0 && errno == EINTR);
+  return n == 1 && ack == 'K';
 }
 
 void CarrierKeeper::install(CarrierKeeper* keeper) noexcept {

@@ -98,7 +98,8 @@ class Hvnetd:
         return self.request({"cmd": "fdb"})["value"]
 
     def stop(self):
-        if self.proc.poll() is None:
+        died = self.proc.poll()
+        if died is None:
             self.proc.terminate()
             try:
                 self.proc.wait(10)
@@ -106,6 +107,8 @@ class Hvnetd:
                 self.proc.kill()
                 self.proc.wait()
         self.log.close()
+        if died is not None:  # the daemon must outlive every test that did not stop it
+            raise AssertionError(f"hvnetd died during the test (exit {died}): {self.read_log()[-2000:]}")
 
 
 class Lab:

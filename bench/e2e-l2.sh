@@ -15,7 +15,8 @@
 # With ROUNDS=n every case runs n times, interleaved, and the summary takes the median of each
 # figure (this machine's figures move by tens of percent from one run to the next).
 # Needs root and a build.
-# Usage: [ROUNDS=3] [HVNETD_ARGS="..."] bench/e2e-l2.sh [seconds-per-iperf3-run]
+# ONLY=<extended regex> runs only the cases whose label matches (e.g. ONLY='veth|bridge').
+# Usage: [ROUNDS=3] [ONLY=regex] [HVNETD_ARGS="..."] bench/e2e-l2.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECS=${1:-5}
@@ -198,22 +199,23 @@ bridge_case() {
   ip link del "${P}br"
 }
 
+want() { [[ $1 =~ ${ONLY:-.} ]]; }
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
   # hvnet as it comes (no flags: on this machine one forwarding thread, adaptive polling, and
   # `--pif-backend auto`, which takes AF_PACKET on a veth), then each choice made by hand:
   # AF_XDP (copy mode: no veth gives zero-copy), two forwarding threads, and busy polling as
   # OVS's PMD threads do.
-  hvnet_tap "hvnet default (TAP VIFs)"
-  hvnet_veth "hvnet default (veth)"
-  hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
-  hvnet_tap "hvnet 2 threads (TAP VIFs)" --threads 2
-  hvnet_veth "hvnet 2 threads (veth)" --threads 2
-  hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
-  hvnet_veth "hvnet busy (veth)" --poll-mode busy
-  bridge_case
-  ovs_case "OVS userspace (AF_PACKET)" type=system
-  ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native
+  want "hvnet default (TAP VIFs)" && hvnet_tap "hvnet default (TAP VIFs)"
+  want "hvnet default (veth)" && hvnet_veth "hvnet default (veth)"
+  want "hvnet (veth, AF_XDP)" && hvnet_veth "hvnet (veth, AF_XDP)" --pif-backend af_xdp-native
+  want "hvnet 2 threads (TAP VIFs)" && hvnet_tap "hvnet 2 threads (TAP VIFs)" --threads 2
+  want "hvnet 2 threads (veth)" && hvnet_veth "hvnet 2 threads (veth)" --threads 2
+  want "hvnet busy (TAP VIFs)" && hvnet_tap "hvnet busy (TAP VIFs)" --poll-mode busy
+  want "hvnet busy (veth)" && hvnet_veth "hvnet busy (veth)" --poll-mode busy
+  want "Linux bridge" && bridge_case
+  want "OVS userspace (AF_PACKET)" && ovs_case "OVS userspace (AF_PACKET)" type=system
+  want "OVS userspace (AF_XDP)" && ovs_case "OVS userspace (AF_XDP)" type=afxdp options:xdp-mode=native
 done
 
 echo
@@ -232,13 +234,14 @@ for line in sys.stdin:
     rows[label] = [med(c) for c in cols]  # gbps, kpps, loss, xdp kpps, xdp loss, rtt, cubic
 def r(a, b):
     return "%.2fx" % (a / b) if b else "n/a"
-order = sorted(k for k in rows if k.startswith("hvnet")) + ["Linux bridge",
-         "OVS userspace (AF_PACKET)", "OVS userspace (AF_XDP)"]
+order = sorted(k for k in rows if k.startswith("hvnet")) + [k for k in ("Linux bridge",
+         "OVS userspace (AF_PACKET)", "OVS userspace (AF_XDP)") if k in rows]
 for k in order:
     g, kp, lo, xk, xl, t, c = rows[k]
     print(f"{k:30} TCP {g:6.2f} Gbit/s (cubic {c:6.2f})  64B {kp:5.0f} kpps ({lo:4.1f}%)  64B->XDP {xk:5.0f} kpps ({xl:4.1f}%)  RTT {t:.3f} ms")
 print()
-br, ovs_p, ovs_x = rows["Linux bridge"], rows["OVS userspace (AF_PACKET)"], rows["OVS userspace (AF_XDP)"]
+none = [0.0] * 7  # (a reference left out by ONLY: its ratios read n/a)
+br, ovs_p, ovs_x = (rows.get(k, none) for k in ("Linux bridge", "OVS userspace (AF_PACKET)", "OVS userspace (AF_XDP)"))
 for hv in sorted(k for k in rows if k.startswith("hvnet")):
     g, kp, _, xk, _, t, c = rows[hv]
     print(f"{hv}:")

@@ -495,6 +495,7 @@ nlohmann::json SwitchController::stats_json() const {
   {
     std::lock_guard lk(mu_);
     for (const auto& [name, op] : ports_) {
+      op.port->collect_missed();
       const PortStats& s = op.port->stats();
       out["ports"][name] = {{"type", port_kind_name(op.spec.kind)},
                             {"backend", op.port->backend()},
@@ -502,6 +503,7 @@ nlohmann::json SwitchController::stats_json() const {
                             {"rx_packets", s.rx_packets.load()},
                             {"rx_bytes", s.rx_bytes.load()},
                             {"rx_dropped", s.rx_dropped.load()},
+                            {"rx_missed", s.rx_missed.load()},
                             {"tx_packets", s.tx_packets.load()},
                             {"tx_bytes", s.tx_bytes.load()},
                             {"tx_errors", s.tx_errors.load()}};

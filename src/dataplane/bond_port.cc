@@ -373,6 +373,16 @@ void BondPort::send_learning(const std::vector<Announcement>& what) {
   }
 }
 
+void BondPort::collect_missed() noexcept {
+  std::lock_guard lk(tx_lock());
+  uint64_t missed = 0;
+  for (const Member& m : members_) {
+    m.spec.port->collect_missed();
+    missed += m.spec.port->stats().rx_missed.load(std::memory_order_relaxed);
+  }
+  stats().rx_missed.store(missed, std::memory_order_relaxed);
+}
+
 nlohmann::json BondPort::status() const {
   std::lock_guard lk(tx_lock());
   nlohmann::json j;
@@ -391,6 +401,7 @@ nlohmann::json BondPort::status() const {
                          {"carrier", m.up},
                          {"enabled", bool(enabled_[i])},
                          {"rx_packets", s.rx_packets.load()},
+                         {"rx_missed", s.rx_missed.load()},
                          {"tx_packets", s.tx_packets.load()},
                          {"rx_filtered", m.rx_filtered}};
     if (cfg_.mode == BondMode::kLacp) {

@@ -59,6 +59,8 @@ class BondPort final : public Port {
   int fd() const noexcept override { return always_poll_ ? -1 : epfd_; }
   bool needs_tick() const noexcept override { return true; }
   void tick(uint64_t now_ms) noexcept override;
+  // The members' kernel drops, collected; the bond's figure is their sum.
+  void collect_missed() noexcept override;
 
   const BondConfig& config() const { return cfg_; }
   // lacp-time on a running bond: the Timeout bit and the periodic rate change, nothing else.

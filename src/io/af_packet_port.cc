@@ -113,6 +113,13 @@ int open_packet_tx_socket(int ifindex, bool qdisc_bypass) noexcept {
   return fd;
 }
 
+void AfPacketPort::collect_missed() noexcept {
+  tpacket_stats st{};  // (reading resets the kernel's counts: each drop is added once)
+  socklen_t len = sizeof st;
+  if (getsockopt(fd_, SOL_PACKET, PACKET_STATISTICS, &st, &len) == 0)
+    stats().rx_missed.fetch_add(st.tp_drops, std::memory_order_relaxed);
+}
+
 uint32_t AfPacketPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   return ring_ ? rx_ring(pool, batch) : rx_socket(pool, batch, batch.room(), nullptr);
 }

@@ -35,6 +35,7 @@ class AfPacketPort final : public Port {
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
   int fd() const noexcept override { return fd_; }
+  void collect_missed() noexcept override;
   std::string backend() const override { return ring_ ? "af_packet" : "af_packet-recvmmsg"; }
 
  private:

@@ -20,6 +20,10 @@ namespace hvnet {
 struct alignas(64) PortStats {
   std::atomic<uint64_t> rx_packets{0}, rx_bytes{0}, rx_dropped{0};
   std::atomic<uint64_t> tx_packets{0}, tx_bytes{0}, tx_errors{0};
+  // Frames the kernel dropped on their way to this port's socket or ring because it was full
+  // (the forwarding thread fell behind). Counted from the kernel by collect_missed(), not by the
+  // data plane, so it is the one counter written with fetch_add.
+  std::atomic<uint64_t> rx_missed{0};
 
   static void bump(std::atomic<uint64_t>& c, uint64_t by = 1) noexcept {
     c.store(c.load(std::memory_order_relaxed) + by, std::memory_order_relaxed);
@@ -66,6 +70,10 @@ class alignas(64) Port {
   // thread on every loop iteration, before rx; `now_ms` is monotonic milliseconds.
   virtual bool needs_tick() const noexcept { return false; }
   virtual void tick(uint64_t /*now_ms*/) noexcept {}
+
+  // Adds to stats().rx_missed what the kernel dropped for this port since the last call (it
+  // keeps that count itself). Any thread may call it; one system call, not for the packet path.
+  virtual void collect_missed() noexcept {}
 
   // How the port reaches the kernel, for operators: "tap", "af_packet", "af_xdp-native", ...
   virtual std::string backend() const { return port_kind_name(kind_); }

@@ -286,6 +286,18 @@ uint32_t XdpPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   return got;
 }
 
+void XdpPort::collect_missed() noexcept {
+  // The kernel's AF_XDP counts only grow: the port's figure is their sum over its queues.
+  uint64_t missed = 0;
+  for (const auto& q : queues_) {
+    xdp_statistics st{};
+    socklen_t len = sizeof st;
+    if (getsockopt(q->fd, SOL_XDP, XDP_STATISTICS, &st, &len) == 0)
+      missed += st.rx_dropped + st.rx_ring_full;
+  }
+  stats().rx_missed.store(missed, std::memory_order_relaxed);
+}
+
 uint32_t XdpPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
   // Runs of GSO super-frames go whole through the AF_PACKET socket (the kernel, or a veth peer,
   // takes them as they are); everything else through the ring. Each run is sent before the next

@@ -31,6 +31,7 @@ class XdpPort final : public Port {
   uint32_t rx_burst(PacketPool& pool, PacketBatch& batch) noexcept override;
   uint32_t tx_burst(const TxItem* items, uint32_t n) noexcept override;
   int fd() const noexcept override { return poll_fd_; }
+  void collect_missed() noexcept override;
   bool rx_polls_memory() const noexcept override { return true; }
   std::string backend() const override;
 

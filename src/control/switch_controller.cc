@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "io/vxlan_port.h"
 #include "packet/headers.h"
 #include "packet/mac.h"
 
@@ -64,7 +65,7 @@ std::string port_identity(const PortSpec& p) {
   return port_settings_json(one).dump();
 }
 bool is_trunk(const PortSpec& p) {
-  return p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond;
+  return p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond || p.kind == PortKind::kVxlan;
 }
 template <typename K, typename V>
 void stage(std::map<K, std::optional<V>>& m, const K& k, std::optional<V> v) {
@@ -468,6 +469,7 @@ nlohmann::json SwitchController::port_status(const std::string& name) {
   }
   nlohmann::json out = nlohmann::json::object();
   if (auto* bond = dynamic_cast<BondPort*>(port.get())) out = bond->status();
+  if (auto* vx = dynamic_cast<VxlanPort*>(port.get())) out = vx->status();
   return out;
 }
 
@@ -507,6 +509,8 @@ nlohmann::json SwitchController::stats_json() const {
                             {"tx_packets", s.tx_packets.load()},
                             {"tx_bytes", s.tx_bytes.load()},
                             {"tx_errors", s.tx_errors.load()}};
+      if (auto* vx = dynamic_cast<VxlanPort*>(op.port.get()))
+        out["ports"][name]["vxlan"] = vx->status();  // remote VTEPs and learned MACs per VNI
     }
   }
   const Datapath::Totals d = dp_.totals();

@@ -1,5 +1,7 @@
 #include "control/topology.h"
 
+#include <arpa/inet.h>
+
 #include <map>
 #include <set>
 
@@ -14,6 +16,7 @@ Result<PortKind> parse_kind(const std::string& s) {
   if (s == "internal") return PortKind::kInternal;
   if (s == "af_packet" || s == "pif") return PortKind::kAfPacket;
   if (s == "bond") return PortKind::kBond;
+  if (s == "vxlan") return PortKind::kVxlan;
   return make_error("INVALID_VALUE", {"type", s});
 }
 
@@ -26,6 +29,54 @@ Result<T> get_number(const nlohmann::json& j, const char* key, T fallback, int64
   int64_t n = v.get<int64_t>();
   if (n < lo || n > hi) return make_error(error_code, {std::to_string(n)});
   return T(n);
+}
+
+Result<in_addr> parse_ipv4(const std::string& what, const nlohmann::json& v) {
+  in_addr a{};
+  if (!v.is_string() || inet_pton(AF_INET, v.get<std::string>().c_str(), &a) != 1)
+    return make_error("INVALID_IP_ADDRESS_SPECIFIED", {what, v.dump()});
+  return a;
+}
+
+std::string ipv4_text(in_addr a) {
+  char s[INET_ADDRSTRLEN] = "";
+  inet_ntop(AF_INET, &a, s, sizeof s);
+  return s;
+}
+
+// A VXLAN endpoint: "local", "udp_port", "tunnels": [{"vni", "network", "remotes": [...]}].
+// Tunnel i is presented to the switch under tag i + 1.
+Status parse_vxlan(const nlohmann::json& p, const TopologySpec& topo, PortSpec& ps) {
+  if (p.contains("vlans"))
+    return make_error("INVALID_VALUE", {"vlans", "a vxlan port has tunnels"});
+  auto local = parse_ipv4("local", p.value("local", nlohmann::json("0.0.0.0")));
+  if (!local) return local.error();
+  ps.vxlan.local = local.value();
+  auto port = get_number<uint16_t>(p, "udp_port", kVxlanDefaultPort, 1, 65535, "INVALID_VALUE");
+  if (!port) return make_error("INVALID_VALUE", {"udp_port", port.error().params.at(0)});
+  ps.vxlan.udp_port = port.value();
+  const auto tunnels = p.value("tunnels", nlohmann::json::array());
+  if (!tunnels.is_array() || tunnels.size() > 4094)
+    return make_error("INVALID_VALUE", {"tunnels", "an array of at most 4094"});
+  for (const auto& t : tunnels) {
+    if (!t.is_object() || !t.contains("network") || !t["network"].is_string())
+      return make_error("INVALID_VALUE", {"tunnels", t.dump()});
+    auto vni = get_number<uint32_t>(t, "vni", 0, 1, kVxlanMaxVni, "INVALID_VALUE");
+    if (!vni || vni.value() == 0)
+      return make_error("INVALID_VALUE", {"vni", t.value("vni", nlohmann::json()).dump()});
+    VxlanTunnel vt;
+    vt.vni = vni.value();
+    vt.tag = uint16_t(ps.vxlan.tunnels.size() + 1);
+    for (const auto& r : t.value("remotes", nlohmann::json::array())) {
+      auto a = parse_ipv4("remotes", r);
+      if (!a) return a.error();
+      vt.remotes.push_back(a.value());
+    }
+    ps.vlans.push_back(VlanSpec{vt.tag, t["network"].get<std::string>()});
+    if (const NetworkSpec* n = topo.network(ps.vlans.back().network)) vt.mtu = n->mtu;
+    ps.vxlan.tunnels.push_back(std::move(vt));
+  }
+  return ok_status();
 }
 
 }  // namespace
@@ -129,6 +180,9 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     ps.network = p.value("network", std::string());
     ps.mac = p.value("mac", std::string());
     if (!ps.mac.empty() && !MacAddr::parse(ps.mac)) return make_error("MAC_INVALID", {ps.mac});
+    if (ps.kind == PortKind::kVxlan) {
+      if (auto st = parse_vxlan(p, t, ps); !st) return st.error();
+    }
     for (const auto& v : p.value("vlans", nlohmann::json::array())) {
       if (!v.is_object() || !v.contains("network") || !v["network"].is_string())
         return make_error("INVALID_VALUE", {"vlans", v.dump()});
@@ -187,7 +241,17 @@ Status validate_topology(const TopologySpec& t) {
     if (!ports.insert(p.name).second) return make_error("PORT_ALREADY_EXISTS", {p.name});
     if (!p.network.empty() && !nets.count(p.network))
       return make_error("HANDLE_INVALID", {"network", p.network});
-    const bool trunk = p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond;
+    const bool trunk =
+        p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond || p.kind == PortKind::kVxlan;
+    if (p.kind == PortKind::kVxlan) {
+      if (!p.network.empty())
+        return make_error("INVALID_VALUE",
+                          {"network", "a vxlan port carries its tunnels' networks"});
+      std::set<uint32_t> vnis;
+      for (const auto& t : p.vxlan.tunnels)
+        if (!vnis.insert(t.vni).second)
+          return make_error("INVALID_VALUE", {"vni", std::to_string(t.vni)});
+    }
     if (!trunk && p.network.empty()) return make_error("INVALID_VALUE", {"network", p.name});
     if (!trunk && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
     if (p.kind == PortKind::kBond) {
@@ -233,6 +297,20 @@ nlohmann::json port_settings_json(const PortSpec& p) {
   if (p.kind == PortKind::kBond) {
     pj["members"] = p.members;
     pj.update(bond_config_to_json(p.bond));
+  }
+  if (p.kind == PortKind::kVxlan) {
+    pj["local"] = ipv4_text(p.vxlan.local);
+    pj["udp_port"] = p.vxlan.udp_port;
+    pj["tunnels"] = nlohmann::json::array();
+    for (size_t i = 0; i < p.vxlan.tunnels.size(); ++i) {
+      const VxlanTunnel& t = p.vxlan.tunnels[i];
+      nlohmann::json tj{{"vni", t.vni},
+                        {"network", i < p.vlans.size() ? p.vlans[i].network : ""},
+                        {"mtu", t.mtu}};
+      tj["remotes"] = nlohmann::json::array();
+      for (in_addr r : t.remotes) tj["remotes"].push_back(ipv4_text(r));
+      pj["tunnels"].push_back(tj);
+    }
   }
   return pj;
 }
@@ -280,7 +358,7 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
   j["ports"] = nlohmann::json::array();
   for (const auto& p : t.ports) {
     nlohmann::json pj = port_settings_json(p);
-    if (!p.vlans.empty()) {
+    if (!p.vlans.empty() && p.kind != PortKind::kVxlan) {
       pj["vlans"] = nlohmann::json::array();
       for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});
     }

@@ -12,6 +12,7 @@
 #include "dataplane/bond_port.h"
 #include "dataplane/locking_filter.h"
 #include "io/port.h"
+#include "io/vxlan_port.h"
 #include "model/result.h"
 
 namespace hvnet {
@@ -41,6 +42,9 @@ struct PortSpec {
   LockingSpec locking;               // TAP (VIF) only: anti-spoofing
   uint64_t qos_kbps = 0;             // TAP (VIF) only: transmit limit, kilobytes/s (0 = none)
   BondConfig bond;                   // bond only
+  // vxlan only: the tunnel endpoint. Each tunnel's network is also in `vlans`, under the local
+  // tag the port presents that VNI's frames with (1, 2, ... in the order written).
+  VxlanConfig vxlan;
 };
 
 struct TopologySpec {

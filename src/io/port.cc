@@ -16,6 +16,8 @@ const char* port_kind_name(PortKind k) noexcept {
       return "bond";
     case PortKind::kXdp:
       return "af_xdp";
+    case PortKind::kVxlan:
+      return "vxlan";
   }
   return "unknown";
 }

@@ -144,8 +144,11 @@ class Lab:
             sh("ip", "link", "set", b, "up", ns=ns_b)
         return a, b
 
-    def hvnetd(self, topology):
-        d = Hvnetd(str(self.tmp_path), topology)
+    def hvnetd(self, topology, instance=None):
+        """An hvnetd on `topology`; give each of several in one test an `instance` name."""
+        workdir = self.tmp_path / instance if instance else self.tmp_path
+        workdir.mkdir(exist_ok=True)
+        d = Hvnetd(str(workdir), topology)
         self._undo.append(d.stop)
         return d
 

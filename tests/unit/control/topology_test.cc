@@ -29,6 +29,52 @@ TEST(Topology, ParsesAndRoundTrips) {
   EXPECT_EQ(topology_to_json(again.value()), topology_to_json(r.value()));
 }
 
+nlohmann::json vxlan_port(nlohmann::json tunnels) {
+  return {{"networks", {{{"name", "priv"}, {"mtu", 1450}}, {{"name", "p2"}}}},
+          {"ports",
+           {{{"name", "vx0"},
+             {"type", "vxlan"},
+             {"local", "192.0.2.1"},
+             {"tunnels", std::move(tunnels)}}}}};
+}
+
+TEST(Topology, VxlanTunnelsBecomeTagsOfATrunkAndRoundTrip) {
+  auto r = parse_topology(
+      vxlan_port({{{"vni", 5000}, {"network", "priv"}, {"remotes", {"192.0.2.2", "192.0.2.3"}}},
+                  {{"vni", 16777215}, {"network", "p2"}}}));
+  ASSERT_TRUE(r) << r.error().code;
+  const PortSpec& p = r->ports[0];
+  EXPECT_EQ(p.kind, PortKind::kVxlan);
+  ASSERT_EQ(p.vlans.size(), 2u);
+  EXPECT_EQ(p.vlans[0].tag, 1);
+  EXPECT_EQ(p.vlans[0].network, "priv");
+  EXPECT_EQ(p.vlans[1].tag, 2);
+  EXPECT_EQ(p.vxlan.udp_port, 4789);
+  EXPECT_EQ(p.vxlan.tunnels[0].remotes.size(), 2u);
+  EXPECT_EQ(p.vxlan.tunnels[0].mtu, 1450u);  // the network's: super-frames are cut to it
+  EXPECT_EQ(p.vxlan.tunnels[1].vni, 16777215u);
+  auto again = parse_topology(topology_to_json(r.value()));
+  ASSERT_TRUE(again);
+  EXPECT_EQ(topology_to_json(again.value()), topology_to_json(r.value()));
+}
+
+TEST(Topology, RejectsBadVxlanTunnels) {
+  EXPECT_EQ(code_of(vxlan_port({{{"vni", 0}, {"network", "priv"}}})), "INVALID_VALUE:vni");
+  EXPECT_EQ(code_of(vxlan_port({{{"vni", 16777216}, {"network", "priv"}}})), "INVALID_VALUE:vni");
+  EXPECT_EQ(
+      code_of(vxlan_port({{{"vni", 1}, {"network", "priv"}}, {{"vni", 1}, {"network", "p2"}}})),
+      "INVALID_VALUE:vni");
+  EXPECT_EQ(code_of(vxlan_port({{{"vni", 1}, {"network", "nowhere"}}})), "HANDLE_INVALID:network");
+  EXPECT_EQ(code_of(vxlan_port({{{"vni", 1}, {"network", "priv"}, {"remotes", {"10.0.0.300"}}}})),
+            "INVALID_IP_ADDRESS_SPECIFIED:remotes");
+  EXPECT_EQ(
+      code_of(vxlan_port({{{"vni", 1}, {"network", "priv"}}, {{"vni", 2}, {"network", "priv"}}})),
+      "NETWORK_ALREADY_CONNECTED:priv");
+  auto with_network = vxlan_port({{{"vni", 1}, {"network", "priv"}}});
+  with_network["ports"][0]["network"] = "p2";
+  EXPECT_EQ(code_of(with_network), "INVALID_VALUE:network");
+}
+
 TEST(Topology, RejectsBadVlanTags) {
   EXPECT_EQ(code_of(pif_with_vlan(4095)), "VLAN_TAG_INVALID:4095");
   EXPECT_EQ(code_of(pif_with_vlan(-1)), "VLAN_TAG_INVALID:-1");

@@ -1,0 +1,333 @@
+#include "io/vxlan_port.h"
+
+#include <arpa/inet.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "io/egress_frame.h"
+#include "packet/packet_batch.h"
+#include "packet/packet_pool.h"
+#include "packet/soft_offload.h"
+
+namespace hvnet {
+
+namespace {
+
+constexpr uint8_t kVxlanFlagVni = 0x08;  // the I flag: the VNI field is valid
+
+uint32_t now_seconds() noexcept {
+  timespec ts{};
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return uint32_t(ts.tv_sec);
+}
+
+uint64_t mac48(const uint8_t* mac) noexcept {
+  uint64_t m = 0;
+  for (int i = 0; i < 6; ++i) m = m << 8 | mac[i];
+  return m;
+}
+
+uint32_t slot_of(uint64_t mac, uint32_t vni) noexcept {
+  uint64_t key = mac ^ uint64_t(vni) << 40;
+  key ^= key >> 29;
+  key *= 0xbf58476d1ce4e5b9ull;
+  key ^= key >> 32;
+  return uint32_t(key);
+}
+
+// A VTEP on this host hands its TCP segmentation to an offload too: its socket-bound datagram
+// then carries a whole super-frame (IP length up to 64 KiB, partial checksum). Such a frame gets
+// the GSO fields a TAP or the kernel would give it, cut to the network's MTU, so it crosses the
+// switch as one frame and is segmented (or not) where it leaves.
+void mark_super_frame(Packet& p, uint32_t mtu) noexcept {
+  const VnetHdr& v = p.vnet;
+  const uint32_t l4 = v.csum_start;
+  if (v.csum_offset != 16 || l4 + 20 > p.len) return;  // TCP only
+  bool ipv6 = false;
+  const uint32_t l3 = soft::l3_offset(p.data, p.len < 64 ? p.len : 64, &ipv6);
+  if (l3 == 0 || p.len - l3 <= mtu) return;
+  const uint32_t tcp_hdr = (p.data[l4 + 12] >> 4) * 4u;
+  const uint32_t headers = (l4 - l3) + tcp_hdr;
+  if (tcp_hdr < 20 || l4 + tcp_hdr > p.len || headers >= mtu) return;
+  p.vnet.gso_type = ipv6 ? VnetHdr::kGsoTcpV6 : VnetHdr::kGsoTcpV4;
+  p.vnet.hdr_len = uint16_t(l4 + tcp_hdr);
+  p.vnet.gso_size = uint16_t(mtu - headers);
+}
+
+}  // namespace
+
+namespace vxlan {
+
+const VxlanTunnel* decap(Packet& p, const uint8_t* hdr,
+                         const std::vector<VxlanTunnel>& tunnels) noexcept {
+  if (p.len < 14 || !(hdr[0] & kVxlanFlagVni)) return nullptr;
+  const uint32_t vni = uint32_t(hdr[4]) << 16 | uint32_t(hdr[5]) << 8 | hdr[6];
+  const VxlanTunnel* t = nullptr;
+  for (const auto& c : tunnels)
+    if (c.vni == vni) t = &c;
+  if (!t) return nullptr;  // a VNI this host does not carry
+  p.vnet = VnetHdr{};
+  // A VTEP on this host (a kernel vxlan device over a veth) leaves inner checksums to an
+  // offload no wire ever performed: such frames cross as partial-checksum frames.
+  if (soft::mark_partial_checksum(p.data, p.len, p.vnet)) mark_super_frame(p, t->mtu);
+  return p.insert_vlan_tag(kEtherTypeVlan, t->tag) ? t : nullptr;
+}
+
+void write_header(uint8_t* hdr, uint32_t vni) noexcept {
+  hdr[0] = kVxlanFlagVni;
+  hdr[1] = hdr[2] = hdr[3] = 0;
+  hdr[4] = uint8_t(vni >> 16);
+  hdr[5] = uint8_t(vni >> 8);
+  hdr[6] = uint8_t(vni);
+  hdr[7] = 0;
+}
+
+}  // namespace vxlan
+
+std::unique_ptr<VxlanPort> VxlanPort::open(const std::string& name, const VxlanConfig& cfg,
+                                           std::string* error) {
+  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    *error = std::string("UDP socket: ") + std::strerror(errno);
+    return nullptr;
+  }
+  int one = 1, buf = 8 << 20;
+  // (A replaced port's socket stays open until every forwarding thread has left it.)
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf, sizeof buf);
+  setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf);
+  // The inner frame must arrive whole or not at all: the outer packet is never fragmented.
+  int pmtu = IP_PMTUDISC_DO;
+  setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr = cfg.local;
+  sa.sin_port = htons(cfg.udp_port);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
+    char addr[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &cfg.local, addr, sizeof addr);
+    *error = "bind " + std::string(addr) + ":" + std::to_string(cfg.udp_port) + ": " +
+             std::strerror(errno);
+    ::close(fd);
+    return nullptr;
+  }
+  return std::unique_ptr<VxlanPort>(new VxlanPort(name, fd, cfg));
+}
+
+VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
+    : Port(std::move(name), PortKind::kVxlan),
+      fd_(fd),
+      cfg_(std::move(cfg)),
+      learned_(kLearnSlots),
+      scratch_(new uint8_t[size_t(kScratchSlots) * kSlotBytes]),
+      msgs_(kMaxMsgs),
+      iovs_(kMaxMsgs),
+      dests_(kMaxMsgs) {
+  by_tag_.fill(-1);
+  for (size_t i = 0; i < cfg_.tunnels.size(); ++i)
+    by_tag_[cfg_.tunnels[i].tag & 0xfff] = int16_t(i);
+}
+
+VxlanPort::~VxlanPort() {
+  ::close(fd_);
+}
+
+void VxlanPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept {
+  if (mac[0] & 1) return;  // (a group address is never a source)
+  const uint64_t m = mac48(mac);
+  const uint32_t base = slot_of(m, vni);
+  Learned* free_slot = nullptr;
+  Learned* oldest = nullptr;
+  for (uint32_t i = 0; i < kLearnProbe; ++i) {
+    Learned& e = learned_[(base + i) & (kLearnSlots - 1)];
+    if (e.mac == m && e.vni == vni) {
+      e.vtep = vtep;
+      e.seen_s = now_s;
+      return;
+    }
+    if (!free_slot && (e.mac == 0 || now_s - e.seen_s > kAgeingS)) free_slot = &e;
+    if (!oldest || e.seen_s < oldest->seen_s) oldest = &e;
+  }
+  // A full neighbourhood gives up its stalest entry: that MAC is flooded until heard again.
+  *(free_slot ? free_slot : oldest) = Learned{m, vni, vtep, now_s};
+}
+
+const VxlanPort::Learned* VxlanPort::lookup(uint32_t vni, const uint8_t* mac,
+                                            uint32_t now_s) const noexcept {
+  if (mac[0] & 1) return nullptr;
+  const uint64_t m = mac48(mac);
+  const uint32_t base = slot_of(m, vni);
+  for (uint32_t i = 0; i < kLearnProbe; ++i) {
+    const Learned& e = learned_[(base + i) & (kLearnSlots - 1)];
+    if (e.mac == m && e.vni == vni) return now_s - e.seen_s > kAgeingS ? nullptr : &e;
+  }
+  return nullptr;
+}
+
+uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+  // Learning writes the table transmit reads, and any forwarding thread may transmit.
+  std::lock_guard lk(tx_lock());
+  Packet* pkts[kBatchSize];
+  uint8_t hdr[kBatchSize][8];
+  iovec iov[kBatchSize][2];
+  sockaddr_in from[kBatchSize];
+  mmsghdr msgs[kBatchSize];
+  const uint32_t want = pool.alloc(pkts, batch.room());
+  if (want == 0) return 0;
+  for (uint32_t i = 0; i < want; ++i) {
+    iov[i][0] = {hdr[i], 8};
+    iov[i][1] = {pkts[i]->data, kFrameCapacity};
+    msgs[i].msg_hdr = msghdr{};
+    msgs[i].msg_hdr.msg_name = &from[i];
+    msgs[i].msg_hdr.msg_namelen = sizeof from[i];
+    msgs[i].msg_hdr.msg_iov = iov[i];
+    msgs[i].msg_hdr.msg_iovlen = 2;
+    msgs[i].msg_len = 0;
+  }
+  const int r = recvmmsg(fd_, msgs, want, MSG_DONTWAIT, nullptr);
+  const uint32_t got = r > 0 ? uint32_t(r) : 0;
+  const uint32_t now_s = got ? now_seconds() : 0;
+  uint32_t kept = 0;
+  for (uint32_t i = 0; i < want; ++i) {
+    Packet* p = pkts[i];
+    if (i >= got) {
+      pool.free(p);
+      continue;
+    }
+    const uint32_t len = msgs[i].msg_len;
+    const VxlanTunnel* t = nullptr;
+    if (len >= 8 && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      p->len = len - 8;
+      t = vxlan::decap(*p, hdr[i], cfg_.tunnels);
+    }
+    if (!t) {  // not VXLAN, cut short, or a VNI this host does not carry
+      PortStats::bump(stats().rx_dropped);
+      pool.free(p);
+      continue;
+    }
+    learn(t->vni, p->data + 6, from[i].sin_addr, now_s);
+    batch.push(p);
+    ++kept;
+  }
+  return kept;
+}
+
+void VxlanPort::flush() noexcept {
+  uint32_t at = 0;
+  while (at < msg_count_) {
+    const int r = sendmmsg(fd_, msgs_.data() + at, msg_count_ - at, MSG_DONTWAIT);
+    if (r <= 0) {
+      // An unreachable VTEP (ICMP error, no route) costs its datagram, not the others.
+      PortStats::bump(stats().tx_errors);
+      ++at;
+      continue;
+    }
+    at += uint32_t(r);
+    sent_.fetch_add(uint64_t(r), std::memory_order_relaxed);
+  }
+  msg_count_ = 0;
+  slots_used_ = 0;
+}
+
+uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+  const uint32_t now_s = now_seconds();
+  uint32_t sent = 0;
+  for (uint32_t i = 0; i < n; ++i) {
+    const Packet& p = *items[i].pkt;
+    const bool tagged = p.len >= 18 && load_be16(p.data + 12) == kEtherTypeVlan;
+    uint16_t tag;
+    if (items[i].op == VlanOp::kPush || items[i].op == VlanOp::kRetag)
+      tag = items[i].tci & 0xfff;
+    else if (tagged && items[i].op == VlanOp::kKeep)
+      tag = load_be16(p.data + 14) & 0xfff;
+    else
+      tag = 0;  // (untagged: this port has no native network)
+    const int16_t ti = by_tag_[tag];
+    EgressFrame ef;
+    if (ti < 0 || !ef.build(TxItem{&p, tagged ? VlanOp::kPop : VlanOp::kKeep, 0})) {
+      PortStats::bump(stats().tx_errors);
+      continue;
+    }
+    const VxlanTunnel& t = cfg_.tunnels[size_t(ti)];
+    const soft::FrameView view{ef.iov + 1, ef.iov_count - 1, ef.frame_len};
+    const soft::Plan plan = soft::plan(ef.vnet, view);
+    if (plan.kind == soft::Plan::Kind::kUnsupported || plan.frames > kScratchSlots ||
+        soft::largest_frame(plan, view) > kSlotBytes - 8) {
+      PortStats::bump(stats().tx_errors);
+      continue;
+    }
+    // Where it goes: the VTEP that owns the destination MAC, or every remote.
+    uint8_t dst_mac[6];
+    soft::gather(view, 0, 6, dst_mac);
+    const Learned* known = lookup(t.vni, dst_mac, now_s);
+    const uint32_t copies = known ? 1 : uint32_t(t.remotes.size());
+    if (copies == 0) continue;  // no remote VTEP yet: nowhere to send
+    if (slots_used_ + plan.frames > kScratchSlots || msg_count_ + plan.frames * copies > kMaxMsgs)
+      flush();
+    if (plan.frames * copies > kMaxMsgs) {
+      PortStats::bump(stats().tx_errors);
+      continue;
+    }
+    for (uint32_t k = 0; k < plan.frames; ++k) {
+      uint8_t* slot = scratch_.get() + size_t(slots_used_++) * kSlotBytes;
+      vxlan::write_header(slot, t.vni);
+      const uint32_t len = soft::write_frame(plan, ef.vnet, view, k, slot + 8, kSlotBytes - 8);
+      for (uint32_t c = 0; c < copies; ++c) {
+        sockaddr_in& to = dests_[msg_count_];
+        to = sockaddr_in{};
+        to.sin_family = AF_INET;
+        to.sin_port = htons(cfg_.udp_port);
+        to.sin_addr = known ? known->vtep : t.remotes[c];
+        iovs_[msg_count_] = {slot, 8 + size_t(len)};
+        msghdr& mh = msgs_[msg_count_].msg_hdr;
+        mh = msghdr{};
+        mh.msg_name = &to;
+        mh.msg_namelen = sizeof to;
+        mh.msg_iov = &iovs_[msg_count_];
+        mh.msg_iovlen = 1;
+        ++msg_count_;
+      }
+    }
+    ++sent;
+  }
+  flush();
+  return sent;
+}
+
+nlohmann::json VxlanPort::status() const {
+  std::lock_guard lk(tx_lock());
+  auto ip = [](in_addr a) {
+    char s[INET_ADDRSTRLEN] = "";
+    inet_ntop(AF_INET, &a, s, sizeof s);
+    return std::string(s);
+  };
+  const uint32_t now_s = now_seconds();
+  nlohmann::json out;
+  out["local"] = ip(cfg_.local);
+  out["udp_port"] = cfg_.udp_port;
+  out["datagrams_sent"] = datagrams_sent();
+  out["tunnels"] = nlohmann::json::array();
+  for (const auto& t : cfg_.tunnels) {
+    nlohmann::json tj{{"vni", t.vni}, {"tag", t.tag}};
+    tj["remotes"] = nlohmann::json::array();
+    for (in_addr r : t.remotes) tj["remotes"].push_back(ip(r));
+    tj["learned"] = nlohmann::json::array();
+    for (const Learned& e : learned_) {
+      if (e.mac == 0 || e.vni != t.vni || now_s - e.seen_s > kAgeingS) continue;
+      char mac[18];
+      const uint64_t m = e.mac;
+      std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(m >> 40 & 0xff),
+                    unsigned(m >> 32 & 0xff), unsigned(m >> 24 & 0xff), unsigned(m >> 16 & 0xff),
+                    unsigned(m >> 8 & 0xff), unsigned(m & 0xff));
+      tj["learned"].push_back({{"mac", mac}, {"vtep", ip(e.vtep)}, {"age_s", now_s - e.seen_s}});
+    }
+    out["tunnels"].push_back(tj);
+  }
+  return out;
+}
+
+}  // namespace hvnet

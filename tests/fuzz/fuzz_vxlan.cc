@@ -1,0 +1,38 @@
+// VXLAN datagrams from the wire: the header check, the VNI lookup, partial-checksum and
+// super-frame marking and the tag (vxlan::decap), then what transmitting the result through
+// another VTEP does to it (tag popped, checksum completed, TCP segmented to the tunnel's MTU).
+// Input: the datagram (8-byte VXLAN header, then the inner frame).
+#include <cstring>
+#include <vector>
+
+#include "io/egress_frame.h"
+#include "io/vxlan_port.h"
+#include "packet/packet_pool.h"
+#include "packet/soft_offload.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  using namespace hvnet;
+  static PacketPool pool(2);
+  static const std::vector<VxlanTunnel> tunnels{VxlanTunnel{1, 10, {}, 1450},
+                                                VxlanTunnel{0x123456, 20, {}, 9000},
+                                                VxlanTunnel{77, 30, {}, 68}};
+  static std::vector<uint8_t> out(9300);
+  if (size < 8 || size - 8 > kFrameCapacity) return 0;
+  Packet* p = nullptr;
+  if (pool.alloc(&p, 1) != 1) __builtin_trap();
+  p->len = uint32_t(size - 8);
+  std::memcpy(p->data, data + 8, p->len);
+  if (const VxlanTunnel* t = vxlan::decap(*p, data, tunnels)) {
+    if (p->len < 18 || (p->data[14] << 8 | p->data[15]) != t->tag) __builtin_trap();
+    EgressFrame ef;
+    if (ef.build(TxItem{p, VlanOp::kPop, 0})) {
+      const soft::FrameView view{ef.iov + 1, ef.iov_count - 1, ef.frame_len};
+      const soft::Plan plan = soft::plan(ef.vnet, view);
+      if (plan.kind != soft::Plan::Kind::kUnsupported && plan.frames <= 256)
+        for (uint32_t k = 0; k < plan.frames; ++k)
+          soft::write_frame(plan, ef.vnet, view, k, out.data(), uint32_t(out.size()));
+    }
+  }
+  pool.free(p);
+  return 0;
+}

@@ -107,10 +107,10 @@ kernel_case() {
     hns=$H1 vns=$V1
     [ "$h" = 2 ] && hns=$H2 vns=$V2
     ip -n "$hns" link add vx type vxlan id 42 dstport 4789 local "10.90.0.$h" remote "10.90.0.$((3 - h))" dev ul
-    ip -n "$hns" link add br type bridge
-    ip -n "$hns" link add vm type veth peer name eth0 netns "$vns"
-    for l in vx vm; do ip -n "$hns" link set "$l" master br up; done
-    ip -n "$hns" link set br up
+    ip -n "$hns" link add vbr type bridge
+    ip -n "$hns" link add vmp type veth peer name eth0 netns "$vns"
+    for l in vx vmp; do ip -n "$hns" link set "$l" master vbr up; done
+    ip -n "$hns" link set vbr up
   done
   vm_address eth0 eth0
   measure "kernel (vxlan + bridge)"

@@ -1,16 +1,19 @@
 #include "io/vxlan_port.h"
 
 #include <arpa/inet.h>
+#include <linux/udp.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "io/egress_frame.h"
 #include "packet/packet_batch.h"
 #include "packet/packet_pool.h"
+#include "packet/soft_gro.h"
 #include "packet/soft_offload.h"
 
 namespace hvnet {
@@ -115,7 +118,13 @@ std::unique_ptr<VxlanPort> VxlanPort::open(const std::string& name, const VxlanC
     ::close(fd);
     return nullptr;
   }
-  return std::unique_ptr<VxlanPort>(new VxlanPort(name, fd, cfg));
+  auto port = std::unique_ptr<VxlanPort>(new VxlanPort(name, fd, cfg));
+  // UDP GSO (Linux 4.18): a super-frame's datagrams leave in one send and stay one packet down
+  // the host's stack. HVNET_VXLAN_NO_GSO=1 sends each datagram on its own, for comparison.
+  int zero = 0;
+  port->udp_gso_ = !std::getenv("HVNET_VXLAN_NO_GSO") &&
+                   setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+  return port;
 }
 
 VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
@@ -125,7 +134,8 @@ VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
       learned_(kLearnSlots),
       scratch_(new uint8_t[size_t(kScratchSlots) * kSlotBytes]),
       msgs_(kMaxMsgs),
-      iovs_(kMaxMsgs),
+      iovs_(kScratchSlots),
+      control_(size_t(kMaxMsgs) * kControlWords),
       dests_(kMaxMsgs) {
   by_tag_.fill(-1);
   for (size_t i = 0; i < cfg_.tunnels.size(); ++i)
@@ -213,6 +223,9 @@ uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
     batch.push(p);
     ++kept;
   }
+  // Datagrams carry one MSS each: a flow's consecutive segments become one GSO frame again
+  // (rx_packets keeps counting datagrams, as XdpPort does).
+  if (kept > 1) PortStats::bump(stats().rx_packets, soft::coalesce_tcp(batch, pool));
   return kept;
 }
 
@@ -226,11 +239,39 @@ void VxlanPort::flush() noexcept {
       ++at;
       continue;
     }
+    uint64_t datagrams = 0;
+    for (int k = 0; k < r; ++k) datagrams += msgs_[at + uint32_t(k)].msg_hdr.msg_iovlen;
     at += uint32_t(r);
-    sent_.fetch_add(uint64_t(r), std::memory_order_relaxed);
+    sent_.fetch_add(datagrams, std::memory_order_relaxed);
   }
   msg_count_ = 0;
   slots_used_ = 0;
+}
+
+void VxlanPort::queue(uint32_t first, uint32_t count, in_addr to) noexcept {
+  sockaddr_in& dst = dests_[msg_count_];
+  dst = sockaddr_in{};
+  dst.sin_family = AF_INET;
+  dst.sin_port = htons(cfg_.udp_port);
+  dst.sin_addr = to;
+  msghdr& mh = msgs_[msg_count_].msg_hdr;
+  mh = msghdr{};
+  mh.msg_name = &dst;
+  mh.msg_namelen = sizeof dst;
+  mh.msg_iov = &iovs_[first];
+  mh.msg_iovlen = count;
+  if (count > 1) {
+    auto* control = reinterpret_cast<uint8_t*>(&control_[size_t(msg_count_) * kControlWords]);
+    mh.msg_control = control;
+    mh.msg_controllen = CMSG_SPACE(sizeof(uint16_t));
+    cmsghdr* cm = CMSG_FIRSTHDR(&mh);
+    cm->cmsg_level = IPPROTO_UDP;
+    cm->cmsg_type = UDP_SEGMENT;
+    cm->cmsg_len = CMSG_LEN(sizeof(uint16_t));
+    const auto segment = uint16_t(iovs_[first].iov_len);
+    std::memcpy(CMSG_DATA(cm), &segment, sizeof segment);
+  }
+  ++msg_count_;
 }
 
 uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
@@ -272,25 +313,27 @@ uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
       PortStats::bump(stats().tx_errors);
       continue;
     }
+    const uint32_t first = slots_used_;
     for (uint32_t k = 0; k < plan.frames; ++k) {
-      uint8_t* slot = scratch_.get() + size_t(slots_used_++) * kSlotBytes;
+      uint8_t* slot = scratch_.get() + size_t(slots_used_) * kSlotBytes;
       vxlan::write_header(slot, t.vni);
       const uint32_t len = soft::write_frame(plan, ef.vnet, view, k, slot + 8, kSlotBytes - 8);
-      for (uint32_t c = 0; c < copies; ++c) {
-        sockaddr_in& to = dests_[msg_count_];
-        to = sockaddr_in{};
-        to.sin_family = AF_INET;
-        to.sin_port = htons(cfg_.udp_port);
-        to.sin_addr = known ? known->vtep : t.remotes[c];
-        iovs_[msg_count_] = {slot, 8 + size_t(len)};
-        msghdr& mh = msgs_[msg_count_].msg_hdr;
-        mh = msghdr{};
-        mh.msg_name = &to;
-        mh.msg_namelen = sizeof to;
-        mh.msg_iov = &iovs_[msg_count_];
-        mh.msg_iovlen = 1;
-        ++msg_count_;
-      }
+      iovs_[slots_used_++] = {slot, 8 + size_t(len)};
+    }
+    // One message per run of datagrams and destination: with UDP GSO a run of equal-sized
+    // segments (a super-frame's; only the last may be shorter) goes down the stack as one.
+    for (uint32_t at = first; at < slots_used_;) {
+      uint32_t run = 1;
+      size_t bytes = iovs_[at].iov_len;
+      if (udp_gso_)
+        while (at + run < slots_used_ && run < kGsoSegments &&
+               bytes + iovs_[at + run].iov_len <= kGsoBytes &&
+               iovs_[at + run - 1].iov_len == iovs_[at].iov_len) {
+          bytes += iovs_[at + run].iov_len;
+          ++run;
+        }
+      for (uint32_t c = 0; c < copies; ++c) queue(at, run, known ? known->vtep : t.remotes[c]);
+      at += run;
     }
     ++sent;
   }

@@ -94,9 +94,14 @@ class VxlanPort final : public Port {
   static constexpr uint32_t kScratchSlots = 128;
   static constexpr uint32_t kSlotBytes = 8 + 9216 + 64;
   static constexpr uint32_t kMaxMsgs = 512;
+  static constexpr uint32_t kGsoSegments = 64;  // datagrams in one UDP GSO send, at most
+  static constexpr uint32_t kGsoBytes = 60000;  // and their bytes (one IP packet's worth)
+  static constexpr uint32_t kControlWords = 3;  // CMSG_SPACE(sizeof(uint16_t)) in uint64_ts
 
   void learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept;
   const Learned* lookup(uint32_t vni, const uint8_t* mac, uint32_t now_s) const noexcept;
+  // Queues a message of datagrams iovs_[first, first + count) to `to` (UDP GSO when count > 1).
+  void queue(uint32_t first, uint32_t count, in_addr to) noexcept;
   void flush() noexcept;
 
   int fd_;
@@ -108,9 +113,11 @@ class VxlanPort final : public Port {
   std::unique_ptr<uint8_t[]> scratch_;
   uint32_t slots_used_ = 0;
   std::vector<mmsghdr> msgs_;
-  std::vector<iovec> iovs_;
+  std::vector<iovec> iovs_;        // one per scratch slot
+  std::vector<uint64_t> control_;  // one UDP_SEGMENT control message per message
   std::vector<sockaddr_in> dests_;
   uint32_t msg_count_ = 0;
+  bool udp_gso_ = false;
   std::atomic<uint64_t> sent_{0};
 };
 

@@ -64,9 +64,6 @@ std::string port_identity(const PortSpec& p) {
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   return port_settings_json(one).dump();
 }
-bool is_trunk(const PortSpec& p) {
-  return p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond || p.kind == PortKind::kVxlan;
-}
 template <typename K, typename V>
 void stage(std::map<K, std::optional<V>>& m, const K& k, std::optional<V> v) {
   m.insert_or_assign(k, std::move(v));
@@ -136,7 +133,7 @@ Status SwitchController::validate(const Staged& next) const {
     if (name.empty() || name.size() > 15) return make_error("INVALID_VALUE", {"name", name});
     if (!p->network.empty() && !next.net(p->network))
       return make_error("HANDLE_INVALID", {"network", p->network});
-    const bool trunk = is_trunk(*p);
+    const bool trunk = is_trunk(p->kind);
     if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
@@ -173,7 +170,7 @@ Status SwitchController::validate(const Staged& next) const {
       return make_error("VLAN_TAG_INVALID", {std::to_string(k.second)});
     const PortSpec* p = next.port(k.first);
     if (!p) return make_error("HANDLE_INVALID", {"port", k.first});
-    if (!is_trunk(*p)) return make_error("PIF_IS_VLAN", {k.first});
+    if (!is_trunk(p->kind)) return make_error("PIF_IS_VLAN", {k.first});
     if (!next.net(*net)) return make_error("HANDLE_INVALID", {"network", *net});
     if (next.joined_elsewhere(k.first, *net, k.second))
       return make_error("NETWORK_ALREADY_CONNECTED", {*net, k.first});
@@ -335,7 +332,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     }
     auto o = opened.find(name);
     pe.port = o != opened.end() ? o->second.first : ports_.at(name).port;
-    pe.role = is_trunk(*p) ? PortRole::kTrunk : PortRole::kAccess;
+    pe.role = is_trunk(p->kind) ? PortRole::kTrunk : PortRole::kAccess;
     pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;
     auto r = rules.find(name);
     pe.locking = r == rules.end() ? nullptr : r->second;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "packet/mac.h"
+#include "util/ipv4.h"
 
 namespace hvnet {
 
@@ -36,12 +37,6 @@ Result<in_addr> parse_ipv4(const std::string& what, const nlohmann::json& v) {
   if (!v.is_string() || inet_pton(AF_INET, v.get<std::string>().c_str(), &a) != 1)
     return make_error("INVALID_IP_ADDRESS_SPECIFIED", {what, v.dump()});
   return a;
-}
-
-std::string ipv4_text(in_addr a) {
-  char s[INET_ADDRSTRLEN] = "";
-  inet_ntop(AF_INET, &a, s, sizeof s);
-  return s;
 }
 
 // A VXLAN endpoint: "local", "udp_port", "tunnels": [{"vni", "network", "remotes": [...]}].
@@ -241,8 +236,7 @@ Status validate_topology(const TopologySpec& t) {
     if (!ports.insert(p.name).second) return make_error("PORT_ALREADY_EXISTS", {p.name});
     if (!p.network.empty() && !nets.count(p.network))
       return make_error("HANDLE_INVALID", {"network", p.network});
-    const bool trunk =
-        p.kind == PortKind::kAfPacket || p.kind == PortKind::kBond || p.kind == PortKind::kVxlan;
+    const bool trunk = is_trunk(p.kind);
     if (p.kind == PortKind::kVxlan) {
       if (!p.network.empty())
         return make_error("INVALID_VALUE",

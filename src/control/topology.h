@@ -88,6 +88,12 @@ nlohmann::json port_settings_json(const PortSpec& p);
 // What turns `from` into `to`.
 TopologyDelta topology_diff(const TopologySpec& from, const TopologySpec& to);
 
+// Ports that carry several networks by tag (PIFs, bonds, VXLAN endpoints); the rest are access
+// ports with one untagged network.
+inline bool is_trunk(PortKind k) {
+  return k == PortKind::kAfPacket || k == PortKind::kBond || k == PortKind::kVxlan;
+}
+
 inline constexpr uint32_t kMinMtu = 68;
 inline constexpr uint32_t kMaxMtu = 9216;
 

@@ -8,17 +8,9 @@
 #include "packet/headers.h"
 #include "packet/mac.h"
 #include "packet/packet.h"
+#include "util/mix64.h"
 
 namespace hvnet {
-
-inline uint64_t mix64(uint64_t x) noexcept {
-  x ^= x >> 33;
-  x *= 0xff51afd7ed558ccdULL;
-  x ^= x >> 33;
-  x *= 0xc4ceb9fe1a85ec53ULL;
-  x ^= x >> 33;
-  return x;
-}
 
 inline uint8_t slb_bucket(uint64_t src_mac, uint16_t vid) noexcept {
   return uint8_t(mix64(src_mac ^ (uint64_t(vid) << 48)));

@@ -22,6 +22,16 @@ namespace {
 
 std::atomic<CarrierKeeper*> g_keeper{nullptr};
 
+// Runs a socket call again while a signal or io_uring task work interrupts it: with a timeout
+// set on the socket the kernel reports such an interruption as EINTR, not as a restart.
+template <typename Call>
+ssize_t retry_interrupted(Call call) {
+  ssize_t n;
+  do n = call();
+  while (n < 0 && errno == EINTR);
+  return n;
+}
+
 int connect_to(const std::string& path) {
   sockaddr_un addr{};
   if (path.size() >= sizeof(addr.sun_path)) return -1;
@@ -100,24 +110,19 @@ bool CarrierKeeper::hold(int fd, const std::string& key) {
   c->cmsg_len = CMSG_LEN(sizeof(int));
   std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
   std::lock_guard lk(mu_);
-  ssize_t n;
-  do n = ::sendmsg(fd_, &mh, MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  return n == ssize_t(msg.size());
+  return retry_interrupted([&] { return ::sendmsg(fd_, &mh, MSG_NOSIGNAL); }) ==
+         ssize_t(msg.size());
 }
 
 bool CarrierKeeper::release(const std::string& key) {
   if (key.size() > kMaxKey) return false;
   std::string msg = "R" + key;
   std::lock_guard lk(mu_);
-  ssize_t n;
-  do n = ::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL);
-  while (n < 0 && errno == EINTR);
-  if (n != ssize_t(msg.size())) return false;
+  if (retry_interrupted([&] { return ::send(fd_, msg.data(), msg.size(), MSG_NOSIGNAL); }) !=
+      ssize_t(msg.size()))
+    return false;
   char ack = 0;
-  do n = ::recv(fd_, &ack, 1, 0);
-  while (n < 0 && errno == EINTR);
-  return n == 1 && ack == 'K';
+  return retry_interrupted([&] { return ::recv(fd_, &ack, 1, 0); }) == 1 && ack == 'K';
 }
 
 void CarrierKeeper::install(CarrierKeeper* keeper) noexcept {

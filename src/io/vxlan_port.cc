@@ -6,15 +6,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 
 #include "io/egress_frame.h"
+#include "packet/mac.h"
 #include "packet/packet_batch.h"
 #include "packet/packet_pool.h"
 #include "packet/soft_gro.h"
 #include "packet/soft_offload.h"
+#include "util/ipv4.h"
+#include "util/mix64.h"
 
 namespace hvnet {
 
@@ -28,18 +32,12 @@ uint32_t now_seconds() noexcept {
   return uint32_t(ts.tv_sec);
 }
 
-uint64_t mac48(const uint8_t* mac) noexcept {
-  uint64_t m = 0;
-  for (int i = 0; i < 6; ++i) m = m << 8 | mac[i];
-  return m;
+uint32_t slot_of(uint64_t mac, uint32_t vni) noexcept {
+  return uint32_t(mix64(mac ^ uint64_t(vni) << 40));
 }
 
-uint32_t slot_of(uint64_t mac, uint32_t vni) noexcept {
-  uint64_t key = mac ^ uint64_t(vni) << 40;
-  key ^= key >> 29;
-  key *= 0xbf58476d1ce4e5b9ull;
-  key ^= key >> 32;
-  return uint32_t(key);
+bool vni_before(const VxlanTunnel& t, uint32_t vni) noexcept {
+  return t.vni < vni;
 }
 
 // A VTEP on this host hands its TCP segmentation to an offload too: its socket-bound datagram
@@ -69,10 +67,9 @@ const VxlanTunnel* decap(Packet& p, const uint8_t* hdr,
                          const std::vector<VxlanTunnel>& tunnels) noexcept {
   if (p.len < 14 || !(hdr[0] & kVxlanFlagVni)) return nullptr;
   const uint32_t vni = uint32_t(hdr[4]) << 16 | uint32_t(hdr[5]) << 8 | hdr[6];
-  const VxlanTunnel* t = nullptr;
-  for (const auto& c : tunnels)
-    if (c.vni == vni) t = &c;
-  if (!t) return nullptr;  // a VNI this host does not carry
+  const auto it = std::lower_bound(tunnels.begin(), tunnels.end(), vni, vni_before);
+  if (it == tunnels.end() || it->vni != vni) return nullptr;  // a VNI this host does not carry
+  const VxlanTunnel* t = &*it;
   p.vnet = VnetHdr{};
   // A VTEP on this host (a kernel vxlan device over a veth) leaves inner checksums to an
   // offload no wire ever performed: such frames cross as partial-checksum frames.
@@ -111,9 +108,7 @@ std::unique_ptr<VxlanPort> VxlanPort::open(const std::string& name, const VxlanC
   sa.sin_addr = cfg.local;
   sa.sin_port = htons(cfg.udp_port);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-    char addr[INET_ADDRSTRLEN] = "";
-    inet_ntop(AF_INET, &cfg.local, addr, sizeof addr);
-    *error = "bind " + std::string(addr) + ":" + std::to_string(cfg.udp_port) + ": " +
+    *error = "bind " + ipv4_text(cfg.local) + ":" + std::to_string(cfg.udp_port) + ": " +
              std::strerror(errno);
     ::close(fd);
     return nullptr;
@@ -137,6 +132,8 @@ VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
       iovs_(kScratchSlots),
       control_(size_t(kMaxMsgs) * kControlWords),
       dests_(kMaxMsgs) {
+  std::sort(cfg_.tunnels.begin(), cfg_.tunnels.end(),
+            [](const VxlanTunnel& a, const VxlanTunnel& b) { return a.vni < b.vni; });
   by_tag_.fill(-1);
   for (size_t i = 0; i < cfg_.tunnels.size(); ++i)
     by_tag_[cfg_.tunnels[i].tag & 0xfff] = int16_t(i);
@@ -148,7 +145,7 @@ VxlanPort::~VxlanPort() {
 
 void VxlanPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept {
   if (mac[0] & 1) return;  // (a group address is never a source)
-  const uint64_t m = mac48(mac);
+  const uint64_t m = mac_u64_at(mac);
   const uint32_t base = slot_of(m, vni);
   Learned* free_slot = nullptr;
   Learned* oldest = nullptr;
@@ -169,7 +166,7 @@ void VxlanPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t n
 const VxlanPort::Learned* VxlanPort::lookup(uint32_t vni, const uint8_t* mac,
                                             uint32_t now_s) const noexcept {
   if (mac[0] & 1) return nullptr;
-  const uint64_t m = mac48(mac);
+  const uint64_t m = mac_u64_at(mac);
   const uint32_t base = slot_of(m, vni);
   for (uint32_t i = 0; i < kLearnProbe; ++i) {
     const Learned& e = learned_[(base + i) & (kLearnSlots - 1)];
@@ -343,30 +340,22 @@ uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
 
 nlohmann::json VxlanPort::status() const {
   std::lock_guard lk(tx_lock());
-  auto ip = [](in_addr a) {
-    char s[INET_ADDRSTRLEN] = "";
-    inet_ntop(AF_INET, &a, s, sizeof s);
-    return std::string(s);
-  };
   const uint32_t now_s = now_seconds();
   nlohmann::json out;
-  out["local"] = ip(cfg_.local);
+  out["local"] = ipv4_text(cfg_.local);
   out["udp_port"] = cfg_.udp_port;
   out["datagrams_sent"] = datagrams_sent();
   out["tunnels"] = nlohmann::json::array();
   for (const auto& t : cfg_.tunnels) {
     nlohmann::json tj{{"vni", t.vni}, {"tag", t.tag}};
     tj["remotes"] = nlohmann::json::array();
-    for (in_addr r : t.remotes) tj["remotes"].push_back(ip(r));
+    for (in_addr r : t.remotes) tj["remotes"].push_back(ipv4_text(r));
     tj["learned"] = nlohmann::json::array();
     for (const Learned& e : learned_) {
       if (e.mac == 0 || e.vni != t.vni || now_s - e.seen_s > kAgeingS) continue;
-      char mac[18];
-      const uint64_t m = e.mac;
-      std::snprintf(mac, sizeof mac, "%02x:%02x:%02x:%02x:%02x:%02x", unsigned(m >> 40 & 0xff),
-                    unsigned(m >> 32 & 0xff), unsigned(m >> 24 & 0xff), unsigned(m >> 16 & 0xff),
-                    unsigned(m >> 8 & 0xff), unsigned(m & 0xff));
-      tj["learned"].push_back({{"mac", mac}, {"vtep", ip(e.vtep)}, {"age_s", now_s - e.seen_s}});
+      tj["learned"].push_back({{"mac", MacAddr::from_u64(e.mac).to_string()},
+                               {"vtep", ipv4_text(e.vtep)},
+                               {"age_s", now_s - e.seen_s}});
     }
     out["tunnels"].push_back(tj);
   }

@@ -32,9 +32,6 @@ namespace hvnet {
 
 inline constexpr uint16_t kVxlanDefaultPort = 4789;
 inline constexpr uint32_t kVxlanMaxVni = (1u << 24) - 1;
-// Outer IPv4 (20) + UDP (8) + VXLAN (8) + inner Ethernet (14): a 1500-byte underlay carries
-// inner IP packets of 1450 bytes.
-inline constexpr uint32_t kVxlanOverheadV4 = 50;
 
 struct VxlanTunnel {
   uint32_t vni = 0;
@@ -46,7 +43,7 @@ struct VxlanTunnel {
 struct VxlanConfig {
   in_addr local{};  // transport address; INADDR_ANY binds every address
   uint16_t udp_port = kVxlanDefaultPort;
-  std::vector<VxlanTunnel> tunnels;
+  std::vector<VxlanTunnel> tunnels;  // (the port keeps them sorted by VNI)
 };
 
 struct Packet;
@@ -54,9 +51,9 @@ struct Packet;
 namespace vxlan {
 // Receive side of one datagram, pure (the port's rx and the fuzzer run it): the datagram's first
 // 8 bytes are `hdr`, the inner frame is at p.data with p.len set. Validates the header (I flag),
-// finds the tunnel of its VNI, marks a partial checksum left by a VTEP on this host and a TCP
-// super-frame's GSO fields (cut to the tunnel's MTU), and tags the frame with the tunnel's tag.
-// Returns the tunnel, or null for a datagram to drop.
+// finds the tunnel of its VNI in `tunnels` (sorted by VNI), marks a partial checksum left by a VTEP
+// on this host and a TCP super-frame's GSO fields (cut to the tunnel's MTU), and tags the frame
+// with the tunnel's tag. Returns the tunnel, or null for a datagram to drop.
 const VxlanTunnel* decap(Packet& p, const uint8_t* hdr,
                          const std::vector<VxlanTunnel>& tunnels) noexcept;
 // Writes the 8-byte header for `vni`.
@@ -76,7 +73,7 @@ class VxlanPort final : public Port {
 
   // The tunnel table for operators: per VNI its remotes, and the MACs learned behind each VTEP.
   nlohmann::json status() const;
-  // Frames sent (after segmentation, per destination) and received on the underlay.
+  // Datagrams sent on the underlay (after segmentation, one per destination).
   uint64_t datagrams_sent() const noexcept { return sent_.load(std::memory_order_relaxed); }
 
  private:
@@ -97,6 +94,7 @@ class VxlanPort final : public Port {
   static constexpr uint32_t kGsoSegments = 64;  // datagrams in one UDP GSO send, at most
   static constexpr uint32_t kGsoBytes = 60000;  // and their bytes (one IP packet's worth)
   static constexpr uint32_t kControlWords = 3;  // CMSG_SPACE(sizeof(uint16_t)) in uint64_ts
+  static_assert(CMSG_SPACE(sizeof(uint16_t)) <= kControlWords * sizeof(uint64_t));
 
   void learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept;
   const Learned* lookup(uint32_t vni, const uint8_t* mac, uint32_t now_s) const noexcept;
@@ -108,8 +106,8 @@ class VxlanPort final : public Port {
   VxlanConfig cfg_;
   std::array<int16_t, 4096> by_tag_{};  // tag -> index in cfg_.tunnels, -1 for none
   std::vector<Learned> learned_;
-  // Transmit staging: finished inner frames behind their VXLAN headers, and one message per
-  // (frame, destination).
+  // Transmit staging: finished inner frames behind their VXLAN headers (one scratch slot each),
+  // and one message per run of them and destination (see queue()).
   std::unique_ptr<uint8_t[]> scratch_;
   uint32_t slots_used_ = 0;
   std::vector<mmsghdr> msgs_;

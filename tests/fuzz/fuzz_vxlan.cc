@@ -13,9 +13,9 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace hvnet;
   static PacketPool pool(2);
-  static const std::vector<VxlanTunnel> tunnels{VxlanTunnel{1, 10, {}, 1450},
-                                                VxlanTunnel{0x123456, 20, {}, 9000},
-                                                VxlanTunnel{77, 30, {}, 68}};
+  static const std::vector<VxlanTunnel> tunnels{VxlanTunnel{1, 10, {}, 1450},  // (by VNI)
+                                                VxlanTunnel{77, 30, {}, 68},
+                                                VxlanTunnel{0x123456, 20, {}, 9000}};
   static std::vector<uint8_t> out(9300);
   if (size < 8 || size - 8 > kFrameCapacity) return 0;
   Packet* p = nullptr;

@@ -180,6 +180,35 @@ TEST_F(VxlanPortTest, TcpSuperFramesAreCutToTheTunnelMtu) {
   EXPECT_EQ(datagrams, (8000u + 1397) / 1398);
 }
 
+TEST(VxlanPortOrder, TunnelsWrittenInAnyOrderKeepTheirTags) {
+  const uint16_t port_no = uint16_t(20000 + std::random_device{}() % 20000);
+  VxlanConfig cfg;
+  cfg.local = addr("127.0.0.1");
+  cfg.udp_port = port_no;
+  cfg.tunnels = {VxlanTunnel{900, 1, {addr("127.0.0.2")}, 1500},
+                 VxlanTunnel{7, 2, {addr("127.0.0.2")}, 1500}};
+  std::string err;
+  auto port = VxlanPort::open("vx", cfg, &err);
+  ASSERT_TRUE(port) << err;
+  Peer peer("127.0.0.2", port_no);
+  auto f = test::frame("02:00:00:00:00:01", "02:00:00:00:00:99");
+  peer.send_to("127.0.0.1", port_no, datagram(7, f));
+  peer.send_to("127.0.0.1", port_no, datagram(900, f));
+  PacketPool pool(64);
+  std::vector<int> vids;
+  for (int i = 0; i < 10 && vids.size() < 2; ++i) {
+    pollfd p{port->fd(), POLLIN, 0};
+    poll(&p, 1, 1000);
+    PacketBatch batch;
+    port->rx_burst(pool, batch);
+    for (uint32_t k = 0; k < batch.count; ++k) {
+      vids.push_back(test::frame_vid({batch[k]->data, batch[k]->data + batch[k]->len}));
+      pool.free(batch[k]);
+    }
+  }
+  EXPECT_EQ(vids, (std::vector<int>{2, 1}));  // VNI 7 -> tag 2, VNI 900 -> tag 1
+}
+
 TEST(VxlanDecap, SuperFrameFromALocalVtepGetsGsoFieldsForTheTunnelMtu) {
   PacketPool pool(4);
   Packet* p = nullptr;

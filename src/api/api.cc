@@ -39,6 +39,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   listener_ = mgr_.subscribe([this](const store::Commit& c) { events_->on_commit(c); });
   register_generic();
   register_network();
+  register_tunnels();
   register_session();
   register_events();
   register_metrics();

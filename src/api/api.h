@@ -147,6 +147,7 @@ class Api {
   void register_metrics();   // PIF_metrics.*, *.query_data_source (metrics_calls.cc)
   void register_pool();      // join, eject, master election calls (pool_calls.cc)
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
+  void register_tunnels();   // tunnel.create, tunnel.destroy (tunnel_calls.cc)
   void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);

@@ -12,8 +12,11 @@
 namespace hvnet {
 
 Manager::Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
-                 uint32_t mac_ageing_s)
-    : store_(&store), ctl_(ctl), reconciler_(mac_ageing_s), scanner_(std::move(scanner)) {}
+                 uint32_t mac_ageing_s, uint16_t vxlan_port)
+    : store_(&store),
+      ctl_(ctl),
+      reconciler_(mac_ageing_s, vxlan_port),
+      scanner_(std::move(scanner)) {}
 
 Status Manager::reconcile_all() {
   if (!ctl_) return ok_status();

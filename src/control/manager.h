@@ -30,7 +30,7 @@ class Manager {
  public:
   using NicScanner = std::function<std::vector<model::NicInfo>()>;
   Manager(store::Store& store, SwitchController* ctl, NicScanner scanner,
-          uint32_t mac_ageing_s = 300);
+          uint32_t mac_ageing_s = 300, uint16_t vxlan_port = kVxlanDefaultPort);
 
   // Listeners of the change feed: called with every commit, in commit order, on the writer's
   // thread under the write lock (so keep them short: queue and return). Subscribe before start.

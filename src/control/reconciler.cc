@@ -1,5 +1,8 @@
 #include "control/reconciler.h"
 
+#include <arpa/inet.h>
+
+#include <algorithm>
 #include <set>
 #include <string_view>
 
@@ -151,20 +154,97 @@ std::optional<VlanItem> vlan_item(const Txn& t, const std::string& vlan) {
   return VlanItem{trunk->rec["device"], uint16_t(v->rec["tag"].get<int64_t>()), bridge};
 }
 
-// Port items are keyed by the object they come from: "pif:<uuid>" (trunk), "ip:<uuid>" (internal
-// port of an IP-configured PIF), "vif:<uuid>".
-constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:";
+// This host's VXLAN endpoint on a transport PIF: the port named vx-<bridge of the transport PIF>
+// on its static address, with a tunnel per active vxlan tunnel on the PIF (the network's key as
+// VNI, the other hosts' transport addresses and the network's external VTEPs as remotes). A
+// network keeps its tag while it stays (`was`: the item the data plane has), so a change to one
+// network's tunnels never moves another's.
+std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, const PortSpec* was,
+                                  uint16_t udp_port) {
+  const model::Object* o = t.get(pif, "PIF");
+  if (!local_pif(t, o) || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
+  const std::string local = model::pif_ipv4_address(o->rec);
+  const std::string bridge = bridge_of(t, o->rec["network"]);
+  PortSpec p;
+  p.name = ("vx-" + bridge).substr(0, 15);
+  p.kind = PortKind::kVxlan;
+  if (local.empty() || bridge.empty() || inet_pton(AF_INET, local.c_str(), &p.vxlan.local) != 1)
+    return std::nullopt;
+  p.vxlan.udp_port = udp_port;
+  std::map<std::string, uint16_t> kept;  // network -> tag
+  std::set<uint16_t> taken;
+  if (was)
+    for (const auto& v : was->vlans) kept.emplace(v.network, v.tag);
+  std::vector<std::pair<VxlanTunnel, std::string>> tunnels;
+  for (const auto& tn : t.where("tunnel", "transport_PIF", pif)) {
+    if (t.get(tn)->rec["protocol"] != "vxlan" || !model::tunnel_active(t, tn)) continue;
+    const model::Object* access = t.get(t.get(tn)->rec["access_PIF"].get<std::string>(), "PIF");
+    const std::string net = access ? bridge_of(t, access->rec["network"]) : "";
+    const auto spec = network_item(t, access ? access->rec["network"].get<std::string>() : "");
+    if (net.empty() || !spec) continue;
+    VxlanTunnel vt;
+    vt.vni = model::tunnel_key(t, tn);
+    vt.mtu = spec->mtu;
+    for (const auto& r : model::tunnel_remotes(t, tn)) {
+      in_addr a{};
+      if (inet_pton(AF_INET, r.c_str(), &a) == 1) vt.remotes.push_back(a);
+    }
+    if (auto k = kept.find(net); k != kept.end()) {
+      vt.tag = k->second;
+      taken.insert(vt.tag);
+    }
+    tunnels.emplace_back(std::move(vt), net);
+  }
+  if (tunnels.empty()) return std::nullopt;
+  std::sort(tunnels.begin(), tunnels.end(),
+            [](const auto& a, const auto& b) { return a.first.vni < b.first.vni; });
+  uint16_t next = 1;
+  for (auto& [vt, net] : tunnels) {
+    if (vt.tag == 0) {
+      while (taken.count(next)) ++next;
+      vt.tag = next;
+      taken.insert(next);
+    }
+    p.vlans.push_back(VlanSpec{vt.tag, net});
+    p.vxlan.tunnels.push_back(std::move(vt));
+  }
+  return p;
+}
 
-std::optional<PortSpec> port_item(const Txn& t, const std::string& key) {
+// Port items are keyed by the object they come from: "pif:<uuid>" (trunk), "ip:<uuid>" (internal
+// port of an IP-configured PIF), "vif:<uuid>", "vxlan:<uuid>" (VTEP on a transport PIF).
+constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:", kVtep = "vxlan:";
+
+std::optional<PortSpec> port_item(const Txn& t, const std::string& key, const PortSpec* was,
+                                  uint16_t vxlan_port) {
   auto rest = [&](std::string_view prefix) { return key.substr(prefix.size()); };
   if (key.starts_with(kTrunk)) return trunk_item(t, rest(kTrunk));
   if (key.starts_with(kInternal)) return internal_item(t, rest(kInternal));
+  if (key.starts_with(kVtep)) return vtep_item(t, rest(kVtep), was, vxlan_port);
   return vif_item(t, rest(kVif));
+}
+
+// This host's transport PIFs of tunnels.
+std::set<std::string> local_transports(const Txn& t) {
+  std::set<std::string> out;
+  for (const auto& tn : t.all_of("tunnel")) {
+    const std::string pif = t.get(tn)->rec["transport_PIF"];
+    if (local_pif(t, t.get(pif, "PIF"))) out.insert(pif);
+  }
+  return out;
+}
+
+// Whether a PIF takes part in a tunnel, at either end.
+bool tunnel_pif(const Txn& t, const std::string& pif) {
+  return t.any("tunnel", "transport_PIF", pif) || t.any("tunnel", "access_PIF", pif);
 }
 
 // The items to recompute after a commit: those of the changed objects and those that read them.
 struct Dirty {
   std::set<std::string> nets, ports, vlans;
+  // Every VTEP of this host: a tunnel, a PIF at a tunnel's end or a tunnelled network changed
+  // somewhere in the pool (remotes are other hosts' addresses; a host has a VTEP or two).
+  bool vteps = false;
 
   void pif(const Txn& t, const std::string& pif) {
     ports.insert(std::string(kTrunk) + pif);
@@ -180,12 +260,18 @@ struct Dirty {
       auto it = rec.find(f);
       return it != rec.end() && it->is_string() ? it->get<std::string>() : std::string();
     };
-    if (cls == "network") {
+    if (cls == "tunnel") {
+      vteps = true;
+    } else if (cls == "network") {
       nets.insert(uuid);
-      for (const auto& p : t.where("PIF", "network", uuid)) pif(t, p);
+      for (const auto& p : t.where("PIF", "network", uuid)) {
+        pif(t, p);
+        vteps = vteps || t.any("tunnel", "access_PIF", p);
+      }
       for (const auto& v : t.where("VIF", "network", uuid)) ports.insert(std::string(kVif) + v);
     } else if (cls == "PIF") {
       pif(t, uuid);
+      vteps = vteps || tunnel_pif(t, uuid);
       trunk_vlans(t, uuid);  // whether it carries tags, and under which device name
       if (const std::string bond = ref("bond_slave_of"); !bond.empty())
         if (const model::Object* b = t.get(bond, "Bond"))
@@ -224,6 +310,11 @@ Reconciler::Plan Reconciler::plan(const model::Txn& t, const std::vector<store::
     if (auto b = before.find(ch.uuid); b != before.end() && b->second)
       dirty.mark(t, b->second->cls, ch.uuid, b->second->rec);
   }
+  if (dirty.vteps) {
+    for (const auto& [key, spec] : ports_)
+      if (key.starts_with(kVtep)) dirty.ports.insert(key);
+    for (const auto& pif : local_transports(t)) dirty.ports.insert(std::string(kVtep) + pif);
+  }
   Plan p;
   for (const auto& uuid : dirty.nets) {
     auto now = network_item(t, uuid);
@@ -234,10 +325,21 @@ Reconciler::Plan Reconciler::plan(const model::Txn& t, const std::vector<store::
     if (now || was) p.nets[uuid] = now;
   }
   for (const auto& key : dirty.ports) {
-    auto now = port_item(t, key);
     const PortSpec* was = find_in(ports_, key);
+    auto now = port_item(t, key, was, vxlan_port_);
     if (was && (!now || now->name != was->name)) p.delta.del_ports.push_back(was->name);
     if (now && (!was || !same(*now, *was))) p.delta.set_ports.push_back(*now);
+    // A VTEP's networks are its own VLANs (a trunk PIF's come from VLAN objects).
+    const bool kept = was && now && now->name == was->name;
+    if (now)
+      for (const auto& v : now->vlans)
+        if (!kept || std::find(was->vlans.begin(), was->vlans.end(), v) == was->vlans.end())
+          p.delta.set_vlans.push_back(VlanItem{now->name, v.tag, v.network});
+    if (kept)
+      for (const auto& v : was->vlans)
+        if (std::none_of(now->vlans.begin(), now->vlans.end(),
+                         [&](const VlanSpec& n) { return n.tag == v.tag; }))
+          p.delta.del_vlans.emplace_back(was->name, v.tag);
     if (now || was) p.ports[key] = now;
   }
   for (const auto& uuid : dirty.vlans) {
@@ -305,6 +407,11 @@ TopologySpec Reconciler::rebuild(const model::Txn& t) {
       spec.ports.push_back(*p);
       ports_.emplace(std::string(kVif) + vif, std::move(*p));
     }
+  for (const auto& pif : local_transports(t))
+    if (auto p = vtep_item(t, pif, nullptr, vxlan_port_)) {
+      spec.ports.push_back(*p);
+      ports_.emplace(std::string(kVtep) + pif, std::move(*p));
+    }
   for (const auto& vlan : t.all_of("VLAN"))
     if (auto v = vlan_item(t, vlan)) {
       spec.ports[trunk_at.at(v->port)].vlans.push_back(VlanSpec{v->tag, v->network});
@@ -313,13 +420,14 @@ TopologySpec Reconciler::rebuild(const model::Txn& t) {
   return spec;
 }
 
-TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s) {
-  return Reconciler(mac_ageing_s).rebuild(view);
+TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s,
+                                 uint16_t vxlan_port) {
+  return Reconciler(mac_ageing_s, vxlan_port).rebuild(view);
 }
 
 bool changes_host(const store::Change& change, const model::Object* before) {
   static const std::set<std::string> kHostClasses = {"host", "network", "PIF", "VLAN",
-                                                     "Bond", "VIF",     "VM"};
+                                                     "Bond", "VIF",     "VM",  "tunnel"};
   if (!kHostClasses.count(change.cls)) return false;
   if (change.op != store::Op::kMod || !before) return true;
   auto significant = [&](model::json rec) {

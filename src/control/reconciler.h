@@ -2,7 +2,8 @@
 // bridge (named by network.bridge); every attached physical PIF (or bond master) an AF_PACKET (or
 // bond) trunk port carrying its network untagged and the networks of its attached VLAN PIFs
 // tagged; every attached PIF with an IP configuration the internal port of its network; every
-// attached VIF a TAP named vif<domid>.<device> with the VIF's MAC.
+// attached VIF a TAP named vif<domid>.<device> with the VIF's MAC; every transport PIF of active
+// vxlan tunnels a VXLAN endpoint carrying their networks to the pool's other hosts.
 //
 // Each object maps to at most one item of the configuration (a network, a port, a VLAN), computed
 // from the object and the few it refers to. The Reconciler remembers the items the data plane has;
@@ -25,7 +26,8 @@ class Reconciler {
   // The objects a commit replaced, by uuid (nullopt: the commit created it).
   using Before = std::map<std::string, std::optional<model::Object>>;
 
-  explicit Reconciler(uint32_t mac_ageing_s = 300) : mac_ageing_s_(mac_ageing_s) {}
+  explicit Reconciler(uint32_t mac_ageing_s = 300, uint16_t vxlan_port = kVxlanDefaultPort)
+      : mac_ageing_s_(mac_ageing_s), vxlan_port_(vxlan_port) {}
 
   // The whole model's configuration (at start): every item recomputed; adopted at once.
   TopologySpec rebuild(const model::Txn& view);
@@ -50,10 +52,12 @@ class Reconciler {
   std::map<std::string, PortSpec> ports_;
   std::map<std::string, VlanItem> vlans_;
   uint32_t mac_ageing_s_;
+  uint16_t vxlan_port_;  // the pool's VXLAN UDP port
 };
 
 // The whole configuration of the model, in one pass (tests, benchmarks and start).
-TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s);
+TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s,
+                                 uint16_t vxlan_port = kVxlanDefaultPort);
 
 // Whether a committed change can matter to this host's data plane or addressing (`before`: the
 // object it replaced, null if new). Names, descriptions, tags and other_config (outside PIFs,

@@ -62,6 +62,8 @@ std::string port_identity(const PortSpec& p) {
   one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
   one.qos_kbps = 0;
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
+  one.vxlan.tunnels.clear();   // a VTEP's tunnels change live (VxlanPort::set_tunnels)
+  one.vlans.clear();
   return port_settings_json(one).dump();
 }
 template <typename K, typename V>
@@ -252,6 +254,14 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   }
 
   // 3. The next snapshot: the current one with the touched entries rewritten. Nothing below fails.
+  // A running VTEP takes its new tunnels first: a network it gains is decapsulated under a tag
+  // the snapshot maps a moment later, one it loses stops arriving before its tag goes.
+  for (const auto& [name, p] : next.ports) {
+    auto cur = ports_.find(name);
+    if (!p || opened.count(name) || cur == ports_.end()) continue;
+    if (auto* vx = dynamic_cast<VxlanPort*>(cur->second.port.get()))
+      vx->set_tunnels(p->vxlan.tunnels);
+  }
   auto snap = std::make_shared<Snapshot>(*snap_);
   if (d.mac_ageing_s) snap->mac_ageing_s = *d.mac_ageing_s;
   auto& users = users_;

@@ -25,6 +25,7 @@ struct NetworkSpec {
 struct VlanSpec {
   uint16_t tag = 0;
   std::string network;
+  bool operator==(const VlanSpec&) const = default;
 };
 
 struct LockingSpec {

@@ -113,6 +113,7 @@ int main(int argc, char** argv) {
   std::string pam_service = "hvnet";
   std::string state_dir = "/run/hvnet/host", resolv_conf = "/etc/resolv.conf";
   uint32_t confirm_timeout = 30;
+  uint16_t vxlan_port = hvnet::kVxlanDefaultPort;
   std::string etcd_endpoints, etcd_ca, etcd_cert, etcd_key;
   std::string keeper_binary = self_dir() + "/hvnet-tapkeeper", keeper_socket;
   hvnet::WorkerOptions wopt;
@@ -153,6 +154,9 @@ int main(int argc, char** argv) {
   app.add_option("--mgmt-confirm-timeout", confirm_timeout,
                  "seconds a management change has to reach its gateway (or be confirmed)")
       ->check(CLI::Range(1u, 3600u));
+  app.add_option("--vxlan-port", vxlan_port,
+                 "UDP port of the pool's VXLAN tunnels (every member must use the same)")
+      ->check(CLI::Range(1, 65535));
   app.add_option("--mac-table-size", wopt.mac_capacity,
                  "MAC table entries, shared by the forwarding threads (48 bytes each)")
       ->check(CLI::Range(10u, 1000000u));
@@ -332,8 +336,9 @@ int main(int argc, char** argv) {
     pool_store = std::make_unique<hvnet::store::EtcdStore>(eps.value(), pool_cfg.value()->prefix);
   }
   hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
-  hvnet::Manager mgr(pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
-                     [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
+  hvnet::Manager mgr(
+      pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
+      [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); }, 300, vxlan_port);
   mgr.set_host_addressing(&addressing, confirm_timeout);
   for (int attempt = 0;; ++attempt) {
     auto st = mgr.start(local_hostname(), pool_cfg.value() ? pool_cfg.value()->host : "");

@@ -40,6 +40,10 @@ bool vni_before(const VxlanTunnel& t, uint32_t vni) noexcept {
   return t.vni < vni;
 }
 
+bool addr_before(in_addr a, in_addr b) noexcept {
+  return a.s_addr < b.s_addr;
+}
+
 // A VTEP on this host hands its TCP segmentation to an offload too: its socket-bound datagram
 // then carries a whole super-frame (IP length up to 64 KiB, partial checksum). Such a frame gets
 // the GSO fields a TAP or the kernel would give it, cut to the network's MTU, so it crosses the
@@ -63,13 +67,16 @@ void mark_super_frame(Packet& p, uint32_t mtu) noexcept {
 
 namespace vxlan {
 
-const VxlanTunnel* decap(Packet& p, const uint8_t* hdr,
-                         const std::vector<VxlanTunnel>& tunnels) noexcept {
+const VxlanTunnel* decap(Packet& p, const uint8_t* hdr, const std::vector<VxlanTunnel>& tunnels,
+                         in_addr from) noexcept {
   if (p.len < 14 || !(hdr[0] & kVxlanFlagVni)) return nullptr;
   const uint32_t vni = uint32_t(hdr[4]) << 16 | uint32_t(hdr[5]) << 8 | hdr[6];
   const auto it = std::lower_bound(tunnels.begin(), tunnels.end(), vni, vni_before);
   if (it == tunnels.end() || it->vni != vni) return nullptr;  // a VNI this host does not carry
   const VxlanTunnel* t = &*it;
+  if (!t->remotes.empty() &&
+      !std::binary_search(t->remotes.begin(), t->remotes.end(), from, addr_before))
+    return nullptr;  // not one of the network's VTEPs
   p.vnet = VnetHdr{};
   // A VTEP on this host (a kernel vxlan device over a veth) leaves inner checksums to an
   // offload no wire ever performed: such frames cross as partial-checksum frames.
@@ -132,11 +139,36 @@ VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
       iovs_(kScratchSlots),
       control_(size_t(kMaxMsgs) * kControlWords),
       dests_(kMaxMsgs) {
+  index_tunnels();
+}
+
+void VxlanPort::index_tunnels() {
   std::sort(cfg_.tunnels.begin(), cfg_.tunnels.end(),
             [](const VxlanTunnel& a, const VxlanTunnel& b) { return a.vni < b.vni; });
   by_tag_.fill(-1);
-  for (size_t i = 0; i < cfg_.tunnels.size(); ++i)
+  for (size_t i = 0; i < cfg_.tunnels.size(); ++i) {
+    auto& r = cfg_.tunnels[i].remotes;
+    std::sort(r.begin(), r.end(), addr_before);
+    r.erase(
+        std::unique(r.begin(), r.end(), [](in_addr a, in_addr b) { return a.s_addr == b.s_addr; }),
+        r.end());
     by_tag_[cfg_.tunnels[i].tag & 0xfff] = int16_t(i);
+  }
+}
+
+void VxlanPort::set_tunnels(std::vector<VxlanTunnel> tunnels) {
+  std::lock_guard lk(tx_lock());
+  cfg_.tunnels = std::move(tunnels);
+  index_tunnels();
+  for (Learned& e : learned_) {
+    if (e.mac == 0) continue;
+    const auto it = std::lower_bound(cfg_.tunnels.begin(), cfg_.tunnels.end(), e.vni, vni_before);
+    const bool kept =
+        it != cfg_.tunnels.end() && it->vni == e.vni &&
+        (it->remotes.empty() ||
+         std::binary_search(it->remotes.begin(), it->remotes.end(), e.vtep, addr_before));
+    if (!kept) e = Learned{};
+  }
 }
 
 VxlanPort::~VxlanPort() {
@@ -209,9 +241,9 @@ uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
     const VxlanTunnel* t = nullptr;
     if (len >= 8 && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
       p->len = len - 8;
-      t = vxlan::decap(*p, hdr[i], cfg_.tunnels);
+      t = vxlan::decap(*p, hdr[i], cfg_.tunnels, from[i].sin_addr);
     }
-    if (!t) {  // not VXLAN, cut short, or a VNI this host does not carry
+    if (!t) {  // not VXLAN, cut short, a VNI this host does not carry, or a stranger's
       PortStats::bump(stats().rx_dropped);
       pool.free(p);
       continue;

@@ -35,9 +35,11 @@ inline constexpr uint32_t kVxlanMaxVni = (1u << 24) - 1;
 
 struct VxlanTunnel {
   uint32_t vni = 0;
-  uint16_t tag = 0;              // the 802.1Q tag the switch knows this VNI's network by
-  std::vector<in_addr> remotes;  // remote VTEPs (IPv4)
-  uint32_t mtu = 1500;           // the network's MTU: what an inner super-frame is cut to
+  uint16_t tag = 0;  // the 802.1Q tag the switch knows this VNI's network by
+  // Remote VTEPs (IPv4). When there are any, datagrams of this VNI from other sources are
+  // dropped (counted in rx_dropped): a private network takes frames from its own VTEPs only.
+  std::vector<in_addr> remotes;
+  uint32_t mtu = 1500;  // the network's MTU: what an inner super-frame is cut to
 };
 
 struct VxlanConfig {
@@ -53,9 +55,10 @@ namespace vxlan {
 // 8 bytes are `hdr`, the inner frame is at p.data with p.len set. Validates the header (I flag),
 // finds the tunnel of its VNI in `tunnels` (sorted by VNI), marks a partial checksum left by a VTEP
 // on this host and a TCP super-frame's GSO fields (cut to the tunnel's MTU), and tags the frame
-// with the tunnel's tag. Returns the tunnel, or null for a datagram to drop.
-const VxlanTunnel* decap(Packet& p, const uint8_t* hdr,
-                         const std::vector<VxlanTunnel>& tunnels) noexcept;
+// with the tunnel's tag. `from`: the sending VTEP, which must be one of the tunnel's remotes
+// when it has any (sorted by address). Returns the tunnel, or null for a datagram to drop.
+const VxlanTunnel* decap(Packet& p, const uint8_t* hdr, const std::vector<VxlanTunnel>& tunnels,
+                         in_addr from) noexcept;
 // Writes the 8-byte header for `vni`.
 void write_header(uint8_t* hdr, uint32_t vni) noexcept;
 }  // namespace vxlan
@@ -71,6 +74,9 @@ class VxlanPort final : public Port {
   int fd() const noexcept override { return fd_; }
   std::string backend() const override { return "vxlan-udp"; }
 
+  // Replaces the tunnels while the port runs (the socket and what is learned stay): MACs learned
+  // behind a VTEP its VNI no longer reaches, and those of VNIs gone, are forgotten.
+  void set_tunnels(std::vector<VxlanTunnel> tunnels);
   // The tunnel table for operators: per VNI its remotes, and the MACs learned behind each VTEP.
   nlohmann::json status() const;
   // Datagrams sent on the underlay (after segmentation, one per destination).
@@ -96,6 +102,8 @@ class VxlanPort final : public Port {
   static constexpr uint32_t kControlWords = 3;  // CMSG_SPACE(sizeof(uint16_t)) in uint64_ts
   static_assert(CMSG_SPACE(sizeof(uint16_t)) <= kControlWords * sizeof(uint64_t));
 
+  // Sorts tunnels by VNI and their remotes by address, and indexes them by tag (tx_lock held).
+  void index_tunnels();
   void learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept;
   const Learned* lookup(uint32_t vni, const uint8_t* mac, uint32_t now_s) const noexcept;
   // Queues a message of datagrams iovs_[first, first + count) to `to` (UDP GSO when count > 1).

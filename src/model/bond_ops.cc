@@ -89,6 +89,7 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
     if (!r["bond_slave_of"].get<std::string>().empty() || t.any("Bond", "master", m))
       return make_error("PIF_ALREADY_BONDED", {m});
     if (r["VLAN"].get<int64_t>() >= 0) return make_error("PIF_IS_VLAN", {m});
+    if (t.any("tunnel", "access_PIF", m)) return make_error("IS_TUNNEL_ACCESS_PIF", {m});
     if (t.any("VLAN", "tagged_PIF", m))
       return make_error("PIF_VLAN_EXISTS", {r["device"].get<std::string>()});
     if (r["host"] != host) return make_error("PIF_CANNOT_BOND_CROSS_HOST", {m});

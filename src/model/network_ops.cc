@@ -164,6 +164,12 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     for (const auto& pif : t.where("PIF", "network", uuid)) t.set_field(pif, "MTU", mtu.value());
     return ok_status();
   }
+  if (o->cls == "network" && field == "external_VTEPs") {
+    if (auto st = check_external_vteps(value); !st) return st;
+    std::set<std::string> unique(value.begin(), value.end());
+    t.set_field(uuid, field, json(std::vector<std::string>(unique.begin(), unique.end())));
+    return ok_status();
+  }
   if (o->cls == "VIF" && field == "qos_algorithm_type") {
     const std::string v = value.get<std::string>();
     if (!v.empty() && v != "ratelimit") return make_error("INVALID_VALUE", {field, v});

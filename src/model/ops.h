@@ -82,6 +82,25 @@ Status bond_set_mode(Txn& t, const std::string& bond, const std::string& mode);
 Status bond_set_property(Txn& t, const std::string& bond, const std::string& key,
                          const std::string& value);
 
+// tunnel: tunnel.create (protocol "gre", xapi's default, or "vxlan"; the access PIF tunnelN is
+// plugged at once, which needs an IP configuration on the transport PIF) and destroy.
+Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
+                                  const std::string& network, const std::string& protocol);
+Status tunnel_destroy(Txn& t, const std::string& tunnel);
+// The network's key (VNI or GRE key) a tunnel carries.
+uint32_t tunnel_key(const Txn& t, const std::string& tunnel);
+// Whether it runs: both PIFs plugged, the transport PIF with a static IPv4 address.
+bool tunnel_active(const Txn& t, const std::string& tunnel);
+// The VTEPs its host sends the network's frames to: the transport addresses of the other hosts'
+// active tunnels on the network and the network's external VTEPs (sorted, without its own).
+std::vector<std::string> tunnel_remotes(const Txn& t, const std::string& tunnel);
+// tunnel.status: key, active, error (why not active), remote_VTEPs (comma-separated).
+json tunnel_status(const Txn& t, const std::string& tunnel);
+// A Static PIF's IPv4 address ("" otherwise).
+std::string pif_ipv4_address(const json& pif);
+// network.external_VTEPs: at most 64 unicast IPv4 addresses.
+Status check_external_vteps(const json& addrs);
+
 // VM (a minimal record owning VIFs) and VIF
 Result<std::string> vm_create(Txn& t, const json& record);
 Status vm_destroy(Txn& t, const std::string& vm);

@@ -51,6 +51,14 @@ Status pif_plug(Txn& t, const std::string& pif) {
   const Object& p = *t.get(pif);
   if (!p.rec["bond_slave_of"].get<std::string>().empty())
     return make_error("CANNOT_PLUG_BOND_SLAVE", {pif});
+  // A tunnel's access PIF needs its transport PIF, with an IP configuration.
+  for (const auto& tunnel : t.where("tunnel", "access_PIF", pif)) {
+    const std::string transport = t.get(tunnel)->rec["transport_PIF"];
+    const Object* tp = t.get(transport, "PIF");
+    if (!tp || tp->rec["ip_configuration_mode"] == "None")
+      return make_error("TRANSPORT_PIF_NOT_CONFIGURED", {transport});
+    if (auto st = pif_plug(t, transport); !st) return st;
+  }
   t.set_field(pif, "currently_attached", true);
   // A VLAN PIF needs the PIF that carries its tags.
   if (is_vlan_pif(p)) {
@@ -74,6 +82,8 @@ Status pif_forget(Txn& t, const std::string& pif) {
   if (!p.rec["bond_slave_of"].get<std::string>().empty() || t.any("Bond", "master", pif))
     return make_error("PIF_ALREADY_BONDED", {pif});
   if (t.any("VLAN", "tagged_PIF", pif)) return make_error("PIF_VLAN_STILL_EXISTS", {pif});
+  if (t.any("tunnel", "transport_PIF", pif) || t.any("tunnel", "access_PIF", pif))
+    return make_error("PIF_TUNNEL_STILL_EXISTS", {pif});
   t.erase(pif);
   return ok_status();
 }
@@ -87,6 +97,8 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
   if (!tagged.rec["bond_slave_of"].get<std::string>().empty())
     return make_error("CANNOT_ADD_VLAN_TO_BOND_SLAVE", {tagged_pif});
   if (is_vlan_pif(tagged)) return make_error("PIF_IS_VLAN", {tagged_pif});
+  if (t.any("tunnel", "access_PIF", tagged_pif))
+    return make_error("IS_TUNNEL_ACCESS_PIF", {tagged_pif});
   if (tag < 0 || tag > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
   if (!t.where("VLAN", Match{{"tagged_PIF", tagged_pif}, {"tag", tag}}).empty())
     return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});

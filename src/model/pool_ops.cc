@@ -36,6 +36,7 @@ Status pool_join_checks(const Txn& joiner, const json& master_host) {
     return make_error("POOL_JOINING_HOST_MUST_HAVE_SAME_API_VERSION",
                       {api_version(h->rec), api_version(master_host)});
   if (!joiner.all_of("Bond").empty()) return make_error("POOL_JOINING_HOST_HAS_BONDS", {});
+  if (!joiner.all_of("tunnel").empty()) return make_error("POOL_JOINING_HOST_HAS_TUNNELS", {});
   for (const auto& v : joiner.all_of("VLAN")) {
     const Object* untagged = joiner.get(str(joiner.get(v)->rec, "untagged_PIF"), "PIF");
     if (!untagged || !untagged->rec.value("management", false))
@@ -157,6 +158,8 @@ Status pool_eject(Txn& pool, const std::string& host) {
   for (const auto& pif : pool.where("PIF", "host", host)) {
     for (const auto& v : pool.where("VLAN", "untagged_PIF", pif)) pool.erase(v);
     for (const auto& b : pool.where("Bond", "master", pif)) pool.erase(b);
+    for (const char* end : {"access_PIF", "transport_PIF"})
+      for (const auto& tn : pool.where("tunnel", end, pif)) pool.erase(tn);
     pool.erase(pif);
   }
   pool.erase(host);

@@ -1,11 +1,13 @@
 #include "model/records.h"
 
+#include <openssl/rand.h>
 #include <strings.h>
 
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
 
+#include "model/ops.h"
 #include "model/utf8.h"
 #include "util/fnv1a.h"
 
@@ -88,6 +90,15 @@ std::string pif_metrics_uuid(const std::string& pif) {
   return out;
 }
 
+std::string random_xen_mac() {
+  unsigned char b[3];
+  RAND_bytes(b, sizeof b);
+  b[0] &= 0x7f;  // Xen's tools use 00:16:3e:00-7f; the upper half is reserved
+  char s[18];
+  std::snprintf(s, sizeof s, "00:16:3e:%02x:%02x:%02x", b[0], b[1], b[2]);
+  return s;
+}
+
 json full_record(const Txn& t, const std::string& uuid) {
   const Object* o = t.get(uuid);
   if (!o) return nullptr;
@@ -109,8 +120,7 @@ json full_record(const Txn& t, const std::string& uuid) {
       r[w] = cls->name == "PIF" ? pif_metrics_uuid(uuid) : "";
     } else if (w == "igmp_snooping_status") {
       r[w] = "disabled";  // hvnet floods multicast; it does not snoop IGMP
-    } else if (f.ref_class.empty() || w.starts_with("tunnel_") || w.starts_with("sriov_") ||
-               w == "PCI") {
+    } else if (f.ref_class.empty() || w.starts_with("sriov_") || w == "PCI") {
       // Live state filled in by the API from the data plane, operations in flight (none: a write
       // is one transaction) and objects of classes hvnet has no instance of yet.
       r[w] = zero(f.type);
@@ -124,9 +134,12 @@ json full_record(const Txn& t, const std::string& uuid) {
       if (w == "bond_master_of") back = "master";
       if (w == "VLAN_slave_of") back = "tagged_PIF";
       if (w == "slaves") back = "bond_slave_of";
+      if (w == "tunnel_access_PIF_of") back = "access_PIF";
+      if (w == "tunnel_transport_PIF_of") back = "transport_PIF";
       r[w] = t.where(f.ref_class, back, uuid);
     }
   }
+  if (cls->name == "tunnel") r["status"] = tunnel_status(t, uuid);
   return r;
 }
 

@@ -23,6 +23,8 @@ json new_pif_record(const json& device, const json& mac, const json& mtu, int64_
                     bool physical, const std::string& network, const std::string& host);
 // The uuid of a PIF's metrics object (PIF_metrics), derived from the PIF's.
 std::string pif_metrics_uuid(const std::string& pif);
+// A MAC in Xen's range for guests and virtual PIFs, 00:16:3e:00:00:00-7f:ff:ff, at random.
+std::string random_xen_mac();
 // The record with derived fields filled in from the other objects in `t`.
 json full_record(const Txn& t, const std::string& uuid);
 // Checks that `v` has the shape `f` needs (string, int as number or numeric string, bool, set,

@@ -98,7 +98,9 @@ std::vector<ClassSpec> build() {
         f("allowed_operations", "allowed-operations", T::kStringSet, A::kRO, "", true),
         f("current_operations", "current-operations", T::kStringMap, A::kRO, "", true),
         f("blobs", "blobs", T::kStringMap, A::kRO),
-        f("assigned_ips", "assigned-ips", T::kStringMap, A::kRO, "", true)},
+        f("assigned_ips", "assigned-ips", T::kStringMap, A::kRO, "", true),
+        // hvnet: VTEPs outside the pool (IPv4) that the network's tunnels also reach
+        w(f("external_VTEPs", "external-VTEPs", T::kStringSet, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(
@@ -196,6 +198,20 @@ std::vector<ClassSpec> build() {
         f("status", "status", T::kStringMap, A::kRO, "", true),
         f("other_config", "other-config", T::kStringMap, A::kRW)},
        {"uuid", "master", "slaves"}});
+  c.back().writers = Role::kPoolOperator;
+  // A host's end of a private network across hosts: its access PIF (device tunnelN) puts the
+  // network on the host, its transport PIF carries the encapsulated frames. hvnet is its own
+  // controller: status holds the network's key (the VNI or GRE key, one per network in the pool)
+  // with "active" and, when inactive, "error" computed from the model.
+  c.push_back({"tunnel",
+               "tunnel",
+               {f("uuid", "uuid", T::kString, A::kRO),
+                f("access_PIF", "access-PIF", T::kRef, A::kRO, "PIF"),
+                f("transport_PIF", "transport-PIF", T::kRef, A::kRO, "PIF"),
+                f("status", "status", T::kStringMap, A::kRO),
+                f("other_config", "other-config", T::kStringMap, A::kRW),
+                f("protocol", "protocol", T::kString, A::kRO)},
+               {"uuid", "access-PIF", "transport-PIF", "status", "protocol"}});
   c.back().writers = Role::kPoolOperator;
   c.push_back(
       {"VM",

@@ -1,8 +1,8 @@
 // The object model's schema: for each XenAPI class hvnet serves (host, network, PIF, VIF, VLAN,
-// Bond, VM, subject, role), its fields with their wire name, xe name, type, access and the role that may
-// write them (xapi's datamodel; tests/integration/test_rbac.py holds them to it). Generic API
-// messages (get_<f>, set_<f>, add_to_<f>, get_all_records…) and the xe CLI's record layout are
-// driven by these tables, so a field is declared once. Pure data: no I/O, no state.
+// Bond, tunnel, VM, subject, role), its fields with their wire name, xe name, type, access and the
+// role that may write them (xapi's datamodel; tests/integration/test_rbac.py holds them to it).
+// Generic API messages (get_<f>, set_<f>, add_to_<f>, get_all_records…) and the xe CLI's record
+// layout are driven by these tables, so a field is declared once. Pure data: no I/O, no state.
 #pragma once
 
 #include <optional>

@@ -1,5 +1,3 @@
-#include <openssl/rand.h>
-
 #include <cstdio>
 
 #include "model/ops.h"
@@ -9,15 +7,6 @@
 namespace hvnet::model {
 
 namespace {
-
-std::string random_xen_mac() {
-  unsigned char b[3];
-  RAND_bytes(b, sizeof b);
-  b[0] &= 0x7f;  // Xen's tools use 00:16:3e:00-7f; the upper half is reserved
-  char s[18];
-  std::snprintf(s, sizeof s, "00:16:3e:%02x:%02x:%02x", b[0], b[1], b[2]);
-  return s;
-}
 
 bool is_number(const std::string& s) {
   if (s.empty() || s.size() > 4) return false;

@@ -1,7 +1,10 @@
 // VXLAN datagrams from the wire: the header check, the VNI lookup, partial-checksum and
 // super-frame marking and the tag (vxlan::decap), then what transmitting the result through
 // another VTEP does to it (tag popped, checksum completed, TCP segmented to the tunnel's MTU).
-// Input: the datagram (8-byte VXLAN header, then the inner frame).
+// Input: the datagram (8-byte VXLAN header, then the inner frame); a reserved header byte picks
+// the sending VTEP.
+#include <arpa/inet.h>
+
 #include <cstring>
 #include <vector>
 
@@ -13,16 +16,19 @@
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   using namespace hvnet;
   static PacketPool pool(2);
-  static const std::vector<VxlanTunnel> tunnels{VxlanTunnel{1, 10, {}, 1450},  // (by VNI)
-                                                VxlanTunnel{77, 30, {}, 68},
-                                                VxlanTunnel{0x123456, 20, {}, 9000}};
+  static const std::vector<VxlanTunnel> tunnels{
+      VxlanTunnel{1, 10, {}, 1450},  // (by VNI)
+      VxlanTunnel{77, 30, {{htonl(0x0a000001)}, {htonl(0x0a000002)}}, 68},
+      VxlanTunnel{0x123456, 20, {}, 9000}};
   static std::vector<uint8_t> out(9300);
   if (size < 8 || size - 8 > kFrameCapacity) return 0;
   Packet* p = nullptr;
   if (pool.alloc(&p, 1) != 1) __builtin_trap();
   p->len = uint32_t(size - 8);
   std::memcpy(p->data, data + 8, p->len);
-  if (const VxlanTunnel* t = vxlan::decap(*p, data, tunnels)) {
+  // The sender: 10.0.0.0-3 by a reserved header byte (VNI 77 takes 10.0.0.1 and .2 only).
+  const in_addr from{htonl(0x0a000000u | (data[1] & 3u))};
+  if (const VxlanTunnel* t = vxlan::decap(*p, data, tunnels, from)) {
     if (p->len < 18 || (p->data[14] << 8 | p->data[15]) != t->tag) __builtin_trap();
     EgressFrame ef;
     if (ef.build(TxItem{p, VlanOp::kPop, 0})) {

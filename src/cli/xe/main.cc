@@ -496,6 +496,24 @@ std::vector<Command> network_commands() {
          }
          return x.done(x.call("VLAN.destroy", json::array({vlan.value()})));
        }},
+      {"tunnel-create",
+       {"pif-uuid", "network-uuid"},
+       {"protocol"},
+       "Create a new tunnel on a host (protocol gre, the default, or vxlan).",
+       [](Xe& x, A a) {
+         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
+         if (!pif) return fail(pif.error());
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         json args = json::array({pif.value(), net.value()});
+         if (a.has("protocol")) args.push_back(a.get("protocol"));
+         return x.print_uuid(x.call("tunnel.create", args));
+       }},
+      {"tunnel-destroy",
+       {"uuid"},
+       {},
+       "Destroy a tunnel.",
+       [](Xe& x, A a) { return x.on_uuid(a, "tunnel", "tunnel.destroy"); }},
       {"bond-create",
        {"network-uuid", "pif-uuids"},
        {"mac", "mode", "properties:"},

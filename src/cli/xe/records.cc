@@ -99,8 +99,9 @@ std::vector<XeRecord> build() {
         f("PIF-uuids", L::kSRO, "PIFs"), f("MTU", L::kRW, "MTU"), f("bridge", L::kRO, "bridge"),
         f("managed", L::kRO, "managed"), f("other-config", L::kMRW, "other_config"),
         f("blobs", L::kRO, "blobs"), f("tags", L::kSRW, "tags"),
-        f("default-locking-mode", L::kRW, "default_locking_mode"),
-        f("purpose", L::kSRW, "purpose")},
+        f("default-locking-mode", L::kRW, "default_locking_mode"), f("purpose", L::kSRW, "purpose"),
+        // hvnet: VTEPs outside the pool on the network's tunnels
+        f("external-VTEPs", L::kSRW, "external_VTEPs")},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

@@ -7,6 +7,8 @@
 
 #include "../mem_switch.h"
 #include "model/ops.h"
+#include "model/records.h"
+#include "util/ipv4.h"
 
 namespace hvnet {
 namespace {
@@ -140,6 +142,93 @@ TEST(Reconciler, UnpluggingTheTrunkTakesItsVlansAndPluggingBringsThemBack) {
     EXPECT_EQ(sw.ctl.topology().ports.size(), attached ? 1u : 0u);
   }
   EXPECT_EQ(topology_to_json(sw.ctl.topology()), whole);
+}
+
+// Tunnels of a pool of three seen from host 0: its VTEP on the transport PIF, remotes that
+// follow the other hosts, tags that stay while their networks stay.
+TEST(Reconciler, ActiveVxlanTunnelsBecomeOneVtepWhoseRemotesFollowThePool) {
+  Model m;  // host 0, eth0 plugged
+  std::vector<std::string> hosts, transport;
+  std::string a, b;
+  m.db.set_local_host(m.db.of_class("host").begin()->c_str());
+  m.write([&](model::Txn& t) {
+    hosts.push_back(model::local_host(t));
+    transport.push_back(m.pif);
+    for (int h = 1; h < 3; ++h) {
+      hosts.push_back(model::new_uuid());
+      t.put(hosts.back(), model::Object{"host", model::default_record(*model::find_class("host"))});
+      transport.push_back(
+          model::pif_scan(t, hosts.back(),
+                          {{"eth0", "52:54:00:00:0" + std::to_string(h) + ":01", 1500}})
+              .value()
+              .front());
+    }
+    for (int h = 0; h < 3; ++h) ASSERT_TRUE(model::pif_plug(t, transport[h]));
+    for (int h = 0; h < 3; ++h)
+      ASSERT_TRUE(model::pif_reconfigure_ip(
+          t, transport[h], "Static", "10.0.0." + std::to_string(h + 1), "255.255.255.0", "", ""));
+    a = model::network_create(t, {{"name_label", "a"}, {"MTU", 1450}}).value();
+    b = model::network_create(t, {{"name_label", "b"}}).value();
+    for (int h = 0; h < 2; ++h) ASSERT_TRUE(model::tunnel_create(t, transport[h], a, "vxlan"));
+    ASSERT_TRUE(model::tunnel_create(t, transport[0], b, "vxlan"));
+  });
+  Reconciler r;
+  test::MemSwitch sw;
+  model::Txn view(m.db, false);
+  const TopologySpec spec = r.rebuild(view);
+  ASSERT_TRUE(sw.ctl.apply(spec));
+  const std::string a_bridge = view.get(a)->rec["bridge"], b_bridge = view.get(b)->rec["bridge"];
+  const PortSpec* vtep = nullptr;
+  for (const auto& p : spec.ports)
+    if (p.kind == PortKind::kVxlan) vtep = &p;
+  ASSERT_TRUE(vtep);
+  EXPECT_EQ(vtep->name, "vx-xenbr0");
+  EXPECT_EQ(ipv4_text(vtep->vxlan.local), "10.0.0.1");
+  ASSERT_EQ(vtep->vxlan.tunnels.size(), 2u);
+  EXPECT_EQ(vtep->vxlan.tunnels[0].vni, 1u);  // a
+  EXPECT_EQ(vtep->vxlan.tunnels[0].mtu, 1450u);
+  ASSERT_EQ(vtep->vxlan.tunnels[0].remotes.size(), 1u);
+  EXPECT_EQ(ipv4_text(vtep->vxlan.tunnels[0].remotes[0]), "10.0.0.2");
+  EXPECT_TRUE(vtep->vxlan.tunnels[1].remotes.empty());  // b is on this host alone
+  EXPECT_EQ(vtep->vlans, (std::vector<VlanSpec>{{1, a_bridge}, {2, b_bridge}}));
+
+  // Host 2 joins network b: this host's VTEP gets a remote, no network changes its tag.
+  auto [changes, before] = m.write(
+      [&](model::Txn& t) { ASSERT_TRUE(model::tunnel_create(t, transport[2], b, "vxlan")); });
+  model::Txn now(m.db, false);
+  auto plan = r.plan(now, changes, before);
+  ASSERT_EQ(plan.delta.set_ports.size(), 1u);
+  const PortSpec& next = plan.delta.set_ports[0];
+  EXPECT_EQ(next.name, "vx-xenbr0");
+  ASSERT_EQ(next.vxlan.tunnels[1].remotes.size(), 1u);
+  EXPECT_EQ(ipv4_text(next.vxlan.tunnels[1].remotes[0]), "10.0.0.3");
+  EXPECT_TRUE(plan.delta.set_vlans.empty() && plan.delta.del_vlans.empty() &&
+              plan.delta.del_ports.empty());
+  ASSERT_TRUE(sw.ctl.apply(plan.delta));
+  r.adopt(std::move(plan));
+
+  // Network a's tunnel here goes: its tag goes, b keeps tag 2.
+  auto [gone, replaced] = m.write([&](model::Txn& t) {
+    for (const auto& tn : t.where("tunnel", "transport_PIF", transport[0]))
+      if (t.get(t.get(tn)->rec["access_PIF"].get<std::string>())->rec["network"] == a)
+        ASSERT_TRUE(model::tunnel_destroy(t, tn));
+  });
+  model::Txn after(m.db, false);
+  auto undo = r.plan(after, gone, replaced);
+  ASSERT_EQ(undo.delta.set_ports.size(), 1u);
+  EXPECT_EQ(undo.delta.set_ports[0].vlans, (std::vector<VlanSpec>{{2, b_bridge}}));
+  EXPECT_EQ(undo.delta.del_vlans,
+            (std::vector<std::pair<std::string, uint16_t>>{{"vx-xenbr0", 1}}));
+  ASSERT_TRUE(sw.ctl.apply(undo.delta));
+  r.adopt(std::move(undo));
+
+  // Host 2 is ejected: network b has no remote left.
+  auto [ej, ej_before] =
+      m.write([&](model::Txn& t) { ASSERT_TRUE(model::pool_eject(t, hosts[2])); });
+  model::Txn ejected(m.db, false);
+  auto p3 = r.plan(ejected, ej, ej_before);
+  ASSERT_EQ(p3.delta.set_ports.size(), 1u);
+  EXPECT_TRUE(p3.delta.set_ports[0].vxlan.tunnels[0].remotes.empty());
 }
 
 TEST(SwitchController, ADeltaIsValidatedAgainstTheStateItLeadsTo) {

@@ -163,6 +163,44 @@ TEST_F(VxlanPortTest, DropsUnknownVniMissingFlagAndRunts) {
   EXPECT_EQ(port->stats().rx_dropped.load(), 3u);
 }
 
+TEST_F(VxlanPortTest, DatagramsFromAVtepTheNetworkDoesNotReachAreDropped) {
+  auto f = test::frame("02:00:00:00:00:01", "02:00:00:00:00:99");
+  peer3->send_to("127.0.0.1", port_no, datagram(43, f));  // VNI 43 reaches 127.0.0.2 only
+  peer2->send_to("127.0.0.1", port_no, datagram(43, f));
+  size_t got = 0;
+  for (int i = 0; i < 10 && port->stats().rx_dropped + got < 2; ++i) got += receive().size();
+  EXPECT_EQ(got, 1u);
+  EXPECT_EQ(port->stats().rx_dropped.load(), 1u);
+}
+
+TEST_F(VxlanPortTest, NewTunnelsApplyLiveAndForgetWhatWasLearnedBehindAVtepThatLeft) {
+  auto f = test::frame("02:00:00:00:00:01", "02:00:00:00:00:99");
+  peer3->send_to("127.0.0.1", port_no, datagram(42, f));
+  ASSERT_EQ(receive().size(), 1u);
+  ASSERT_EQ(port->status()["tunnels"][0]["learned"].size(), 1u);
+  const int fd = port->fd();
+  // 127.0.0.3 leaves VNI 42; VNI 44 arrives under tag 3; VNI 43 goes.
+  port->set_tunnels({VxlanTunnel{44, 3, {addr("127.0.0.3")}, 1450},
+                     VxlanTunnel{42, 1, {addr("127.0.0.2")}, 1450}});
+  EXPECT_EQ(port->fd(), fd);  // the same socket
+  auto st = port->status();
+  ASSERT_EQ(st["tunnels"].size(), 2u);
+  EXPECT_EQ(st["tunnels"][0]["vni"], 42);
+  EXPECT_TRUE(st["tunnels"][0]["learned"].empty());
+  // A frame to the MAC once behind 127.0.0.3 is flooded to VNI 42's one remote now.
+  send(test::frame("02:00:00:00:00:99", "02:00:00:00:00:01"), VlanOp::kPush, 1);
+  EXPECT_FALSE(peer2->take().empty());
+  EXPECT_TRUE(peer3->idle());
+  send(f, VlanOp::kPush, 3);
+  auto d = peer3->take();
+  ASSERT_FALSE(d.empty());
+  EXPECT_EQ((d[4] << 16 | d[5] << 8 | d[6]), 44);
+  peer3->send_to("127.0.0.1", port_no, datagram(44, f));
+  auto got = receive();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(test::frame_vid(got[0]), 3);
+}
+
 TEST_F(VxlanPortTest, TcpSuperFramesAreCutToTheTunnelMtu) {
   auto b = test::tcp_frame(false, 8000, 1398, 0x10);  // 20 + 32 + 1398 = 1450
   send(b.frame, VlanOp::kPush, 2, b.vnet);
@@ -219,7 +257,7 @@ TEST(VxlanDecap, SuperFrameFromALocalVtepGetsGsoFieldsForTheTunnelMtu) {
   std::vector<VxlanTunnel> tunnels{VxlanTunnel{9, 5, {}, 1450}};
   uint8_t hdr[8];
   vxlan::write_header(hdr, 9);
-  const VxlanTunnel* t = vxlan::decap(*p, hdr, tunnels);
+  const VxlanTunnel* t = vxlan::decap(*p, hdr, tunnels, in_addr{});
   ASSERT_EQ(t, &tunnels[0]);
   EXPECT_EQ(p->vnet.gso_type, VnetHdr::kGsoTcpV4);
   EXPECT_EQ(p->vnet.gso_size, 1450u - 20 - 32);
@@ -230,7 +268,7 @@ TEST(VxlanDecap, SuperFrameFromALocalVtepGetsGsoFieldsForTheTunnelMtu) {
   auto small = test::tcp_frame(false, 1000, 0, 0x10);
   std::memcpy(p->data, small.frame.data(), small.frame.size());
   p->len = uint32_t(small.frame.size());
-  ASSERT_TRUE(vxlan::decap(*p, hdr, tunnels));
+  ASSERT_TRUE(vxlan::decap(*p, hdr, tunnels, in_addr{}));
   EXPECT_FALSE(p->vnet.is_gso());
   EXPECT_TRUE(p->vnet.flags & VnetHdr::kFlagNeedsCsum);
   pool.free(p);

@@ -12,7 +12,7 @@
 #include "hostnet/xdp_features.h"
 #include "io/af_packet_port.h"
 #include "io/tap_port.h"
-#include "io/vxlan_port.h"
+#include "io/tunnel_port.h"
 #include "io/xdp_port.h"
 #include "packet/mac.h"
 
@@ -117,8 +117,8 @@ PortFactory kernel_port_factory(hostnet::LinkMonitor& links, PifBackend backend)
     std::shared_ptr<Port> port;
     if (spec.kind == PortKind::kAfPacket) {
       port = pif(spec.name, mtu, &err);
-    } else if (spec.kind == PortKind::kVxlan) {
-      port = VxlanPort::open(spec.name, spec.vxlan, &err);
+    } else if (is_tunnel(spec.kind)) {
+      port = TunnelPort::open(spec.name, spec.tunnel, &err);
     } else {
       port = TapPort::open(spec.name, spec.kind, mtu, spec.mac, &err);
     }

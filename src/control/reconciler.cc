@@ -154,35 +154,40 @@ std::optional<VlanItem> vlan_item(const Txn& t, const std::string& vlan) {
   return VlanItem{trunk->rec["device"], uint16_t(v->rec["tag"].get<int64_t>()), bridge};
 }
 
-// This host's VXLAN endpoint on a transport PIF: the port named vx-<bridge of the transport PIF>
-// on its static address, with a tunnel per active vxlan tunnel on the PIF (the network's key as
-// VNI, the other hosts' transport addresses and the network's external VTEPs as remotes). A
+// This host's tunnel endpoint of `protocol` on a transport PIF: the port named vx-<bridge> (vxlan)
+// or gre-<bridge> after the transport PIF's network, on its static address, carrying each active
+// tunnel of the protocol on the PIF (the network's key as VNI or GRE key, the other hosts'
+// transport addresses and the network's external VTEPs as remotes). A
 // network keeps its tag while it stays (`was`: the item the data plane has), so a change to one
 // network's tunnels never moves another's.
-std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, const PortSpec* was,
-                                  uint16_t udp_port) {
+std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, TunnelProtocol protocol,
+                                  const PortSpec* was, uint16_t udp_port) {
   const model::Object* o = t.get(pif, "PIF");
   if (!local_pif(t, o) || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
   const std::string local = model::pif_ipv4_address(o->rec);
   const std::string bridge = bridge_of(t, o->rec["network"]);
   PortSpec p;
-  p.name = ("vx-" + bridge).substr(0, 15);
-  p.kind = PortKind::kVxlan;
-  if (local.empty() || bridge.empty() || inet_pton(AF_INET, local.c_str(), &p.vxlan.local) != 1)
+  const bool gre = protocol == TunnelProtocol::kGre;
+  p.name = ((gre ? "gre-" : "vx-") + bridge).substr(0, 15);
+  p.kind = gre ? PortKind::kGre : PortKind::kVxlan;
+  p.tunnel.protocol = protocol;
+  if (local.empty() || bridge.empty() || inet_pton(AF_INET, local.c_str(), &p.tunnel.local) != 1)
     return std::nullopt;
-  p.vxlan.udp_port = udp_port;
+  p.tunnel.udp_port = udp_port;
   std::map<std::string, uint16_t> kept;  // network -> tag
   std::set<uint16_t> taken;
   if (was)
     for (const auto& v : was->vlans) kept.emplace(v.network, v.tag);
-  std::vector<std::pair<VxlanTunnel, std::string>> tunnels;
+  std::vector<std::pair<TunnelNet, std::string>> tunnels;
   for (const auto& tn : t.where("tunnel", "transport_PIF", pif)) {
-    if (t.get(tn)->rec["protocol"] != "vxlan" || !model::tunnel_active(t, tn)) continue;
+    if (t.get(tn)->rec["protocol"] != tunnel_protocol_name(protocol) ||
+        !model::tunnel_active(t, tn))
+      continue;
     const model::Object* access = t.get(t.get(tn)->rec["access_PIF"].get<std::string>(), "PIF");
     const std::string net = access ? bridge_of(t, access->rec["network"]) : "";
     const auto spec = network_item(t, access ? access->rec["network"].get<std::string>() : "");
     if (net.empty() || !spec) continue;
-    VxlanTunnel vt;
+    TunnelNet vt;
     vt.vni = model::tunnel_key(t, tn);
     vt.mtu = spec->mtu;
     for (const auto& r : model::tunnel_remotes(t, tn)) {
@@ -206,21 +211,26 @@ std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, const Po
       taken.insert(next);
     }
     p.vlans.push_back(VlanSpec{vt.tag, net});
-    p.vxlan.tunnels.push_back(std::move(vt));
+    p.tunnel.nets.push_back(std::move(vt));
   }
   return p;
 }
 
 // Port items are keyed by the object they come from: "pif:<uuid>" (trunk), "ip:<uuid>" (internal
-// port of an IP-configured PIF), "vif:<uuid>", "vxlan:<uuid>" (VTEP on a transport PIF).
-constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:", kVtep = "vxlan:";
+// port of an IP-configured PIF), "vif:<uuid>", "vxlan:<uuid>" and "gre:<uuid>" (tunnel endpoints
+// on a transport PIF).
+constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:", kVtep = "vxlan:",
+                           kGreVtep = "gre:";
 
 std::optional<PortSpec> port_item(const Txn& t, const std::string& key, const PortSpec* was,
                                   uint16_t vxlan_port) {
   auto rest = [&](std::string_view prefix) { return key.substr(prefix.size()); };
   if (key.starts_with(kTrunk)) return trunk_item(t, rest(kTrunk));
   if (key.starts_with(kInternal)) return internal_item(t, rest(kInternal));
-  if (key.starts_with(kVtep)) return vtep_item(t, rest(kVtep), was, vxlan_port);
+  if (key.starts_with(kVtep))
+    return vtep_item(t, rest(kVtep), TunnelProtocol::kVxlan, was, vxlan_port);
+  if (key.starts_with(kGreVtep))
+    return vtep_item(t, rest(kGreVtep), TunnelProtocol::kGre, was, vxlan_port);
   return vif_item(t, rest(kVif));
 }
 
@@ -312,8 +322,9 @@ Reconciler::Plan Reconciler::plan(const model::Txn& t, const std::vector<store::
   }
   if (dirty.vteps) {
     for (const auto& [key, spec] : ports_)
-      if (key.starts_with(kVtep)) dirty.ports.insert(key);
-    for (const auto& pif : local_transports(t)) dirty.ports.insert(std::string(kVtep) + pif);
+      if (is_tunnel(spec.kind)) dirty.ports.insert(key);
+    for (const auto& pif : local_transports(t))
+      for (auto prefix : {kVtep, kGreVtep}) dirty.ports.insert(std::string(prefix) + pif);
   }
   Plan p;
   for (const auto& uuid : dirty.nets) {
@@ -408,10 +419,12 @@ TopologySpec Reconciler::rebuild(const model::Txn& t) {
       ports_.emplace(std::string(kVif) + vif, std::move(*p));
     }
   for (const auto& pif : local_transports(t))
-    if (auto p = vtep_item(t, pif, nullptr, vxlan_port_)) {
-      spec.ports.push_back(*p);
-      ports_.emplace(std::string(kVtep) + pif, std::move(*p));
-    }
+    for (auto [prefix, protocol] :
+         {std::pair{kVtep, TunnelProtocol::kVxlan}, std::pair{kGreVtep, TunnelProtocol::kGre}})
+      if (auto p = vtep_item(t, pif, protocol, nullptr, vxlan_port_)) {
+        spec.ports.push_back(*p);
+        ports_.emplace(std::string(prefix) + pif, std::move(*p));
+      }
   for (const auto& vlan : t.all_of("VLAN"))
     if (auto v = vlan_item(t, vlan)) {
       spec.ports[trunk_at.at(v->port)].vlans.push_back(VlanSpec{v->tag, v->network});

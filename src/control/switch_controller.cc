@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "io/vxlan_port.h"
+#include "io/tunnel_port.h"
 #include "packet/headers.h"
 #include "packet/mac.h"
 
@@ -62,7 +62,7 @@ std::string port_identity(const PortSpec& p) {
   one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
   one.qos_kbps = 0;
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
-  one.vxlan.tunnels.clear();   // a VTEP's tunnels change live (VxlanPort::set_tunnels)
+  one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
   return port_settings_json(one).dump();
 }
@@ -259,8 +259,8 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   for (const auto& [name, p] : next.ports) {
     auto cur = ports_.find(name);
     if (!p || opened.count(name) || cur == ports_.end()) continue;
-    if (auto* vx = dynamic_cast<VxlanPort*>(cur->second.port.get()))
-      vx->set_tunnels(p->vxlan.tunnels);
+    if (auto* vx = dynamic_cast<TunnelPort*>(cur->second.port.get()))
+      vx->set_tunnels(p->tunnel.nets);
   }
   auto snap = std::make_shared<Snapshot>(*snap_);
   if (d.mac_ageing_s) snap->mac_ageing_s = *d.mac_ageing_s;
@@ -476,7 +476,7 @@ nlohmann::json SwitchController::port_status(const std::string& name) {
   }
   nlohmann::json out = nlohmann::json::object();
   if (auto* bond = dynamic_cast<BondPort*>(port.get())) out = bond->status();
-  if (auto* vx = dynamic_cast<VxlanPort*>(port.get())) out = vx->status();
+  if (auto* vx = dynamic_cast<TunnelPort*>(port.get())) out = vx->status();
   return out;
 }
 
@@ -516,8 +516,8 @@ nlohmann::json SwitchController::stats_json() const {
                             {"tx_packets", s.tx_packets.load()},
                             {"tx_bytes", s.tx_bytes.load()},
                             {"tx_errors", s.tx_errors.load()}};
-      if (auto* vx = dynamic_cast<VxlanPort*>(op.port.get()))
-        out["ports"][name]["vxlan"] = vx->status();  // remote VTEPs and learned MACs per VNI
+      if (auto* vx = dynamic_cast<TunnelPort*>(op.port.get()))
+        out["ports"][name]["tunnel"] = vx->status();  // remote VTEPs and learned MACs per key
     }
   }
   const Datapath::Totals d = dp_.totals();

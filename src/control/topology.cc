@@ -18,6 +18,7 @@ Result<PortKind> parse_kind(const std::string& s) {
   if (s == "af_packet" || s == "pif") return PortKind::kAfPacket;
   if (s == "bond") return PortKind::kBond;
   if (s == "vxlan") return PortKind::kVxlan;
+  if (s == "gre") return PortKind::kGre;
   return make_error("INVALID_VALUE", {"type", s});
 }
 
@@ -39,29 +40,35 @@ Result<in_addr> parse_ipv4(const std::string& what, const nlohmann::json& v) {
   return a;
 }
 
-// A VXLAN endpoint: "local", "udp_port", "tunnels": [{"vni", "network", "remotes": [...]}].
-// Tunnel i is presented to the switch under tag i + 1.
-Status parse_vxlan(const nlohmann::json& p, const TopologySpec& topo, PortSpec& ps) {
+// A tunnel endpoint: "local", "tunnels": [{"vni" (vxlan) or "key" (gre), "network",
+// "remotes": [...]}], and for vxlan "udp_port". Tunnel i is presented to the switch under tag i+1.
+Status parse_tunnel(const nlohmann::json& p, const TopologySpec& topo, PortSpec& ps) {
+  const bool gre = ps.kind == PortKind::kGre;
+  ps.tunnel.protocol = gre ? TunnelProtocol::kGre : TunnelProtocol::kVxlan;
   if (p.contains("vlans"))
-    return make_error("INVALID_VALUE", {"vlans", "a vxlan port has tunnels"});
+    return make_error("INVALID_VALUE", {"vlans", "a tunnel port has tunnels"});
   auto local = parse_ipv4("local", p.value("local", nlohmann::json("0.0.0.0")));
   if (!local) return local.error();
-  ps.vxlan.local = local.value();
+  ps.tunnel.local = local.value();
+  if (gre && p.contains("udp_port"))
+    return make_error("INVALID_VALUE", {"udp_port", "GRE has no ports"});
   auto port = get_number<uint16_t>(p, "udp_port", kVxlanDefaultPort, 1, 65535, "INVALID_VALUE");
   if (!port) return make_error("INVALID_VALUE", {"udp_port", port.error().params.at(0)});
-  ps.vxlan.udp_port = port.value();
+  ps.tunnel.udp_port = port.value();
   const auto tunnels = p.value("tunnels", nlohmann::json::array());
   if (!tunnels.is_array() || tunnels.size() > 4094)
     return make_error("INVALID_VALUE", {"tunnels", "an array of at most 4094"});
+  const char* key_name = gre ? "key" : "vni";
   for (const auto& t : tunnels) {
     if (!t.is_object() || !t.contains("network") || !t["network"].is_string())
       return make_error("INVALID_VALUE", {"tunnels", t.dump()});
-    auto vni = get_number<uint32_t>(t, "vni", 0, 1, kVxlanMaxVni, "INVALID_VALUE");
+    auto vni =
+        get_number<uint32_t>(t, key_name, 0, 1, gre ? UINT32_MAX : kVxlanMaxVni, "INVALID_VALUE");
     if (!vni || vni.value() == 0)
-      return make_error("INVALID_VALUE", {"vni", t.value("vni", nlohmann::json()).dump()});
-    VxlanTunnel vt;
+      return make_error("INVALID_VALUE", {key_name, t.value(key_name, nlohmann::json()).dump()});
+    TunnelNet vt;
     vt.vni = vni.value();
-    vt.tag = uint16_t(ps.vxlan.tunnels.size() + 1);
+    vt.tag = uint16_t(ps.tunnel.nets.size() + 1);
     for (const auto& r : t.value("remotes", nlohmann::json::array())) {
       auto a = parse_ipv4("remotes", r);
       if (!a) return a.error();
@@ -69,7 +76,7 @@ Status parse_vxlan(const nlohmann::json& p, const TopologySpec& topo, PortSpec& 
     }
     ps.vlans.push_back(VlanSpec{vt.tag, t["network"].get<std::string>()});
     if (const NetworkSpec* n = topo.network(ps.vlans.back().network)) vt.mtu = n->mtu;
-    ps.vxlan.tunnels.push_back(std::move(vt));
+    ps.tunnel.nets.push_back(std::move(vt));
   }
   return ok_status();
 }
@@ -175,8 +182,8 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     ps.network = p.value("network", std::string());
     ps.mac = p.value("mac", std::string());
     if (!ps.mac.empty() && !MacAddr::parse(ps.mac)) return make_error("MAC_INVALID", {ps.mac});
-    if (ps.kind == PortKind::kVxlan) {
-      if (auto st = parse_vxlan(p, t, ps); !st) return st.error();
+    if (is_tunnel(ps.kind)) {
+      if (auto st = parse_tunnel(p, t, ps); !st) return st.error();
     }
     for (const auto& v : p.value("vlans", nlohmann::json::array())) {
       if (!v.is_object() || !v.contains("network") || !v["network"].is_string())
@@ -237,14 +244,15 @@ Status validate_topology(const TopologySpec& t) {
     if (!p.network.empty() && !nets.count(p.network))
       return make_error("HANDLE_INVALID", {"network", p.network});
     const bool trunk = is_trunk(p.kind);
-    if (p.kind == PortKind::kVxlan) {
+    if (is_tunnel(p.kind)) {
       if (!p.network.empty())
         return make_error("INVALID_VALUE",
-                          {"network", "a vxlan port carries its tunnels' networks"});
+                          {"network", "a tunnel port carries its tunnels' networks"});
       std::set<uint32_t> vnis;
-      for (const auto& t : p.vxlan.tunnels)
+      for (const auto& t : p.tunnel.nets)
         if (!vnis.insert(t.vni).second)
-          return make_error("INVALID_VALUE", {"vni", std::to_string(t.vni)});
+          return make_error("INVALID_VALUE",
+                            {p.kind == PortKind::kGre ? "key" : "vni", std::to_string(t.vni)});
     }
     if (!trunk && p.network.empty()) return make_error("INVALID_VALUE", {"network", p.name});
     if (!trunk && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
@@ -292,13 +300,14 @@ nlohmann::json port_settings_json(const PortSpec& p) {
     pj["members"] = p.members;
     pj.update(bond_config_to_json(p.bond));
   }
-  if (p.kind == PortKind::kVxlan) {
-    pj["local"] = ipv4_text(p.vxlan.local);
-    pj["udp_port"] = p.vxlan.udp_port;
+  if (is_tunnel(p.kind)) {
+    const bool gre = p.kind == PortKind::kGre;
+    pj["local"] = ipv4_text(p.tunnel.local);
+    if (!gre) pj["udp_port"] = p.tunnel.udp_port;
     pj["tunnels"] = nlohmann::json::array();
-    for (size_t i = 0; i < p.vxlan.tunnels.size(); ++i) {
-      const VxlanTunnel& t = p.vxlan.tunnels[i];
-      nlohmann::json tj{{"vni", t.vni},
+    for (size_t i = 0; i < p.tunnel.nets.size(); ++i) {
+      const TunnelNet& t = p.tunnel.nets[i];
+      nlohmann::json tj{{gre ? "key" : "vni", t.vni},
                         {"network", i < p.vlans.size() ? p.vlans[i].network : ""},
                         {"mtu", t.mtu}};
       tj["remotes"] = nlohmann::json::array();
@@ -352,7 +361,7 @@ nlohmann::json topology_to_json(const TopologySpec& t) {
   j["ports"] = nlohmann::json::array();
   for (const auto& p : t.ports) {
     nlohmann::json pj = port_settings_json(p);
-    if (!p.vlans.empty() && p.kind != PortKind::kVxlan) {
+    if (!p.vlans.empty() && !is_tunnel(p.kind)) {
       pj["vlans"] = nlohmann::json::array();
       for (const auto& v : p.vlans) pj["vlans"].push_back({{"tag", v.tag}, {"network", v.network}});
     }

@@ -12,7 +12,7 @@
 #include "dataplane/bond_port.h"
 #include "dataplane/locking_filter.h"
 #include "io/port.h"
-#include "io/vxlan_port.h"
+#include "io/tunnel_port.h"
 #include "model/result.h"
 
 namespace hvnet {
@@ -43,9 +43,9 @@ struct PortSpec {
   LockingSpec locking;               // TAP (VIF) only: anti-spoofing
   uint64_t qos_kbps = 0;             // TAP (VIF) only: transmit limit, kilobytes/s (0 = none)
   BondConfig bond;                   // bond only
-  // vxlan only: the tunnel endpoint. Each tunnel's network is also in `vlans`, under the local
+  // tunnel ports only: the endpoint. Each tunnel's network is also in `vlans`, under the local
   // tag the port presents that VNI's frames with (1, 2, ... in the order written).
-  VxlanConfig vxlan;
+  TunnelConfig tunnel;
 };
 
 struct TopologySpec {
@@ -89,10 +89,14 @@ nlohmann::json port_settings_json(const PortSpec& p);
 // What turns `from` into `to`.
 TopologyDelta topology_diff(const TopologySpec& from, const TopologySpec& to);
 
-// Ports that carry several networks by tag (PIFs, bonds, VXLAN endpoints); the rest are access
+// Tunnel endpoints (VXLAN, GRE): TunnelPort, configured by PortSpec::tunnel.
+inline bool is_tunnel(PortKind k) {
+  return k == PortKind::kVxlan || k == PortKind::kGre;
+}
+// Ports that carry several networks by tag (PIFs, bonds, tunnel endpoints); the rest are access
 // ports with one untagged network.
 inline bool is_trunk(PortKind k) {
-  return k == PortKind::kAfPacket || k == PortKind::kBond || k == PortKind::kVxlan;
+  return k == PortKind::kAfPacket || k == PortKind::kBond || is_tunnel(k);
 }
 
 inline constexpr uint32_t kMinMtu = 68;

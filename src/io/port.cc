@@ -18,6 +18,8 @@ const char* port_kind_name(PortKind k) noexcept {
       return "af_xdp";
     case PortKind::kVxlan:
       return "vxlan";
+    case PortKind::kGre:
+      return "gre";
   }
   return "unknown";
 }

@@ -41,7 +41,7 @@ struct TxItem {
   uint16_t tci;  // tag control for kPush/kRetag
 };
 
-enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond, kXdp, kVxlan };
+enum class PortKind : uint8_t { kTap, kInternal, kAfPacket, kMemory, kBond, kXdp, kVxlan, kGre };
 const char* port_kind_name(PortKind k) noexcept;
 
 // Cache-line aligned, and so are its counters and tx lock: a port written by one forwarding

@@ -125,7 +125,9 @@ std::unique_ptr<TapPort> TapPort::open(const std::string& name, PortKind kind, u
     *error = "invalid interface name for " + name;
     return nullptr;
   }
-  const int ns = netns_holding(name);
+  // A VIF's TAP may have been moved into the VM's namespace; a host's internal port never leaves
+  // (and another hvnetd on this kernel may have one of the same name in its own namespace).
+  const int ns = kind == PortKind::kTap ? netns_holding(name) : -1;
   auto port = in_netns(ns, [&] { return open_here(name, kind, mtu, mac, error); });
   if (ns >= 0) {
     if (port) spdlog::info("re-attached to {} in a VM's network namespace", name);

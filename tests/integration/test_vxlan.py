@@ -48,7 +48,7 @@ def test_vm_and_kernel_vtep_reach_each_other(lab):
     assert received(ping(kns, "10.81.0.1", count=3)) == 3
     # The kernel VTEP's MAC was learned behind its address, on the tunnel's VNI.
     st = d.stats()["ports"][vxport]
-    tunnel = st["vxlan"]["tunnels"][0]
+    tunnel = st["tunnel"]["tunnels"][0]
     assert tunnel["vni"] == VNI and tunnel["remotes"] == ["10.80.0.2"]
     kmac = sh("cat", f"/sys/class/net/{kvx}/address", ns=kns).stdout.strip()
     assert {"mac": kmac, "vtep": "10.80.0.2"} in [

@@ -183,13 +183,13 @@ TEST(Reconciler, ActiveVxlanTunnelsBecomeOneVtepWhoseRemotesFollowThePool) {
     if (p.kind == PortKind::kVxlan) vtep = &p;
   ASSERT_TRUE(vtep);
   EXPECT_EQ(vtep->name, "vx-xenbr0");
-  EXPECT_EQ(ipv4_text(vtep->vxlan.local), "10.0.0.1");
-  ASSERT_EQ(vtep->vxlan.tunnels.size(), 2u);
-  EXPECT_EQ(vtep->vxlan.tunnels[0].vni, 1u);  // a
-  EXPECT_EQ(vtep->vxlan.tunnels[0].mtu, 1450u);
-  ASSERT_EQ(vtep->vxlan.tunnels[0].remotes.size(), 1u);
-  EXPECT_EQ(ipv4_text(vtep->vxlan.tunnels[0].remotes[0]), "10.0.0.2");
-  EXPECT_TRUE(vtep->vxlan.tunnels[1].remotes.empty());  // b is on this host alone
+  EXPECT_EQ(ipv4_text(vtep->tunnel.local), "10.0.0.1");
+  ASSERT_EQ(vtep->tunnel.nets.size(), 2u);
+  EXPECT_EQ(vtep->tunnel.nets[0].vni, 1u);  // a
+  EXPECT_EQ(vtep->tunnel.nets[0].mtu, 1450u);
+  ASSERT_EQ(vtep->tunnel.nets[0].remotes.size(), 1u);
+  EXPECT_EQ(ipv4_text(vtep->tunnel.nets[0].remotes[0]), "10.0.0.2");
+  EXPECT_TRUE(vtep->tunnel.nets[1].remotes.empty());  // b is on this host alone
   EXPECT_EQ(vtep->vlans, (std::vector<VlanSpec>{{1, a_bridge}, {2, b_bridge}}));
 
   // Host 2 joins network b: this host's VTEP gets a remote, no network changes its tag.
@@ -200,8 +200,8 @@ TEST(Reconciler, ActiveVxlanTunnelsBecomeOneVtepWhoseRemotesFollowThePool) {
   ASSERT_EQ(plan.delta.set_ports.size(), 1u);
   const PortSpec& next = plan.delta.set_ports[0];
   EXPECT_EQ(next.name, "vx-xenbr0");
-  ASSERT_EQ(next.vxlan.tunnels[1].remotes.size(), 1u);
-  EXPECT_EQ(ipv4_text(next.vxlan.tunnels[1].remotes[0]), "10.0.0.3");
+  ASSERT_EQ(next.tunnel.nets[1].remotes.size(), 1u);
+  EXPECT_EQ(ipv4_text(next.tunnel.nets[1].remotes[0]), "10.0.0.3");
   EXPECT_TRUE(plan.delta.set_vlans.empty() && plan.delta.del_vlans.empty() &&
               plan.delta.del_ports.empty());
   ASSERT_TRUE(sw.ctl.apply(plan.delta));
@@ -228,7 +228,7 @@ TEST(Reconciler, ActiveVxlanTunnelsBecomeOneVtepWhoseRemotesFollowThePool) {
   model::Txn ejected(m.db, false);
   auto p3 = r.plan(ejected, ej, ej_before);
   ASSERT_EQ(p3.delta.set_ports.size(), 1u);
-  EXPECT_TRUE(p3.delta.set_ports[0].vxlan.tunnels[0].remotes.empty());
+  EXPECT_TRUE(p3.delta.set_ports[0].tunnel.nets[0].remotes.empty());
 }
 
 TEST(SwitchController, ADeltaIsValidatedAgainstTheStateItLeadsTo) {

@@ -49,10 +49,10 @@ TEST(Topology, VxlanTunnelsBecomeTagsOfATrunkAndRoundTrip) {
   EXPECT_EQ(p.vlans[0].tag, 1);
   EXPECT_EQ(p.vlans[0].network, "priv");
   EXPECT_EQ(p.vlans[1].tag, 2);
-  EXPECT_EQ(p.vxlan.udp_port, 4789);
-  EXPECT_EQ(p.vxlan.tunnels[0].remotes.size(), 2u);
-  EXPECT_EQ(p.vxlan.tunnels[0].mtu, 1450u);  // the network's: super-frames are cut to it
-  EXPECT_EQ(p.vxlan.tunnels[1].vni, 16777215u);
+  EXPECT_EQ(p.tunnel.udp_port, 4789);
+  EXPECT_EQ(p.tunnel.nets[0].remotes.size(), 2u);
+  EXPECT_EQ(p.tunnel.nets[0].mtu, 1450u);  // the network's: super-frames are cut to it
+  EXPECT_EQ(p.tunnel.nets[1].vni, 16777215u);
   auto again = parse_topology(topology_to_json(r.value()));
   ASSERT_TRUE(again);
   EXPECT_EQ(topology_to_json(again.value()), topology_to_json(r.value()));

@@ -1,7 +1,7 @@
 // The VXLAN endpoint on loopback (no root): the encapsulation on the wire, decapsulation into
 // the tunnel's tag, learning of remote MACs per VNI, head-end replication, the drops, software
 // segmentation to the tunnel's MTU, and super-frames from a VTEP on this host.
-#include "io/vxlan_port.h"
+#include "io/tunnel_port.h"
 
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
@@ -72,13 +72,13 @@ class VxlanPortTest : public ::testing::Test {
  protected:
   void SetUp() override {
     port_no = uint16_t(20000 + std::random_device{}() % 20000);
-    VxlanConfig cfg;
+    TunnelConfig cfg;
     cfg.local = addr("127.0.0.1");
     cfg.udp_port = port_no;
-    cfg.tunnels = {VxlanTunnel{42, 1, {addr("127.0.0.2"), addr("127.0.0.3")}, 1450},
-                   VxlanTunnel{43, 2, {addr("127.0.0.2")}, 1450}};
+    cfg.nets = {TunnelNet{42, 1, {addr("127.0.0.2"), addr("127.0.0.3")}, 1450},
+                TunnelNet{43, 2, {addr("127.0.0.2")}, 1450}};
     std::string err;
-    port = VxlanPort::open("vx", cfg, &err);
+    port = TunnelPort::open("vx", cfg, &err);
     ASSERT_TRUE(port) << err;
     peer2 = std::make_unique<Peer>("127.0.0.2", port_no);
     peer3 = std::make_unique<Peer>("127.0.0.3", port_no);
@@ -109,7 +109,7 @@ class VxlanPortTest : public ::testing::Test {
 
   uint16_t port_no = 0;
   PacketPool pool{64};
-  std::unique_ptr<VxlanPort> port;
+  std::unique_ptr<TunnelPort> port;
   std::unique_ptr<Peer> peer2, peer3;
 };
 
@@ -180,8 +180,8 @@ TEST_F(VxlanPortTest, NewTunnelsApplyLiveAndForgetWhatWasLearnedBehindAVtepThatL
   ASSERT_EQ(port->status()["tunnels"][0]["learned"].size(), 1u);
   const int fd = port->fd();
   // 127.0.0.3 leaves VNI 42; VNI 44 arrives under tag 3; VNI 43 goes.
-  port->set_tunnels({VxlanTunnel{44, 3, {addr("127.0.0.3")}, 1450},
-                     VxlanTunnel{42, 1, {addr("127.0.0.2")}, 1450}});
+  port->set_tunnels(
+      {TunnelNet{44, 3, {addr("127.0.0.3")}, 1450}, TunnelNet{42, 1, {addr("127.0.0.2")}, 1450}});
   EXPECT_EQ(port->fd(), fd);  // the same socket
   auto st = port->status();
   ASSERT_EQ(st["tunnels"].size(), 2u);
@@ -220,13 +220,13 @@ TEST_F(VxlanPortTest, TcpSuperFramesAreCutToTheTunnelMtu) {
 
 TEST(VxlanPortOrder, TunnelsWrittenInAnyOrderKeepTheirTags) {
   const uint16_t port_no = uint16_t(20000 + std::random_device{}() % 20000);
-  VxlanConfig cfg;
+  TunnelConfig cfg;
   cfg.local = addr("127.0.0.1");
   cfg.udp_port = port_no;
-  cfg.tunnels = {VxlanTunnel{900, 1, {addr("127.0.0.2")}, 1500},
-                 VxlanTunnel{7, 2, {addr("127.0.0.2")}, 1500}};
+  cfg.nets = {TunnelNet{900, 1, {addr("127.0.0.2")}, 1500},
+              TunnelNet{7, 2, {addr("127.0.0.2")}, 1500}};
   std::string err;
-  auto port = VxlanPort::open("vx", cfg, &err);
+  auto port = TunnelPort::open("vx", cfg, &err);
   ASSERT_TRUE(port) << err;
   Peer peer("127.0.0.2", port_no);
   auto f = test::frame("02:00:00:00:00:01", "02:00:00:00:00:99");
@@ -254,10 +254,10 @@ TEST(VxlanDecap, SuperFrameFromALocalVtepGetsGsoFieldsForTheTunnelMtu) {
   auto b = test::tcp_frame(false, 6000, 0, 0x10);  // partial checksum, no GSO fields: as received
   std::memcpy(p->data, b.frame.data(), b.frame.size());
   p->len = uint32_t(b.frame.size());
-  std::vector<VxlanTunnel> tunnels{VxlanTunnel{9, 5, {}, 1450}};
+  std::vector<TunnelNet> tunnels{TunnelNet{9, 5, {}, 1450}};
   uint8_t hdr[8];
   vxlan::write_header(hdr, 9);
-  const VxlanTunnel* t = vxlan::decap(*p, hdr, tunnels, in_addr{});
+  const TunnelNet* t = vxlan::decap(*p, hdr, tunnels, in_addr{});
   ASSERT_EQ(t, &tunnels[0]);
   EXPECT_EQ(p->vnet.gso_type, VnetHdr::kGsoTcpV4);
   EXPECT_EQ(p->vnet.gso_size, 1450u - 20 - 32);
@@ -271,6 +271,43 @@ TEST(VxlanDecap, SuperFrameFromALocalVtepGetsGsoFieldsForTheTunnelMtu) {
   ASSERT_TRUE(vxlan::decap(*p, hdr, tunnels, in_addr{}));
   EXPECT_FALSE(p->vnet.is_gso());
   EXPECT_TRUE(p->vnet.flags & VnetHdr::kFlagNeedsCsum);
+  pool.free(p);
+}
+
+TEST(GreDecap, TakesKeyedEthernetOverGreAndRefusesTheRest) {
+  PacketPool pool(4);
+  Packet* p = nullptr;
+  ASSERT_EQ(pool.alloc(&p, 1), 1u);
+  const auto f = test::frame("02:00:00:00:00:01", "02:00:00:00:00:99");
+  const std::vector<TunnelNet> nets{TunnelNet{7, 3, {addr("10.0.0.2")}, 1500},
+                                    TunnelNet{0x01020304, 4, {}, 1500}};
+  // What a raw socket hands over: the IPv4 header, then GRE with a key.
+  uint8_t outer[gre::kOuterBytes] = {0x45};
+  auto fill = [&](uint32_t key) {
+    std::memcpy(p->data, f.data(), f.size());
+    p->len = uint32_t(f.size());
+    gre::write_header(outer + 20, key);
+  };
+  fill(7);
+  EXPECT_EQ(outer[20], 0x20);  // K
+  EXPECT_EQ(outer[22] << 8 | outer[23], 0x6558);
+  EXPECT_EQ(gre::decap(*p, outer, nets, addr("10.0.0.2")), &nets[0]);
+  EXPECT_EQ(test::frame_vid({p->data, p->data + p->len}), 3);
+  fill(7);
+  EXPECT_FALSE(gre::decap(*p, outer, nets, addr("10.0.0.3")));  // not the network's VTEP
+  fill(0x01020304);  // a 32-bit key; no remotes: any sender
+  EXPECT_EQ(gre::decap(*p, outer, nets, addr("10.0.0.3")), &nets[1]);
+  fill(8);
+  EXPECT_FALSE(gre::decap(*p, outer, nets, addr("10.0.0.2")));  // a key this host does not carry
+  fill(7);
+  outer[20] |= 0x80;  // a checksum present
+  EXPECT_FALSE(gre::decap(*p, outer, nets, addr("10.0.0.2")));
+  fill(7);
+  outer[22] = 0x08, outer[23] = 0x00;  // IPv4 over GRE, not Ethernet
+  EXPECT_FALSE(gre::decap(*p, outer, nets, addr("10.0.0.2")));
+  fill(7);
+  outer[0] = 0x46;  // IP options: the split would be wrong
+  EXPECT_FALSE(gre::decap(*p, outer, nets, addr("10.0.0.2")));
   pool.free(p);
 }
 

@@ -1,4 +1,4 @@
-#include "io/vxlan_port.h"
+#include "io/tunnel_port.h"
 
 #include <arpa/inet.h>
 #include <linux/udp.h>
@@ -24,7 +24,9 @@ namespace hvnet {
 
 namespace {
 
-constexpr uint8_t kVxlanFlagVni = 0x08;  // the I flag: the VNI field is valid
+constexpr uint8_t kVxlanFlagVni = 0x08;     // the I flag: the VNI field is valid
+constexpr uint16_t kGreFlagKey = 0x2000;    // the K bit: a key follows
+constexpr uint16_t kEtherTypeTeb = 0x6558;  // Transparent Ethernet Bridging
 
 uint32_t now_seconds() noexcept {
   timespec ts{};
@@ -36,7 +38,7 @@ uint32_t slot_of(uint64_t mac, uint32_t vni) noexcept {
   return uint32_t(mix64(mac ^ uint64_t(vni) << 40));
 }
 
-bool vni_before(const VxlanTunnel& t, uint32_t vni) noexcept {
+bool vni_before(const TunnelNet& t, uint32_t vni) noexcept {
   return t.vni < vni;
 }
 
@@ -65,15 +67,18 @@ void mark_super_frame(Packet& p, uint32_t mtu) noexcept {
 
 }  // namespace
 
-namespace vxlan {
+const char* tunnel_protocol_name(TunnelProtocol p) noexcept {
+  return p == TunnelProtocol::kGre ? "gre" : "vxlan";
+}
 
-const VxlanTunnel* decap(Packet& p, const uint8_t* hdr, const std::vector<VxlanTunnel>& tunnels,
+namespace tunnel {
+
+const TunnelNet* deliver(Packet& p, uint32_t key, const std::vector<TunnelNet>& nets,
                          in_addr from) noexcept {
-  if (p.len < 14 || !(hdr[0] & kVxlanFlagVni)) return nullptr;
-  const uint32_t vni = uint32_t(hdr[4]) << 16 | uint32_t(hdr[5]) << 8 | hdr[6];
-  const auto it = std::lower_bound(tunnels.begin(), tunnels.end(), vni, vni_before);
-  if (it == tunnels.end() || it->vni != vni) return nullptr;  // a VNI this host does not carry
-  const VxlanTunnel* t = &*it;
+  if (p.len < 14) return nullptr;
+  const auto it = std::lower_bound(nets.begin(), nets.end(), key, vni_before);
+  if (it == nets.end() || it->vni != key) return nullptr;  // a key this host does not carry
+  const TunnelNet* t = &*it;
   if (!t->remotes.empty() &&
       !std::binary_search(t->remotes.begin(), t->remotes.end(), from, addr_before))
     return nullptr;  // not one of the network's VTEPs
@@ -82,6 +87,17 @@ const VxlanTunnel* decap(Packet& p, const uint8_t* hdr, const std::vector<VxlanT
   // offload no wire ever performed: such frames cross as partial-checksum frames.
   if (soft::mark_partial_checksum(p.data, p.len, p.vnet)) mark_super_frame(p, t->mtu);
   return p.insert_vlan_tag(kEtherTypeVlan, t->tag) ? t : nullptr;
+}
+
+}  // namespace tunnel
+
+namespace vxlan {
+
+const TunnelNet* decap(Packet& p, const uint8_t* hdr, const std::vector<TunnelNet>& nets,
+                       in_addr from) noexcept {
+  if (!(hdr[0] & kVxlanFlagVni)) return nullptr;
+  const uint32_t vni = uint32_t(hdr[4]) << 16 | uint32_t(hdr[5]) << 8 | hdr[6];
+  return tunnel::deliver(p, vni, nets, from);
 }
 
 void write_header(uint8_t* hdr, uint32_t vni) noexcept {
@@ -95,11 +111,37 @@ void write_header(uint8_t* hdr, uint32_t vni) noexcept {
 
 }  // namespace vxlan
 
-std::unique_ptr<VxlanPort> VxlanPort::open(const std::string& name, const VxlanConfig& cfg,
-                                           std::string* error) {
-  int fd = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+namespace gre {
+
+const TunnelNet* decap(Packet& p, const uint8_t* outer, const std::vector<TunnelNet>& nets,
+                       in_addr from) noexcept {
+  if (outer[0] != 0x45) return nullptr;  // IPv4 without options
+  const uint8_t* g = outer + 20;
+  // Flags and version: K alone (no checksum, routing or sequence number), version 0.
+  if (load_be16(g) != kGreFlagKey || load_be16(g + 2) != kEtherTypeTeb) return nullptr;
+  return tunnel::deliver(p, load_be32(g + 4), nets, from);
+}
+
+void write_header(uint8_t* hdr, uint32_t key) noexcept {
+  hdr[0] = uint8_t(kGreFlagKey >> 8);
+  hdr[1] = 0;
+  hdr[2] = uint8_t(kEtherTypeTeb >> 8);
+  hdr[3] = uint8_t(kEtherTypeTeb);
+  hdr[4] = uint8_t(key >> 24);
+  hdr[5] = uint8_t(key >> 16);
+  hdr[6] = uint8_t(key >> 8);
+  hdr[7] = uint8_t(key);
+}
+
+}  // namespace gre
+
+std::unique_ptr<TunnelPort> TunnelPort::open(const std::string& name, const TunnelConfig& cfg,
+                                             std::string* error) {
+  const bool gre = cfg.protocol == TunnelProtocol::kGre;
+  int fd = gre ? ::socket(AF_INET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, IPPROTO_GRE)
+               : ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
-    *error = std::string("UDP socket: ") + std::strerror(errno);
+    *error = std::string(gre ? "GRE raw socket: " : "UDP socket: ") + std::strerror(errno);
     return nullptr;
   }
   int one = 1, buf = 8 << 20;
@@ -113,24 +155,25 @@ std::unique_ptr<VxlanPort> VxlanPort::open(const std::string& name, const VxlanC
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr = cfg.local;
-  sa.sin_port = htons(cfg.udp_port);
+  sa.sin_port = gre ? 0 : htons(cfg.udp_port);
   if (bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) < 0) {
-    *error = "bind " + ipv4_text(cfg.local) + ":" + std::to_string(cfg.udp_port) + ": " +
-             std::strerror(errno);
+    *error = "bind " + ipv4_text(cfg.local) + (gre ? "" : ":" + std::to_string(cfg.udp_port)) +
+             ": " + std::strerror(errno);
     ::close(fd);
     return nullptr;
   }
-  auto port = std::unique_ptr<VxlanPort>(new VxlanPort(name, fd, cfg));
+  auto port = std::unique_ptr<TunnelPort>(new TunnelPort(name, fd, cfg));
   // UDP GSO (Linux 4.18): a super-frame's datagrams leave in one send and stay one packet down
   // the host's stack. HVNET_VXLAN_NO_GSO=1 sends each datagram on its own, for comparison.
   int zero = 0;
-  port->udp_gso_ = !std::getenv("HVNET_VXLAN_NO_GSO") &&
+  port->udp_gso_ = !gre && !std::getenv("HVNET_VXLAN_NO_GSO") &&
                    setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
   return port;
 }
 
-VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
-    : Port(std::move(name), PortKind::kVxlan),
+TunnelPort::TunnelPort(std::string name, int fd, TunnelConfig cfg)
+    : Port(std::move(name),
+           cfg.protocol == TunnelProtocol::kGre ? PortKind::kGre : PortKind::kVxlan),
       fd_(fd),
       cfg_(std::move(cfg)),
       learned_(kLearnSlots),
@@ -142,40 +185,40 @@ VxlanPort::VxlanPort(std::string name, int fd, VxlanConfig cfg)
   index_tunnels();
 }
 
-void VxlanPort::index_tunnels() {
-  std::sort(cfg_.tunnels.begin(), cfg_.tunnels.end(),
-            [](const VxlanTunnel& a, const VxlanTunnel& b) { return a.vni < b.vni; });
+void TunnelPort::index_tunnels() {
+  std::sort(cfg_.nets.begin(), cfg_.nets.end(),
+            [](const TunnelNet& a, const TunnelNet& b) { return a.vni < b.vni; });
   by_tag_.fill(-1);
-  for (size_t i = 0; i < cfg_.tunnels.size(); ++i) {
-    auto& r = cfg_.tunnels[i].remotes;
+  for (size_t i = 0; i < cfg_.nets.size(); ++i) {
+    auto& r = cfg_.nets[i].remotes;
     std::sort(r.begin(), r.end(), addr_before);
     r.erase(
         std::unique(r.begin(), r.end(), [](in_addr a, in_addr b) { return a.s_addr == b.s_addr; }),
         r.end());
-    by_tag_[cfg_.tunnels[i].tag & 0xfff] = int16_t(i);
+    by_tag_[cfg_.nets[i].tag & 0xfff] = int16_t(i);
   }
 }
 
-void VxlanPort::set_tunnels(std::vector<VxlanTunnel> tunnels) {
+void TunnelPort::set_tunnels(std::vector<TunnelNet> tunnels) {
   std::lock_guard lk(tx_lock());
-  cfg_.tunnels = std::move(tunnels);
+  cfg_.nets = std::move(tunnels);
   index_tunnels();
   for (Learned& e : learned_) {
     if (e.mac == 0) continue;
-    const auto it = std::lower_bound(cfg_.tunnels.begin(), cfg_.tunnels.end(), e.vni, vni_before);
+    const auto it = std::lower_bound(cfg_.nets.begin(), cfg_.nets.end(), e.vni, vni_before);
     const bool kept =
-        it != cfg_.tunnels.end() && it->vni == e.vni &&
+        it != cfg_.nets.end() && it->vni == e.vni &&
         (it->remotes.empty() ||
          std::binary_search(it->remotes.begin(), it->remotes.end(), e.vtep, addr_before));
     if (!kept) e = Learned{};
   }
 }
 
-VxlanPort::~VxlanPort() {
+TunnelPort::~TunnelPort() {
   ::close(fd_);
 }
 
-void VxlanPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept {
+void TunnelPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept {
   if (mac[0] & 1) return;  // (a group address is never a source)
   const uint64_t m = mac_u64_at(mac);
   const uint32_t base = slot_of(m, vni);
@@ -195,8 +238,8 @@ void VxlanPort::learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t n
   *(free_slot ? free_slot : oldest) = Learned{m, vni, vtep, now_s};
 }
 
-const VxlanPort::Learned* VxlanPort::lookup(uint32_t vni, const uint8_t* mac,
-                                            uint32_t now_s) const noexcept {
+const TunnelPort::Learned* TunnelPort::lookup(uint32_t vni, const uint8_t* mac,
+                                              uint32_t now_s) const noexcept {
   if (mac[0] & 1) return nullptr;
   const uint64_t m = mac_u64_at(mac);
   const uint32_t base = slot_of(m, vni);
@@ -207,18 +250,20 @@ const VxlanPort::Learned* VxlanPort::lookup(uint32_t vni, const uint8_t* mac,
   return nullptr;
 }
 
-uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
+uint32_t TunnelPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   // Learning writes the table transmit reads, and any forwarding thread may transmit.
   std::lock_guard lk(tx_lock());
   Packet* pkts[kBatchSize];
-  uint8_t hdr[kBatchSize][8];
+  uint8_t hdr[kBatchSize][gre::kOuterBytes];  // the VXLAN header, or IPv4 and GRE headers
+  const bool gre = cfg_.protocol == TunnelProtocol::kGre;
+  const uint32_t outer = gre ? gre::kOuterBytes : kTunnelHeaderBytes;
   iovec iov[kBatchSize][2];
   sockaddr_in from[kBatchSize];
   mmsghdr msgs[kBatchSize];
   const uint32_t want = pool.alloc(pkts, batch.room());
   if (want == 0) return 0;
   for (uint32_t i = 0; i < want; ++i) {
-    iov[i][0] = {hdr[i], 8};
+    iov[i][0] = {hdr[i], outer};
     iov[i][1] = {pkts[i]->data, kFrameCapacity};
     msgs[i].msg_hdr = msghdr{};
     msgs[i].msg_hdr.msg_name = &from[i];
@@ -238,12 +283,13 @@ uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
       continue;
     }
     const uint32_t len = msgs[i].msg_len;
-    const VxlanTunnel* t = nullptr;
-    if (len >= 8 && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
-      p->len = len - 8;
-      t = vxlan::decap(*p, hdr[i], cfg_.tunnels, from[i].sin_addr);
+    const TunnelNet* t = nullptr;
+    if (len >= outer && !(msgs[i].msg_hdr.msg_flags & MSG_TRUNC)) {
+      p->len = len - outer;
+      t = gre ? gre::decap(*p, hdr[i], cfg_.nets, from[i].sin_addr)
+              : vxlan::decap(*p, hdr[i], cfg_.nets, from[i].sin_addr);
     }
-    if (!t) {  // not VXLAN, cut short, a VNI this host does not carry, or a stranger's
+    if (!t) {  // not ours, cut short, a key this host does not carry, or a stranger's
       PortStats::bump(stats().rx_dropped);
       pool.free(p);
       continue;
@@ -258,7 +304,7 @@ uint32_t VxlanPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
   return kept;
 }
 
-void VxlanPort::flush() noexcept {
+void TunnelPort::flush() noexcept {
   uint32_t at = 0;
   while (at < msg_count_) {
     const int r = sendmmsg(fd_, msgs_.data() + at, msg_count_ - at, MSG_DONTWAIT);
@@ -277,11 +323,11 @@ void VxlanPort::flush() noexcept {
   slots_used_ = 0;
 }
 
-void VxlanPort::queue(uint32_t first, uint32_t count, in_addr to) noexcept {
+void TunnelPort::queue(uint32_t first, uint32_t count, in_addr to) noexcept {
   sockaddr_in& dst = dests_[msg_count_];
   dst = sockaddr_in{};
   dst.sin_family = AF_INET;
-  dst.sin_port = htons(cfg_.udp_port);
+  dst.sin_port = cfg_.protocol == TunnelProtocol::kGre ? 0 : htons(cfg_.udp_port);
   dst.sin_addr = to;
   msghdr& mh = msgs_[msg_count_].msg_hdr;
   mh = msghdr{};
@@ -303,7 +349,7 @@ void VxlanPort::queue(uint32_t first, uint32_t count, in_addr to) noexcept {
   ++msg_count_;
 }
 
-uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
+uint32_t TunnelPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
   const uint32_t now_s = now_seconds();
   uint32_t sent = 0;
   for (uint32_t i = 0; i < n; ++i) {
@@ -322,11 +368,11 @@ uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
       PortStats::bump(stats().tx_errors);
       continue;
     }
-    const VxlanTunnel& t = cfg_.tunnels[size_t(ti)];
+    const TunnelNet& t = cfg_.nets[size_t(ti)];
     const soft::FrameView view{ef.iov + 1, ef.iov_count - 1, ef.frame_len};
     const soft::Plan plan = soft::plan(ef.vnet, view);
     if (plan.kind == soft::Plan::Kind::kUnsupported || plan.frames > kScratchSlots ||
-        soft::largest_frame(plan, view) > kSlotBytes - 8) {
+        soft::largest_frame(plan, view) > kSlotBytes - kTunnelHeaderBytes) {
       PortStats::bump(stats().tx_errors);
       continue;
     }
@@ -345,9 +391,13 @@ uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
     const uint32_t first = slots_used_;
     for (uint32_t k = 0; k < plan.frames; ++k) {
       uint8_t* slot = scratch_.get() + size_t(slots_used_) * kSlotBytes;
-      vxlan::write_header(slot, t.vni);
-      const uint32_t len = soft::write_frame(plan, ef.vnet, view, k, slot + 8, kSlotBytes - 8);
-      iovs_[slots_used_++] = {slot, 8 + size_t(len)};
+      if (cfg_.protocol == TunnelProtocol::kGre)
+        gre::write_header(slot, t.vni);
+      else
+        vxlan::write_header(slot, t.vni);
+      const uint32_t len = soft::write_frame(plan, ef.vnet, view, k, slot + kTunnelHeaderBytes,
+                                             kSlotBytes - kTunnelHeaderBytes);
+      iovs_[slots_used_++] = {slot, kTunnelHeaderBytes + size_t(len)};
     }
     // One message per run of datagrams and destination: with UDP GSO a run of equal-sized
     // segments (a super-frame's; only the last may be shorter) goes down the stack as one.
@@ -370,15 +420,16 @@ uint32_t VxlanPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
   return sent;
 }
 
-nlohmann::json VxlanPort::status() const {
+nlohmann::json TunnelPort::status() const {
   std::lock_guard lk(tx_lock());
   const uint32_t now_s = now_seconds();
   nlohmann::json out;
+  out["protocol"] = tunnel_protocol_name(cfg_.protocol);
   out["local"] = ipv4_text(cfg_.local);
-  out["udp_port"] = cfg_.udp_port;
+  if (cfg_.protocol == TunnelProtocol::kVxlan) out["udp_port"] = cfg_.udp_port;
   out["datagrams_sent"] = datagrams_sent();
   out["tunnels"] = nlohmann::json::array();
-  for (const auto& t : cfg_.tunnels) {
+  for (const auto& t : cfg_.nets) {
     nlohmann::json tj{{"vni", t.vni}, {"tag", t.tag}};
     tj["remotes"] = nlohmann::json::array();
     for (in_addr r : t.remotes) tj["remotes"].push_back(ipv4_text(r));

@@ -4,6 +4,7 @@ hosts' transport addresses. VMs on different hosts ping and run TCP with default
 networks with the same inner addresses stay apart, and a host that leaves takes its tunnels
 with it. See pool_lab.py for the hosts."""
 import os
+import subprocess
 
 import pytest
 
@@ -162,3 +163,152 @@ def test_vms_on_three_hosts_share_a_private_network_and_a_leaving_host_takes_its
     assert len(master.ok("tunnel.get_all_records")) == 6
     assert received(ping(a0, "192.168.77.2", count=3)) == 3
     assert received(ping(a0, "192.168.77.3", count=2, check=False)) == 0
+
+
+# --- hvnet and VTEPs outside the pool ----------------------------------------------------------
+
+def managed_host(lab, pif):
+    """hvnetd in a namespace of its own with the root namespace's device `pif` as its one PIF,
+    scanned and plugged. Returns (host, namespace, PIF uuid)."""
+    from conftest import ManagedHost
+    hns = lab.netns("H")
+    sh("ip", "link", "set", pif, "netns", hns)
+    sh("ip", "link", "set", pif, "up", ns=hns)
+    # Open vSwitch's AF_PACKET ports forward partial checksums as they come: the NIC completes
+    # hvnet's (as a real NIC's checksum offload would) before they reach it.
+    sh("ethtool", "-K", pif, "tx", "off", ns=hns, check=False)
+    h = ManagedHost(lab, netns=hns)
+    h.xe("pif-scan")
+    pif_uuid = h.xe("pif-list", f"device={pif}", "--minimal").stdout.strip()
+    h.xe("pif-plug", f"uuid={pif_uuid}")
+    return h, hns, pif_uuid
+
+
+def private_network(h, transport, protocol, mtu, external):
+    """A network with a tunnel of `protocol` on `transport` and `external` as its external VTEP;
+    returns (network, key)."""
+    net = h.xe("network-create", f"name-label=priv-{protocol}", f"MTU={mtu}").stdout.strip()
+    args = [f"protocol={protocol}"] if protocol else []
+    tn = h.xe("tunnel-create", f"pif-uuid={transport}", f"network-uuid={net}", *args).stdout.strip()
+    h.xe("network-param-add", f"uuid={net}", "param-name=external-VTEPs", f"param-key={external}")
+    key = h.xe("tunnel-param-get", f"uuid={tn}", "param-name=status", "param-key=key").stdout.strip()
+    assert h.xe("tunnel-param-get", f"uuid={tn}", "param-name=status",
+                "param-key=remote_VTEPs").stdout.strip() == external
+    return net, int(key)
+
+
+def host_vm(lab, h, hns, net, cidr, role, mtu):
+    vm = h.xe("vm-create", f"name-label={role}").stdout.strip()
+    vif = h.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0").stdout.strip()
+    h.xe("vif-plug", f"uuid={vif}")
+    domid = h.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
+    tap = f"vif{domid}.0"
+    wait_until(lambda: sh("ip", "link", "show", tap, ns=hns, check=False).returncode == 0, 10, tap)
+    ns = lab.netns(role)
+    sh("ip", "link", "set", tap, "netns", ns, ns=hns)
+    sh("ip", "link", "set", tap, "mtu", str(mtu), ns=ns)
+    sh("ip", "addr", "add", cidr, "dev", tap, ns=ns)
+    sh("ip", "link", "set", tap, "up", ns=ns)
+    return ns
+
+
+def capture(lab, ns, ifname, bpf, pcap, count):
+    cap = lab.spawn("tshark", "-i", ifname, "-f", bpf, "-c", str(count), "-w", pcap, ns=ns)
+    wait_until(lambda: cap.poll() is not None or os.path.exists(pcap) and os.path.getsize(pcap) > 0,
+               15, "tshark capturing")
+    return cap
+
+
+def dissected_without_warnings(pcap):
+    text = subprocess.run(["tshark", "-r", pcap, "-V"], capture_output=True, text=True).stdout
+    expert = subprocess.run(["tshark", "-r", pcap, "-q", "-z", "expert,warn"],
+                            capture_output=True, text=True).stdout
+    assert "Warning" not in expert and "Error" not in expert, expert
+    return text
+
+
+def test_kernel_vxlan_device_as_external_vtep_over_a_vlan_tagged_underlay(lab, tmp_path):
+    """The transport PIF is VLAN 200 on the NIC; the kernel VTEP sits behind a VLAN switch (Open
+    vSwitch: this kernel has no 802.1Q sub-interfaces) on the access port of VLAN 200."""
+    from conftest import physical_vlan_switch
+    pif = lab.name("t")
+    phys, kns, ovs, nics = physical_vlan_switch(lab, pif, {200: "10.79.0.2/24"})
+    h, hns, pif_uuid = managed_host(lab, pif)
+    transport_net = h.xe("network-create", "name-label=transport").stdout.strip()
+    vlan_pif = h.xe("vlan-create", f"pif-uuid={pif_uuid}", "vlan=200",
+                    f"network-uuid={transport_net}").stdout.strip()
+    h.xe("pif-reconfigure-ip", f"uuid={vlan_pif}", "mode=static", "IP=10.79.0.1",
+         "netmask=255.255.255.0")
+    net, key = private_network(h, vlan_pif, "vxlan", 1450, "10.79.0.2")
+    # (its NIC's checksums too must be complete before Open vSwitch's AF_PACKET port)
+    sh("ethtool", "-K", nics[200], "tx", "off", ns=kns, check=False)
+    kvx = "kvx"
+    sh("ip", "link", "add", kvx, "type", "vxlan", "id", key, "dstport", "4789", "local", "10.79.0.2",
+       "remote", "10.79.0.1", "dev", nics[200], ns=kns)
+    sh("ip", "addr", "add", "10.81.0.2/24", "dev", kvx, ns=kns)
+    sh("ip", "link", "set", kvx, "up", ns=kns)
+    vm = host_vm(lab, h, hns, net, "10.81.0.1/24", "vm", 1450)
+    pcap = str(tmp_path / "kernel.pcap")
+    cap = capture(lab, kns, nics[200], "udp port 4789", pcap, 6)
+    assert received(ping(vm, "10.81.0.2", count=3)) == 3
+    cap.wait(30)
+    assert received(ping(kns, "10.81.0.1", count=3)) == 3
+    text = dissected_without_warnings(pcap)
+    assert f"VXLAN Network Identifier (VNI): {key}" in text
+    # TCP with default offloads, both ways, over the tagged underlay.
+    for server, client, addr in ((kns, vm, "10.81.0.2"), (vm, kns, "10.81.0.1")):
+        got = iperf_bytes(lab, server, client, addr)
+        assert got > 20_000_000, f"{client} -> {addr}: only {got} bytes"
+
+
+def test_open_vswitch_vxlan_and_gre_ports_as_external_vteps(lab, tmp_path):
+    """Open vSwitch's userspace datapath as a VTEP outside the pool: its tunnel ports reach a VM on
+    hvnet over VXLAN and over GRE, both ways; tshark dissects both encapsulations."""
+    from ovs import Ovs
+    pif, peer = lab.name("t"), lab.name("T")
+    lab.veth(pif, peer)
+    h, hns, pif_uuid = managed_host(lab, pif)
+    h.xe("pif-reconfigure-ip", f"uuid={pif_uuid}", "mode=static", "IP=10.79.0.1",
+         "netmask=255.255.255.0")
+    ons = lab.netns("O")
+    sh("ip", "link", "set", peer, "netns", ons)
+    sh("ip", "link", "set", peer, "up", ns=ons)
+    # OVS's AF_PACKET ports do not complete checksums: no offload on its side.
+    sh("ethtool", "-K", peer, "tx", "off", ns=ons, check=False)
+    ovs = Ovs(str(tmp_path), netns=ons)
+    lab._undo.append(ovs.stop)
+    # br-phy holds the underlay NIC and OVS's own transport address; one bridge per tunnel.
+    ovs.vsctl("add-br", "br-phy", "--", "set", "bridge", "br-phy", "datapath_type=netdev")
+    ovs.vsctl("add-port", "br-phy", peer)
+    sh("ip", "addr", "add", "10.79.0.3/24", "dev", "br-phy", ns=ons)
+    sh("ip", "link", "set", "br-phy", "up", ns=ons)
+    nets = {}
+    for proto, mtu, inner in (("vxlan", 1450, "10.81.0"), ("gre", 1458, "10.84.0")):
+        net, key = private_network(h, pif_uuid, proto, mtu, "10.79.0.3")
+        br, vmport = f"br-{proto}", f"vm-{proto}"
+        ovs.vsctl("add-br", br, "--", "set", "bridge", br, "datapath_type=netdev")
+        ovs.vsctl("add-port", br, f"t-{proto}", "--", "set", "interface", f"t-{proto}",
+                  f"type={proto}", "options:remote_ip=10.79.0.1", f"options:key={key}")
+        ovs.vsctl("add-port", br, vmport, "--", "set", "interface", vmport, "type=internal")
+        sh("ip", "link", "set", vmport, "mtu", str(mtu), ns=ons)
+        sh("ip", "addr", "add", f"{inner}.3/24", "dev", vmport, ns=ons)
+        sh("ip", "link", "set", vmport, "up", ns=ons)
+        vm = host_vm(lab, h, hns, net, f"{inner}.1/24", f"v{proto[0]}", mtu)
+        nets[proto] = (vm, inner, key)
+    # OVS resolves hvnet's transport address through br-phy (its neighbour snooping).
+    wait_until(lambda: received(ping(ons, "10.79.0.1", count=1, check=False)) == 1, 15,
+               "the underlay")
+    for proto, (vm, inner, key) in nets.items():
+        wait_until(lambda: received(ping(vm, f"{inner}.3", count=1, check=False)) == 1, 15,
+                   f"OVS's {proto} VM")
+        pcap = str(tmp_path / f"ovs-{proto}.pcap")
+        cap = capture(lab, ons, peer, "udp port 4789" if proto == "vxlan" else "ip proto 47", pcap, 6)
+        assert received(ping(vm, f"{inner}.3", count=3)) == 3
+        assert received(ping(ons, f"{inner}.1", count=3)) == 3
+        cap.wait(30)
+        text = dissected_without_warnings(pcap)
+        if proto == "vxlan":
+            assert f"VXLAN Network Identifier (VNI): {key}" in text
+        else:
+            assert "Generic Routing Encapsulation (Transparent Ethernet bridging)" in text, text[:3000]
+            assert f"Key: 0x{key:08x}" in text, text[:3000]

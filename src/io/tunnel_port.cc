@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "io/egress_frame.h"
+#include "packet/flow_hash.h"
 #include "packet/mac.h"
 #include "packet/packet_batch.h"
 #include "packet/packet_pool.h"
@@ -168,6 +169,22 @@ std::unique_ptr<TunnelPort> TunnelPort::open(const std::string& name, const Tunn
   int zero = 0;
   port->udp_gso_ = !gre && !std::getenv("HVNET_VXLAN_NO_GSO") &&
                    setsockopt(fd, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) == 0;
+  if (!gre) {
+    for (int& tx : port->tx_fds_) {
+      tx = ::socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+      sockaddr_in any_port = sa;
+      any_port.sin_port = 0;
+      int small = 4096;  // nothing is meant to arrive here
+      if (tx < 0 || setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0 ||
+          setsockopt(tx, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) != 0 ||
+          setsockopt(tx, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0 ||
+          (port->udp_gso_ && setsockopt(tx, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) != 0) ||
+          bind(tx, reinterpret_cast<sockaddr*>(&any_port), sizeof any_port) != 0) {
+        if (tx >= 0) ::close(tx);
+        tx = fd;  // (one source port is what a peer gets then)
+      }
+    }
+  }
   return port;
 }
 
@@ -181,7 +198,10 @@ TunnelPort::TunnelPort(std::string name, int fd, TunnelConfig cfg)
       msgs_(kMaxMsgs),
       iovs_(kScratchSlots),
       control_(size_t(kMaxMsgs) * kControlWords),
-      dests_(kMaxMsgs) {
+      dests_(kMaxMsgs),
+      msg_sock_(kMaxMsgs),
+      sock_batch_(kMaxMsgs) {
+  tx_fds_.fill(fd);
   index_tunnels();
 }
 
@@ -215,6 +235,8 @@ void TunnelPort::set_tunnels(std::vector<TunnelNet> tunnels) {
 }
 
 TunnelPort::~TunnelPort() {
+  for (int tx : tx_fds_)
+    if (tx != fd_) ::close(tx);
   ::close(fd_);
 }
 
@@ -305,25 +327,31 @@ uint32_t TunnelPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
 }
 
 void TunnelPort::flush() noexcept {
-  uint32_t at = 0;
-  while (at < msg_count_) {
-    const int r = sendmmsg(fd_, msgs_.data() + at, msg_count_ - at, MSG_DONTWAIT);
-    if (r <= 0) {
-      // An unreachable VTEP (ICMP error, no route) costs its datagram, not the others.
-      PortStats::bump(stats().tx_errors);
-      ++at;
-      continue;
+  // Each source port's messages in queue order (a flow keeps its port, so its order holds).
+  for (uint32_t sock = 0; sock < kTxSockets && msg_count_; ++sock) {
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < msg_count_; ++i)
+      if (msg_sock_[i] == sock) sock_batch_[n++] = msgs_[i];
+    for (uint32_t at = 0; at < n;) {
+      const int r = sendmmsg(tx_fds_[sock], sock_batch_.data() + at, n - at, MSG_DONTWAIT);
+      if (r <= 0) {
+        // An unreachable VTEP (ICMP error, no route) costs its datagram, not the others.
+        PortStats::bump(stats().tx_errors);
+        ++at;
+        continue;
+      }
+      uint64_t datagrams = 0;
+      for (int k = 0; k < r; ++k) datagrams += sock_batch_[at + uint32_t(k)].msg_hdr.msg_iovlen;
+      at += uint32_t(r);
+      sent_.fetch_add(datagrams, std::memory_order_relaxed);
     }
-    uint64_t datagrams = 0;
-    for (int k = 0; k < r; ++k) datagrams += msgs_[at + uint32_t(k)].msg_hdr.msg_iovlen;
-    at += uint32_t(r);
-    sent_.fetch_add(datagrams, std::memory_order_relaxed);
   }
   msg_count_ = 0;
   slots_used_ = 0;
 }
 
-void TunnelPort::queue(uint32_t first, uint32_t count, in_addr to) noexcept {
+void TunnelPort::queue(uint32_t first, uint32_t count, in_addr to, uint8_t sock) noexcept {
+  msg_sock_[msg_count_] = sock;
   sockaddr_in& dst = dests_[msg_count_];
   dst = sockaddr_in{};
   dst.sin_family = AF_INET;
@@ -388,6 +416,12 @@ uint32_t TunnelPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
       PortStats::bump(stats().tx_errors);
       continue;
     }
+    // The source port of its flow (GRE has none: every tx_fds_ is fd_).
+    const uint8_t sock = uint8_t(l34_bucket(p.data, p.len,
+                                            p.l2_len ? p.l2_len
+                                            : tagged ? 18u
+                                                     : 14u) %
+                                 kTxSockets);
     const uint32_t first = slots_used_;
     for (uint32_t k = 0; k < plan.frames; ++k) {
       uint8_t* slot = scratch_.get() + size_t(slots_used_) * kSlotBytes;
@@ -411,7 +445,8 @@ uint32_t TunnelPort::tx_burst(const TxItem* items, uint32_t n) noexcept {
           bytes += iovs_[at + run].iov_len;
           ++run;
         }
-      for (uint32_t c = 0; c < copies; ++c) queue(at, run, known ? known->vtep : t.remotes[c]);
+      for (uint32_t c = 0; c < copies; ++c)
+        queue(at, run, known ? known->vtep : t.remotes[c], sock);
       at += run;
     }
     ++sent;

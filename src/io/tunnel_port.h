@@ -18,7 +18,8 @@
 // unknown unicast) to every remote VTEP of its key (head-end replication). The underlay carries
 // no offload metadata: partial checksums are completed and TCP super-frames segmented in
 // software first (packet/soft_offload.h); VXLAN hands a super-frame's datagrams to one UDP GSO
-// send. One sendmmsg per batch.
+// send, from one of kTxSockets UDP source ports chosen by the inner flow (so the underlay's ECMP
+// and the receiver's RSS spread flows, as RFC 7348 asks). One sendmmsg per batch and socket.
 #pragma once
 
 #include <netinet/in.h>
@@ -130,6 +131,7 @@ class TunnelPort final : public Port {
   static constexpr uint32_t kMaxMsgs = 512;
   static constexpr uint32_t kGsoSegments = 64;  // datagrams in one UDP GSO send, at most
   static constexpr uint32_t kGsoBytes = 60000;  // and their bytes (one IP packet's worth)
+  static constexpr uint32_t kTxSockets = 8;     // VXLAN source ports
   static constexpr uint32_t kControlWords = 3;  // CMSG_SPACE(sizeof(uint16_t)) in uint64_ts
   static_assert(CMSG_SPACE(sizeof(uint16_t)) <= kControlWords * sizeof(uint64_t));
 
@@ -137,11 +139,15 @@ class TunnelPort final : public Port {
   void index_tunnels();
   void learn(uint32_t vni, const uint8_t* mac, in_addr vtep, uint32_t now_s) noexcept;
   const Learned* lookup(uint32_t vni, const uint8_t* mac, uint32_t now_s) const noexcept;
-  // Queues a message of datagrams iovs_[first, first + count) to `to` (UDP GSO when count > 1).
-  void queue(uint32_t first, uint32_t count, in_addr to) noexcept;
+  // Queues a message of datagrams iovs_[first, first + count) to `to` (UDP GSO when count > 1),
+  // to leave through tx_fds_[sock].
+  void queue(uint32_t first, uint32_t count, in_addr to, uint8_t sock) noexcept;
   void flush() noexcept;
 
   int fd_;
+  // Where datagrams leave from: VXLAN's source-port sockets (bound to the transport address, an
+  // ephemeral port each), or fd_ for all (GRE, or when they could not be made).
+  std::array<int, kTxSockets> tx_fds_{};
   TunnelConfig cfg_;
   std::array<int16_t, 4096> by_tag_{};  // tag -> index in cfg_.nets, -1 for none
   std::vector<Learned> learned_;
@@ -153,6 +159,8 @@ class TunnelPort final : public Port {
   std::vector<iovec> iovs_;        // one per scratch slot
   std::vector<uint64_t> control_;  // one UDP_SEGMENT control message per message
   std::vector<sockaddr_in> dests_;
+  std::vector<uint8_t> msg_sock_;    // per message: its tx_fds_ index
+  std::vector<mmsghdr> sock_batch_;  // flush(): one socket's messages
   uint32_t msg_count_ = 0;
   bool udp_gso_ = false;
   std::atomic<uint64_t> sent_{0};

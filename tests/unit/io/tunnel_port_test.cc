@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include <cstring>
+#include <map>
 #include <random>
+#include <set>
 
 #include "../frames.h"
 #include "../tcp_frames.h"
@@ -45,6 +47,17 @@ struct Peer {
     ssize_t n = recv(fd, buf.data(), buf.size(), 0);
     buf.resize(n > 0 ? size_t(n) : 0);
     return buf;
+  }
+  // The next datagram's source port (0 after a second without one).
+  uint16_t source_port() {
+    pollfd p{fd, POLLIN, 0};
+    if (poll(&p, 1, 1000) != 1) return 0;
+    std::vector<uint8_t> buf(70000);
+    sockaddr_in from{};
+    socklen_t len = sizeof from;
+    if (recvfrom(fd, buf.data(), buf.size(), 0, reinterpret_cast<sockaddr*>(&from), &len) < 0)
+      return 0;
+    return ntohs(from.sin_port);
   }
   bool idle() {
     pollfd p{fd, POLLIN, 0};
@@ -199,6 +212,25 @@ TEST_F(VxlanPortTest, NewTunnelsApplyLiveAndForgetWhatWasLearnedBehindAVtepThatL
   auto got = receive();
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(test::frame_vid(got[0]), 3);
+}
+
+TEST_F(VxlanPortTest, EachInnerFlowLeavesFromItsOwnSourcePort) {
+  auto flow = [&](uint16_t port) {
+    auto b = test::tcp_frame(false, 100, 0, 0x10);
+    b.frame[b.l4] = uint8_t(port >> 8);
+    b.frame[b.l4 + 1] = uint8_t(port);
+    send(b.frame, VlanOp::kPush, 2);
+    return peer2->source_port();
+  };
+  std::map<uint16_t, uint16_t> source;  // inner TCP port -> outer UDP source port
+  std::set<uint16_t> used;
+  for (uint16_t p = 1000; p < 1032; ++p) {
+    source[p] = flow(p);
+    ASSERT_NE(source[p], 0);
+    used.insert(source[p]);
+  }
+  EXPECT_GE(used.size(), 4u);                                               // 32 flows over 8 ports
+  for (uint16_t p = 1000; p < 1032; p += 7) EXPECT_EQ(flow(p), source[p]);  // a flow keeps it
 }
 
 TEST_F(VxlanPortTest, TcpSuperFramesAreCutToTheTunnelMtu) {

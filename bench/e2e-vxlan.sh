@@ -3,10 +3,14 @@
 # namespace behind it, the hosts joined by a veth underlay (MTU 1500, 10.90.0.1 <-> 10.90.0.2),
 # the private network at MTU 1450. Cases:
 #   hvnet:  hvnetd in each host namespace, the VM on a TAP, a vxlan port to the other host;
-#   kernel: a vxlan device (dstport 4789) and a Linux bridge in each host, the VM on a veth.
+#   kernel: a vxlan device (dstport 4789) and a Linux bridge in each host, the VM on a veth;
+#   ovs:    Open vSwitch's userspace datapath in each host (Debian's package, AF_PACKET ports):
+#           br-phy holds the underlay NIC and the transport address, br-int the VM's veth and a
+#           vxlan port (OVS's native tunnelling). Its ports do not complete checksums, so the
+#           VM's and the underlay's tx checksumming is off in that case.
 # Prints TCP Gbit/s (iperf3, cubic, the VMs' default offloads), 64-byte kpps delivered to an
 # application in the far VM (bench/trafgen, sendmmsg sender), ping RTT, and the ratios to the
-# kernel. With ROUNDS=n every case runs n times, interleaved; the summary takes medians.
+# kernel and to Open vSwitch. With ROUNDS=n every case runs n times, interleaved; the summary takes medians.
 # Needs root and a build. Usage: [ROUNDS=3] bench/e2e-vxlan.sh [seconds-per-iperf3-run]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,6 +27,8 @@ PIDS=()
 stop_all() {
   for p in "${PIDS[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null && wait "$p" 2>/dev/null || true; done
   PIDS=()
+  for f in "$WORK"/ovs*/*.pid; do [ -f "$f" ] && kill "$(cat "$f")" 2>/dev/null || true; done
+  rm -rf "$WORK"/ovs*
   for ns in "$H1" "$H2" "$V1" "$V2"; do ip netns del "$ns" 2>/dev/null || true; done
 }
 cleanup() {
@@ -116,10 +122,53 @@ kernel_case() {
   measure "kernel (vxlan + bridge)"
 }
 
+ovs_in() {  # ovs_in <host 1|2> <ovs-vsctl args...>: that host's OVS
+  local d="$WORK/ovs$1"
+  shift
+  ovs-vsctl --db="unix:$d/db.sock" --timeout=20 "$@"
+}
+ovs_case() {
+  hosts
+  local h hns vns d
+  for h in 1 2; do
+    hns=$H1 vns=$V1
+    [ "$h" = 2 ] && hns=$H2 vns=$V2
+    d="$WORK/ovs$h"
+    mkdir -p "$d"
+    ovsdb-tool create "$d/conf.db" /usr/share/openvswitch/vswitch.ovsschema
+    ovsdb-server "$d/conf.db" --remote="punix:$d/db.sock" --pidfile="$d/db.pid" \
+      --unixctl="$d/db.ctl" --log-file="$d/db.log" --detach 2>/dev/null
+    ovs_in "$h" --no-wait init
+    OVS_RUNDIR=$d OVS_LOGDIR=$d OVS_DBDIR=$d OVS_SYSCONFDIR=$d ip netns exec "$hns" \
+      ovs-vswitchd "unix:$d/db.sock" --pidfile="$d/vswitchd.pid" --unixctl="$d/vswitchd.ctl" \
+      --log-file="$d/vswitchd.log" --detach 2>/dev/null
+    ip -n "$hns" addr flush dev ul
+    ip netns exec "$hns" ethtool -K ul tx off >/dev/null
+    ovs_in "$h" add-br br-phy -- set bridge br-phy datapath_type=netdev
+    ovs_in "$h" add-port br-phy ul
+    ip -n "$hns" addr add "10.90.0.$h/24" dev br-phy
+    ip -n "$hns" link set br-phy up
+    ip -n "$hns" link add vmp type veth peer name eth0 netns "$vns"
+    ip -n "$hns" link set vmp up
+    ip netns exec "$vns" ethtool -K eth0 tx off >/dev/null
+    ovs_in "$h" add-br br-int -- set bridge br-int datapath_type=netdev
+    ovs_in "$h" add-port br-int vmp
+    ovs_in "$h" add-port br-int vx -- set interface vx type=vxlan \
+      "options:remote_ip=10.90.0.$((3 - h))" options:key=42
+  done
+  # OVS learns the other VTEP's MAC by snooping br-phy: resolve it once from each side.
+  for _ in $(seq 100); do ip netns exec "$H1" ping -c1 -W1 10.90.0.2 >/dev/null 2>&1 && break; done
+  ip netns exec "$H2" ping -c1 -W1 10.90.0.1 >/dev/null 2>&1 || true
+  vm_address eth0 eth0
+  measure "OVS userspace (vxlan)"
+}
+
+want() { [[ $1 =~ ${ONLY:-.} ]]; }
 for round in $(seq "$ROUNDS"); do
   [ "$ROUNDS" -gt 1 ] && echo "-- round $round of $ROUNDS"
-  hvnet_case
-  kernel_case
+  want hvnet && hvnet_case
+  want kernel && kernel_case
+  want OVS && ovs_case
 done
 stop_all
 
@@ -133,7 +182,12 @@ rows = {}
 for line in sys.stdin:
     label, *cols = line.rstrip("\n").split("\t")
     rows[label] = [statistics.median(float(x) for x in c.split()) for c in cols]
-k = rows["kernel (vxlan + bridge)"]
+none = [float("nan")] * 3
+k = rows.get("kernel (vxlan + bridge)", none)
+o = rows.get("OVS userspace (vxlan)", none)
+r = lambda a, b: f"{a / b:.2f}x" if b == b and b else "n/a"
 for label, (g, p, t) in sorted(rows.items()):
-    print(f"{label:28} TCP {g:6.2f} Gbit/s ({g / k[0]:.2f}x kernel)  64B {p:6.0f} kpps ({p / k[1]:.2f}x)  RTT {t:.3f} ms ({t / k[2]:.2f}x)")
+    print(f"{label:28} TCP {g:6.2f} Gbit/s  64B {p:6.0f} kpps  RTT {t:.3f} ms")
+    print(" " * 29 + f"/kernel: TCP {r(g, k[0])} 64B {r(p, k[1])} RTT {r(t, k[2])}"
+          f"   /OVS: TCP {r(g, o[0])} 64B {r(p, o[1])} RTT {r(t, o[2])}")
 '

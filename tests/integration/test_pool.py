@@ -29,18 +29,21 @@ def pifs_of(h, host_uuid, **where):
     return out
 
 
-def vm_on(pool, i, network_uuid, cidr):
-    """A VM on host i with a VIF on the network, its TAP moved into a namespace of its own."""
+def vm_on(pool, i, network_uuid, cidr, role=None, mtu=None):
+    """A VM on host i with a VIF on the network, its TAP moved into a namespace of its own
+    (`role`, default v<i>) with `mtu` if given."""
     h = pool.hosts[i]
-    vm = h.xe("vm-create", f"name-label=vm{i}").stdout.strip()
+    vm = h.xe("vm-create", f"name-label={role or f'vm{i}'}").stdout.strip()
     vif = h.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={network_uuid}", "device=0").stdout.strip()
     h.xe("vif-plug", f"uuid={vif}")
     domid = h.xe("vm-param-get", f"uuid={vm}", "param-name=dom-id").stdout.strip()
     tap = f"vif{domid}.0"
     wait_until(lambda: sh("ip", "link", "show", tap, ns=pool.ns[i], check=False).returncode == 0,
                10, f"{tap} on host {i}")
-    ns = pool.lab.netns(f"v{i}")
+    ns = pool.lab.netns(role or f"v{i}")
     sh("ip", "link", "set", tap, "netns", ns, ns=pool.ns[i])
+    if mtu:
+        sh("ip", "link", "set", tap, "mtu", str(mtu), ns=ns)
     sh("ip", "addr", "add", cidr, "dev", tap, ns=ns)
     sh("ip", "link", "set", tap, "up", ns=ns)
     return vm, vif, ns

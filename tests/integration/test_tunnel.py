@@ -11,6 +11,7 @@ import pytest
 from conftest import ping, received, sh, wait_until
 from pool_lab import PoolLab
 from test_pif_backend import iperf_bytes
+from test_pool import vm_on
 
 
 @pytest.fixture
@@ -45,21 +46,9 @@ def three_host_pool(pool, hosts=3):
 
 
 def vm(pool, i, network, cidr, role, mtu=1450):
-    """A VM on host i with one VIF on `network`, its TAP moved into namespace `role`."""
-    h = pool.hosts[i]
-    uuid = h.xe("vm-create", f"name-label={role}").stdout.strip()
-    vif = h.xe("vif-create", f"vm-uuid={uuid}", f"network-uuid={network}", "device=0").stdout.strip()
-    h.xe("vif-plug", f"uuid={vif}")
-    domid = h.xe("vm-param-get", f"uuid={uuid}", "param-name=dom-id").stdout.strip()
-    tap = f"vif{domid}.0"
-    wait_until(lambda: sh("ip", "link", "show", tap, ns=pool.ns[i], check=False).returncode == 0,
-               10, f"{tap} on host {i}")
-    ns = pool.lab.netns(role)
-    sh("ip", "link", "set", tap, "netns", ns, ns=pool.ns[i])
-    sh("ip", "link", "set", tap, "mtu", str(mtu), ns=ns)
-    sh("ip", "addr", "add", cidr, "dev", tap, ns=ns)
-    sh("ip", "link", "set", tap, "up", ns=ns)
-    return vif, ns, tap
+    """A VM on host i with one VIF on `network`, in namespace `role`: (VIF, namespace)."""
+    _, vif, ns = vm_on(pool, i, network, cidr, role=role, mtu=mtu)
+    return vif, ns
 
 
 def vtep(h, protocol="vxlan"):
@@ -124,17 +113,17 @@ def test_vms_on_three_hosts_share_a_private_network_and_a_leaving_host_takes_its
         want = sorted(transport_ip(pool, j) for j in range(3) if j != i)
         wait_until(lambda: remotes(h, vni_a) == want, 10, f"host {i}'s remotes")
 
-    _, a0, _ = vm(pool, 0, nets["a"], "192.168.77.1/24", "a0")
-    _, a1, _ = vm(pool, 1, nets["a"], "192.168.77.2/24", "a1")
-    vif2, a2, tap2 = vm(pool, 2, nets["a"], "192.168.77.3/24", "a2")
-    _, b0, _ = vm(pool, 0, nets["b"], "192.168.77.1/24", "b0")
-    _, b1, tap_b1 = vm(pool, 1, nets["b"], "192.168.77.2/24", "b1")
+    _, a0 = vm(pool, 0, nets["a"], "192.168.77.1/24", "a0")
+    _, a1 = vm(pool, 1, nets["a"], "192.168.77.2/24", "a1")
+    vif2, a2 = vm(pool, 2, nets["a"], "192.168.77.3/24", "a2")
+    _, b0 = vm(pool, 0, nets["b"], "192.168.77.1/24", "b0")
+    vif_b1, b1 = vm(pool, 1, nets["b"], "192.168.77.2/24", "b1")
     assert received(ping(a0, "192.168.77.2", count=3)) == 3
     assert received(ping(a0, "192.168.77.3", count=3)) == 3
     assert received(ping(a2, "192.168.77.2", count=3)) == 3
     # Same addresses on network b: b0 reaches b1, whose MAC it learns, not a1's.
     assert received(ping(b0, "192.168.77.2", count=3)) == 3
-    b1_mac = sh("cat", f"/sys/class/net/{tap_b1}/address", ns=b1).stdout.strip()
+    b1_mac = master.xe("vif-param-get", f"uuid={vif_b1}", "param-name=MAC").stdout.strip()
     assert b1_mac in sh("ip", "neigh", "show", "192.168.77.2", ns=b0).stdout
     # TCP with the VMs' default offloads, both ways across the tunnel.
     for server, client, addr in ((a1, a0, "192.168.77.2"), (a0, a1, "192.168.77.1")):
@@ -148,8 +137,8 @@ def test_vms_on_three_hosts_share_a_private_network_and_a_leaving_host_takes_its
     for i in (0, 1):
         wait_until(lambda: remotes(pool.hosts[i], 3, "gre") == [transport_ip(pool, 1 - i)], 10,
                    f"host {i}'s GRE remotes")
-    _, c0, _ = vm(pool, 0, net_c, "192.168.77.1/24", "c0", mtu=1458)
-    _, c1, _ = vm(pool, 1, net_c, "192.168.77.2/24", "c1", mtu=1458)
+    _, c0 = vm(pool, 0, net_c, "192.168.77.1/24", "c0", mtu=1458)
+    _, c1 = vm(pool, 1, net_c, "192.168.77.2/24", "c1", mtu=1458)
     assert received(ping(c0, "192.168.77.2", count=3, size=1430, extra=("-M", "do"))) == 3
     got = iperf_bytes(pool.lab, c1, c0, "192.168.77.2")
     assert got > 20_000_000, f"GRE: only {got} bytes"

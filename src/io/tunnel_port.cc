@@ -153,6 +153,9 @@ std::unique_ptr<TunnelPort> TunnelPort::open(const std::string& name, const Tunn
   // The inner frame must arrive whole or not at all: the outer packet is never fragmented.
   int pmtu = IP_PMTUDISC_DO;
   setsockopt(fd, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu);
+  // The transport address may not be on its interface yet (at start the host's addresses come
+  // after the data plane): bind to it anyway, and receive once it is there.
+  setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof one);
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_addr = cfg.local;
@@ -178,6 +181,7 @@ std::unique_ptr<TunnelPort> TunnelPort::open(const std::string& name, const Tunn
       if (tx < 0 || setsockopt(tx, SOL_SOCKET, SO_SNDBUFFORCE, &buf, sizeof buf) != 0 ||
           setsockopt(tx, SOL_SOCKET, SO_RCVBUF, &small, sizeof small) != 0 ||
           setsockopt(tx, IPPROTO_IP, IP_MTU_DISCOVER, &pmtu, sizeof pmtu) != 0 ||
+          setsockopt(tx, IPPROTO_IP, IP_FREEBIND, &one, sizeof one) != 0 ||
           (port->udp_gso_ && setsockopt(tx, IPPROTO_UDP, UDP_SEGMENT, &zero, sizeof zero) != 0) ||
           bind(tx, reinterpret_cast<sockaddr*>(&any_port), sizeof any_port) != 0) {
         if (tx >= 0) ::close(tx);

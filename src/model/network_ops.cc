@@ -158,10 +158,26 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
   if (o->cls == "network" && field == "MTU") {
     auto mtu = check_mtu(value.get<int64_t>());
     if (!mtu) return mtu.error();
+    // A tunnelled network's frames must fit its transports once wrapped.
+    if (const int64_t limit = tunnel_mtu_limit(t, uuid); mtu.value() > limit)
+      return make_error("MTU_INVALID", {std::to_string(mtu.value()), std::to_string(kMinMtu),
+                                        std::to_string(limit)});
     t.set_field(uuid, field, mtu.value());
     // VIFs and VLAN/physical PIFs on the network follow its MTU, as in XenServer.
     for (const auto& vif : t.where("VIF", "network", uuid)) t.set_field(vif, "MTU", mtu.value());
-    for (const auto& pif : t.where("PIF", "network", uuid)) t.set_field(pif, "MTU", mtu.value());
+    for (const auto& pif : t.where("PIF", "network", uuid)) {
+      t.set_field(pif, "MTU", mtu.value());
+      // So do the networks tunnelled over it, down to what still fits.
+      for (const auto& tn : t.where("tunnel", "transport_PIF", pif)) {
+        const Object* access = t.get(t.get(tn)->rec["access_PIF"].get<std::string>(), "PIF");
+        if (!access) continue;
+        const std::string inner = access->rec["network"];
+        const Object* n = t.get(inner, "network");
+        const int64_t limit = tunnel_mtu_limit(t, inner);
+        if (n && n->rec["MTU"].get<int64_t>() > limit)
+          if (auto st = set_field(t, inner, "MTU", limit); !st) return st;
+      }
+    }
     return ok_status();
   }
   if (o->cls == "network" && field == "external_VTEPs") {

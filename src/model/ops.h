@@ -98,6 +98,9 @@ std::vector<std::string> tunnel_remotes(const Txn& t, const std::string& tunnel)
 json tunnel_status(const Txn& t, const std::string& tunnel);
 // A Static PIF's IPv4 address ("" otherwise).
 std::string pif_ipv4_address(const json& pif);
+// The largest MTU a network's tunnels carry: the smallest of their transport PIFs' MTUs less the
+// encapsulation (50 bytes for VXLAN over IPv4, 42 for GRE); kMaxMtu for a network without any.
+int64_t tunnel_mtu_limit(const Txn& t, const std::string& network);
 // network.external_VTEPs: at most 64 unicast IPv4 addresses.
 Status check_external_vteps(const json& addrs);
 

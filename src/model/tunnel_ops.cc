@@ -49,7 +49,23 @@ std::string inactive_reason(const Txn& t, const json& tunnel) {
   return "";
 }
 
+// Outer IPv4 header, the encapsulation's own headers, and the inner Ethernet header.
+int64_t overhead(const std::string& protocol) {
+  return protocol == "vxlan" ? 20 + 8 + 8 + 14 : 20 + 8 + 14;
+}
+
 }  // namespace
+
+int64_t tunnel_mtu_limit(const Txn& t, const std::string& network) {
+  int64_t limit = kMaxMtu;
+  for (const auto& access : t.where("PIF", "network", network))
+    for (const auto& tn : t.where("tunnel", "access_PIF", access)) {
+      const json& r = t.get(tn)->rec;
+      if (const Object* tr = t.get(str(r, "transport_PIF"), "PIF"))
+        limit = std::min(limit, tr->rec["MTU"].get<int64_t>() - overhead(str(r, "protocol")));
+    }
+  return limit;
+}
 
 std::string pif_ipv4_address(const json& pif) {
   if (!pif_ipv4_subnet(pif)) return "";
@@ -160,6 +176,10 @@ Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
   rec["protocol"] = protocol;
   t.put(tunnel, Object{"tunnel", rec});
   if (auto st = pif_plug(t, access); !st) return st.error();
+  // The network's MTU follows the transport: lowered to what the tunnel carries whole.
+  const int64_t limit = tunnel_mtu_limit(t, network);
+  if (n && n->rec["MTU"].get<int64_t>() > limit)
+    if (auto st = set_field(t, network, "MTU", limit); !st) return st.error();
   return tunnel;
 }
 

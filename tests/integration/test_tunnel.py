@@ -176,7 +176,8 @@ def managed_host(lab, pif):
 def private_network(h, transport, protocol, mtu, external):
     """A network with a tunnel of `protocol` on `transport` and `external` as its external VTEP;
     returns (network, key)."""
-    net = h.xe("network-create", f"name-label=priv-{protocol}", f"MTU={mtu}").stdout.strip()
+    net = h.xe("network-create", f"name-label=priv-{protocol}",
+               *([f"MTU={mtu}"] if mtu else [])).stdout.strip()
     args = [f"protocol={protocol}"] if protocol else []
     tn = h.xe("tunnel-create", f"pif-uuid={transport}", f"network-uuid={net}", *args).stdout.strip()
     h.xe("network-param-add", f"uuid={net}", "param-name=external-VTEPs", f"param-key={external}")
@@ -198,7 +199,7 @@ def host_vm(lab, h, hns, net, cidr, role, mtu):
     sh("ip", "link", "set", tap, "mtu", str(mtu), ns=ns)
     sh("ip", "addr", "add", cidr, "dev", tap, ns=ns)
     sh("ip", "link", "set", tap, "up", ns=ns)
-    return ns
+    return ns, tap
 
 
 def capture(lab, ns, ifname, bpf, pcap, count):
@@ -228,7 +229,9 @@ def test_kernel_vxlan_device_as_external_vtep_over_a_vlan_tagged_underlay(lab, t
                     f"network-uuid={transport_net}").stdout.strip()
     h.xe("pif-reconfigure-ip", f"uuid={vlan_pif}", "mode=static", "IP=10.79.0.1",
          "netmask=255.255.255.0")
-    net, key = private_network(h, vlan_pif, "vxlan", 1450, "10.79.0.2")
+    # A network made with the default MTU: its tunnel lowers it to what a 1500 underlay carries.
+    net, key = private_network(h, vlan_pif, "vxlan", None, "10.79.0.2")
+    assert h.xe("network-param-get", f"uuid={net}", "param-name=MTU").stdout.strip() == "1450"
     # (its NIC's checksums too must be complete before Open vSwitch's AF_PACKET port)
     sh("ethtool", "-K", nics[200], "tx", "off", ns=kns, check=False)
     kvx = "kvx"
@@ -236,7 +239,7 @@ def test_kernel_vxlan_device_as_external_vtep_over_a_vlan_tagged_underlay(lab, t
        "remote", "10.79.0.1", "dev", nics[200], ns=kns)
     sh("ip", "addr", "add", "10.81.0.2/24", "dev", kvx, ns=kns)
     sh("ip", "link", "set", kvx, "up", ns=kns)
-    vm = host_vm(lab, h, hns, net, "10.81.0.1/24", "vm", 1450)
+    vm, tap = host_vm(lab, h, hns, net, "10.81.0.1/24", "vm", 1450)
     pcap = str(tmp_path / "kernel.pcap")
     cap = capture(lab, kns, nics[200], "udp port 4789", pcap, 6)
     assert received(ping(vm, "10.81.0.2", count=3)) == 3
@@ -244,10 +247,25 @@ def test_kernel_vxlan_device_as_external_vtep_over_a_vlan_tagged_underlay(lab, t
     assert received(ping(kns, "10.81.0.1", count=3)) == 3
     text = dissected_without_warnings(pcap)
     assert f"VXLAN Network Identifier (VNI): {key}" in text
+    # 1422 bytes of ICMP payload + 28 = 1450 pass with DF; with the VM's MTU raised past the
+    # network's, a 1423-byte DF ping leaves the VM and hvnet drops it, counting every one.
+    assert received(ping(vm, "10.81.0.2", count=2, size=1422, extra=("-M", "do"))) == 2
+    sh("ip", "link", "set", "dev", tap, "mtu", "1500", ns=vm)
+    drops = lambda: h.ctl_request({"cmd": "stats"})["value"]["drops"]["mtu_exceeded"]  # noqa: E731
+    before = drops()
+    r = ping(vm, "10.81.0.2", count=4, size=1423, extra=("-M", "do"), interval="0.05", check=False)
+    assert received(r) == 0
+    assert drops() - before == 4
     # TCP with default offloads, both ways, over the tagged underlay.
     for server, client, addr in ((kns, vm, "10.81.0.2"), (vm, kns, "10.81.0.1")):
         got = iperf_bytes(lab, server, client, addr)
         assert got > 20_000_000, f"{client} -> {addr}: only {got} bytes"
+    # A restarted hvnetd brings the tunnel back by itself (its socket is bound before the host's
+    # addresses are back on their interfaces).
+    h.stop()
+    h.start()
+    wait_until(lambda: received(ping(vm, "10.81.0.2", count=1, check=False)) == 1, 30,
+               "the tunnel after a restart")
 
 
 def test_open_vswitch_vxlan_and_gre_ports_as_external_vteps(lab, tmp_path):
@@ -282,7 +300,7 @@ def test_open_vswitch_vxlan_and_gre_ports_as_external_vteps(lab, tmp_path):
         sh("ip", "link", "set", vmport, "mtu", str(mtu), ns=ons)
         sh("ip", "addr", "add", f"{inner}.3/24", "dev", vmport, ns=ons)
         sh("ip", "link", "set", vmport, "up", ns=ons)
-        vm = host_vm(lab, h, hns, net, f"{inner}.1/24", f"v{proto[0]}", mtu)
+        vm, _ = host_vm(lab, h, hns, net, f"{inner}.1/24", f"v{proto[0]}", mtu)
         nets[proto] = (vm, inner, key)
     # OVS resolves hvnet's transport address through br-phy (its neighbour snooping).
     wait_until(lambda: received(ping(ons, "10.79.0.1", count=1, check=False)) == 1, 15,

@@ -142,6 +142,27 @@ TEST_F(TunnelOpsTest, ANetworksTunnelsShareOneKeyAndReachEachOther) {
   EXPECT_EQ(tunnel_key(t, tunnel_create(t, eth[1][0], net("c"), "gre").value()), 2u);
 }
 
+TEST_F(TunnelOpsTest, ANetworksMtuFollowsItsTransports) {
+  for (int h = 0; h < 2; ++h) address(h);
+  const std::string a = net("a"), g = net("g");  // MTU 1500 by default
+  ASSERT_TRUE(tunnel_create(t, eth[0][0], a, "vxlan"));
+  EXPECT_EQ(rec(a)["MTU"], 1450);  // 1500 - 20 (IPv4) - 8 (UDP) - 8 (VXLAN) - 14 (Ethernet)
+  ASSERT_TRUE(tunnel_create(t, eth[0][0], g, "gre"));
+  EXPECT_EQ(rec(g)["MTU"], 1458);  // 1500 - 20 - 8 (GRE with a key) - 14
+  auto refused = set_field(t, a, "MTU", 1451);
+  ASSERT_EQ(code(refused), "MTU_INVALID");
+  EXPECT_EQ(refused.error().params, (std::vector<std::string>{"1451", "68", "1450"}));
+  // A host's transport on a smaller MTU lowers the network for every host; a larger one does
+  // not raise it.
+  ASSERT_TRUE(tunnel_create(t, eth[1][0], a, "vxlan"));
+  ASSERT_TRUE(set_field(t, rec(eth[1][0])["network"], "MTU", 1400));
+  EXPECT_EQ(rec(a)["MTU"], 1350);
+  ASSERT_TRUE(set_field(t, rec(eth[1][0])["network"], "MTU", 9000));
+  EXPECT_EQ(rec(a)["MTU"], 1350);
+  EXPECT_EQ(tunnel_mtu_limit(t, a), 1450);
+  ASSERT_TRUE(set_field(t, a, "MTU", 1450));
+}
+
 TEST_F(TunnelOpsTest, AnEjectedHostTakesItsTunnelsAndAJoinerMayHaveNone) {
   for (int h = 0; h < 3; ++h) address(h);
   const std::string a = net("a");

@@ -18,7 +18,12 @@ ROLES = ["pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operat
 # hvnet's own calls, with the role hvnet gives them (xapi has no such message).
 HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": "pool-admin",
               "pool.join_credentials": "pool-admin",
-              "role.get_all": "read-only", "role.get_all_records": "read-only"}
+              "role.get_all": "read-only", "role.get_all_records": "read-only",
+              # network.external_VTEPs: VTEPs outside the pool reached by the network's tunnels
+              "network.get_external_VTEPs": "read-only",
+              "network.set_external_VTEPs": "pool-operator",
+              "network.add_external_VTEPs": "pool-operator",
+              "network.remove_external_VTEPs": "pool-operator"}
 
 
 def denied(permission, role):

@@ -100,8 +100,8 @@ std::vector<XeRecord> build() {
         f("managed", L::kRO, "managed"), f("other-config", L::kMRW, "other_config"),
         f("blobs", L::kRO, "blobs"), f("tags", L::kSRW, "tags"),
         f("default-locking-mode", L::kRW, "default_locking_mode"), f("purpose", L::kSRW, "purpose"),
-        // hvnet: VTEPs outside the pool on the network's tunnels
-        f("external-VTEPs", L::kSRW, "external_VTEPs")},
+        // hvnet: VTEPs outside the pool on the network's tunnels (param-get/-add/-remove)
+        hidden(f("external-VTEPs", L::kSRW, "external_VTEPs"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

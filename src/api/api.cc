@@ -520,18 +520,19 @@ void Api::register_generic() {
   }
 }
 
-void Api::register_network() {
-  // A write on one object: resolve the ref, run the operation, return void.
-  auto on = [this](const std::string& cls, std::function<Status(Txn&, const std::string&)> op) {
-    return [this, cls, op](const json& a) -> Result<json> {
-      return mgr_.write([&](Txn& t) -> Result<json> {
-        auto u = resolve(t, cls, a[0]);
-        if (!u) return u.error();
-        if (auto st = op(t, u.value()); !st) return st.error();
-        return void_value();
-      });
-    };
+std::function<Result<json>(const json&)> Api::on_object(
+    const std::string& cls, std::function<Status(Txn&, const std::string&)> op) {
+  return [this, cls, op = std::move(op)](const json& a) -> Result<json> {
+    return mgr_.write([&](Txn& t) -> Result<json> {
+      auto u = resolve(t, cls, a[0]);
+      if (!u) return u.error();
+      if (auto st = op(t, u.value()); !st) return st.error();
+      return void_value();
+    });
   };
+}
+
+void Api::register_network() {
   auto create = [this](std::function<Result<std::string>(Txn&, const json&)> op) {
     return [this, op](const json& a) -> Result<json> {
       return mgr_.write([&](Txn& t) -> Result<json> {
@@ -558,7 +559,7 @@ void Api::register_network() {
   };
 
   add("network.create", 1, create(model::network_create));
-  add("network.destroy", 1, on("network", model::network_destroy));
+  add("network.destroy", 1, on_object("network", model::network_destroy));
   add("network.add_purpose", 2, on_str("network", "purpose", model::network_add_purpose));
   add("network.remove_purpose", 2, on_str("network", "purpose", model::network_remove_purpose));
 
@@ -581,9 +582,9 @@ void Api::register_network() {
       return void_value();
     });
   });
-  add("PIF.plug", 1, on("PIF", model::pif_plug));
-  add("PIF.unplug", 1, on("PIF", model::pif_unplug));
-  add("PIF.forget", 1, on("PIF", model::pif_forget));
+  add("PIF.plug", 1, on_object("PIF", model::pif_plug));
+  add("PIF.unplug", 1, on_object("PIF", model::pif_unplug));
+  add("PIF.forget", 1, on_object("PIF", model::pif_forget));
 
   auto vlan_create = [this](const json& a, bool pool) -> Result<json> {
     return mgr_.write([&](Txn& t) -> Result<json> {
@@ -608,7 +609,7 @@ void Api::register_network() {
     });
   };
   add("VLAN.create", 3, [vlan_create](const json& a) { return vlan_create(a, false); });
-  add("VLAN.destroy", 1, on("VLAN", model::vlan_destroy));
+  add("VLAN.destroy", 1, on_object("VLAN", model::vlan_destroy));
   add("pool.create_VLAN", 3, [vlan_create](const json& a) { return vlan_create(a, true); });
   add("pool.create_VLAN_from_PIF", 3, [this, vlan_create](const json& a) -> Result<json> {
     // (pif, network, VLAN): the same as create_VLAN on the PIF's device.
@@ -642,7 +643,7 @@ void Api::register_network() {
       return json(ref_of(b.value()));
     });
   });
-  add("Bond.destroy", 1, on("Bond", model::bond_destroy));
+  add("Bond.destroy", 1, on_object("Bond", model::bond_destroy));
   add("Bond.set_mode", 2, on_str("Bond", "mode", model::bond_set_mode));
   add("Bond.set_property", 3, [this](const json& a) -> Result<json> {
     return mgr_.write([&](Txn& t) -> Result<json> {
@@ -715,14 +716,14 @@ void Api::register_network() {
       return void_value();
     });
   });
-  add("host.management_reconfigure", 1, on("PIF", model::host_management_reconfigure));
+  add("host.management_reconfigure", 1, on_object("PIF", model::host_management_reconfigure));
   add("host.management_disable", 0, [this](const json&) -> Result<json> {
     return mgr_.write([&](Txn& t) -> Result<json> {
       if (auto st = model::host_management_disable(t, model::local_host(t)); !st) return st.error();
       return void_value();
     });
   });
-  add("pool.management_reconfigure", 1, on("network", model::pool_management_reconfigure));
+  add("pool.management_reconfigure", 1, on_object("network", model::pool_management_reconfigure));
   add("host.set_hostname_live", 2, on_str("host", "hostname", model::host_set_hostname));
   add("host.get_management_interface", 1, [this](const json& a) -> Result<json> {
     return mgr_.read([&](const Txn& t) -> Result<json> {
@@ -740,11 +741,11 @@ void Api::register_network() {
   });
 
   add("VM.create", 1, create(model::vm_create));
-  add("VM.destroy", 1, on("VM", model::vm_destroy));
+  add("VM.destroy", 1, on_object("VM", model::vm_destroy));
   add("VIF.create", 1, create(model::vif_create));
-  add("VIF.destroy", 1, on("VIF", model::vif_destroy));
-  add("VIF.plug", 1, on("VIF", model::vif_plug));
-  add("VIF.unplug", 1, on("VIF", model::vif_unplug));
+  add("VIF.destroy", 1, on_object("VIF", model::vif_destroy));
+  add("VIF.plug", 1, on_object("VIF", model::vif_plug));
+  add("VIF.unplug", 1, on_object("VIF", model::vif_unplug));
 }
 
 }  // namespace hvnet::api

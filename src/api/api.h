@@ -139,6 +139,10 @@ class Api {
   // from a function that finds one object's record by its ref.
   void add_record_getters(const std::string& cls, const std::vector<std::string>& fields,
                           std::function<Result<json>(const json& self)> record);
+  // A write on one object (the call's first argument, of class `cls`): resolve the ref, run `op`,
+  // return void.
+  std::function<Result<json>(const json&)> on_object(
+      const std::string& cls, std::function<Status(model::Txn&, const std::string&)> op);
   void register_generic();
   void register_network();
   void register_session();   // session.*, system.*     (session_calls.cc)

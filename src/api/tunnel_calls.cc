@@ -28,14 +28,7 @@ void Api::register_tunnels() {
       return json(ref_of(tn.value()));
     });
   });
-  add("tunnel.destroy", 1, [this](const json& a) -> Result<json> {
-    return mgr_.write([&](Txn& t) -> Result<json> {
-      auto tn = resolve(t, "tunnel", a[0]);
-      if (!tn) return tn.error();
-      if (auto st = model::tunnel_destroy(t, tn.value()); !st) return st.error();
-      return void_value();
-    });
-  });
+  add("tunnel.destroy", 1, on_object("tunnel", model::tunnel_destroy));
 }
 
 }  // namespace hvnet::api

@@ -9,6 +9,7 @@
 
 #include "cli/xe/rpc_client.h"
 #include "model/ops.h"
+#include "model/records.h"
 #include "store/etcd_store.h"
 #include "store/sqlite_store.h"
 #include "util/bounded_json.h"
@@ -18,6 +19,7 @@ namespace hvnet {
 using json = nlohmann::json;
 using E = store::EtcdClient;
 namespace fs = std::filesystem;
+using model::string_field;
 
 namespace {
 
@@ -56,11 +58,6 @@ std::string* field_of(PoolConfig& c, std::string_view f) {
   if (f == "key_file") return &c.key_file;
   if (f == "master_address") return &c.master_address;
   return &c.master_fingerprint;
-}
-
-std::string str(const json& r, const char* f) {
-  auto it = r.find(f);
-  return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
 }
 
 }  // namespace
@@ -309,7 +306,7 @@ void PoolMember::lease_loop() {
               resp.empty()
                   ? json::array()
                   : resp[0].value("response_range", json::object()).value("kvs", json::array());
-          holder = kvs.empty() ? "" : E::unb64(str(kvs[0], "value"));
+          holder = kvs.empty() ? "" : E::unb64(string_field(kvs[0], "value"));
         }
         bool changed = false;
         {
@@ -321,7 +318,7 @@ void PoolMember::lease_loop() {
         if (holder == cfg.host) {
           const bool recorded = mgr_.read([&](const model::Txn& t) {
             for (const auto& p : t.all_of("pool"))
-              if (str(t.get(p)->rec, "master") != cfg.host) return false;
+              if (string_field(t.get(p)->rec, "master") != cfg.host) return false;
             return true;
           });
           if (!recorded)
@@ -346,7 +343,7 @@ std::string other_config(const model::Txn& t, const std::string& host, const cha
   const model::Object* h = t.get(host, "host");
   if (!h) return "";
   const json& oc = h->rec.value("other_config", json::object());
-  return oc.is_object() ? str(oc, key) : "";
+  return oc.is_object() ? string_field(oc, key) : "";
 }
 }  // namespace
 
@@ -439,7 +436,7 @@ std::optional<json> PoolMember::shared_session(const std::string& ref) {
   if (!r) return std::nullopt;
   const json kvs = r->value("kvs", json::array());
   if (kvs.empty()) return std::nullopt;
-  json v = json::parse(E::unb64(str(kvs[0], "value")), nullptr, false);
+  json v = json::parse(E::unb64(string_field(kvs[0], "value")), nullptr, false);
   if (!v.is_object()) return std::nullopt;
   return v;
 }
@@ -462,14 +459,14 @@ Status PoolMember::designate(const std::string& host) {
   if (!live) return live.error();
   const json kvs = live->value("kvs", json::array());
   if (kvs.empty()) return make_error("HOST_OFFLINE", {host});
-  const std::string target_lease = E::unb64(str(kvs[0], "value"));
+  const std::string target_lease = E::unb64(string_field(kvs[0], "value"));
   const std::string master_key = E::b64(cfg->prefix + "master");
   // Through any member (as xapi forwards it to the master): the key moves from its holder to
   // the new master, under the new master's own lease, unless it moved meanwhile.
   auto held = etcd.call("kv/range", {{"key", master_key}});
   if (!held) return held.error();
   const json hkvs = held->value("kvs", json::array());
-  const std::string holder = hkvs.empty() ? "" : E::unb64(str(hkvs[0], "value"));
+  const std::string holder = hkvs.empty() ? "" : E::unb64(string_field(hkvs[0], "value"));
   auto r = etcd.call(
       "kv/txn",
       {{"compare", json::array({{{"key", master_key},
@@ -572,10 +569,10 @@ Result<std::string> PoolMember::join(const std::string& master_address, const st
   fs::create_directories(dir, ec);
   ::chmod(dir.c_str(), 0700);
   PoolConfig cfg;
-  cfg.pool = str(b, "pool");
+  cfg.pool = string_field(b, "pool");
   cfg.host = mgr_.local_host();
-  cfg.endpoints = str(b, "endpoints");
-  cfg.prefix = str(b, "prefix").empty() ? cfg.prefix : str(b, "prefix");
+  cfg.endpoints = string_field(b, "endpoints");
+  cfg.prefix = string_field(b, "prefix").empty() ? cfg.prefix : string_field(b, "prefix");
   cfg.ca_file = dir + "/ca.pem";
   cfg.cert_file = dir + "/client.pem";
   cfg.key_file = dir + "/client.key";
@@ -583,7 +580,7 @@ Result<std::string> PoolMember::join(const std::string& master_address, const st
   cfg.master_fingerprint = fingerprint;
   for (auto [file, field] :
        {std::pair{cfg.ca_file, "ca"}, {cfg.cert_file, "cert"}, {cfg.key_file, "key"}})
-    if (auto st = write_private(file, str(b, field)); !st) return st.error();
+    if (auto st = write_private(file, string_field(b, field)); !st) return st.error();
   auto eps = pool_endpoints(cfg);
   if (!eps) return make_error("POOL_JOINING_HOST_SERVICE_FAILED", {eps.error().to_string()});
 

@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "model/ops.h"
+#include "model/records.h"
 
 namespace hvnet {
 
@@ -183,10 +184,9 @@ std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, TunnelPr
     if (t.get(tn)->rec["protocol"] != tunnel_protocol_name(protocol) ||
         !model::tunnel_active(t, tn))
       continue;
-    const model::Object* access = t.get(t.get(tn)->rec["access_PIF"].get<std::string>(), "PIF");
-    const std::string net = access ? bridge_of(t, access->rec["network"]) : "";
-    const auto spec = network_item(t, access ? access->rec["network"].get<std::string>() : "");
-    if (net.empty() || !spec) continue;
+    const auto spec = network_item(t, model::tunnel_network(t, tn));
+    if (!spec) continue;
+    const std::string& net = spec->name;
     TunnelNet vt;
     vt.vni = model::tunnel_key(t, tn);
     vt.mtu = spec->mtu;
@@ -266,10 +266,6 @@ struct Dirty {
   }
   // `rec`: the object as the commit left it or as it was before (both are marked).
   void mark(const Txn& t, const std::string& cls, const std::string& uuid, const json& rec) {
-    auto ref = [&](const char* f) {
-      auto it = rec.find(f);
-      return it != rec.end() && it->is_string() ? it->get<std::string>() : std::string();
-    };
     if (cls == "tunnel") {
       vteps = true;
     } else if (cls == "network") {
@@ -283,13 +279,13 @@ struct Dirty {
       pif(t, uuid);
       vteps = vteps || tunnel_pif(t, uuid);
       trunk_vlans(t, uuid);  // whether it carries tags, and under which device name
-      if (const std::string bond = ref("bond_slave_of"); !bond.empty())
+      if (const std::string bond = model::string_field(rec, "bond_slave_of"); !bond.empty())
         if (const model::Object* b = t.get(bond, "Bond"))
           ports.insert(std::string(kTrunk) + b->rec["master"].get<std::string>());
     } else if (cls == "VLAN") {
       vlans.insert(uuid);
     } else if (cls == "Bond") {
-      const std::string master = ref("master");
+      const std::string master = model::string_field(rec, "master");
       ports.insert(std::string(kTrunk) + master);
       trunk_vlans(t, master);
     } else if (cls == "VIF") {

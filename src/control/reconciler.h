@@ -3,7 +3,8 @@
 // bond) trunk port carrying its network untagged and the networks of its attached VLAN PIFs
 // tagged; every attached PIF with an IP configuration the internal port of its network; every
 // attached VIF a TAP named vif<domid>.<device> with the VIF's MAC; every transport PIF of active
-// vxlan tunnels a VXLAN endpoint carrying their networks to the pool's other hosts.
+// tunnels a VXLAN or GRE endpoint (one per protocol) carrying their networks to the pool's other
+// hosts.
 //
 // Each object maps to at most one item of the configuration (a network, a port, a VLAN), computed
 // from the object and the few it refers to. The Reconciler remembers the items the data plane has;

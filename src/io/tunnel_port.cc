@@ -68,10 +68,6 @@ void mark_super_frame(Packet& p, uint32_t mtu) noexcept {
 
 }  // namespace
 
-const char* tunnel_protocol_name(TunnelProtocol p) noexcept {
-  return p == TunnelProtocol::kGre ? "gre" : "vxlan";
-}
-
 namespace tunnel {
 
 const TunnelNet* deliver(Packet& p, uint32_t key, const std::vector<TunnelNet>& nets,

@@ -34,15 +34,13 @@
 #include <vector>
 
 #include "io/port.h"
+#include "util/tunnel_protocol.h"
 
 namespace hvnet {
 
 inline constexpr uint16_t kVxlanDefaultPort = 4789;
 inline constexpr uint32_t kVxlanMaxVni = (1u << 24) - 1;
 inline constexpr uint32_t kTunnelHeaderBytes = 8;  // a VXLAN header; a GRE header with a key
-
-enum class TunnelProtocol : uint8_t { kVxlan, kGre };
-const char* tunnel_protocol_name(TunnelProtocol p) noexcept;  // "vxlan", "gre"
 
 struct TunnelNet {
   uint32_t vni = 0;  // its key: the VNI (VXLAN) or the GRE key

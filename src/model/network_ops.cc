@@ -169,9 +169,7 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
       t.set_field(pif, "MTU", mtu.value());
       // So do the networks tunnelled over it, down to what still fits.
       for (const auto& tn : t.where("tunnel", "transport_PIF", pif)) {
-        const Object* access = t.get(t.get(tn)->rec["access_PIF"].get<std::string>(), "PIF");
-        if (!access) continue;
-        const std::string inner = access->rec["network"];
+        const std::string inner = tunnel_network(t, tn);
         const Object* n = t.get(inner, "network");
         const int64_t limit = tunnel_mtu_limit(t, inner);
         if (n && n->rec["MTU"].get<int64_t>() > limit)

@@ -87,6 +87,8 @@ Status bond_set_property(Txn& t, const std::string& bond, const std::string& key
 Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
                                   const std::string& network, const std::string& protocol);
 Status tunnel_destroy(Txn& t, const std::string& tunnel);
+// The network a tunnel puts on its host (its access PIF's; "" if gone).
+std::string tunnel_network(const Txn& t, const std::string& tunnel);
 // The network's key (VNI or GRE key) a tunnel carries.
 uint32_t tunnel_key(const Txn& t, const std::string& tunnel);
 // Whether it runs: both PIFs plugged, the transport PIF with a static IPv4 address.
@@ -99,7 +101,7 @@ json tunnel_status(const Txn& t, const std::string& tunnel);
 // A Static PIF's IPv4 address ("" otherwise).
 std::string pif_ipv4_address(const json& pif);
 // The largest MTU a network's tunnels carry: the smallest of their transport PIFs' MTUs less the
-// encapsulation (50 bytes for VXLAN over IPv4, 42 for GRE); kMaxMtu for a network without any.
+// encapsulation (tunnel_overhead_ipv4: 50 bytes for VXLAN, 42 for GRE); kMaxMtu without any.
 int64_t tunnel_mtu_limit(const Txn& t, const std::string& network);
 // network.external_VTEPs: at most 64 unicast IPv4 addresses.
 Status check_external_vteps(const json& addrs);

@@ -9,11 +9,6 @@ namespace hvnet::model {
 
 namespace {
 
-std::string str(const json& r, const char* f) {
-  auto it = r.find(f);
-  return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
 std::string api_version(const json& host) {
   return std::to_string(host.value("API_version_major", int64_t(0))) + "." +
          std::to_string(host.value("API_version_minor", int64_t(0)));
@@ -38,7 +33,7 @@ Status pool_join_checks(const Txn& joiner, const json& master_host) {
   if (!joiner.all_of("Bond").empty()) return make_error("POOL_JOINING_HOST_HAS_BONDS", {});
   if (!joiner.all_of("tunnel").empty()) return make_error("POOL_JOINING_HOST_HAS_TUNNELS", {});
   for (const auto& v : joiner.all_of("VLAN")) {
-    const Object* untagged = joiner.get(str(joiner.get(v)->rec, "untagged_PIF"), "PIF");
+    const Object* untagged = joiner.get(string_field(joiner.get(v)->rec, "untagged_PIF"), "PIF");
     if (!untagged || !untagged->rec.value("management", false))
       return make_error("POOL_JOINING_HOST_HAS_NON_MANAGEMENT_VLANS", {});
   }
@@ -55,12 +50,12 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
   // Networks: the pool's of the same bridge, else the joiner's own (a NIC the pool has nowhere).
   std::map<std::string, std::string> net_of;
   for (const auto& n : joiner.all_of("network")) {
-    const std::string same = network_by_bridge(pool, str(joiner.get(n)->rec, "bridge"));
+    const std::string same = network_by_bridge(pool, string_field(joiner.get(n)->rec, "bridge"));
     net_of[n] = same.empty() ? n : same;
     if (same.empty()) pool.put(n, *joiner.get(n));
   }
   auto remap = [&](json& rec, const char* field) {
-    auto it = net_of.find(str(rec, field));
+    auto it = net_of.find(string_field(rec, field));
     if (it != net_of.end()) rec[field] = it->second;
   };
   for (const char* cls : {"PIF", "VLAN", "VM", "VIF"}) {
@@ -79,15 +74,16 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
   std::set<std::string> bonded;  // networks of bonds the joiner now has
   for (const auto& b : pool.all_of("Bond")) {
     const json& br = pool.get(b)->rec;
-    const Object* master = pool.get(str(br, "master"), "PIF");
-    if (!master || str(master->rec, "host") == host) continue;
-    const std::string net = str(master->rec, "network");
+    const Object* master = pool.get(string_field(br, "master"), "PIF");
+    if (!master || string_field(master->rec, "host") == host) continue;
+    const std::string net = string_field(master->rec, "network");
     if (bonded.count(net)) continue;
     std::vector<std::string> members;
     for (const auto& m : pool.where("PIF", "bond_slave_of", b))
-      if (auto p = pif_of_device(str(pool.get(m)->rec, "device")); !p.empty()) members.push_back(p);
+      if (auto p = pif_of_device(string_field(pool.get(m)->rec, "device")); !p.empty())
+        members.push_back(p);
     if (members.size() < 2) continue;  // this host lacks the NICs: the bond is not for it
-    auto made = bond_create(pool, net, members, "", str(br, "mode"),
+    auto made = bond_create(pool, net, members, "", string_field(br, "mode"),
                             br.value("properties", json::object()));
     if (!made) return made.error();
     bonded.insert(net);
@@ -96,16 +92,16 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
   std::set<std::string> vlan_nets;
   for (const auto& v : pool.all_of("VLAN")) {
     const json& vr = pool.get(v)->rec;
-    const Object* untagged = pool.get(str(vr, "untagged_PIF"), "PIF");
-    const Object* tagged = pool.get(str(vr, "tagged_PIF"), "PIF");
-    if (!untagged || !tagged || str(tagged->rec, "host") == host) continue;
-    const std::string net = str(untagged->rec, "network");
+    const Object* untagged = pool.get(string_field(vr, "untagged_PIF"), "PIF");
+    const Object* tagged = pool.get(string_field(vr, "tagged_PIF"), "PIF");
+    if (!untagged || !tagged || string_field(tagged->rec, "host") == host) continue;
+    const std::string net = string_field(untagged->rec, "network");
     if (vlan_nets.count(net)) continue;
-    const std::string trunk = pif_of_device(str(tagged->rec, "device"));
+    const std::string trunk = pif_of_device(string_field(tagged->rec, "device"));
     if (trunk.empty()) continue;
     bool connected = false;
     for (const auto& p : pool.where("PIF", "network", net))
-      connected |= str(pool.get(p)->rec, "host") == host;
+      connected |= string_field(pool.get(p)->rec, "host") == host;
     if (connected) continue;
     auto made = vlan_create(pool, trunk, vr.value("tag", int64_t(0)), net);
     if (!made) return made.error();
@@ -120,19 +116,19 @@ Result<std::string> pool_bond_create(Txn& t, const std::string& network,
                                      const json& properties) {
   auto first = bond_create(t, network, members, mac, mode, properties);
   if (!first) return first;
-  const std::string host = str(t.get(members.front())->rec, "host");
+  const std::string host = string_field(t.get(members.front())->rec, "host");
   std::vector<std::string> devices;
-  for (const auto& m : members) devices.push_back(str(t.get(m)->rec, "device"));
+  for (const auto& m : members) devices.push_back(string_field(t.get(m)->rec, "device"));
   for (const auto& other : t.all_of("host")) {
     if (other == host) continue;
     bool connected = false;
     for (const auto& p : t.where("PIF", "network", network))
-      connected |= str(t.get(p)->rec, "host") == other;
+      connected |= string_field(t.get(p)->rec, "host") == other;
     if (connected) continue;
     std::vector<std::string> same;
     for (const auto& d : devices) {
       auto p = t.where("PIF", Match{{"device", d}, {"host", other}, {"VLAN", int64_t(-1)}});
-      if (p.empty() || !str(t.get(p.front())->rec, "bond_slave_of").empty()) break;
+      if (p.empty() || !string_field(t.get(p.front())->rec, "bond_slave_of").empty()) break;
       same.push_back(p.front());
     }
     if (same.size() != devices.size()) continue;  // that host lacks the NICs: not for it
@@ -144,7 +140,7 @@ Result<std::string> pool_bond_create(Txn& t, const std::string& network,
 
 Status pool_eject(Txn& pool, const std::string& host) {
   for (const auto& p : pool.all_of("pool"))
-    if (str(pool.get(p)->rec, "master") == host)
+    if (string_field(pool.get(p)->rec, "master") == host)
       return make_error("HOST_CANNOT_DESTROY_SELF", {host});
   const auto vms = pool.where("VM", "resident_on", host);
   for (const auto& vm : vms)

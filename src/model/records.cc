@@ -90,6 +90,11 @@ std::string pif_metrics_uuid(const std::string& pif) {
   return out;
 }
 
+std::string string_field(const json& rec, const char* field) {
+  auto it = rec.find(field);
+  return it != rec.end() && it->is_string() ? it->get<std::string>() : std::string();
+}
+
 std::string random_xen_mac() {
   unsigned char b[3];
   RAND_bytes(b, sizeof b);

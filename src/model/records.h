@@ -25,6 +25,8 @@ json new_pif_record(const json& device, const json& mac, const json& mtu, int64_
 std::string pif_metrics_uuid(const std::string& pif);
 // A MAC in Xen's range for guests and virtual PIFs, 00:16:3e:00:00:00-7f:ff:ff, at random.
 std::string random_xen_mac();
+// A string field of a record ("" when absent or not a string).
+std::string string_field(const json& rec, const char* field);
 // The record with derived fields filled in from the other objects in `t`.
 json full_record(const Txn& t, const std::string& uuid);
 // Checks that `v` has the shape `f` needs (string, int as number or numeric string, bool, set,

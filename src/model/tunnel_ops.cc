@@ -9,28 +9,16 @@
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/tunnel_protocol.h"
 
 namespace hvnet::model {
 
 namespace {
 
-const char* const kProtocols[] = {"gre", "vxlan"};
-
-std::string str(const json& r, const char* f) {
-  auto it = r.find(f);
-  return it != r.end() && it->is_string() ? it->get<std::string>() : std::string();
-}
-
-// The network a tunnel puts on its host: its access PIF's.
-std::string tunnel_network(const Txn& t, const std::string& tunnel) {
-  const Object* tn = t.get(tunnel, "tunnel");
-  const Object* access = tn ? t.get(str(tn->rec, "access_PIF"), "PIF") : nullptr;
-  return access ? str(access->rec, "network") : "";
-}
-
 std::string choose_device(const Txn& t, const std::string& host) {
   std::set<std::string> used;
-  for (const auto& p : t.where("PIF", "host", host)) used.insert(str(t.get(p)->rec, "device"));
+  for (const auto& p : t.where("PIF", "host", host))
+    used.insert(string_field(t.get(p)->rec, "device"));
   for (int n = 0;; ++n) {
     std::string d = "tunnel" + std::to_string(n);
     if (!used.count(d)) return d;
@@ -39,8 +27,8 @@ std::string choose_device(const Txn& t, const std::string& host) {
 
 // Why a tunnel does not run ("" when it does).
 std::string inactive_reason(const Txn& t, const json& tunnel) {
-  const Object* access = t.get(str(tunnel, "access_PIF"), "PIF");
-  const Object* transport = t.get(str(tunnel, "transport_PIF"), "PIF");
+  const Object* access = t.get(string_field(tunnel, "access_PIF"), "PIF");
+  const Object* transport = t.get(string_field(tunnel, "transport_PIF"), "PIF");
   if (!access || !transport) return "the tunnel's PIFs are gone";
   if (!access->rec["currently_attached"].get<bool>()) return "the access PIF is unplugged";
   if (!transport->rec["currently_attached"].get<bool>()) return "the transport PIF is unplugged";
@@ -49,20 +37,23 @@ std::string inactive_reason(const Txn& t, const json& tunnel) {
   return "";
 }
 
-// Outer IPv4 header, the encapsulation's own headers, and the inner Ethernet header.
-int64_t overhead(const std::string& protocol) {
-  return protocol == "vxlan" ? 20 + 8 + 8 + 14 : 20 + 8 + 14;
-}
-
 }  // namespace
+
+std::string tunnel_network(const Txn& t, const std::string& tunnel) {
+  const Object* tn = t.get(tunnel, "tunnel");
+  const Object* access = tn ? t.get(string_field(tn->rec, "access_PIF"), "PIF") : nullptr;
+  return access ? string_field(access->rec, "network") : "";
+}
 
 int64_t tunnel_mtu_limit(const Txn& t, const std::string& network) {
   int64_t limit = kMaxMtu;
   for (const auto& access : t.where("PIF", "network", network))
     for (const auto& tn : t.where("tunnel", "access_PIF", access)) {
       const json& r = t.get(tn)->rec;
-      if (const Object* tr = t.get(str(r, "transport_PIF"), "PIF"))
-        limit = std::min(limit, tr->rec["MTU"].get<int64_t>() - overhead(str(r, "protocol")));
+      const auto protocol = parse_tunnel_protocol(string_field(r, "protocol"));
+      if (const Object* tr = t.get(string_field(r, "transport_PIF"), "PIF"); tr && protocol)
+        limit = std::min(limit,
+                         tr->rec["MTU"].get<int64_t>() - int64_t(tunnel_overhead_ipv4(*protocol)));
     }
   return limit;
 }
@@ -75,7 +66,7 @@ std::string pif_ipv4_address(const json& pif) {
 uint32_t tunnel_key(const Txn& t, const std::string& tunnel) {
   const Object* o = t.get(tunnel, "tunnel");
   if (!o) return 0;
-  const std::string k = str(o->rec["status"], "key");
+  const std::string k = string_field(o->rec["status"], "key");
   uint32_t v = 0;
   std::from_chars(k.data(), k.data() + k.size(), v);
   return v;
@@ -90,15 +81,16 @@ std::vector<std::string> tunnel_remotes(const Txn& t, const std::string& tunnel)
   const Object* self = t.get(tunnel, "tunnel");
   if (!self) return {};
   const std::string net = tunnel_network(t, tunnel);
-  const Object* own_transport = t.get(str(self->rec, "transport_PIF"), "PIF");
+  const Object* own_transport = t.get(string_field(self->rec, "transport_PIF"), "PIF");
   const std::string own = own_transport ? pif_ipv4_address(own_transport->rec) : "";
-  const std::string host = own_transport ? str(own_transport->rec, "host") : "";
+  const std::string host = own_transport ? string_field(own_transport->rec, "host") : "";
   std::set<std::string> out;
   for (const auto& access : t.where("PIF", "network", net))
     for (const auto& other : t.where("tunnel", "access_PIF", access)) {
       const Object* o = t.get(other);
-      const Object* tr = t.get(str(o->rec, "transport_PIF"), "PIF");
-      if (other == tunnel || !tr || str(tr->rec, "host") == host || !tunnel_active(t, other))
+      const Object* tr = t.get(string_field(o->rec, "transport_PIF"), "PIF");
+      if (other == tunnel || !tr || string_field(tr->rec, "host") == host ||
+          !tunnel_active(t, other))
         continue;
       out.insert(pif_ipv4_address(tr->rec));
     }
@@ -126,20 +118,18 @@ json tunnel_status(const Txn& t, const std::string& tunnel) {
 Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
                                   const std::string& network, const std::string& protocol_in) {
   const Object& transport = *t.get(transport_pif);
-  const std::string host = str(transport.rec, "host");
+  const std::string host = string_field(transport.rec, "host");
   // xapi's order: the network's PIFs on this host, the transport PIF's kind, the protocol.
   for (const auto& p : t.where("PIF", "network", network))
-    if (str(t.get(p)->rec, "host") == host)
+    if (string_field(t.get(p)->rec, "host") == host)
       return make_error("NETWORK_ALREADY_CONNECTED", {host, p});
   if (!transport.rec["managed"].get<bool>()) return make_error("PIF_UNMANAGED", {transport_pif});
-  if (!str(transport.rec, "bond_slave_of").empty())
+  if (!string_field(transport.rec, "bond_slave_of").empty())
     return make_error("CANNOT_ADD_TUNNEL_TO_BOND_SLAVE", {transport_pif});
   if (t.any("tunnel", "access_PIF", transport_pif))
     return make_error("IS_TUNNEL_ACCESS_PIF", {transport_pif});
   const std::string protocol = protocol_in.empty() ? "gre" : protocol_in;
-  if (std::find_if(std::begin(kProtocols), std::end(kProtocols),
-                   [&](const char* p) { return protocol == p; }) == std::end(kProtocols))
-    return make_error("INVALID_VALUE", {"protocol", protocol});
+  if (!parse_tunnel_protocol(protocol)) return make_error("INVALID_VALUE", {"protocol", protocol});
   // (what plugging the access PIF refuses, before anything is staged)
   if (transport.rec["ip_configuration_mode"] == "None")
     return make_error("TRANSPORT_PIF_NOT_CONFIGURED", {transport_pif});
@@ -154,7 +144,7 @@ Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
       used.insert(k);
       continue;
     }
-    const std::string theirs = str(t.get(other)->rec, "protocol");
+    const std::string theirs = string_field(t.get(other)->rec, "protocol");
     if (theirs != protocol)
       return make_error("INVALID_VALUE",
                         {"protocol", protocol, "the network's tunnels use " + theirs});
@@ -184,7 +174,7 @@ Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
 }
 
 Status tunnel_destroy(Txn& t, const std::string& tunnel) {
-  const std::string access = str(t.get(tunnel)->rec, "access_PIF");
+  const std::string access = string_field(t.get(tunnel)->rec, "access_PIF");
   if (const Object* p = t.get(access, "PIF")) {
     if (p->rec["management"].get<bool>())
       return make_error("PIF_IS_MANAGEMENT_INTERFACE", {access});

@@ -105,6 +105,46 @@ std::optional<PortSpec> internal_item(const Txn& t, const std::string& pif) {
   return p;
 }
 
+// The bridge of the uplink's network of VLAN `tag` here (0: the uplink's own network), "" if none
+// is attached.
+std::string uplink_vlan_bridge(const Txn& t, const std::string& uplink, int64_t tag) {
+  if (tag == 0) return bridge_of(t, t.get(uplink)->rec["network"]);
+  for (const auto& v : t.where("VLAN", model::Match{{"tagged_PIF", uplink}, {"tag", tag}})) {
+    const model::Object* u = t.get(t.get(v)->rec["untagged_PIF"], "PIF");
+    if (u && u->rec["currently_attached"].get<bool>()) return bridge_of(t, u->rec["network"]);
+  }
+  return "";
+}
+
+// A VIF on a guest VLAN tagging network (one with a VLAN 4095 PIF on this host) is a trunk: its
+// untagged frames belong to the native VLAN's network on the uplink, the tags of trunk_VLANs to
+// the uplink's VLAN networks of those tags (a tag without one is not carried).
+void vif_trunk(const Txn& t, const json& net, PortSpec& p) {
+  const model::Object* n = net.is_string() ? t.get(net.get<std::string>(), "network") : nullptr;
+  if (!n) return;
+  const std::string pif = model::trunk_pif(t, net, model::local_host(t));
+  const model::Object* tp = pif.empty() ? nullptr : t.get(pif, "PIF");
+  if (!tp || !tp->rec["currently_attached"].get<bool>()) return;
+  const auto vlan = t.get(model::string_field(tp->rec, "VLAN_master_of"), "VLAN");
+  const std::string uplink = vlan ? model::string_field(vlan->rec, "tagged_PIF") : "";
+  p.vlan_trunk = true;
+  p.network.clear();
+  if (!is_trunk_pif(t, uplink, t.get(uplink, "PIF"))) return;
+  const int64_t native = n->rec.value("native_VLAN", int64_t(0));
+  p.network = uplink_vlan_bridge(t, uplink, native);
+  auto allowed = model::parse_trunk_vlans(n->rec.value("trunk_VLANs", json::array()));
+  if (!allowed) return;  // refused when written
+  for (const auto& v : t.where("VLAN", "tagged_PIF", uplink)) {
+    const int64_t tag = t.get(v)->rec["tag"].get<int64_t>();
+    if (tag == native || tag < 1 || tag > 4094 || !model::vlan_in(allowed.value(), uint16_t(tag)))
+      continue;
+    if (std::string b = uplink_vlan_bridge(t, uplink, tag); !b.empty())
+      p.vlans.push_back(VlanSpec{uint16_t(tag), b});
+  }
+  std::sort(p.vlans.begin(), p.vlans.end(),
+            [](const VlanSpec& a, const VlanSpec& b) { return a.tag < b.tag; });
+}
+
 std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   const model::Object* o = t.get(vif, "VIF");
   if (!o || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
@@ -120,6 +160,7 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   p.kind = PortKind::kTap;
   p.network = bridge_of(t, r["network"]);
   p.mac = r["MAC"];
+  vif_trunk(t, r["network"], p);
   // Locking: the VIF's own mode, or its network's default.
   std::string mode = r["locking_mode"];
   if (mode == "network_default" || mode.empty()) {
@@ -148,7 +189,8 @@ std::optional<VlanItem> vlan_item(const Txn& t, const std::string& vlan) {
   const model::Object* trunk = t.get(tagged, "PIF");
   if (!is_trunk_pif(t, tagged, trunk)) return std::nullopt;
   const model::Object* untagged = t.get(v->rec["untagged_PIF"], "PIF");
-  if (!local_pif(t, untagged) || !untagged->rec["currently_attached"].get<bool>())
+  if (!local_pif(t, untagged) || !untagged->rec["currently_attached"].get<bool>() ||
+      v->rec["tag"] == model::kTrunkVlanTag)  // guest tagging: its VIFs carry the tags
     return std::nullopt;
   const std::string bridge = bridge_of(t, untagged->rec["network"]);
   if (bridge.empty()) return std::nullopt;
@@ -259,7 +301,21 @@ struct Dirty {
   void pif(const Txn& t, const std::string& pif) {
     ports.insert(std::string(kTrunk) + pif);
     ports.insert(std::string(kInternal) + pif);
-    for (const auto& v : t.where("VLAN", "untagged_PIF", pif)) vlans.insert(v);
+    for (const auto& v : t.where("VLAN", "untagged_PIF", pif)) {
+      vlans.insert(v);
+      trunk_vifs(t, t.get(v)->rec["tagged_PIF"]);  // a VLAN network trunk VIFs may reach
+    }
+    trunk_vifs(t, pif);  // the uplink of trunk VIFs, or its native network
+  }
+  void vifs_on(const Txn& t, const json& net) {
+    for (const auto& v : t.where("VIF", "network", net)) ports.insert(std::string(kVif) + v);
+  }
+  // The VIFs of the guest VLAN tagging networks on an uplink: they read its VLANs.
+  void trunk_vifs(const Txn& t, const json& uplink) {
+    for (const auto& v : t.where("VLAN", model::Match{{"tagged_PIF", uplink},
+                                                      {"tag", model::kTrunkVlanTag}}))
+      if (const model::Object* u = t.get(t.get(v)->rec["untagged_PIF"], "PIF"))
+        vifs_on(t, u->rec["network"]);
   }
   void trunk_vlans(const Txn& t, const std::string& pif) {
     for (const auto& v : t.where("VLAN", "tagged_PIF", pif)) vlans.insert(v);
@@ -274,9 +330,10 @@ struct Dirty {
         pif(t, p);
         vteps = vteps || t.any("tunnel", "access_PIF", p);
       }
-      for (const auto& v : t.where("VIF", "network", uuid)) ports.insert(std::string(kVif) + v);
+      vifs_on(t, uuid);
     } else if (cls == "PIF") {
       pif(t, uuid);
+      if (rec.value("VLAN", int64_t(-1)) == model::kTrunkVlanTag) vifs_on(t, rec["network"]);
       vteps = vteps || tunnel_pif(t, uuid);
       trunk_vlans(t, uuid);  // whether it carries tags, and under which device name
       if (const std::string bond = model::string_field(rec, "bond_slave_of"); !bond.empty())
@@ -284,6 +341,7 @@ struct Dirty {
           ports.insert(std::string(kTrunk) + b->rec["master"].get<std::string>());
     } else if (cls == "VLAN") {
       vlans.insert(uuid);
+      trunk_vifs(t, rec["tagged_PIF"]);
     } else if (cls == "Bond") {
       const std::string master = model::string_field(rec, "master");
       ports.insert(std::string(kTrunk) + master);

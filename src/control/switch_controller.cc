@@ -61,6 +61,7 @@ std::string port_identity(const PortSpec& p) {
   one.network.clear();
   one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
   one.qos_kbps = 0;
+  one.vlan_trunk = false;  // a VIF becomes a trunk or stops being one live, in the snapshot
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
@@ -135,11 +136,11 @@ Status SwitchController::validate(const Staged& next) const {
     if (name.empty() || name.size() > 15) return make_error("INVALID_VALUE", {"name", name});
     if (!p->network.empty() && !next.net(p->network))
       return make_error("HANDLE_INVALID", {"network", p->network});
-    const bool trunk = is_trunk(p->kind);
+    const bool trunk = is_trunk(*p);
     if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
-    if ((p->locking.mode != LockingMode::kUnlocked || p->qos_kbps) && trunk)
+    if ((p->locking.mode != LockingMode::kUnlocked || p->qos_kbps) && is_trunk(p->kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", name});
     if (auto r = LockingRules::make(p->locking.mode, 0, p->locking.ipv4, p->locking.ipv6); !r)
       return r.error();
@@ -172,7 +173,7 @@ Status SwitchController::validate(const Staged& next) const {
       return make_error("VLAN_TAG_INVALID", {std::to_string(k.second)});
     const PortSpec* p = next.port(k.first);
     if (!p) return make_error("HANDLE_INVALID", {"port", k.first});
-    if (!is_trunk(p->kind)) return make_error("PIF_IS_VLAN", {k.first});
+    if (!is_trunk(*p)) return make_error("PIF_IS_VLAN", {k.first});
     if (!next.net(*net)) return make_error("HANDLE_INVALID", {"network", *net});
     if (next.joined_elsewhere(k.first, *net, k.second))
       return make_error("NETWORK_ALREADY_CONNECTED", {*net, k.first});
@@ -342,7 +343,8 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     }
     auto o = opened.find(name);
     pe.port = o != opened.end() ? o->second.first : ports_.at(name).port;
-    pe.role = is_trunk(p->kind) ? PortRole::kTrunk : PortRole::kAccess;
+    pe.role = is_trunk(*p) ? PortRole::kTrunk : PortRole::kAccess;
+    pe.vif_trunk = p->vlan_trunk;
     pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;
     auto r = rules.find(name);
     pe.locking = r == rules.end() ? nullptr : r->second;

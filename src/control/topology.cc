@@ -213,6 +213,11 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     auto kbps = get_number<uint64_t>(p, "qos_kbps", 0, 0, 100000000, "INVALID_VALUE");
     if (!kbps) return make_error("INVALID_VALUE", {"qos_kbps", kbps.error().params.at(0)});
     ps.qos_kbps = kbps.value();
+    if (p.contains("vlan_trunk")) {
+      if (!p["vlan_trunk"].is_boolean() || ps.kind != PortKind::kTap)
+        return make_error("INVALID_VALUE", {"vlan_trunk", p["vlan_trunk"].dump()});
+      ps.vlan_trunk = p["vlan_trunk"].get<bool>();
+    }
     if (ps.kind == PortKind::kBond) {
       for (const auto& m : p.value("members", nlohmann::json::array())) {
         if (!m.is_string()) return make_error("INVALID_VALUE", {"members", m.dump()});
@@ -243,7 +248,7 @@ Status validate_topology(const TopologySpec& t) {
     if (!ports.insert(p.name).second) return make_error("PORT_ALREADY_EXISTS", {p.name});
     if (!p.network.empty() && !nets.count(p.network))
       return make_error("HANDLE_INVALID", {"network", p.network});
-    const bool trunk = is_trunk(p.kind);
+    const bool trunk = is_trunk(p);
     if (is_tunnel(p.kind)) {
       if (!p.network.empty())
         return make_error("INVALID_VALUE",
@@ -256,6 +261,8 @@ Status validate_topology(const TopologySpec& t) {
     }
     if (!trunk && p.network.empty()) return make_error("INVALID_VALUE", {"network", p.name});
     if (!trunk && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
+    if (p.vlan_trunk && p.kind != PortKind::kTap)
+      return make_error("INVALID_VALUE", {"vlan_trunk", p.name});
     if (p.kind == PortKind::kBond) {
       if (p.members.size() < 2) return make_error("PIF_BOND_NEEDS_MORE_MEMBERS", {p.name});
       if (p.members.size() > 4) return make_error("PIF_BOND_MORE_THAN_FOUR_MEMBERS", {p.name});
@@ -265,7 +272,7 @@ Status validate_topology(const TopologySpec& t) {
           if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
       }
     }
-    if ((p.locking.mode != LockingMode::kUnlocked || p.qos_kbps) && trunk)
+    if ((p.locking.mode != LockingMode::kUnlocked || p.qos_kbps) && is_trunk(p.kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", p.name});
     if (auto r = LockingRules::make(p.locking.mode, 0, p.locking.ipv4, p.locking.ipv6); !r)
       return r.error();
@@ -296,6 +303,7 @@ nlohmann::json port_settings_json(const PortSpec& p) {
                      {"ipv4", p.locking.ipv4},
                      {"ipv6", p.locking.ipv6}};
   if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
+  if (p.vlan_trunk) pj["vlan_trunk"] = true;
   if (p.kind == PortKind::kBond) {
     pj["members"] = p.members;
     pj.update(bond_config_to_json(p.bond));

@@ -37,11 +37,14 @@ struct PortSpec {
   std::string name;
   PortKind kind = PortKind::kTap;    // tap (VIF), internal (host interface), af_packet (PIF)
   std::string network;               // untagged network; may be empty on a PIF with only VLANs
-  std::vector<VlanSpec> vlans;       // PIF only
+  std::vector<VlanSpec> vlans;       // trunks only (PIF, bond, VIF trunk)
   std::string mac;                   // TAP: the device's MAC; bond: the bond's MAC ("" = default)
   std::vector<std::string> members;  // bond only: member NICs (2 to 4)
   LockingSpec locking;               // TAP (VIF) only: anti-spoofing
   uint64_t qos_kbps = 0;             // TAP (VIF) only: transmit limit, kilobytes/s (0 = none)
+  // TAP (VIF) only: the VM tags its frames (guest VLAN tagging): `vlans` maps the tags it may
+  // send to their networks, untagged frames belong to `network` (empty: dropped).
+  bool vlan_trunk = false;
   BondConfig bond;                   // bond only
   // tunnel ports only: the endpoint. Each tunnel's network is also in `vlans`, under the local
   // tag the port presents that VNI's frames with (1, 2, ... in the order written).
@@ -97,6 +100,10 @@ inline bool is_tunnel(PortKind k) {
 // ports with one untagged network.
 inline bool is_trunk(PortKind k) {
   return k == PortKind::kAfPacket || k == PortKind::kBond || is_tunnel(k);
+}
+// Ports that carry networks by tag: those, and VIFs that are trunks.
+inline bool is_trunk(const PortSpec& p) {
+  return is_trunk(p.kind) || (p.kind == PortKind::kTap && p.vlan_trunk);
 }
 
 inline constexpr uint32_t kMinMtu = 68;

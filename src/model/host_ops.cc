@@ -34,6 +34,13 @@ std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif) {
   return std::pair{*ip & *mask, *prefix};
 }
 
+namespace {
+// A guest VLAN tagging network's PIF carries the VMs' tags, not a host address.
+Error no_host_end(const std::string& pif) {
+  return Error{"INVALID_VALUE", {"PIF", pif + " is VLAN 4095 (guest tagging): no IP configuration"}};
+}
+}  // namespace
+
 Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mode_in,
                           const std::string& ip, const std::string& netmask,
                           const std::string& gateway, const std::string& dns) {
@@ -45,6 +52,7 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
     return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
   if (mode != "None" && !rec["currently_attached"].get<bool>())
     return make_error("REQUIRED_PIF_IS_UNPLUGGED", {pif});
+  if (mode != "None" && rec["VLAN"] == kTrunkVlanTag) return no_host_end(pif);
   std::string dns_out;
   for (size_t s = 0; !dns.empty() && s <= dns.size();) {
     size_t c = dns.find(',', s);
@@ -106,6 +114,7 @@ Status pif_reconfigure_ipv6(Txn& t, const std::string& pif, const std::string& m
     return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
   if (mode != "None" && !rec["currently_attached"].get<bool>())
     return make_error("REQUIRED_PIF_IS_UNPLUGGED", {pif});
+  if (mode != "None" && rec["VLAN"] == kTrunkVlanTag) return no_host_end(pif);
   auto v6 = [](const std::string& s, bool cidr) {
     auto slash = s.find('/');
     if (cidr == (slash == std::string::npos)) return false;

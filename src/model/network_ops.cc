@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <regex>
 #include <set>
 
@@ -153,6 +154,49 @@ Status network_remove_purpose(Txn& t, const std::string& net, const std::string&
   return ok_status();
 }
 
+Result<VlanRanges> parse_trunk_vlans(const json& items) {
+  constexpr size_t kMaxItems = 256;
+  if (items.size() > kMaxItems)
+    return make_error("INVALID_VALUE", {"trunk_VLANs", "at most " + std::to_string(kMaxItems)});
+  VlanRanges r;
+  for (const auto& it : items) {
+    const std::string s = it.get<std::string>();
+    auto number = [&](const std::string& d) -> std::optional<long> {
+      if (d.empty() || d.size() > 5 || d.find_first_not_of("0123456789") != std::string::npos)
+        return std::nullopt;
+      return std::stol(d);
+    };
+    const size_t dash = s.find('-');
+    auto a = number(s.substr(0, dash));
+    auto b = dash == std::string::npos ? a : number(s.substr(dash + 1));
+    if (!a || !b || *b < *a) return make_error("INVALID_VALUE", {"trunk_VLANs", s});
+    if (*a < 1 || *b > 4094) return make_error("VLAN_TAG_INVALID", {s});
+    r.emplace_back(uint16_t(*a), uint16_t(*b));
+  }
+  std::sort(r.begin(), r.end());
+  VlanRanges merged;
+  for (auto [a, b] : r) {
+    if (!merged.empty() && a <= merged.back().second + 1)
+      merged.back().second = std::max(merged.back().second, b);
+    else
+      merged.emplace_back(a, b);
+  }
+  return merged;
+}
+
+bool vlan_in(const VlanRanges& r, uint16_t tag) {
+  if (r.empty()) return tag >= 1 && tag <= 4094;
+  for (auto [a, b] : r)
+    if (tag >= a && tag <= b) return true;
+  return false;
+}
+
+std::string trunk_pif(const Txn& t, const std::string& network, const std::string& host) {
+  for (const auto& p : t.where("PIF", Match{{"network", network}, {"VLAN", kTrunkVlanTag}}))
+    if (t.get(p)->rec["host"] == host) return p;
+  return "";
+}
+
 Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value) {
   const Object* o = t.get(uuid);
   if (o->cls == "network" && field == "MTU") {
@@ -183,6 +227,19 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     std::set<std::string> unique(value.begin(), value.end());
     t.set_field(uuid, field, json(std::vector<std::string>(unique.begin(), unique.end())));
     return ok_status();
+  }
+  if (o->cls == "network" && field == "trunk_VLANs") {
+    auto r = parse_trunk_vlans(value);
+    if (!r) return r.error();
+    json items = json::array();
+    for (auto [a, b] : r.value())
+      items.push_back(a == b ? std::to_string(a) : std::to_string(a) + "-" + std::to_string(b));
+    t.set_field(uuid, field, items);
+    return ok_status();
+  }
+  if (o->cls == "network" && field == "native_VLAN") {
+    const int64_t v = value.get<int64_t>();
+    if (v < 0 || v > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v)});
   }
   if (o->cls == "VIF" && field == "qos_algorithm_type") {
     const std::string v = value.get<std::string>();

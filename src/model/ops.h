@@ -66,7 +66,10 @@ Status pif_plug(Txn& t, const std::string& pif);
 Status pif_unplug(Txn& t, const std::string& pif);
 Status pif_forget(Txn& t, const std::string& pif);
 
-// VLAN
+// VLAN. Tag 4095 (vSphere's "all VLANs" port group) makes the network a guest VLAN tagging
+// network on the tagged PIF: its VIFs send and receive the tags of network.trunk_VLANs, each
+// in the domain of the uplink's VLAN network of that tag; an uplink may carry several.
+inline constexpr int64_t kTrunkVlanTag = 4095;
 Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t tag,
                                 const std::string& network);
 Status vlan_destroy(Txn& t, const std::string& vlan);
@@ -103,6 +106,14 @@ std::string pif_ipv4_address(const json& pif);
 // The largest MTU a network's tunnels carry: the smallest of their transport PIFs' MTUs less the
 // encapsulation (tunnel_overhead_ipv4: 50 bytes for VXLAN, 42 for GRE); kMaxMtu without any.
 int64_t tunnel_mtu_limit(const Txn& t, const std::string& network);
+// network.trunk_VLANs as sorted, merged [first, last] ranges of 1..4094 (at most 256 items;
+// empty: every VLAN). VLAN_TAG_INVALID [item] out of range, INVALID_VALUE [field, item] malformed.
+using VlanRanges = std::vector<std::pair<uint16_t, uint16_t>>;
+Result<VlanRanges> parse_trunk_vlans(const json& items);
+bool vlan_in(const VlanRanges& r, uint16_t tag);
+// The guest tagging network's VLAN PIF (tag 4095) on a host ("" if none): its tagged PIF is the
+// uplink whose VLANs the network's VIFs reach.
+std::string trunk_pif(const Txn& t, const std::string& network, const std::string& host);
 // network.external_VTEPs: at most 64 unicast IPv4 addresses.
 Status check_external_vteps(const json& addrs);
 

@@ -100,7 +100,12 @@ std::vector<ClassSpec> build() {
         f("blobs", "blobs", T::kStringMap, A::kRO),
         f("assigned_ips", "assigned-ips", T::kStringMap, A::kRO, "", true),
         // hvnet: VTEPs outside the pool (IPv4) that the network's tunnels also reach
-        w(f("external_VTEPs", "external-VTEPs", T::kStringSet, A::kRW), Role::kPoolOperator)},
+        w(f("external_VTEPs", "external-VTEPs", T::kStringSet, A::kRW), Role::kPoolOperator),
+        // hvnet, guest VLAN tagging (a network on VLAN 4095 of an uplink): the tags its VIFs may
+        // send ("10", "20-29"; empty: every VLAN) and the VLAN of their untagged frames (0: the
+        // uplink's own network)
+        w(f("trunk_VLANs", "trunk-VLANs", T::kStringSet, A::kRW), Role::kPoolOperator),
+        w(f("native_VLAN", "native-VLAN", T::kInt, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(

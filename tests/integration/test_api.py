@@ -125,8 +125,8 @@ def test_pif_plug_of_a_vanished_nic_fails_and_changes_nothing(host, lab):
 def test_vlan_create_destroy_and_pool_create_vlan(host, lab):
     pif, dev = host.pif_on_veth(lab, "e2")
     net = host.ok("network.create", {"name_label": "vlan10"})
-    err = refused(host, "VLAN_TAG_INVALID", "VLAN.create", pif, 4095, net)
-    assert err[1] == "4095"
+    err = refused(host, "VLAN_TAG_INVALID", "VLAN.create", pif, 4096, net)
+    assert err[1] == "4096"
     refused(host, "HANDLE_INVALID", "VLAN.create", pif, 10, "OpaqueRef:nonet")
     vlan = host.ok("VLAN.create", pif, "10", net)
     untagged = host.ok("VLAN.get_untagged_PIF", vlan)

@@ -98,9 +98,9 @@ def test_async_vlan_create_task_result_and_error_info(host, lab):
     assert rec["status"] == "success", rec
     vlan = rec["result"].replace("<value>", "").replace("</value>", "")
     assert x.VLAN.get_tag(s, vlan)["Value"] == "10"
-    bad = x.Async.VLAN.create(s, pif, "4095", host.ok("network.create", {"name_label": "w"}))["Value"]
+    bad = x.Async.VLAN.create(s, pif, "4096", host.ok("network.create", {"name_label": "w"}))["Value"]
     wait_until(lambda: x.task.get_status(s, bad)["Value"] != "pending", 5, "task end")
-    assert x.task.get_error_info(s, bad)["Value"][:2] == ["VLAN_TAG_INVALID", "4095"]
+    assert x.task.get_error_info(s, bad)["Value"][:2] == ["VLAN_TAG_INVALID", "4096"]
     for t in (task, bad):
         assert x.task.destroy(s, t)["Status"] == "Success"
     assert x.task.get_all(s)["Value"] == []

@@ -453,7 +453,8 @@ std::vector<Command> network_commands() {
       {"vlan-create",
        {"pif-uuid", "vlan", "network-uuid"},
        {},
-       "Create a new VLAN on a host (tag 0 to 4094); prints the VLAN PIF's uuid.",
+       "Create a new VLAN on a host (tag 0 to 4094; 4095: the network's VIFs tag their own frames, "
+       "trunk-VLANs and native-VLAN on the network); prints the VLAN PIF's uuid.",
        [](Xe& x, A a) {
          auto net = x.lookup("network", x.need(a, "network-uuid"));
          if (!net) return fail(net.error());

@@ -101,7 +101,10 @@ std::vector<XeRecord> build() {
         f("blobs", L::kRO, "blobs"), f("tags", L::kSRW, "tags"),
         f("default-locking-mode", L::kRW, "default_locking_mode"), f("purpose", L::kSRW, "purpose"),
         // hvnet: VTEPs outside the pool on the network's tunnels (param-get/-add/-remove)
-        hidden(f("external-VTEPs", L::kSRW, "external_VTEPs"))},
+        hidden(f("external-VTEPs", L::kSRW, "external_VTEPs")),
+        // hvnet: guest VLAN tagging (a network on VLAN 4095 of an uplink)
+        hidden(f("trunk-VLANs", L::kSRW, "trunk_VLANs")),
+        hidden(f("native-VLAN", L::kRW, "native_VLAN"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

@@ -102,7 +102,7 @@ TEST_F(ApiTest, RefusedDataPlaneChangeIsNotStored) {
 TEST_F(ApiTest, VlanAndVifCallsReachTheDataPlane) {
   auto pif = call("PIF.get_all").value()[0];
   auto net = call("network.create", {{{"name_label", "v5"}}}).value();
-  EXPECT_EQ(code(call("VLAN.create", {pif, 4095, net})), "VLAN_TAG_INVALID");
+  EXPECT_EQ(code(call("VLAN.create", {pif, 4096, net})), "VLAN_TAG_INVALID");
   auto vlan = call("VLAN.create", {pif, "5", net});
   ASSERT_TRUE(vlan);
   auto vm = call("VM.create", {{{"name_label", "vm"}}}).value();

@@ -217,7 +217,7 @@ TEST_F(EventsTest, AsyncCallsRunAsTasksWithResultOrErrorInfo) {
   const std::string vlan = result.substr(7, result.size() - 7 - 8);
   EXPECT_EQ(ok("VLAN.get_tag", {vlan}), 5);
   const std::string other = ok("network.create", {{{"name_label", "w"}}});
-  const std::string bad = ok("Async.VLAN.create", {pif, 4095, other});
+  const std::string bad = ok("Async.VLAN.create", {pif, 4096, other});
   auto failed = ok("task.get_record", {bad});
   EXPECT_EQ(failed["status"], "failure");
   EXPECT_EQ(failed["error_info"][0], "VLAN_TAG_INVALID");

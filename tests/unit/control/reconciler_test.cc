@@ -9,6 +9,7 @@
 #include "model/ops.h"
 #include "model/records.h"
 #include "util/ipv4.h"
+#include "../frames.h"
 
 namespace hvnet {
 namespace {
@@ -278,6 +279,117 @@ TEST(Database, LookupsFollowPutsAndErases) {
   model::Txn u(db);
   u.set_field("v1", "tag", 6);
   EXPECT_TRUE(u.empty());
+}
+
+// Guest VLAN tagging: a VIF on a network with VLAN 4095 on eth0 is a trunk whose tags 10 and 20
+// share the L2 domain of eth0's VLAN 10 and 20 networks (and their VIFs, untagged); untagged
+// frames are eth0's own network; a tag outside trunk_VLANs is dropped as vlan_not_allowed. A
+// VLAN created later, or a list changed, reaches the trunk VIF alone.
+TEST(Reconciler, TrunkVifsJoinTheUplinksVlanNetworks) {
+  Model m;
+  Reconciler r;
+  test::MemSwitch sw;
+  std::string trunk_net, v10, v20, v30;
+  m.write([&](model::Txn& t) {
+    auto net = [&](const char* label) {
+      return model::network_create(t, {{"name_label", label}}).value();
+    };
+    trunk_net = net("trunk");
+    v10 = net("v10"), v20 = net("v20"), v30 = net("v30");
+    ASSERT_TRUE(model::vlan_create(t, m.pif, 10, v10));
+    ASSERT_TRUE(model::vlan_create(t, m.pif, 20, v20));
+    ASSERT_TRUE(model::vlan_create(t, m.pif, 30, v30));
+    ASSERT_TRUE(model::vlan_create(t, m.pif, model::kTrunkVlanTag, trunk_net));
+    ASSERT_TRUE(model::set_field(t, trunk_net, "trunk_VLANs", json{"10-20"}));
+    auto vm = model::vm_create(t, {{"name_label", "vm"}}).value();
+    auto vif = [&](const std::string& n, const char* dev, const char* mac) {
+      auto v = model::vif_create(t, {{"VM", vm}, {"network", n}, {"device", dev}, {"MAC", mac}});
+      ASSERT_TRUE(model::vif_plug(t, v.value()));
+    };
+    vif(trunk_net, "0", "00:16:3e:00:00:01");
+    vif(v10, "1", "00:16:3e:00:00:10");
+    vif(v20, "2", "00:16:3e:00:00:20");
+  });
+  model::Txn view(m.db, false);
+  ASSERT_TRUE(sw.ctl.apply(r.rebuild(view)));
+  MemPort &tr = sw.port("vif1.0"), &a10 = sw.port("vif1.1"), &a20 = sw.port("vif1.2"),
+          &eth0 = sw.port("eth0");
+  auto sent = [](MemPort& p) { return p.take_sent(); };
+
+  tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01", 10));
+  sw.step();
+  auto up = sent(eth0);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(test::frame_vid(up[0].bytes), 10);
+  auto in10 = sent(a10);
+  ASSERT_EQ(in10.size(), 1u);
+  EXPECT_EQ(test::frame_vid(in10[0].bytes), -1);  // the access VIF sees it untagged
+  EXPECT_TRUE(sent(a20).empty());
+
+  a20.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:20"));
+  sw.step();
+  auto back = sent(tr);
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(test::frame_vid(back[0].bytes), 20);  // to the trunk VIF, tagged
+  (void)sent(eth0);
+
+  tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));  // untagged: eth0's own
+  sw.step();
+  up = sent(eth0);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(test::frame_vid(up[0].bytes), -1);
+  EXPECT_TRUE(sent(a10).empty() && sent(a20).empty());
+
+  const uint64_t refused = sw.dropped(DropReason::kVlanNotAllowed);
+  tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01", 30));
+  sw.step();
+  EXPECT_TRUE(sent(eth0).empty());
+  EXPECT_EQ(sw.dropped(DropReason::kVlanNotAllowed), refused + 1);
+
+  // VLAN 30 allowed: one VLAN item on the trunk VIF, the port itself untouched.
+  auto [changes, before] = m.write([&](model::Txn& t) {
+    ASSERT_TRUE(model::set_field(t, trunk_net, "trunk_VLANs", json{"10-20", "30"}));
+  });
+  model::Txn now(m.db, false);
+  auto plan = r.plan(now, changes, before);
+  EXPECT_TRUE(plan.delta.set_ports.empty() && plan.delta.del_ports.empty());
+  ASSERT_EQ(plan.delta.set_vlans.size(), 1u);
+  EXPECT_EQ(plan.delta.set_vlans[0].port, "vif1.0");
+  EXPECT_EQ(plan.delta.set_vlans[0].tag, 30);
+  ASSERT_TRUE(sw.ctl.apply(plan.delta));
+  r.adopt(std::move(plan));
+  tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01", 30));
+  sw.step();
+  up = sent(eth0);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(test::frame_vid(up[0].bytes), 30);
+
+  // A new VLAN 15 on eth0 reaches the trunk VIF; the native VLAN moves to 20.
+  auto [c2, b2] = m.write([&](model::Txn& t) {
+    auto v15 = model::network_create(t, {{"name_label", "v15"}}).value();
+    ASSERT_TRUE(model::vlan_create(t, m.pif, 15, v15));
+    ASSERT_TRUE(model::set_field(t, trunk_net, "native_VLAN", 20));
+  });
+  model::Txn later(m.db, false);
+  auto p2 = r.plan(later, c2, b2);
+  ASSERT_TRUE(sw.ctl.apply(p2.delta));
+  r.adopt(std::move(p2));
+  EXPECT_TRUE(topology_diff(sw.ctl.topology(), Reconciler().rebuild(later)).empty());
+  const PortSpec* vif = nullptr;
+  const TopologySpec whole = Reconciler().rebuild(later);
+  for (const auto& p : whole.ports)
+    if (p.name == "vif1.0") vif = &p;
+  ASSERT_NE(vif, nullptr);
+  EXPECT_TRUE(vif->vlan_trunk);
+  std::vector<uint16_t> tags;
+  for (const auto& v : vif->vlans) tags.push_back(v.tag);
+  EXPECT_EQ(tags, (std::vector<uint16_t>{10, 15, 30}));  // 20 is native: untagged
+  tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  sw.step();
+  ASSERT_EQ(sent(a20).size(), 1u);
+  up = sent(eth0);
+  ASSERT_EQ(up.size(), 1u);
+  EXPECT_EQ(test::frame_vid(up[0].bytes), 20);
 }
 
 }  // namespace

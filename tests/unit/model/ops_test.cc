@@ -97,7 +97,7 @@ TEST_F(OpsTest, VlanCreateFollowsXapisChecksInOrder) {
 
   EXPECT_EQ(code(vlan_create(t, eth0, 6, n5)), "NETWORK_ALREADY_CONNECTED");
   EXPECT_EQ(code(vlan_create(t, vr["untagged_PIF"], 6, n6)), "PIF_IS_VLAN");
-  EXPECT_EQ(code(vlan_create(t, eth0, 4095, n6)), "VLAN_TAG_INVALID");
+  EXPECT_EQ(code(vlan_create(t, eth0, 4096, n6)), "VLAN_TAG_INVALID");
   EXPECT_EQ(code(vlan_create(t, eth0, -1, n6)), "VLAN_TAG_INVALID");
   auto dup = vlan_create(t, eth0, 5, n6);
   ASSERT_EQ(code(dup), "PIF_VLAN_EXISTS");
@@ -188,6 +188,52 @@ TEST_F(OpsTest, DerivedFieldsAreComputedFromBackReferences) {
   json r = full_record(t, n);
   EXPECT_EQ(r["PIFs"], json::array({eth0}));
   EXPECT_EQ(full_record(t, host)["PIFs"].size(), 2u);
+}
+
+// Guest VLAN tagging: VLAN 4095 makes a network a trunk for its VIFs on that uplink (an uplink
+// may carry several), trunk_VLANs and native_VLAN are checked and normalised, and the PIF has no
+// host end.
+TEST_F(OpsTest, GuestTaggingNetworksAndTheirVlanLists) {
+  auto trunk = network_create(t, {{"name_label", "trunk"}}).value();
+  auto other = network_create(t, {{"name_label", "trunk2"}}).value();
+  auto v = vlan_create(t, eth0, kTrunkVlanTag, trunk);
+  ASSERT_EQ(code(v), "OK");
+  EXPECT_EQ(code(vlan_create(t, eth0, kTrunkVlanTag, other)), "OK");
+  EXPECT_EQ(code(vlan_create(t, eth0, 4096, net("third"))), "VLAN_TAG_INVALID");
+  const std::string pif = t.get(v.value())->rec["untagged_PIF"];
+  EXPECT_EQ(trunk_pif(t, trunk, host), pif);
+  EXPECT_EQ(trunk_pif(t, trunk, "elsewhere"), "");
+  auto ip = pif_reconfigure_ip(t, pif, "Static", "10.0.0.1", "255.255.255.0", "", "");
+  ASSERT_EQ(code(ip), "INVALID_VALUE");
+  EXPECT_EQ(ip.error().params.at(0), "PIF");
+
+  // The list: tags and ranges of 1..4094, sorted and merged as stored.
+  ASSERT_EQ(code(set_field(t, trunk, "trunk_VLANs", json{"30", "10-20", "21", "5"})), "OK");
+  EXPECT_EQ(t.get(trunk)->rec["trunk_VLANs"], (json{"5", "10-21", "30"}));
+  auto ranges = parse_trunk_vlans(t.get(trunk)->rec["trunk_VLANs"]).value();
+  EXPECT_TRUE(vlan_in(ranges, 15));
+  EXPECT_FALSE(vlan_in(ranges, 22));
+  EXPECT_TRUE(vlan_in({}, 4094));  // empty: every VLAN
+  EXPECT_FALSE(vlan_in({}, 0));
+  for (const char* bad : {"0", "4095", "10-4095"}) {
+    auto r = set_field(t, trunk, "trunk_VLANs", json{bad});
+    ASSERT_EQ(code(r), "VLAN_TAG_INVALID") << bad;
+    EXPECT_EQ(r.error().params, std::vector<std::string>{bad});
+  }
+  for (const char* bad : {"ten", "20-10", "", "-5", "1-2-3", "999999"}) {
+    auto r = set_field(t, trunk, "trunk_VLANs", json{bad});
+    ASSERT_EQ(code(r), "INVALID_VALUE") << bad;
+    EXPECT_EQ(r.error().params, (std::vector<std::string>{"trunk_VLANs", bad}));
+  }
+  json many = json::array();
+  for (int i = 1; i <= 257; ++i) many.push_back(std::to_string(i * 10));
+  EXPECT_EQ(code(set_field(t, trunk, "trunk_VLANs", many)), "INVALID_VALUE");
+  EXPECT_EQ(t.get(trunk)->rec["trunk_VLANs"], (json{"5", "10-21", "30"}));  // nothing lost
+
+  EXPECT_EQ(code(set_field(t, trunk, "native_VLAN", 4095)), "VLAN_TAG_INVALID");
+  EXPECT_EQ(code(set_field(t, trunk, "native_VLAN", -1)), "VLAN_TAG_INVALID");
+  ASSERT_EQ(code(set_field(t, trunk, "native_VLAN", 10)), "OK");
+  EXPECT_EQ(t.get(trunk)->rec["native_VLAN"], 10);
 }
 
 }  // namespace

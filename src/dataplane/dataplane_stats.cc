@@ -16,6 +16,8 @@ const char* drop_reason_name(DropReason r) noexcept {
       return "vlan_tag_on_access_port";
     case DropReason::kVlanUnknown:
       return "vlan_unknown";
+    case DropReason::kVlanNotInTrunk:
+      return "vlan_not_in_trunk";
     case DropReason::kNoNetwork:
       return "no_network";
     case DropReason::kMtuExceeded:

@@ -13,8 +13,9 @@ enum class DropReason : uint8_t {
   kTruncatedTag,    // 802.1Q EtherType but no room for the tag
   kSTagged,         // 802.1ad service tag (0x88a8): hvnet's VLANs are 802.1Q customer VLANs
   kBadSourceMac,    // multicast or all-zero source address
-  kVlanNotAllowed,  // tagged frame on an access port, or outside a VIF trunk's VLANs
+  kVlanNotAllowed,  // tagged frame on an access port
   kVlanUnknown,     // VID not carried by this trunk
+  kVlanNotInTrunk,  // VID a VIF trunk does not carry (not in its network's trunk_VLANs)
   kNoNetwork,       // untagged frame on a trunk without a native network
   kMtuExceeded,     // payload larger than the network MTU
   kHairpin,         // destination is the port the frame came from

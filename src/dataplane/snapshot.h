@@ -29,7 +29,7 @@ struct PortEntry {
   PortRole role = PortRole::kAccess;
   LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
   std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port
-  bool vif_trunk = false;           // a VIF's trunk: a tag it may not send is vlan_not_allowed
+  bool vif_trunk = false;           // a VIF's trunk: a tag it does not carry is vlan_not_in_trunk
   bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)

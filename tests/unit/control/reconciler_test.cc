@@ -283,7 +283,7 @@ TEST(Database, LookupsFollowPutsAndErases) {
 
 // Guest VLAN tagging: a VIF on a network with VLAN 4095 on eth0 is a trunk whose tags 10 and 20
 // share the L2 domain of eth0's VLAN 10 and 20 networks (and their VIFs, untagged); untagged
-// frames are eth0's own network; a tag outside trunk_VLANs is dropped as vlan_not_allowed. A
+// frames are eth0's own network; a tag outside trunk_VLANs is dropped as vlan_not_in_trunk. A
 // VLAN created later, or a list changed, reaches the trunk VIF alone.
 TEST(Reconciler, TrunkVifsJoinTheUplinksVlanNetworks) {
   Model m;
@@ -340,11 +340,11 @@ TEST(Reconciler, TrunkVifsJoinTheUplinksVlanNetworks) {
   EXPECT_EQ(test::frame_vid(up[0].bytes), -1);
   EXPECT_TRUE(sent(a10).empty() && sent(a20).empty());
 
-  const uint64_t refused = sw.dropped(DropReason::kVlanNotAllowed);
+  const uint64_t refused = sw.dropped(DropReason::kVlanNotInTrunk);
   tr.inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01", 30));
   sw.step();
   EXPECT_TRUE(sent(eth0).empty());
-  EXPECT_EQ(sw.dropped(DropReason::kVlanNotAllowed), refused + 1);
+  EXPECT_EQ(sw.dropped(DropReason::kVlanNotInTrunk), refused + 1);
 
   // VLAN 30 allowed: one VLAN item on the trunk VIF, the port itself untouched.
   auto [changes, before] = m.write([&](model::Txn& t) {

@@ -170,6 +170,11 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   p.locking.mode = mode == "locked"     ? LockingMode::kLocked
                    : mode == "disabled" ? LockingMode::kDisabled
                                         : LockingMode::kUnlocked;
+  if (const model::Object* n = t.get(r["network"], "network")) {  // its security policy
+    p.promiscuous = !model::policy_rejects(n->rec, "promiscuous_mode");
+    p.locking.mac_changes_reject = model::policy_rejects(n->rec, "MAC_changes");
+    p.locking.forged_reject = model::policy_rejects(n->rec, "forged_transmits");
+  }
   for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
   for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
   if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {

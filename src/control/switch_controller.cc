@@ -1,6 +1,7 @@
 #include "control/switch_controller.h"
 
 #include <algorithm>
+#include <set>
 
 #include "io/tunnel_port.h"
 #include "packet/headers.h"
@@ -62,6 +63,7 @@ std::string port_identity(const PortSpec& p) {
   one.locking = LockingSpec{};  // rules and rates change live, in the snapshot
   one.qos_kbps = 0;
   one.vlan_trunk = false;  // a VIF becomes a trunk or stops being one live, in the snapshot
+  one.promiscuous = false;
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
@@ -140,7 +142,7 @@ Status SwitchController::validate(const Staged& next) const {
     if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
-    if ((p->locking.mode != LockingMode::kUnlocked || p->qos_kbps) && is_trunk(p->kind))
+    if ((!(p->locking == LockingSpec{}) || p->qos_kbps || p->promiscuous) && is_trunk(p->kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", name});
     if (auto r = LockingRules::make(p->locking.mode, 0, p->locking.ipv4, p->locking.ipv6); !r)
       return r.error();
@@ -246,11 +248,12 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   }
   std::map<std::string, std::shared_ptr<const LockingRules>> rules;  // built before anything moves
   for (const auto& [name, p] : next.ports) {
-    if (!p || p->locking.mode == LockingMode::kUnlocked) continue;
+    if (!p || (p->locking.mode == LockingMode::kUnlocked && !p->locking.forged_reject)) continue;
     auto mac = MacAddr::parse(p->mac);
     auto r = LockingRules::make(p->locking.mode, mac ? mac->to_u64() : 0, p->locking.ipv4,
                                 p->locking.ipv6);
     if (!r) return r.error();
+    r.value().forged_reject = p->locking.forged_reject;
     rules[name] = std::make_shared<const LockingRules>(std::move(r.value()));
   }
 
@@ -331,6 +334,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     snap->bridges[b].name = n->name;
     snap->bridges[b].mtu = n->mtu;
   }
+  std::set<BridgeId> promisc_dirty;  // bridges whose promiscuous lists must be made again
   for (const auto& [name, p] : next.ports) {
     if (!p) continue;
     PortId pid = port_ids_.get_or_assign(name);
@@ -345,6 +349,19 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     pe.port = o != opened.end() ? o->second.first : ports_.at(name).port;
     pe.role = is_trunk(*p) ? PortRole::kTrunk : PortRole::kAccess;
     pe.vif_trunk = p->vlan_trunk;
+    if (pe.promiscuous != p->promiscuous) {  // the bridges it is on now
+      auto on = [&](const std::string& net) {
+        if (auto b = bridge_ids_.find(net)) promisc_dirty.insert(BridgeId(*b));
+      };
+      on(p->network);
+      if (auto cur = ports_.find(name); cur != ports_.end())
+        for (const auto& [tag, net] : cur->second.vlans) on(next.lport_net({name, tag}));
+      for (const auto& [k, net] : next.vlans)
+        if (k.first == name && net) on(*net);
+    }
+    pe.promiscuous = p->promiscuous;
+    auto own = p->locking.mac_changes_reject ? MacAddr::parse(p->mac) : std::nullopt;
+    pe.own_mac_only = own ? own->to_u64() : 0;
     pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;
     auto r = rules.find(name);
     pe.locking = r == rules.end() ? nullptr : r->second;
@@ -375,6 +392,16 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (auto b = bridge_ids_.find(name); b && *b < snap->bridges.size())
       snap->bridges[*b] = BridgeEntry{};
     bridge_ids_.release(name);
+  }
+  // Promiscuous lists of the bridges whose members or members' promiscuity changed.
+  for (const auto& [b, list] : copied) promisc_dirty.insert(b);
+  for (BridgeId b : promisc_dirty) {
+    if (b >= snap->bridges.size() || snap->bridges[b].name.empty()) continue;
+    std::vector<LportId> promisc;
+    for (LportId lp : *snap->bridges[b].lports)
+      if (snap->ports[snap->lports[lp].port].promiscuous) promisc.push_back(lp);
+    snap->bridges[b].promiscuous =
+        promisc.empty() ? kEmptyFlood : std::make_shared<const std::vector<LportId>>(promisc);
   }
 
   // 4. Publish and wait until every forwarding thread runs on it; then old ports may close.

@@ -204,6 +204,12 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
         ps.locking.mode = LockingMode::kDisabled;
       else if (mode != "unlocked")
         return make_error("INVALID_VALUE", {"locking_mode", mode});
+      for (auto [key, flag] : {std::pair{"forged_transmits", &ps.locking.forged_reject},
+                               std::pair{"mac_changes", &ps.locking.mac_changes_reject}}) {
+        const std::string v = l.value(key, std::string("accept"));
+        if (v != "accept" && v != "reject") return make_error("INVALID_VALUE", {key, v});
+        *flag = v == "reject";
+      }
       for (const char* fam : {"ipv4", "ipv6"})
         for (const auto& a : l.value(fam, nlohmann::json::array())) {
           if (!a.is_string()) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {fam, a.dump()});
@@ -213,6 +219,11 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     auto kbps = get_number<uint64_t>(p, "qos_kbps", 0, 0, 100000000, "INVALID_VALUE");
     if (!kbps) return make_error("INVALID_VALUE", {"qos_kbps", kbps.error().params.at(0)});
     ps.qos_kbps = kbps.value();
+    if (p.contains("promiscuous")) {
+      if (!p["promiscuous"].is_boolean() || ps.kind != PortKind::kTap)
+        return make_error("INVALID_VALUE", {"promiscuous", p["promiscuous"].dump()});
+      ps.promiscuous = p["promiscuous"].get<bool>();
+    }
     if (p.contains("vlan_trunk")) {
       if (!p["vlan_trunk"].is_boolean() || ps.kind != PortKind::kTap)
         return make_error("INVALID_VALUE", {"vlan_trunk", p["vlan_trunk"].dump()});
@@ -272,7 +283,7 @@ Status validate_topology(const TopologySpec& t) {
           if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
       }
     }
-    if ((p.locking.mode != LockingMode::kUnlocked || p.qos_kbps) && is_trunk(p.kind))
+    if ((!(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous) && is_trunk(p.kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", p.name});
     if (auto r = LockingRules::make(p.locking.mode, 0, p.locking.ipv4, p.locking.ipv6); !r)
       return r.error();
@@ -295,15 +306,18 @@ nlohmann::json port_settings_json(const PortSpec& p) {
   nlohmann::json pj{{"name", p.name}, {"type", port_kind_name(p.kind)}};
   if (!p.network.empty()) pj["network"] = p.network;
   if (!p.mac.empty()) pj["mac"] = p.mac;
-  if (p.locking.mode != LockingMode::kUnlocked || !p.locking.ipv4.empty() ||
-      !p.locking.ipv6.empty())
+  if (!(p.locking == LockingSpec{})) {
     pj["locking"] = {{"mode", p.locking.mode == LockingMode::kLocked     ? "locked"
                               : p.locking.mode == LockingMode::kDisabled ? "disabled"
                                                                          : "unlocked"},
                      {"ipv4", p.locking.ipv4},
                      {"ipv6", p.locking.ipv6}};
+    if (p.locking.forged_reject) pj["locking"]["forged_transmits"] = "reject";
+    if (p.locking.mac_changes_reject) pj["locking"]["mac_changes"] = "reject";
+  }
   if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
   if (p.vlan_trunk) pj["vlan_trunk"] = true;
+  if (p.promiscuous) pj["promiscuous"] = true;
   if (p.kind == PortKind::kBond) {
     pj["members"] = p.members;
     pj.update(bond_config_to_json(p.bond));

@@ -31,6 +31,11 @@ struct VlanSpec {
 struct LockingSpec {
   LockingMode mode = LockingMode::kUnlocked;
   std::vector<std::string> ipv4, ipv6;  // addresses or CIDR prefixes
+  // The network's security policy, on top of the mode: forged transmits rejected (the source
+  // MAC must be the VIF's), MAC changes rejected (the VIF receives unicast for its MAC only).
+  bool forged_reject = false;
+  bool mac_changes_reject = false;
+  bool operator==(const LockingSpec&) const = default;
 };
 
 struct PortSpec {
@@ -45,6 +50,7 @@ struct PortSpec {
   // TAP (VIF) only: the VM tags its frames (guest VLAN tagging): `vlans` maps the tags it may
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;
+  bool promiscuous = false;  // TAP (VIF) only: also receives its networks' unicast to others
   BondConfig bond;                   // bond only
   // tunnel ports only: the endpoint. Each tunnel's network is also in `vlans`, under the local
   // tag the port presents that VNI's frames with (1, 2, ... in the order written).

@@ -73,7 +73,9 @@ Result<LockingRules> LockingRules::make(LockingMode mode, uint64_t mac,
 }
 
 std::optional<DropReason> LockingRules::check(const Packet& p) const noexcept {
-  if (mode == LockingMode::kUnlocked) return std::nullopt;
+  if (mode == LockingMode::kUnlocked)
+    return forged_reject && mac_u64_at(p.data + 6) != mac ? std::optional(DropReason::kLockMac)
+                                                          : std::nullopt;
   if (mode == LockingMode::kDisabled) return DropReason::kLockDisabled;
   if (mac_u64_at(p.data + 6) != mac) return DropReason::kLockMac;
   if (ipv4.empty() && ipv6.empty()) return DropReason::kLockNoIp;

@@ -1,5 +1,6 @@
 // LockingFilter: switch-port locking (anti-spoofing) for frames a VM transmits, XenServer's rules:
-//  - disabled: nothing passes;  unlocked: everything passes;
+//  - disabled: nothing passes;  unlocked: everything passes (with forged transmits rejected:
+//    everything from the VIF's MAC);
 //  - locked: Ethernet source must be the VIF's MAC; ARP only with sender MAC = VIF MAC and sender
 //    IP allowed (or 0.0.0.0 probes); IPv4 only from allowed addresses (DHCP discovery from 0.0.0.0
 //    allowed); IPv6 only from allowed addresses (:: for duplicate address detection and MLD),
@@ -36,6 +37,9 @@ struct Ipv6Prefix {
 
 struct LockingRules {
   LockingMode mode = LockingMode::kUnlocked;
+  // The network's security policy rejects forged transmits: unlocked, the Ethernet source must
+  // still be the VIF's MAC (lock_mac), the one check "locked" starts with.
+  bool forged_reject = false;
   uint64_t mac = 0;
   std::vector<Ipv4Prefix> ipv4;
   std::vector<Ipv6Prefix> ipv6;

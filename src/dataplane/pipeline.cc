@@ -56,8 +56,11 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       }
     }
 
-    // Learn the source.
-    switch (fdb_.learn(p.bridge, mac_u64_at(p.data + 6), p.in_lport, now_s)) {
+    // Learn the source (not a MAC a VIF whose MAC changes are rejected took on).
+    const uint64_t src = mac_u64_at(p.data + 6);
+    switch (pe->own_mac_only && src != pe->own_mac_only
+                ? MacTable::LearnResult::kIgnored
+                : fdb_.learn(p.bridge, src, p.in_lport, now_s)) {
       case MacTable::LearnResult::kNew:
         DataplaneStats::bump(stats_.learned);
         break;
@@ -84,12 +87,25 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       VlanRewrite rw = vlan_egress(p, le.tag);
       tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
       DataplaneStats::bump(stats_.forwarded);
+      // Promiscuous ports of the network get a copy of what it forwards to others.
+      for (LportId lp : *s.bridges[p.bridge].promiscuous) {
+        if (lp == p.in_lport || lp == out) continue;
+        const LportEntry& pl = s.lports[lp];
+        VlanRewrite prw = vlan_egress(p, pl.tag);
+        tx_.push(s, pl.port, TxItem{&p, prw.op, prw.tci}, stats_);
+      }
       continue;
     }
     uint32_t copies = 0;
+    const uint64_t dst = group ? 0 : mac_u64_at(p.data);
     for (LportId lp : *s.bridges[p.bridge].lports) {
       if (lp == p.in_lport) continue;
       const LportEntry& le = s.lports[lp];
+      // Unknown unicast for another MAC skips a VIF whose MAC changes are rejected.
+      if (dst) {
+        const PortEntry& to = s.ports[le.port];
+        if (to.own_mac_only && to.own_mac_only != dst && !to.promiscuous) continue;
+      }
       VlanRewrite rw = vlan_egress(p, le.tag);
       tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
       ++copies;

@@ -30,6 +30,11 @@ struct PortEntry {
   LportId native_lport = kNoLport;  // untagged / priority-tagged traffic
   std::vector<LportId> vid_map;     // trunk only: 4096 entries, VID -> logical port
   bool vif_trunk = false;           // a VIF's trunk: a tag it does not carry is vlan_not_in_trunk
+  // VIF security policy (its network's): `promiscuous` also receives the unicast its networks
+  // forward to other ports; `own_mac_only` (MAC changes rejected) receives no unicast flooded
+  // for another MAC, and no other source MAC it sends from is learned on it.
+  bool promiscuous = false;
+  uint64_t own_mac_only = 0;
   bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)
@@ -56,6 +61,7 @@ struct BridgeEntry {
   std::string name;  // empty: this BridgeId is unused
   uint32_t mtu = 1500;
   FloodList lports = kEmptyFlood;  // never null
+  FloodList promiscuous = kEmptyFlood;  // the lports whose port is promiscuous; never null
 };
 
 struct Snapshot {

@@ -121,6 +121,11 @@ Result<std::string> network_create(Txn& t, const json& record) {
   }
   std::string uuid = new_uuid();
   t.put(uuid, Object{"network", r});
+  // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
+  for (const char* k : {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode",
+                        "MAC_changes", "forged_transmits"})
+    if (record.contains(k))
+      if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;
 }
 
@@ -235,6 +240,13 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     for (auto [a, b] : r.value())
       items.push_back(a == b ? std::to_string(a) : std::to_string(a) + "-" + std::to_string(b));
     t.set_field(uuid, field, items);
+    return ok_status();
+  }
+  for (const auto& [policy, dflt] : kSecurityPolicyDefaults) {
+    if (o->cls != "network" || field != policy) continue;
+    auto v = match_enum(value.get<std::string>(), {"reject", "accept"});
+    if (!v) return make_error("INVALID_VALUE", {field, value.get<std::string>()});
+    t.set_field(uuid, field, *v);
     return ok_status();
   }
   if (o->cls == "network" && field == "native_VLAN") {

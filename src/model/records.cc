@@ -34,6 +34,8 @@ json zero(FieldType t) {
 // The value of a stored field in a new record, and in one written before the field existed.
 json missing_value(const FieldSpec& f) {
   if (f.wire.ends_with("configuration_mode")) return "None";
+  for (const auto& [field, value] : kSecurityPolicyDefaults)
+    if (f.wire == field) return value;
   return zero(f.type);
 }
 }  // namespace
@@ -51,6 +53,14 @@ json new_network_record() {
   n["managed"] = true;
   n["default_locking_mode"] = "unlocked";
   return n;
+}
+
+bool policy_rejects(const json& network, const char* field) {
+  std::string v = string_field(network, field);
+  if (v.empty())
+    for (const auto& [f, d] : kSecurityPolicyDefaults)
+      if (std::string_view(f) == field) v = d;
+  return v == "reject";
 }
 
 std::optional<std::string> match_enum(const std::string& value,

@@ -4,6 +4,7 @@
 
 #include <initializer_list>
 #include <optional>
+#include <utility>
 #include <string>
 
 #include "model/database.h"
@@ -13,6 +14,12 @@
 namespace hvnet::model {
 
 json default_record(const ClassSpec& cls);
+// A network's security policy for its VIFs, as vSphere's port groups have it, and its defaults
+// (what a network created before these fields also has): each field is "reject" or "accept".
+inline constexpr std::pair<const char*, const char*> kSecurityPolicyDefaults[] = {
+    {"promiscuous_mode", "reject"}, {"MAC_changes", "accept"}, {"forged_transmits", "accept"}};
+// Whether the network's policy `field` rejects.
+bool policy_rejects(const json& network, const char* field);
 // A network record with the defaults every new network has (MTU 1500, managed, unlocked).
 json new_network_record();
 // XenAPI enums are matched case-insensitively: the datamodel's spelling of `value`, or nullopt.

@@ -105,7 +105,11 @@ std::vector<ClassSpec> build() {
         // send ("10", "20-29"; empty: every VLAN) and the VLAN of their untagged frames (0: the
         // uplink's own network)
         w(f("trunk_VLANs", "trunk-VLANs", T::kStringSet, A::kRW), Role::kPoolOperator),
-        w(f("native_VLAN", "native-VLAN", T::kInt, A::kRW), Role::kPoolOperator)},
+        w(f("native_VLAN", "native-VLAN", T::kInt, A::kRW), Role::kPoolOperator),
+        // hvnet, security policy of its VIFs (vSphere's): "reject" or "accept"
+        w(f("promiscuous_mode", "promiscuous-mode", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("MAC_changes", "MAC-changes", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("forged_transmits", "forged-transmits", T::kString, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(

@@ -23,7 +23,13 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
               "network.get_external_VTEPs": "read-only",
               "network.set_external_VTEPs": "pool-operator",
               "network.add_external_VTEPs": "pool-operator",
-              "network.remove_external_VTEPs": "pool-operator"}
+              "network.remove_external_VTEPs": "pool-operator",
+              # guest VLAN tagging and the security policy of a network's VIFs
+              **{f"network.{verb}_{field}": role
+                 for field in ("trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
+                               "forged_transmits")
+                 for verb, role in (("get", "read-only"), ("set", "pool-operator"),
+                                    ("add", "pool-operator"), ("remove", "pool-operator"))}}
 
 
 def denied(permission, role):

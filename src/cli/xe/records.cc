@@ -104,7 +104,11 @@ std::vector<XeRecord> build() {
         hidden(f("external-VTEPs", L::kSRW, "external_VTEPs")),
         // hvnet: guest VLAN tagging (a network on VLAN 4095 of an uplink)
         hidden(f("trunk-VLANs", L::kSRW, "trunk_VLANs")),
-        hidden(f("native-VLAN", L::kRW, "native_VLAN"))},
+        hidden(f("native-VLAN", L::kRW, "native_VLAN")),
+        // hvnet: the security policy of its VIFs (reject/accept)
+        hidden(f("promiscuous-mode", L::kRW, "promiscuous_mode")),
+        hidden(f("MAC-changes", L::kRW, "MAC_changes")),
+        hidden(f("forged-transmits", L::kRW, "forged_transmits"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

@@ -344,5 +344,69 @@ TEST(PipelineTableFull, NewMacsFromOnePortDoNotEvictOthers) {
   EXPECT_EQ(sw.port("vif1.0").take_sent().size(), 0u);  // still learned, not flooded
 }
 
+// A network's security policy on its VIFs: a promiscuous VIF also receives the unicast the
+// network forwards between two others (and one that is not promiscuous does not); forged
+// transmits rejected drop a frame from another source MAC with port locking's own reason; MAC
+// changes rejected keep a VIF from learning, and from receiving, a MAC it took on.
+TEST(SecurityPolicy, PromiscuousForgedTransmitsAndMacChanges) {
+  MemSwitch sw;
+  const char* a = "00:16:3e:00:00:0a";
+  const char* b = "00:16:3e:00:00:0b";
+  const char* other = "00:16:3e:00:00:99";
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
+                             {"ports",
+                              {{{"name", "va"}, {"network", "n"}, {"mac", a}},
+                               {{"name", "vb"}, {"network", "n"}, {"mac", b}},
+                               {{"name", "spy"}, {"network", "n"}, {"promiscuous", true}},
+                               {{"name", "plain"}, {"network", "n"}}}}}));
+  auto sent = [&](const char* port) { return sw.port(port).take_sent().size(); };
+  sw.port("va").inject(frame("ff:ff:ff:ff:ff:ff", a));
+  sw.port("vb").inject(frame("ff:ff:ff:ff:ff:ff", b));
+  sw.step();
+  for (const char* p : {"va", "vb", "spy", "plain"}) sent(p);
+  sw.port("va").inject(frame(b, a));  // known unicast a -> b
+  sw.step();
+  EXPECT_EQ(sent("vb"), 1u);
+  EXPECT_EQ(sent("spy"), 1u);
+  EXPECT_EQ(sent("plain"), 0u);
+  EXPECT_EQ(sent("va"), 0u);
+
+  // Promiscuous off, forged transmits rejected on va, MAC changes rejected on vb.
+  auto vb = nlohmann::json{{"name", "vb"}, {"network", "n"}, {"mac", b}};
+  vb["locking"] = {{"mac_changes", "reject"}};
+  auto va = nlohmann::json{{"name", "va"}, {"network", "n"}, {"mac", a}};
+  va["locking"] = {{"forged_transmits", "reject"}};
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
+                             {"ports",
+                              {va, vb,
+                               {{"name", "spy"}, {"network", "n"}},
+                               {{"name", "plain"}, {"network", "n"}}}}}));
+  EXPECT_EQ(sw.opens["spy"], 1);  // the policy changes live: no port re-opened
+  sw.port("va").inject(frame(b, a));
+  sw.step();
+  EXPECT_EQ(sent("vb"), 1u);
+  EXPECT_EQ(sent("spy"), 0u);
+  const uint64_t forged = sw.dropped(DropReason::kLockMac);
+  sw.port("va").inject(frame("ff:ff:ff:ff:ff:ff", other));
+  sw.step();
+  EXPECT_EQ(sw.dropped(DropReason::kLockMac), forged + 1);
+  EXPECT_EQ(sent("plain"), 0u);
+
+  // vb sends from another MAC: forwarded (forged transmits are accepted there), not learned;
+  // unicast to that MAC floods to everyone but vb.
+  sw.port("vb").inject(frame("ff:ff:ff:ff:ff:ff", other));
+  sw.step();
+  EXPECT_EQ(sent("plain"), 1u);
+  sent("va"), sent("spy");
+  sw.port("va").inject(frame(other, a));
+  sw.step();
+  EXPECT_EQ(sent("vb"), 0u);
+  EXPECT_EQ(sent("plain"), 1u);
+  EXPECT_EQ(sent("spy"), 1u);
+  sw.port("va").inject(frame(b, a));  // its own MAC: delivered
+  sw.step();
+  EXPECT_EQ(sent("vb"), 1u);
+}
+
 }  // namespace
 }  // namespace hvnet

@@ -236,5 +236,29 @@ TEST_F(OpsTest, GuestTaggingNetworksAndTheirVlanLists) {
   EXPECT_EQ(t.get(trunk)->rec["native_VLAN"], 10);
 }
 
+// The security policy fields take reject or accept (any case, stored as spelled here), default
+// to vSphere's, and are checked at network.create as at set_.
+TEST_F(OpsTest, SecurityPolicyFieldsAreCheckedAndDefaulted) {
+  const std::string n = net("pg");
+  EXPECT_EQ(t.get(n)->rec["promiscuous_mode"], "reject");
+  EXPECT_EQ(t.get(n)->rec["MAC_changes"], "accept");
+  EXPECT_EQ(t.get(n)->rec["forged_transmits"], "accept");
+  ASSERT_EQ(code(set_field(t, n, "promiscuous_mode", "Accept")), "OK");
+  EXPECT_EQ(t.get(n)->rec["promiscuous_mode"], "accept");
+  auto bad = set_field(t, n, "forged_transmits", "maybe");
+  ASSERT_EQ(code(bad), "INVALID_VALUE");
+  EXPECT_EQ(bad.error().params, (std::vector<std::string>{"forged_transmits", "maybe"}));
+  EXPECT_EQ(t.get(n)->rec["forged_transmits"], "accept");
+  EXPECT_FALSE(policy_rejects(t.get(n)->rec, "forged_transmits"));
+  EXPECT_TRUE(policy_rejects(json{{"uuid", "old"}}, "promiscuous_mode"));  // from before them
+  EXPECT_EQ(code(network_create(t, {{"name_label", "x"}, {"MAC_changes", "no"}})),
+            "INVALID_VALUE");
+  EXPECT_EQ(code(network_create(t, {{"name_label", "y"}, {"trunk_VLANs", {"0"}}})),
+            "VLAN_TAG_INVALID");
+  auto ok = network_create(t, {{"name_label", "z"}, {"forged_transmits", "REJECT"}});
+  ASSERT_EQ(code(ok), "OK");
+  EXPECT_EQ(t.get(ok.value())->rec["forged_transmits"], "reject");
+}
+
 }  // namespace
 }  // namespace hvnet::model

@@ -174,6 +174,9 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
     p.promiscuous = !model::policy_rejects(n->rec, "promiscuous_mode");
     p.locking.mac_changes_reject = model::policy_rejects(n->rec, "MAC_changes");
     p.locking.forged_reject = model::policy_rejects(n->rec, "forged_transmits");
+    auto kb = [&](const char* f) { return uint64_t(n->rec.value(f, int64_t(0))); };
+    if (kb("shaping_average"))
+      p.shaping = {kb("shaping_average"), kb("shaping_peak"), kb("shaping_burst")};
   }
   for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
   for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);

@@ -64,6 +64,7 @@ std::string port_identity(const PortSpec& p) {
   one.qos_kbps = 0;
   one.vlan_trunk = false;  // a VIF becomes a trunk or stops being one live, in the snapshot
   one.promiscuous = false;
+  one.shaping = {};
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
@@ -142,7 +143,9 @@ Status SwitchController::validate(const Staged& next) const {
     if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
-    if ((!(p->locking == LockingSpec{}) || p->qos_kbps || p->promiscuous) && is_trunk(p->kind))
+    if ((!(p->locking == LockingSpec{}) || p->qos_kbps || p->promiscuous ||
+         !(p->shaping == PortSpec::Shaping{})) &&
+        is_trunk(p->kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", name});
     if (auto r = LockingRules::make(p->locking.mode, 0, p->locking.ipv4, p->locking.ipv6); !r)
       return r.error();
@@ -365,8 +368,16 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;
     auto r = rules.find(name);
     pe.locking = r == rules.end() ? nullptr : r->second;
-    pe.qos_rate = p->qos_kbps * 1000;  // XenServer's kbps are kilobytes per second
-    pe.qos_burst = p->qos_kbps ? std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514) : 0;
+    // XenServer's kbps are kilobytes per second. The VIF's own limit and its network's shaping:
+    // the lower average, the network's burst (else 100 ms of the rate) and peak.
+    uint64_t kbps = p->qos_kbps;
+    if (p->shaping.average && (!kbps || p->shaping.average < kbps)) kbps = p->shaping.average;
+    pe.qos_rate = kbps * 1000;
+    pe.qos_burst = !kbps ? 0
+                   : p->shaping.average && p->shaping.burst
+                       ? std::max<uint64_t>(p->shaping.burst * 1000, 65536 + 1514)
+                       : std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514);
+    pe.qos_peak = p->shaping.average && p->shaping.peak > kbps ? p->shaping.peak * 1000 : 0;
     pe.vif_mac = 0;
     pe.vif_ipv4.clear();
     if (p->kind == PortKind::kTap && p->locking.mode != LockingMode::kDisabled) {

@@ -219,6 +219,18 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     auto kbps = get_number<uint64_t>(p, "qos_kbps", 0, 0, 100000000, "INVALID_VALUE");
     if (!kbps) return make_error("INVALID_VALUE", {"qos_kbps", kbps.error().params.at(0)});
     ps.qos_kbps = kbps.value();
+    if (p.contains("shaping")) {
+      const auto& sj = p["shaping"];
+      if (!sj.is_object() || ps.kind != PortKind::kTap)
+        return make_error("INVALID_VALUE", {"shaping", sj.dump()});
+      for (auto [key, into] : {std::pair{"average", &ps.shaping.average},
+                               std::pair{"peak", &ps.shaping.peak},
+                               std::pair{"burst", &ps.shaping.burst}}) {
+        auto v = get_number<uint64_t>(sj, key, 0, 0, 100000000, "INVALID_VALUE");
+        if (!v) return make_error("INVALID_VALUE", {std::string("shaping.") + key, sj.dump()});
+        *into = v.value();
+      }
+    }
     if (p.contains("promiscuous")) {
       if (!p["promiscuous"].is_boolean() || ps.kind != PortKind::kTap)
         return make_error("INVALID_VALUE", {"promiscuous", p["promiscuous"].dump()});
@@ -283,7 +295,9 @@ Status validate_topology(const TopologySpec& t) {
           if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
       }
     }
-    if ((!(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous) && is_trunk(p.kind))
+    if ((!(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous ||
+         !(p.shaping == PortSpec::Shaping{})) &&
+        is_trunk(p.kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", p.name});
     if (auto r = LockingRules::make(p.locking.mode, 0, p.locking.ipv4, p.locking.ipv6); !r)
       return r.error();
@@ -318,6 +332,9 @@ nlohmann::json port_settings_json(const PortSpec& p) {
   if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
   if (p.vlan_trunk) pj["vlan_trunk"] = true;
   if (p.promiscuous) pj["promiscuous"] = true;
+  if (!(p.shaping == PortSpec::Shaping{}))
+    pj["shaping"] = {
+        {"average", p.shaping.average}, {"peak", p.shaping.peak}, {"burst", p.shaping.burst}};
   if (p.kind == PortKind::kBond) {
     pj["members"] = p.members;
     pj.update(bond_config_to_json(p.bond));

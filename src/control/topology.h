@@ -51,6 +51,13 @@ struct PortSpec {
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;
   bool promiscuous = false;  // TAP (VIF) only: also receives its networks' unicast to others
+  // TAP (VIF) only: its network's traffic shaping, kilobytes/s and kilobytes (0 = none): the
+  // VIF transmits at `average` (or its own qos_kbps if lower), spending up to `burst` saved
+  // while it sent less at up to `peak`.
+  struct Shaping {
+    uint64_t average = 0, peak = 0, burst = 0;
+    bool operator==(const Shaping&) const = default;
+  } shaping;
   BondConfig bond;                   // bond only
   // tunnel ports only: the endpoint. Each tunnel's network is also in `vlans`, under the local
   // tag the port presents that VNI's frames with (1, 2, ... in the order written).

@@ -39,6 +39,7 @@ struct PortEntry {
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)
   uint64_t qos_burst = 0;                       // token bucket depth in bytes
+  uint64_t qos_peak = 0;  // while spending the burst, at most this many bytes/s (0 = no cap)
   // VIF: the VM's MAC and the IPv4 addresses it is known by (the single addresses of its locking
   // rules), announced out of a bond on failover whether or not the VM has sent yet.
   uint64_t vif_mac = 0;

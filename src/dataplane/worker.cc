@@ -90,18 +90,30 @@ uint64_t Worker::now_ns() const noexcept {
 uint32_t Worker::qos_budget(PortId id, uint64_t now) noexcept {
   const PortEntry& pe = snap_->ports[id];
   Throttle& t = throttle_[id];
+  // The peak bucket holds 10 ms at the peak rate, and always one GSO frame.
+  const int64_t peak_depth = int64_t(std::max<uint64_t>(pe.qos_peak / 100, 65536 + 1514));
   if (t.last_ns == 0) {
     t.last_ns = now;
     t.tokens = int64_t(pe.qos_burst);
+    t.peak_tokens = peak_depth;
   }
   const uint64_t elapsed = now - t.last_ns;
   t.last_ns = now;
   t.tokens = std::min<int64_t>(int64_t(pe.qos_burst),
                                t.tokens + int64_t(elapsed * pe.qos_rate / 1000000000ULL));
-  if (t.tokens > 0) return std::min<uint32_t>(kBatchSize, uint32_t(t.tokens / 1514) + 1);
-  // Empty: stop reading this port until the debt is paid back.
+  if (pe.qos_peak)
+    t.peak_tokens = std::min<int64_t>(peak_depth,
+                                      t.peak_tokens + int64_t(elapsed * pe.qos_peak / 1000000000ULL));
+  const int64_t have = pe.qos_peak ? std::min(t.tokens, t.peak_tokens) : t.tokens;
+  if (have > 0) return std::min<uint32_t>(kBatchSize, uint32_t(have / 1514) + 1);
+  // Empty: stop reading this port until the debt is paid back (in both buckets).
   t.paused = true;
-  t.resume_ns = now + uint64_t(-t.tokens + 1514) * 1000000000ULL / pe.qos_rate;
+  auto repaid_at = [&](int64_t tokens, uint64_t rate) {
+    return tokens > 0 ? now : now + uint64_t(-tokens + 1514) * 1000000000ULL / rate;
+  };
+  t.resume_ns = repaid_at(t.tokens, pe.qos_rate);
+  if (pe.qos_peak)
+    t.resume_ns = std::max<uint64_t>(t.resume_ns, repaid_at(t.peak_tokens, pe.qos_peak));
   arm(id, false);
   return 0;
 }
@@ -125,6 +137,7 @@ void Worker::rings_in_epoll(bool in) noexcept {
 
 void Worker::qos_charge(PortId id, uint64_t bytes) noexcept {
   throttle_[id].tokens -= int64_t(bytes);
+  throttle_[id].peak_tokens -= int64_t(bytes);
 }
 
 int Worker::qos_resume(uint64_t now) noexcept {
@@ -268,7 +281,9 @@ void Worker::adopt(std::shared_ptr<const Snapshot> next) {
   qos_ports_.clear();
   for (PortId id = 0; id < next->ports.size(); ++id) {
     const bool was = id < old.ports.size() && old.ports[id].port == next->ports[id].port &&
-                     old.ports[id].qos_rate == next->ports[id].qos_rate;
+                     old.ports[id].qos_rate == next->ports[id].qos_rate &&
+                     old.ports[id].qos_burst == next->ports[id].qos_burst &&
+                     old.ports[id].qos_peak == next->ports[id].qos_peak;
     if (!was) {
       if (throttle_[id].paused && polled_[id] == next->ports[id].port.get()) arm(id, true);
       throttle_[id] = Throttle{};

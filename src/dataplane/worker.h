@@ -122,8 +122,11 @@ class alignas(64) Worker {
   // Transmit rate limits of VIFs: a token bucket per port (rate/burst come from the snapshot).
   // Out of tokens, the port is not read (its fd leaves epoll) until the bucket refills, so the
   // VM feels backpressure rather than drops and TCP settles at the limit.
+  // With a peak rate (a network's traffic shaping), a second bucket of 10 ms at that rate caps
+  // how fast the burst is spent.
   struct Throttle {
     int64_t tokens = 0;
+    int64_t peak_tokens = 0;
     uint64_t last_ns = 0;
     uint64_t resume_ns = 0;
     bool paused = false;

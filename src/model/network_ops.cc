@@ -123,7 +123,8 @@ Result<std::string> network_create(Txn& t, const json& record) {
   t.put(uuid, Object{"network", r});
   // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
   for (const char* k : {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode",
-                        "MAC_changes", "forged_transmits"})
+                        "MAC_changes", "forged_transmits", "shaping_average", "shaping_peak",
+                        "shaping_burst"})
     if (record.contains(k))
       if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;
@@ -248,6 +249,19 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     if (!v) return make_error("INVALID_VALUE", {field, value.get<std::string>()});
     t.set_field(uuid, field, *v);
     return ok_status();
+  }
+  if (o->cls == "network" && field.starts_with("shaping_")) {
+    // Each 0..10^8; a peak, when set, no lower than the average.
+    const int64_t v = value.get<int64_t>();
+    if (v < 0 || v > 100000000) return make_error("INVALID_VALUE", {field, std::to_string(v)});
+    json next = o->rec;
+    next[field] = v;
+    const int64_t avg = next.value("shaping_average", int64_t(0));
+    const int64_t peak = next.value("shaping_peak", int64_t(0));
+    if (peak && peak < avg)
+      return make_error("INVALID_VALUE",
+                        {field, std::to_string(v) + " (peak " + std::to_string(peak) +
+                                    " is below average " + std::to_string(avg) + ")"});
   }
   if (o->cls == "network" && field == "native_VLAN") {
     const int64_t v = value.get<int64_t>();

@@ -109,7 +109,12 @@ std::vector<ClassSpec> build() {
         // hvnet, security policy of its VIFs (vSphere's): "reject" or "accept"
         w(f("promiscuous_mode", "promiscuous-mode", T::kString, A::kRW), Role::kPoolOperator),
         w(f("MAC_changes", "MAC-changes", T::kString, A::kRW), Role::kPoolOperator),
-        w(f("forged_transmits", "forged-transmits", T::kString, A::kRW), Role::kPoolOperator)},
+        w(f("forged_transmits", "forged-transmits", T::kString, A::kRW), Role::kPoolOperator),
+        // hvnet, traffic shaping of each of its VIFs' transmit: average and peak in kilobytes/s
+        // (XenServer's kbps), burst in kilobytes; average 0: none
+        w(f("shaping_average", "shaping-average", T::kInt, A::kRW), Role::kPoolOperator),
+        w(f("shaping_peak", "shaping-peak", T::kInt, A::kRW), Role::kPoolOperator),
+        w(f("shaping_burst", "shaping-burst", T::kInt, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(

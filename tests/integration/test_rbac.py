@@ -27,7 +27,8 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
               # guest VLAN tagging and the security policy of a network's VIFs
               **{f"network.{verb}_{field}": role
                  for field in ("trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
-                               "forged_transmits")
+                               "forged_transmits", "shaping_average", "shaping_peak",
+                               "shaping_burst")
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
                                     ("add", "pool-operator"), ("remove", "pool-operator"))}}
 

@@ -108,7 +108,11 @@ std::vector<XeRecord> build() {
         // hvnet: the security policy of its VIFs (reject/accept)
         hidden(f("promiscuous-mode", L::kRW, "promiscuous_mode")),
         hidden(f("MAC-changes", L::kRW, "MAC_changes")),
-        hidden(f("forged-transmits", L::kRW, "forged_transmits"))},
+        hidden(f("forged-transmits", L::kRW, "forged_transmits")),
+        // hvnet: traffic shaping of its VIFs (kilobytes/s, kilobytes)
+        hidden(f("shaping-average", L::kRW, "shaping_average")),
+        hidden(f("shaping-peak", L::kRW, "shaping_peak")),
+        hidden(f("shaping-burst", L::kRW, "shaping_burst"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

@@ -260,5 +260,23 @@ TEST_F(OpsTest, SecurityPolicyFieldsAreCheckedAndDefaulted) {
   EXPECT_EQ(t.get(ok.value())->rec["forged_transmits"], "reject");
 }
 
+// Traffic shaping: each value 0..10^8, a peak no lower than the average, whichever is written
+// last; refused writes change nothing.
+TEST_F(OpsTest, ShapingValuesAreCheckedAgainstEachOther) {
+  const std::string n = net("shaped");
+  ASSERT_EQ(code(set_field(t, n, "shaping_average", 1000)), "OK");
+  auto low = set_field(t, n, "shaping_peak", 500);
+  ASSERT_EQ(code(low), "INVALID_VALUE");
+  EXPECT_EQ(low.error().params.at(0), "shaping_peak");
+  ASSERT_EQ(code(set_field(t, n, "shaping_peak", 3000)), "OK");
+  EXPECT_EQ(code(set_field(t, n, "shaping_average", 4000)), "INVALID_VALUE");
+  EXPECT_EQ(code(set_field(t, n, "shaping_burst", -1)), "INVALID_VALUE");
+  EXPECT_EQ(code(set_field(t, n, "shaping_burst", 100000001)), "INVALID_VALUE");
+  EXPECT_EQ(t.get(n)->rec["shaping_average"], 1000);
+  EXPECT_EQ(t.get(n)->rec["shaping_peak"], 3000);
+  EXPECT_EQ(code(network_create(t, {{"name_label", "x"}, {"shaping_peak", 1}, {"shaping_average", 2}})),
+            "INVALID_VALUE");
+}
+
 }  // namespace
 }  // namespace hvnet::model

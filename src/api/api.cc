@@ -40,6 +40,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_generic();
   register_network();
   register_tunnels();
+  register_mirrors();
   register_session();
   register_events();
   register_metrics();
@@ -79,7 +80,7 @@ std::optional<json> Api::snapshot(const std::string& cls, const std::string& uui
     if (!t.get(uuid, cls)) return std::nullopt;
     return to_wire(*spec, model::full_record(t, uuid));
   });
-  if (rec && cls == "Bond") return live(cls, *rec);
+  if (rec && has_live(cls)) return live(cls, *rec);
   return rec;
 }
 
@@ -367,6 +368,13 @@ void Api::dispatch(const std::string& method, const json& params, const Caller& 
 }
 
 json Api::live(const std::string& cls, json rec) {
+  if (cls == "port_mirror") {  // the copies it sent (nothing while it copies nothing here)
+    json st = mgr_.mirror_status(rec.value("uuid", ""));
+    json flat = {{"packets", "0"}, {"bytes", "0"}};
+    for (const auto& [k, v] : st.items()) flat[k] = std::to_string(v.get<uint64_t>());
+    rec["status"] = flat;
+    return rec;
+  }
   if (cls != "Bond") return rec;
   std::string master = rec.value("master", "");
   std::string device = mgr_.read([&](const Txn& t) -> std::string {
@@ -413,7 +421,7 @@ void Api::register_generic() {
         for (const auto& u : t.all_of(c)) out[ref_of(u)] = to_wire(*spec, model::full_record(t, u));
         return Result<json>(out);
       });
-      if (r && c == "Bond")
+      if (r && has_live(c))
         for (auto& [ref, rec] : r.value().items()) rec = live(c, rec);
       return r;
     });

@@ -152,6 +152,7 @@ class Api {
   void register_pool();      // join, eject, master election calls (pool_calls.cc)
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
   void register_tunnels();   // tunnel.create, tunnel.destroy (tunnel_calls.cc)
+  void register_mirrors();   // port_mirror.create, .destroy (mirror_calls.cc)
   void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
@@ -171,8 +172,9 @@ class Api {
   void end_session(const std::string& ref);
   // The current wire record of any object, for events (nullopt: gone).
   std::optional<json> snapshot(const std::string& cls, const std::string& uuid);
-  // Adds live data-plane state to a record (Bond: links_up, status).
+  // Adds live data-plane state to a record (Bond: links_up, status; port_mirror: status).
   json live(const std::string& cls, json wire_record);
+  static bool has_live(const std::string& cls) { return cls == "Bond" || cls == "port_mirror"; }
 
   Manager& mgr_;
   Credentials creds_;

@@ -97,6 +97,9 @@ class Manager {
   std::optional<SwitchController::Rates> port_rates(const std::string& device) {
     return ctl_ ? ctl_->port_rates(device) : std::nullopt;
   }
+  nlohmann::json mirror_status(const std::string& session) {
+    return ctl_ ? ctl_->mirror_status(session) : nlohmann::json::object();
+  }
   nlohmann::json port_status(const std::string& device) {
     return ctl_ ? ctl_->port_status(device) : nlohmann::json::object();
   }

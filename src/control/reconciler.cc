@@ -78,6 +78,41 @@ void bond_spec(const Txn& t, const std::string& bond, PortSpec& p) {
   p.mac = master["MAC"];
 }
 
+// The port a mirroring session's copies go to here ("" if its destination is not on this host):
+// a VIF's TAP, or a PIF's trunk port. The switch sends to it while it is up (plugged).
+std::string mirror_destination_port(const Txn& t, const json& session) {
+  const std::string vif = model::string_field(session, "destination_VIF");
+  if (const model::Object* v = vif.empty() ? nullptr : t.get(vif, "VIF")) {
+    const model::Object* vm = t.get(v->rec["VM"], "VM");
+    const std::string where = vm ? vm->rec.value("resident_on", "") : "";
+    return where.empty() || where == model::local_host(t) ? model::vif_device_name(t, vif) : "";
+  }
+  const std::string pif = model::string_field(session, "destination_PIF");
+  const model::Object* o = pif.empty() ? nullptr : t.get(pif, "PIF");
+  return local_pif(t, o) ? o->rec["device"].get<std::string>() : "";
+}
+
+// The mirroring sessions' taps on a port (a VIF or PIF uuid), and whether it is a session's
+// destination VIF (which then carries nothing else).
+void mirror_items(const Txn& t, const std::string& port, PortSpec& p) {
+  for (const auto& m : t.all_of("port_mirror")) {
+    const json& r = t.get(m)->rec;
+    if (r["destination_VIF"] == port) p.mirror_destination = true;
+    MirrorTap tap{m, "", uint16_t(r.value("destination_VLAN", int64_t(0)))};
+    for (const auto& s : r["ingress_sources"]) tap.ingress = tap.ingress || s == port;
+    for (const auto& s : r["egress_sources"]) tap.egress = tap.egress || s == port;
+    if (!tap.ingress && !tap.egress) continue;
+    tap.to = mirror_destination_port(t, r);
+    if (!tap.to.empty()) p.mirrors.push_back(std::move(tap));
+  }
+  if (p.mirror_destination) {  // copies only: no network, no trunk, no taps of its own
+    p.network.clear();
+    p.vlans.clear();
+    p.vlan_trunk = false;
+    p.mirrors.clear();
+  }
+}
+
 std::optional<PortSpec> trunk_item(const Txn& t, const std::string& pif) {
   const model::Object* o = t.get(pif, "PIF");
   if (!is_trunk_pif(t, pif, o)) return std::nullopt;
@@ -87,6 +122,8 @@ std::optional<PortSpec> trunk_item(const Txn& t, const std::string& pif) {
   p.kind = bond.empty() ? PortKind::kAfPacket : PortKind::kBond;
   p.network = bridge_of(t, o->rec["network"]);
   if (!bond.empty()) bond_spec(t, bond, p);
+  mirror_items(t, pif, p);
+  p.mirror_destination = false;  // a PIF destination keeps its traffic (RSPAN)
   return p;
 }
 
@@ -187,6 +224,7 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
       p.qos_kbps = 0;  // refused at write time; never reached
     }
   }
+  mirror_items(t, vif, p);
   return p;
 }
 
@@ -356,6 +394,13 @@ struct Dirty {
       trunk_vlans(t, master);
     } else if (cls == "VIF") {
       ports.insert(std::string(kVif) + uuid);
+    } else if (cls == "port_mirror") {  // its sources and destination
+      for (const char* f : {"ingress_sources", "egress_sources"})
+        for (const auto& p : rec.value(f, json::array())) {
+          ports.insert(std::string(kVif) + p.get<std::string>());
+          ports.insert(std::string(kTrunk) + p.get<std::string>());
+        }
+      ports.insert(std::string(kVif) + model::string_field(rec, "destination_VIF"));
     } else if (cls == "VM") {
       for (const auto& v : t.where("VIF", "VM", uuid)) ports.insert(std::string(kVif) + v);
     }
@@ -501,8 +546,9 @@ TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s,
 }
 
 bool changes_host(const store::Change& change, const model::Object* before) {
-  static const std::set<std::string> kHostClasses = {"host", "network", "PIF", "VLAN",
-                                                     "Bond", "VIF",     "VM",  "tunnel"};
+  static const std::set<std::string> kHostClasses = {"host", "network", "PIF",    "VLAN",
+                                                     "Bond", "VIF",     "VM",     "tunnel",
+                                                     "port_mirror"};
   if (!kHostClasses.count(change.cls)) return false;
   if (change.op != store::Op::kMod || !before) return true;
   auto significant = [&](model::json rec) {

@@ -65,6 +65,8 @@ std::string port_identity(const PortSpec& p) {
   one.vlan_trunk = false;  // a VIF becomes a trunk or stops being one live, in the snapshot
   one.promiscuous = false;
   one.shaping = {};
+  one.mirrors.clear();  // sessions come and go live, in the snapshot
+  one.mirror_destination = false;
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
   one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
@@ -140,7 +142,8 @@ Status SwitchController::validate(const Staged& next) const {
     if (!p->network.empty() && !next.net(p->network))
       return make_error("HANDLE_INVALID", {"network", p->network});
     const bool trunk = is_trunk(*p);
-    if (!trunk && p->network.empty()) return make_error("INVALID_VALUE", {"network", name});
+    if (!trunk && p->network.empty() && !p->mirror_destination)
+      return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
     if ((!(p->locking == LockingSpec{}) || p->qos_kbps || p->promiscuous ||
@@ -404,6 +407,41 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
       snap->bridges[*b] = BridgeEntry{};
     bridge_ids_.release(name);
   }
+  // Mirror taps, resolved again on every source port (few) so that they follow their
+  // destinations' port ids.
+  for (const auto& [name, p] : next.ports) {
+    if (p && !p->mirrors.empty()) {
+      mirror_sources_.insert(name);
+    } else if (mirror_sources_.erase(name)) {
+      auto pid = port_ids_.find(name);
+      if (pid && *pid < snap->ports.size()) {
+        snap->ports[*pid].mirror_rx.clear();
+        snap->ports[*pid].mirror_tx.clear();
+      }
+    }
+  }
+  std::map<std::string, std::shared_ptr<MirrorCounters>> counters;
+  for (const auto& name : mirror_sources_) {
+    auto pid = port_ids_.find(name);
+    const PortSpec* p = next.port(name);
+    if (!pid || !p || *pid >= snap->ports.size()) continue;
+    PortEntry& pe = snap->ports[*pid];
+    pe.mirror_rx.clear();
+    pe.mirror_tx.clear();
+    for (const auto& m : p->mirrors) {
+      auto to = port_ids_.find(m.to);
+      if (!to || !next.port(m.to) || *to >= snap->ports.size()) continue;
+      auto& c = counters[m.session];
+      if (!c) {
+        auto kept = mirror_counters_.find(m.session);
+        c = kept != mirror_counters_.end() ? kept->second : std::make_shared<MirrorCounters>();
+      }
+      const MirrorOut out{PortId(*to), m.vlan, c};
+      if (m.ingress) pe.mirror_rx.push_back(out);
+      if (m.egress) pe.mirror_tx.push_back(out);
+    }
+  }
+  mirror_counters_ = std::move(counters);
   // Promiscuous lists of the bridges whose members or members' promiscuity changed.
   for (const auto& [b, list] : copied) promisc_dirty.insert(b);
   for (BridgeId b : promisc_dirty) {
@@ -460,6 +498,14 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
       p->second.vlans.erase(k.second);
   }
   return ok_status();
+}
+
+nlohmann::json SwitchController::mirror_status(const std::string& session) const {
+  std::lock_guard lk(mu_);
+  auto it = mirror_counters_.find(session);
+  if (it == mirror_counters_.end()) return nlohmann::json::object();
+  return {{"packets", it->second->packets.load(std::memory_order_relaxed)},
+          {"bytes", it->second->bytes.load(std::memory_order_relaxed)}};
 }
 
 nlohmann::json SwitchController::fdb_json() {

@@ -63,6 +63,8 @@ class SwitchController {
   nlohmann::json drops_json();
   // Live state of one port (a bond's mode, active member, LACP per member…), {} if unknown.
   nlohmann::json port_status(const std::string& name);
+  // A mirroring session's copies sent so far: {"packets", "bytes"}, {} if it copies nothing.
+  nlohmann::json mirror_status(const std::string& session) const;
 
  private:
   struct PortState {
@@ -97,6 +99,8 @@ class SwitchController {
   std::map<std::string, std::string> member_of_;    // bond member NIC -> its bond port
   std::shared_ptr<const Snapshot> snap_ = std::make_shared<const Snapshot>();  // last published
   IdMap port_ids_, bridge_ids_, lport_ids_;
+  std::set<std::string> mirror_sources_;  // ports with mirror taps
+  std::map<std::string, std::shared_ptr<MirrorCounters>> mirror_counters_;  // by session
 };
 
 }  // namespace hvnet

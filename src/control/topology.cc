@@ -231,6 +231,25 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
         *into = v.value();
       }
     }
+    for (const auto& m : p.value("mirrors", nlohmann::json::array())) {
+      if (!m.is_object() || !m.contains("to") || !m["to"].is_string())
+        return make_error("INVALID_VALUE", {"mirrors", m.dump()});
+      MirrorTap tap{m.value("session", std::string()), m["to"].get<std::string>()};
+      auto vlan = get_number<int64_t>(m, "vlan", 0, 0, 4094, "VLAN_TAG_INVALID");
+      if (!vlan) return vlan.error();
+      tap.vlan = uint16_t(vlan.value());
+      const std::string dir = m.value("direction", std::string("both"));
+      if (dir != "ingress" && dir != "egress" && dir != "both")
+        return make_error("INVALID_VALUE", {"direction", dir});
+      tap.ingress = dir != "egress";
+      tap.egress = dir != "ingress";
+      ps.mirrors.push_back(std::move(tap));
+    }
+    if (p.contains("mirror_destination")) {
+      if (!p["mirror_destination"].is_boolean() || ps.kind != PortKind::kTap)
+        return make_error("INVALID_VALUE", {"mirror_destination", p["mirror_destination"].dump()});
+      ps.mirror_destination = p["mirror_destination"].get<bool>();
+    }
     if (p.contains("promiscuous")) {
       if (!p["promiscuous"].is_boolean() || ps.kind != PortKind::kTap)
         return make_error("INVALID_VALUE", {"promiscuous", p["promiscuous"].dump()});
@@ -282,7 +301,8 @@ Status validate_topology(const TopologySpec& t) {
           return make_error("INVALID_VALUE",
                             {p.kind == PortKind::kGre ? "key" : "vni", std::to_string(t.vni)});
     }
-    if (!trunk && p.network.empty()) return make_error("INVALID_VALUE", {"network", p.name});
+    if (!trunk && p.network.empty() && !p.mirror_destination)
+      return make_error("INVALID_VALUE", {"network", p.name});
     if (!trunk && !p.vlans.empty()) return make_error("PIF_IS_VLAN", {p.name});
     if (p.vlan_trunk && p.kind != PortKind::kTap)
       return make_error("INVALID_VALUE", {"vlan_trunk", p.name});
@@ -332,6 +352,14 @@ nlohmann::json port_settings_json(const PortSpec& p) {
   if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
   if (p.vlan_trunk) pj["vlan_trunk"] = true;
   if (p.promiscuous) pj["promiscuous"] = true;
+  if (p.mirror_destination) pj["mirror_destination"] = true;
+  for (const auto& m : p.mirrors)
+    pj["mirrors"].push_back({{"session", m.session},
+                             {"to", m.to},
+                             {"vlan", m.vlan},
+                             {"direction", m.ingress && m.egress ? "both"
+                                           : m.ingress          ? "ingress"
+                                                                : "egress"}});
   if (!(p.shaping == PortSpec::Shaping{}))
     pj["shaping"] = {
         {"average", p.shaping.average}, {"peak", p.shaping.peak}, {"burst", p.shaping.burst}};

@@ -38,6 +38,17 @@ struct LockingSpec {
   bool operator==(const LockingSpec&) const = default;
 };
 
+// A port mirroring session's tap on a source port: copies of the frames the port receives
+// (ingress) and is sent (egress) go to port `to` (a mirror destination VIF, or a PIF with
+// `vlan` pushed on them; 0: as they are).
+struct MirrorTap {
+  std::string session;
+  std::string to;
+  uint16_t vlan = 0;
+  bool ingress = false, egress = false;
+  bool operator==(const MirrorTap&) const = default;
+};
+
 struct PortSpec {
   std::string name;
   PortKind kind = PortKind::kTap;    // tap (VIF), internal (host interface), af_packet (PIF)
@@ -51,6 +62,8 @@ struct PortSpec {
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;
   bool promiscuous = false;  // TAP (VIF) only: also receives its networks' unicast to others
+  std::vector<MirrorTap> mirrors;   // the sessions copying this port's frames
+  bool mirror_destination = false;  // TAP only: receives mirror copies and nothing else
   // TAP (VIF) only: its network's traffic shaping, kilobytes/s and kilobytes (0 = none): the
   // VIF transmits at `average` (or its own qos_kbps if lower), spending up to `burst` saved
   // while it sent less at up to `peak`.

@@ -15,6 +15,25 @@ bool is_gratuitous_arp(const Packet& p) noexcept {
 }
 }  // namespace
 
+void Pipeline::mirror(const Snapshot& s, const std::vector<MirrorOut>& taps, const Packet& p,
+                      const TxItem& it) noexcept {
+  for (const MirrorOut& m : taps) {
+    TxItem copy = it;
+    if (m.vlan) {  // RSPAN: the session's VLAN in place of the frame's own tag
+      copy.op = p.l2_len == 18 ? VlanOp::kRetag : VlanOp::kPush;
+      copy.tci = uint16_t((p.pcp << 13) | m.vlan);
+    }
+    tx_.push(s, m.to, copy, stats_);
+    m.counters->count(p.len);
+  }
+}
+
+void Pipeline::emit(const Snapshot& s, PortId port, const TxItem& it) noexcept {
+  tx_.push(s, port, it, stats_);
+  const PortEntry& pe = s.ports[port];
+  if (!pe.mirror_tx.empty()) mirror(s, pe.mirror_tx, *it.pkt, it);
+}
+
 void Pipeline::configure(const Snapshot& s) {
   tx_.resize(s.ports.size());
   fdb_.reserve_lports(uint32_t(s.lports.size()));
@@ -39,6 +58,8 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
     Packet& p = *batch[i];
     p.in_port = in;
     std::optional<DropReason> why = ingress_classify(s, *pe, p);
+    // Mirrored as received, even when the locking filter drops it next (spoofing shows).
+    if (!why && !pe->mirror_rx.empty()) mirror(s, pe->mirror_rx, p, TxItem{&p, VlanOp::kKeep, 0});
     if (!why && pe->locking) why = pe->locking->check(p);
     if (why) {
       drop(in, *why, p);
@@ -85,14 +106,14 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       }
       const LportEntry& le = s.lports[out];
       VlanRewrite rw = vlan_egress(p, le.tag);
-      tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
+      emit(s, le.port, TxItem{&p, rw.op, rw.tci});
       DataplaneStats::bump(stats_.forwarded);
       // Promiscuous ports of the network get a copy of what it forwards to others.
       for (LportId lp : *s.bridges[p.bridge].promiscuous) {
         if (lp == p.in_lport || lp == out) continue;
         const LportEntry& pl = s.lports[lp];
         VlanRewrite prw = vlan_egress(p, pl.tag);
-        tx_.push(s, pl.port, TxItem{&p, prw.op, prw.tci}, stats_);
+        emit(s, pl.port, TxItem{&p, prw.op, prw.tci});
       }
       continue;
     }
@@ -107,7 +128,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
         if (to.own_mac_only && to.own_mac_only != dst && !to.promiscuous) continue;
       }
       VlanRewrite rw = vlan_egress(p, le.tag);
-      tx_.push(s, le.port, TxItem{&p, rw.op, rw.tci}, stats_);
+      emit(s, le.port, TxItem{&p, rw.op, rw.tci});
       ++copies;
     }
     if (copies == 0)

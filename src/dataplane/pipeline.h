@@ -26,6 +26,11 @@ class Pipeline {
                uint32_t now_s) noexcept;
 
  private:
+  // Queues `it` on `port`, and its copy for each session mirroring what that port is sent.
+  void emit(const Snapshot& s, PortId port, const TxItem& it) noexcept;
+  // Queues copies of `p` (leaving as `it` would, or as received) for each of `taps`.
+  void mirror(const Snapshot& s, const std::vector<MirrorOut>& taps, const Packet& p,
+              const TxItem& it) noexcept;
   void drop(PortId in, DropReason r, const Packet& p) noexcept {
     stats_.drop(r);
     trace_.record(in, r, p);

@@ -23,6 +23,21 @@ enum class PortRole : uint8_t {
             // tagged ones to the network of their VLAN
 };
 
+// A mirroring session's counters: the copies it sent. Written by any forwarding thread.
+struct MirrorCounters {
+  std::atomic<uint64_t> packets{0}, bytes{0};
+  void count(uint64_t len) noexcept {
+    packets.fetch_add(1, std::memory_order_relaxed);
+    bytes.fetch_add(len, std::memory_order_relaxed);
+  }
+};
+// Where a mirrored port's frames are copied: port `to`, with `vlan` pushed (0: as they are).
+struct MirrorOut {
+  PortId to = kNoPort;
+  uint16_t vlan = 0;
+  std::shared_ptr<MirrorCounters> counters;
+};
+
 struct PortEntry {
   std::shared_ptr<Port> port;  // null: this PortId is unused
   uint16_t thread = 0;         // the forwarding thread that receives from it (modulo their count)
@@ -35,6 +50,7 @@ struct PortEntry {
   // for another MAC, and no other source MAC it sends from is learned on it.
   bool promiscuous = false;
   uint64_t own_mac_only = 0;
+  std::vector<MirrorOut> mirror_rx, mirror_tx;  // mirroring sessions: received, sent frames
   bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)

@@ -263,6 +263,12 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
                         {field, std::to_string(v) + " (peak " + std::to_string(peak) +
                                     " is below average " + std::to_string(avg) + ")"});
   }
+  if (o->cls == "port_mirror" && (field == "ingress_sources" || field == "egress_sources")) {
+    auto srcs = check_mirror_sources(t, uuid, value);
+    if (!srcs) return srcs.error();
+    t.set_field(uuid, field, srcs.value());
+    return ok_status();
+  }
   if (o->cls == "network" && field == "native_VLAN") {
     const int64_t v = value.get<int64_t>();
     if (v < 0 || v > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(v)});

@@ -117,6 +117,18 @@ std::string trunk_pif(const Txn& t, const std::string& network, const std::strin
 // network.external_VTEPs: at most 64 unicast IPv4 addresses.
 Status check_external_vteps(const json& addrs);
 
+// port_mirror (hvnet): record with name_label, ingress_sources/egress_sources (VIF or PIF
+// uuids or refs, at least one source in all, at most 64), destination_VIF or destination_PIF
+// (exactly one, not a source, the destination of no other session) and destination_VLAN
+// (0..4094, a PIF's only). HANDLE_INVALID for an unknown object, INVALID_VALUE otherwise.
+Result<std::string> port_mirror_create(Txn& t, const json& record);
+Status port_mirror_destroy(Txn& t, const std::string& mirror);
+// Checks a session's sources (set_field on ingress_/egress_sources) and returns them as uuids.
+Result<json> check_mirror_sources(const Txn& t, const std::string& mirror, const json& sources);
+// A VIF or PIF going away: it leaves every session's sources; sessions it was the destination
+// of go with it.
+void forget_mirror_port(Txn& t, const std::string& port);
+
 // VM (a minimal record owning VIFs) and VIF
 Result<std::string> vm_create(Txn& t, const json& record);
 Status vm_destroy(Txn& t, const std::string& vm);

@@ -84,6 +84,7 @@ Status pif_forget(Txn& t, const std::string& pif) {
   if (t.any("VLAN", "tagged_PIF", pif)) return make_error("PIF_VLAN_STILL_EXISTS", {pif});
   if (t.any("tunnel", "transport_PIF", pif) || t.any("tunnel", "access_PIF", pif))
     return make_error("PIF_TUNNEL_STILL_EXISTS", {pif});
+  forget_mirror_port(t, pif);
   t.erase(pif);
   return ok_status();
 }

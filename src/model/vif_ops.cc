@@ -40,7 +40,10 @@ Result<std::string> vm_create(Txn& t, const json& record) {
 }
 
 Status vm_destroy(Txn& t, const std::string& vm) {
-  for (const auto& vif : t.where("VIF", "VM", vm)) t.erase(vif);
+  for (const auto& vif : t.where("VIF", "VM", vm)) {
+    forget_mirror_port(t, vif);
+    t.erase(vif);
+  }
   t.erase(vm);
   return ok_status();
 }
@@ -91,6 +94,7 @@ Result<std::string> vif_create(Txn& t, const json& record) {
 Status vif_destroy(Txn& t, const std::string& vif) {
   if (t.get(vif)->rec["currently_attached"].get<bool>())
     return make_error("OPERATION_NOT_ALLOWED", {"VIF " + vif + " is attached: unplug it first"});
+  forget_mirror_port(t, vif);
   t.erase(vif);
   return ok_status();
 }

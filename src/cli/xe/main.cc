@@ -515,6 +515,35 @@ std::vector<Command> network_commands() {
        {},
        "Destroy a tunnel.",
        [](Xe& x, A a) { return x.on_uuid(a, "tunnel", "tunnel.destroy"); }},
+      {"port-mirror-create",
+       {"name-label"},
+       {"ingress-sources", "egress-sources", "sources", "destination-vif-uuid",
+        "destination-pif-uuid", "destination-vlan"},
+       "Create a port mirroring session: copies of what the VIFs/PIFs of ingress-sources receive "
+       "and of egress-sources are sent (sources= for both) go to a VIF, or out of a PIF tagged "
+       "destination-vlan.",
+       [](Xe& x, A a) {
+         json rec = {{"name_label", x.need(a, "name-label")}};
+         auto sources = [&](const char* key) {
+           return a.has(key) ? split_set(a.get(key)) : json::array();
+         };
+         json in = sources("ingress-sources"), out = sources("egress-sources");
+         for (const auto& s : sources("sources")) {
+           in.push_back(s);
+           out.push_back(s);
+         }
+         rec["ingress_sources"] = in;
+         rec["egress_sources"] = out;
+         if (a.has("destination-vif-uuid")) rec["destination_VIF"] = a.get("destination-vif-uuid");
+         if (a.has("destination-pif-uuid")) rec["destination_PIF"] = a.get("destination-pif-uuid");
+         if (a.has("destination-vlan")) rec["destination_VLAN"] = a.get("destination-vlan");
+         return x.print_uuid(x.call("port_mirror.create", json::array({rec})));
+       }},
+      {"port-mirror-destroy",
+       {"uuid"},
+       {},
+       "Destroy a port mirroring session.",
+       [](Xe& x, A a) { return x.on_uuid(a, "port_mirror", "port_mirror.destroy"); }},
       {"bond-create",
        {"network-uuid", "pif-uuids"},
        {"mac", "mode", "properties:"},

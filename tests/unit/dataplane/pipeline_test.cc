@@ -408,5 +408,63 @@ TEST(SecurityPolicy, PromiscuousForgedTransmitsAndMacChanges) {
   EXPECT_EQ(sent("vb"), 1u);
 }
 
+// Port mirroring: what a source receives (as received, tagged if it was) and what it is sent (as
+// it leaves) is copied to the destination, which carries nothing else; an RSPAN destination on a
+// trunk gets the copies tagged with the session's VLAN; the session counts its copies.
+TEST(PortMirror, CopiesIngressAndEgressToTheDestinationAndCounts) {
+  MemSwitch sw;
+  const char* a = "00:16:3e:00:00:0a";
+  const char* b = "00:16:3e:00:00:0b";
+  nlohmann::json va = {{"name", "va"}, {"network", "n"}, {"mac", a}};
+  va["mirrors"] = {{{"session", "s1"}, {"to", "mon"}, {"direction", "both"}},
+                   {{"session", "s2"}, {"to", "eth0"}, {"vlan", 99}, {"direction", "ingress"}}};
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
+                             {"ports",
+                              {va,
+                               {{"name", "vb"}, {"network", "n"}, {"mac", b}},
+                               {{"name", "mon"}, {"mirror_destination", true}},
+                               {{"name", "eth0"}, {"type", "pif"}, {"network", "n"}}}}}));
+  sw.port("vb").inject(frame("ff:ff:ff:ff:ff:ff", b));
+  sw.step();
+  auto mon = sw.port("mon").take_sent();
+  ASSERT_EQ(mon.size(), 1u);  // what va was sent (egress): vb's broadcast
+  EXPECT_EQ(mon[0].bytes, frame("ff:ff:ff:ff:ff:ff", b));
+  sw.port("eth0").take_sent();
+  sw.port("va").take_sent();
+
+  sw.port("va").inject(frame(b, a, -1, 100));
+  sw.step();
+  ASSERT_EQ(sw.port("vb").take_sent().size(), 1u);
+  mon = sw.port("mon").take_sent();
+  ASSERT_EQ(mon.size(), 1u);  // what va received (ingress), as it was
+  EXPECT_EQ(mon[0].bytes, frame(b, a, -1, 100));
+  auto rspan = sw.port("eth0").take_sent();
+  ASSERT_EQ(rspan.size(), 1u);  // s2: va's ingress out of eth0 on VLAN 99
+  EXPECT_EQ(test::frame_vid(rspan[0].bytes), 99);
+
+  // The destination is no port of the network: its own frames go nowhere, floods skip it.
+  sw.port("mon").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:33"));
+  sw.step();
+  EXPECT_TRUE(sw.port("va").take_sent().empty());
+  EXPECT_TRUE(sw.port("vb").take_sent().empty());
+  EXPECT_EQ(sw.ctl.mirror_status("s1")["packets"], 2u);
+  EXPECT_EQ(sw.ctl.mirror_status("s1")["bytes"], 60u + 114u);
+  EXPECT_EQ(sw.ctl.mirror_status("s2")["packets"], 1u);
+
+  // The session goes: nothing copied, its counters gone.
+  va.erase("mirrors");
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
+                             {"ports",
+                              {va,
+                               {{"name", "vb"}, {"network", "n"}, {"mac", b}},
+                               {{"name", "mon"}, {"mirror_destination", true}},
+                               {{"name", "eth0"}, {"type", "pif"}, {"network", "n"}}}}}));
+  EXPECT_EQ(sw.opens["va"], 1);
+  sw.port("va").inject(frame(b, a));
+  sw.step();
+  EXPECT_TRUE(sw.port("mon").take_sent().empty());
+  EXPECT_TRUE(sw.ctl.mirror_status("s1").empty());
+}
+
 }  // namespace
 }  // namespace hvnet

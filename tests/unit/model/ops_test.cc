@@ -278,5 +278,40 @@ TEST_F(OpsTest, ShapingValuesAreCheckedAgainstEachOther) {
             "INVALID_VALUE");
 }
 
+// Port mirroring sessions: one destination (a VIF or a PIF), not a source, a VIF the
+// destination of one session only, sources that exist; a VIF destroyed leaves the sessions.
+TEST_F(OpsTest, PortMirrorSessionsAreChecked) {
+  const std::string n = net("m");
+  auto vm = vm_create(t, {{"name_label", "vm"}}).value();
+  auto vif = [&](const char* dev) {
+    return vif_create(t, {{"VM", vm}, {"network", n}, {"device", dev}, {"MAC", ""}}).value();
+  };
+  const std::string src = vif("0"), dst = vif("1"), other = vif("2");
+  auto mk = [&](json r) { return port_mirror_create(t, r); };
+  EXPECT_EQ(code(mk({{"ingress_sources", {src}}})), "INVALID_VALUE");  // no destination
+  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_PIF", eth0}})),
+            "INVALID_VALUE");
+  EXPECT_EQ(code(mk({{"destination_VIF", dst}})), "INVALID_VALUE");  // no source
+  EXPECT_EQ(code(mk({{"ingress_sources", {"nope"}}, {"destination_VIF", dst}})), "HANDLE_INVALID");
+  EXPECT_EQ(code(mk({{"ingress_sources", {dst}}, {"destination_VIF", dst}})), "INVALID_VALUE");
+  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_VLAN", 5}})),
+            "INVALID_VALUE");
+  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 4095}})),
+            "VLAN_TAG_INVALID");
+  auto s1 = mk({{"ingress_sources", {"OpaqueRef:" + src}}, {"destination_VIF", "OpaqueRef:" + dst}});
+  ASSERT_EQ(code(s1), "OK");
+  EXPECT_EQ(t.get(s1.value())->rec["ingress_sources"], json{src});
+  EXPECT_EQ(t.get(s1.value())->rec["destination_VIF"], dst);
+  EXPECT_EQ(code(mk({{"egress_sources", {other}}, {"destination_VIF", dst}})), "INVALID_VALUE");
+  ASSERT_EQ(code(mk({{"egress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 99}})),
+            "OK");
+  EXPECT_EQ(code(set_field(t, s1.value(), "egress_sources", json{dst})), "INVALID_VALUE");
+  ASSERT_EQ(code(set_field(t, s1.value(), "egress_sources", json{other})), "OK");
+  ASSERT_TRUE(vif_destroy(t, other));
+  EXPECT_EQ(t.get(s1.value())->rec["egress_sources"], json::array());
+  ASSERT_TRUE(vif_destroy(t, dst));
+  EXPECT_EQ(t.get(s1.value(), "port_mirror"), nullptr);  // its destination went
+}
+
 }  // namespace
 }  // namespace hvnet::model

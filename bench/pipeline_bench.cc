@@ -5,6 +5,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <functional>
 #include <random>
 
 #include "control/switch_controller.h"
@@ -38,7 +39,9 @@ struct BenchSwitch {
                          ports[s.name] = p;
                          return std::shared_ptr<Port>(p);
                        }};
-  explicit BenchSwitch(int vifs, bool locked = false) {
+  // `edit`: changes to the topology below before it is applied (trunks, shaping, mirrors).
+  explicit BenchSwitch(int vifs, bool locked = false,
+                       const std::function<void(nlohmann::json&)>& edit = {}) {
     nlohmann::json j = {{"networks", {{{"name", "net0"}}, {{"name", "net10"}}}}};
     for (int i = 0; i < vifs; ++i)
       j["ports"].push_back({{"name", "vif" + std::to_string(i)}, {"network", "net0"}});
@@ -50,8 +53,9 @@ struct BenchSwitch {
     j["ports"].push_back({{"name", "vlanvif"}, {"network", "net10"}});
     j["ports"].push_back(
         {{"name", "eth0"}, {"type", "pif"}, {"vlans", {{{"tag", 10}, {"network", "net10"}}}}});
+    if (edit) edit(j);
     auto spec = parse_topology(j);
-    (void)ctl.apply(spec.value());
+    if (!spec || !ctl.apply(spec.value())) std::abort();
   }
   // Teaches the table where `mac` lives by receiving one frame from it on `port`.
   void teach(const std::string& port, uint64_t mac, int vid = -1) {
@@ -136,6 +140,46 @@ void BM_VlanPop(benchmark::State& state) {
   run(state, sw);
 }
 BENCHMARK(BM_VlanPop);
+
+// Issue-20 features against BM_LearnedUnicast's path: a trunk VIF sending tagged into VLAN 10
+// (tag kept, no rewrite), the same VIF under network shaping that never runs out (the token
+// bucket's bookkeeping per batch), and a mirroring session copying both directions of vif0.
+void BM_TrunkVifTagged(benchmark::State& state) {
+  BenchSwitch sw(2, false, [](nlohmann::json& j) {
+    j["ports"].push_back({{"name", "trunkvif"},
+                          {"vlan_trunk", true},
+                          {"network", "net0"},
+                          {"vlans", {{{"tag", 10}, {"network", "net10"}}}}});
+    j["ports"][3]["network"] = "net0";  // eth0 carries net0 untagged
+  });
+  sw.teach("eth0", 0x525400000009, 10);
+  sw.ports["trunkvif"]->set_replay({frame64(0x525400000009, 0x00163e000001, 10)});
+  run(state, sw);
+  if (sw.worker.stats().forwarded.load() == 0) state.SkipWithError("nothing forwarded");
+}
+BENCHMARK(BM_TrunkVifTagged);
+
+void BM_ShapedVif(benchmark::State& state) {
+  BenchSwitch sw(2, false, [](nlohmann::json& j) {
+    j["ports"][0]["shaping"] = {{"average", 100000000}, {"peak", 100000000}, {"burst", 100000000}};
+  });
+  sw.teach("vif1", 0x00163e000002);
+  sw.ports["vif0"]->set_replay({frame64(0x00163e000002, 0x00163e000001, -1)});
+  run(state, sw);
+}
+BENCHMARK(BM_ShapedVif);
+
+void BM_MirroredUnicast(benchmark::State& state) {
+  BenchSwitch sw(2, false, [](nlohmann::json& j) {
+    j["ports"][0]["mirrors"] = {{{"session", "s"}, {"to", "mon"}, {"direction", "both"}}};
+    j["ports"].push_back({{"name", "mon"}, {"mirror_destination", true}});
+  });
+  sw.teach("vif1", 0x00163e000002);
+  sw.ports["vif0"]->set_replay({frame64(0x00163e000002, 0x00163e000001, -1)});
+  run(state, sw);
+  state.counters["copies"] = double(sw.ctl.mirror_status("s")["packets"].get<uint64_t>());
+}
+BENCHMARK(BM_MirroredUnicast);
 
 // Forwarding threads: thread i of N receives on a<i> and sends to b<i> (BM_Threads), or to the
 // b of the next thread (BM_ThreadsCrossing: every batch is sent on a port another thread

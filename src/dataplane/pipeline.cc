@@ -24,7 +24,15 @@ void Pipeline::mirror(const Snapshot& s, const std::vector<MirrorOut>& taps, con
       copy.tci = uint16_t((p.pcp << 13) | m.vlan);
     }
     tx_.push(s, m.to, copy, stats_);
-    m.counters->count(p.len);
+    MirrorCount* c = nullptr;
+    for (auto& mc : mirror_counts_)
+      if (mc.session == m.counters.get()) c = &mc;
+    if (!c) {  // room for every session was reserved when the snapshot was adopted
+      if (mirror_counts_.size() == mirror_counts_.capacity()) continue;
+      c = &mirror_counts_.emplace_back(MirrorCount{m.counters.get(), 0, 0});
+    }
+    ++c->packets;
+    c->bytes += p.len;
   }
 }
 
@@ -36,6 +44,9 @@ void Pipeline::emit(const Snapshot& s, PortId port, const TxItem& it) noexcept {
 
 void Pipeline::configure(const Snapshot& s) {
   tx_.resize(s.ports.size());
+  size_t taps = 0;
+  for (const auto& pe : s.ports) taps += pe.mirror_rx.size() + pe.mirror_tx.size();
+  mirror_counts_.reserve(taps);
   fdb_.reserve_lports(uint32_t(s.lports.size()));
   fdb_.set_ageing(s.mac_ageing_s);
 }
@@ -137,6 +148,8 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       DataplaneStats::bump(stats_.flooded);
   }
   tx_.flush(s, stats_);
+  for (const auto& mc : mirror_counts_) mc.session->count(mc.packets, mc.bytes);
+  mirror_counts_.clear();
   pool.free(batch.pkts.data(), batch.count);
   batch.clear();
 }

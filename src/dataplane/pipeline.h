@@ -4,6 +4,8 @@
 // Single-threaded: one Pipeline per forwarding thread, with its own MacTable.
 #pragma once
 
+#include <vector>
+
 #include "dataplane/dataplane_stats.h"
 #include "dataplane/drop_trace.h"
 #include "dataplane/mac_table.h"
@@ -35,6 +37,12 @@ class Pipeline {
     stats_.drop(r);
     trace_.record(in, r, p);
   }
+  // Mirror copies counted during a batch, added to their sessions once at its end.
+  struct MirrorCount {
+    MirrorCounters* session;
+    uint64_t packets, bytes;
+  };
+  std::vector<MirrorCount> mirror_counts_;
   MacTable& fdb_;
   DataplaneStats& stats_;
   DropTrace& trace_;

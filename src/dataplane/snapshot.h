@@ -26,8 +26,8 @@ enum class PortRole : uint8_t {
 // A mirroring session's counters: the copies it sent. Written by any forwarding thread.
 struct MirrorCounters {
   std::atomic<uint64_t> packets{0}, bytes{0};
-  void count(uint64_t len) noexcept {
-    packets.fetch_add(1, std::memory_order_relaxed);
+  void count(uint64_t n, uint64_t len) noexcept {  // once per batch
+    packets.fetch_add(n, std::memory_order_relaxed);
     bytes.fetch_add(len, std::memory_order_relaxed);
   }
 };

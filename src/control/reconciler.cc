@@ -73,6 +73,30 @@ void bond_spec(const Txn& t, const std::string& bond, PortSpec& p) {
     if (m == b["primary_slave"]) cfg["primary"] = p.members.size();
     p.members.push_back(t.get(m)->rec["device"]);
   }
+  // Networks on the bond with their own failover order: the master's (untagged) and its VLANs'.
+  json orders = json::array();
+  auto order_of = [&](const json& net, int64_t vid) {
+    const model::Object* n = t.get(net, "network");
+    const std::string devs = n ? model::string_field(n->rec, "failover_order") : "";
+    if (devs.empty()) return;
+    json members = json::array();
+    for (size_t s = 0; s <= devs.size();) {
+      const size_t c = devs.find(',', s);
+      auto at = std::find(p.members.begin(), p.members.end(), devs.substr(s, c - s));
+      if (at != p.members.end()) members.push_back(at - p.members.begin());
+      if (c == std::string::npos) break;
+      s = c + 1;
+    }
+    orders.push_back({{"vlan", vid}, {"members", members}});
+  };
+  order_of(master["network"], 0);
+  for (const auto& v : t.where("VLAN", "tagged_PIF", b["master"])) {
+    const json& vr = t.get(v)->rec;
+    const model::Object* u = t.get(vr["untagged_PIF"], "PIF");
+    if (u && vr["tag"].get<int64_t>() >= 1 && vr["tag"].get<int64_t>() <= 4094)
+      order_of(u->rec["network"], vr["tag"].get<int64_t>());
+  }
+  cfg["failover_orders"] = orders;
   auto parsed = parse_bond_config(cfg);
   if (parsed) p.bond = parsed.value();
   p.mac = master["MAC"];
@@ -349,7 +373,9 @@ struct Dirty {
     ports.insert(std::string(kInternal) + pif);
     for (const auto& v : t.where("VLAN", "untagged_PIF", pif)) {
       vlans.insert(v);
-      trunk_vifs(t, t.get(v)->rec["tagged_PIF"]);  // a VLAN network trunk VIFs may reach
+      const json& tagged = t.get(v)->rec["tagged_PIF"];
+      trunk_vifs(t, tagged);  // a VLAN network trunk VIFs may reach
+      ports.insert(std::string(kTrunk) + tagged.get<std::string>());  // its bond's orders
     }
     trunk_vifs(t, pif);  // the uplink of trunk VIFs, or its native network
   }
@@ -388,6 +414,7 @@ struct Dirty {
     } else if (cls == "VLAN") {
       vlans.insert(uuid);
       trunk_vifs(t, rec["tagged_PIF"]);
+      ports.insert(std::string(kTrunk) + model::string_field(rec, "tagged_PIF"));
     } else if (cls == "Bond") {
       const std::string master = model::string_field(rec, "master");
       ports.insert(std::string(kTrunk) + master);

@@ -68,6 +68,7 @@ std::string port_identity(const PortSpec& p) {
   one.mirrors.clear();  // sessions come and go live, in the snapshot
   one.mirror_destination = false;
   one.bond.lacp_fast = false;  // lacp-time changes a running LACP actor (BondPort::set_lacp_fast)
+  one.bond.orders.clear();     // and per-network failover orders a running bond (set_orders)
   one.tunnel.nets.clear();     // a VTEP's tunnels change live (TunnelPort::set_tunnels)
   one.vlans.clear();
   return port_settings_json(one).dump();
@@ -461,9 +462,10 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
   for (const auto& [name, p] : next.ports) {
     auto cur = ports_.find(name);
     if (!p || opened.count(name) || cur == ports_.end()) continue;
-    if (auto* bond = dynamic_cast<BondPort*>(cur->second.port.get());
-        bond && cur->second.spec.bond.lacp_fast != p->bond.lacp_fast)
-      bond->set_lacp_fast(p->bond.lacp_fast);
+    auto* bond = dynamic_cast<BondPort*>(cur->second.port.get());
+    if (!bond) continue;
+    if (cur->second.spec.bond.lacp_fast != p->bond.lacp_fast) bond->set_lacp_fast(p->bond.lacp_fast);
+    if (cur->second.spec.bond.orders != p->bond.orders) bond->set_orders(p->bond.orders);
   }
   if (d.mac_ageing_s) mac_ageing_s_ = *d.mac_ageing_s;
   for (const auto& [name, n] : next.nets) {

@@ -121,6 +121,18 @@ Result<BondConfig> parse_bond_config(const nlohmann::json& p) {
     c.mac = m->b;
   }
   c.primary = uint32_t(p.value("primary", 0));
+  for (const auto& o : p.value("failover_orders", nlohmann::json::array())) {
+    FailoverOrder fo;
+    auto vid = get_number<int64_t>(o, "vlan", 0, 0, 4094, "VLAN_TAG_INVALID");
+    if (!vid) return vid.error();
+    fo.vid = uint16_t(vid.value());
+    for (const auto& m : o.value("members", nlohmann::json::array())) {
+      if (!m.is_number_integer() || m.get<int64_t>() < 0 || m.get<int64_t>() >= 4)
+        return make_error("INVALID_VALUE", {"failover_orders", o.dump()});
+      fo.members.push_back(uint8_t(m.get<int64_t>()));
+    }
+    c.orders.push_back(std::move(fo));
+  }
   return c;
 }
 
@@ -132,7 +144,12 @@ nlohmann::json bond_config_to_json(const BondConfig& c) {
           {"updelay_ms", c.updelay_ms},
           {"downdelay_ms", c.downdelay_ms},
           {"rebalance_ms", c.rebalance_ms},
-          {"primary", c.primary}};
+          {"primary", c.primary},
+          {"failover_orders", [&] {
+             nlohmann::json a = nlohmann::json::array();
+             for (const auto& o : c.orders) a.push_back({{"vlan", o.vid}, {"members", o.members}});
+             return a;
+           }()}};
 }
 
 const NetworkSpec* TopologySpec::network(const std::string& name) const {

@@ -78,6 +78,40 @@ BondPort::BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec>
   for (size_t b = 0; b < bucket_member_.size(); ++b)
     bucket_member_[b] = uint8_t(members_.empty() ? 0 : b % members_.size());
   if (cfg_.primary >= members_.size()) cfg_.primary = 0;
+  order_of_vid_.assign(4096, 0);
+  index_orders();
+}
+
+void BondPort::index_orders() {
+  std::fill(order_of_vid_.begin(), order_of_vid_.end(), 0);
+  for (size_t i = 0; i < cfg_.orders.size() && i < 255; ++i)
+    if (cfg_.orders[i].vid < order_of_vid_.size()) order_of_vid_[cfg_.orders[i].vid] = uint8_t(i + 1);
+  order_active_.assign(cfg_.orders.size(), -1);
+  order_recompute();
+}
+
+void BondPort::set_orders(const std::vector<FailoverOrder>& orders) {
+  std::lock_guard lk(tx_lock());
+  if (cfg_.orders == orders) return;
+  cfg_.orders = orders;
+  index_orders();
+  learning_request_ = true;  // a network may have moved to another member
+}
+
+void BondPort::order_recompute() {
+  for (size_t i = 0; i < cfg_.orders.size(); ++i) {
+    int now = -1;
+    for (uint8_t m : cfg_.orders[i].members)
+      if (m < members_.size() && members_[m].up &&
+          (cfg_.mode != BondMode::kLacp || enabled_[m] || !lacp_.negotiated())) {
+        now = m;
+        break;
+      }
+    if (now != order_active_[i]) {
+      if (now >= 0) learning_request_ = true;
+      order_active_[i] = now;
+    }
+  }
 }
 
 BondPort::~BondPort() {
@@ -169,6 +203,7 @@ void BondPort::recompute(uint64_t) {
   }
   if (active != active_ && active >= 0) learning_request_ = true;
   active_ = active;
+  order_recompute();
   if (next != enabled_) {
     enabled_ = next;
     tx_list_.clear();
@@ -219,6 +254,7 @@ void BondPort::rebalance() {
 }
 
 int BondPort::pick_member(const Packet& p, uint16_t out_tag) const noexcept {
+  if (const int o = order_member(out_tag); o != -2) return o;
   if (tx_list_.empty()) return -1;
   if (cfg_.mode == BondMode::kActiveBackup || tx_list_.size() == 1)
     return active_ >= 0 ? active_ : tx_list_[0];
@@ -318,6 +354,12 @@ uint32_t BondPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
       bool accept = mem.up && enabled_[m];
       if (cfg_.mode == BondMode::kBalanceSlb && mem.up && (p->len >= 1 && (p->data[0] & 1)))
         accept = int(m) == active_;  // group traffic only on the active member
+      if (!cfg_.orders.empty() && cfg_.mode != BondMode::kLacp && p->len >= 14) {
+        // A network with its own order is taken in on the member carrying it, and only there.
+        const uint16_t vid =
+            load_be16(p->data + 12) == 0x8100 && p->len >= 18 ? load_be16(p->data + 14) & 0x0fff : 0;
+        if (const int o = order_member(vid); o != -2) accept = mem.up && int(m) == o;
+      }
       if (!accept) {
         ++mem.rx_filtered;
         PortStats::bump(mem.spec.port->stats().rx_dropped);
@@ -390,6 +432,11 @@ nlohmann::json BondPort::status() const {
   j["active_member"] = active_ >= 0 ? members_[size_t(active_)].spec.port->name() : "";
   j["lacp_negotiated"] = cfg_.mode == BondMode::kLacp && lacp_.negotiated();
   j["learning_packets_sent"] = learning_sent_;
+  // Networks with their own failover order: VLAN -> the member carrying it now ("" none).
+  j["vlan_active_member"] = nlohmann::json::object();
+  for (size_t i = 0; i < cfg_.orders.size(); ++i)
+    j["vlan_active_member"][std::to_string(cfg_.orders[i].vid)] =
+        order_active_[i] >= 0 ? members_[size_t(order_active_[i])].spec.port->name() : "";
   int links_up = 0;
   nlohmann::json mems = nlohmann::json::array();
   for (size_t i = 0; i < members_.size(); ++i) {

@@ -29,6 +29,15 @@ enum class BondMode : uint8_t { kActiveBackup, kBalanceSlb, kLacp };
 enum class BondHash : uint8_t { kSrcMac, kTcpUdpPorts };
 const char* bond_mode_name(BondMode m);
 
+// A network's own failover order on the bond (vSphere's per-port-group teaming override): its
+// frames, by VLAN (0: untagged), go out of and are taken in on the first member of `members`
+// (indexes) that can carry traffic; members left out never carry it.
+struct FailoverOrder {
+  uint16_t vid = 0;
+  std::vector<uint8_t> members;
+  bool operator==(const FailoverOrder&) const = default;
+};
+
 struct BondConfig {
   BondMode mode = BondMode::kBalanceSlb;
   BondHash hash = BondHash::kTcpUdpPorts;  // LACP only; SLB always hashes the source MAC
@@ -39,6 +48,7 @@ struct BondConfig {
   uint32_t rebalance_ms = 10000;  // balance-slb; 0 = never
   std::array<uint8_t, 6> mac{};   // the bond's MAC, also its LACP system id
   uint32_t primary = 0;           // member index preferred as active
+  std::vector<FailoverOrder> orders;  // per-network overrides (changed live: set_orders)
 };
 
 struct BondMemberSpec {
@@ -65,6 +75,8 @@ class BondPort final : public Port {
   const BondConfig& config() const { return cfg_; }
   // lacp-time on a running bond: the Timeout bit and the periodic rate change, nothing else.
   void set_lacp_fast(bool fast);
+  // Per-network failover orders on a running bond.
+  void set_orders(const std::vector<FailoverOrder>& orders);
   // Learning packets: true once after the active member or the bucket layout changed.
   bool take_learning_request() noexcept;
   // One learning packet: a RARP for `mac`, or with `ipv4` a gratuitous ARP (request, sender and
@@ -93,6 +105,14 @@ class BondPort final : public Port {
     uint64_t rx_filtered = 0;
   };
   int pick_member(const Packet& p, uint16_t out_tag) const noexcept;
+  // The member carrying VLAN `vid` under a failover order: its index, -1 if none of the order's
+  // members can, -2 without an order for it.
+  int order_member(uint16_t vid) const noexcept {
+    const uint8_t o = vid < order_of_vid_.size() ? order_of_vid_[vid] : 0;
+    return o ? order_active_[o - 1] : -2;
+  }
+  void order_recompute();
+  void index_orders();  // cfg_.orders -> order_of_vid_, order_active_
   void recompute(uint64_t now_ms);
   void rebalance();
   void handle_slow_protocol(size_t m, const Packet& p);
@@ -106,6 +126,8 @@ class BondPort final : public Port {
   std::vector<uint8_t> tx_list_;  // enabled members, for hashing
   std::vector<uint8_t> scratch_;
   int active_ = -1;
+  std::vector<uint8_t> order_of_vid_;  // 4096 entries: 1 + index into cfg_.orders, 0 = none
+  std::vector<int> order_active_;      // per order: the member carrying it now (-1: none)
   std::array<uint8_t, 256> bucket_member_{};
   std::array<uint64_t, 256> bucket_bytes_{};
   uint64_t now_ms_ = 0;

@@ -124,7 +124,7 @@ Result<std::string> network_create(Txn& t, const json& record) {
   // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
   for (const char* k : {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode",
                         "MAC_changes", "forged_transmits", "shaping_average", "shaping_peak",
-                        "shaping_burst"})
+                        "shaping_burst", "failover_order"})
     if (record.contains(k))
       if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;
@@ -268,6 +268,20 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     if (!srcs) return srcs.error();
     t.set_field(uuid, field, srcs.value());
     return ok_status();
+  }
+  if (o->cls == "network" && field == "failover_order") {
+    // Up to 4 distinct device names, comma-separated; empty: the bond's own policy.
+    const std::string v = value.get<std::string>();
+    std::set<std::string> seen;
+    static const std::regex device("^[A-Za-z0-9_.-]{1,15}$");
+    for (size_t s = 0; !v.empty() && s <= v.size();) {
+      const size_t c = v.find(',', s);
+      const std::string d = v.substr(s, c - s);
+      if (!std::regex_match(d, device) || !seen.insert(d).second || seen.size() > 4)
+        return make_error("INVALID_VALUE", {field, v});
+      if (c == std::string::npos) break;
+      s = c + 1;
+    }
   }
   if (o->cls == "network" && field == "native_VLAN") {
     const int64_t v = value.get<int64_t>();

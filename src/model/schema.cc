@@ -114,7 +114,10 @@ std::vector<ClassSpec> build() {
         // (XenServer's kbps), burst in kilobytes; average 0: none
         w(f("shaping_average", "shaping-average", T::kInt, A::kRW), Role::kPoolOperator),
         w(f("shaping_peak", "shaping-peak", T::kInt, A::kRW), Role::kPoolOperator),
-        w(f("shaping_burst", "shaping-burst", T::kInt, A::kRW), Role::kPoolOperator)},
+        w(f("shaping_burst", "shaping-burst", T::kInt, A::kRW), Role::kPoolOperator),
+        // hvnet, teaming override on a bond (vSphere's explicit failover order): bond member
+        // devices, "eth1,eth0": the first that is up carries the network; others never do
+        w(f("failover_order", "failover-order", T::kString, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(

@@ -28,7 +28,7 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
               **{f"network.{verb}_{field}": role
                  for field in ("trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
                                "forged_transmits", "shaping_average", "shaping_peak",
-                               "shaping_burst")
+                               "shaping_burst", "failover_order")
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
                                     ("add", "pool-operator"), ("remove", "pool-operator"))}}
 

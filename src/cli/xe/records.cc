@@ -112,7 +112,9 @@ std::vector<XeRecord> build() {
         // hvnet: traffic shaping of its VIFs (kilobytes/s, kilobytes)
         hidden(f("shaping-average", L::kRW, "shaping_average")),
         hidden(f("shaping-peak", L::kRW, "shaping_peak")),
-        hidden(f("shaping-burst", L::kRW, "shaping_burst"))},
+        hidden(f("shaping-burst", L::kRW, "shaping_burst")),
+        // hvnet: the network's failover order on a bond (member devices)
+        hidden(f("failover-order", L::kRW, "failover_order"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",

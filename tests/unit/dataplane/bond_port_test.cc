@@ -425,5 +425,64 @@ TEST(BondLacp, PortNumbersDependOnTheMemberNotItsPlaceInTheList) {
   EXPECT_NE(pa["eth0"], 0);
 }
 
+// Per-network failover orders (vSphere's teaming override): on an active-backup bond whose own
+// active member is eth0, VLAN 10's network is carried by eth1 (sent and taken in there, not on
+// eth0) while the untagged network stays on eth0; when eth1 is cut VLAN 10 moves to eth0 and the
+// untagged network does not move; an order changes live, without re-opening the bond.
+TEST(BondFailoverOrder, TwoNetworksOnOneBondUseAndFailOverToDifferentMembers) {
+  nlohmann::json topo = bond_topology("active-backup");
+  topo["networks"].push_back({{"name", "n10"}});
+  topo["ports"][0]["vlans"] = {{{"tag", 10}, {"network", "n10"}}};
+  topo["ports"][0]["failover_orders"] = {{{"vlan", 10}, {"members", {1, 0}}}};
+  topo["ports"].push_back({{"name", "vif10"}, {"network", "n10"}});
+  test::MemSwitch sw;
+  ASSERT_TRUE(sw.apply_json(topo));
+  sw.worker.poll_once(0);
+  BondPort& bond = *sw.bonds.at("bond0");
+  EXPECT_EQ(bond.active_member(), 0);
+  auto sent = [&](const char* p) { return sw.port(p).take_sent(); };
+  auto drain = [&] {
+    for (auto& [n, p] : sw.ports) p->take_sent();
+  };
+  drain();
+  sw.port("vif10").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:10"));
+  sw.port("vif1").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  sw.step();
+  auto on1 = sent("eth1"), on0 = sent("eth0");
+  ASSERT_EQ(on1.size(), 1u);
+  EXPECT_EQ(test::frame_vid(on1[0].bytes), 10);
+  ASSERT_EQ(on0.size(), 1u);
+  EXPECT_EQ(test::frame_vid(on0[0].bytes), -1);
+  EXPECT_EQ(bond.status()["vlan_active_member"]["10"], "eth1");
+
+  drain();
+  sw.port("eth1").inject(frame("ff:ff:ff:ff:ff:ff", "52:54:00:00:00:09", 10));
+  sw.port("eth0").inject(frame("ff:ff:ff:ff:ff:ff", "52:54:00:00:00:08", 10));  // not VLAN 10's
+  sw.step();
+  EXPECT_EQ(sent("vif10").size(), 1u);
+  EXPECT_EQ(sent("vif1").size(), 0u);
+
+  sw.carrier["eth1"]->store(false);
+  sw.now_ms += 1;
+  sw.worker.poll_once(0);
+  EXPECT_EQ(bond.active_member(), 0);
+  EXPECT_EQ(bond.status()["vlan_active_member"]["10"], "eth0");
+  drain();
+  sw.port("vif10").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:10"));
+  sw.step();
+  EXPECT_EQ(sent("eth0").size(), 1u);
+
+  // Only eth1 for VLAN 10, live: with eth1 down, VLAN 10 has no member (its frames fail).
+  topo["ports"][0]["failover_orders"] = {{{"vlan", 10}, {"members", {1}}}};
+  ASSERT_TRUE(sw.apply_json(topo));
+  EXPECT_EQ(sw.opens["bond0"], 1);
+  EXPECT_EQ(bond.status()["vlan_active_member"]["10"], "");
+  drain();
+  sw.port("vif10").inject(frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:10"));
+  sw.step();
+  for (const char* m : {"eth0", "eth1"})
+    for (const auto& f : sent(m)) EXPECT_NE(test::frame_vid(f.bytes), 10) << m;  // RARPs only
+}
+
 }  // namespace
 }  // namespace hvnet

@@ -313,5 +313,17 @@ TEST_F(OpsTest, PortMirrorSessionsAreChecked) {
   EXPECT_EQ(t.get(s1.value(), "port_mirror"), nullptr);  // its destination went
 }
 
+TEST_F(OpsTest, FailoverOrderNamesUpToFourDistinctDevices) {
+  const std::string n = net("teamed");
+  ASSERT_EQ(code(set_field(t, n, "failover_order", "eth1,eth0")), "OK");
+  for (const char* bad : {"eth0,eth0", "a,b,c,d,e", "eth0,", "bad name", "averyveryverylongname"}) {
+    auto r = set_field(t, n, "failover_order", bad);
+    ASSERT_EQ(code(r), "INVALID_VALUE") << bad;
+    EXPECT_EQ(r.error().params, (std::vector<std::string>{"failover_order", bad}));
+  }
+  EXPECT_EQ(t.get(n)->rec["failover_order"], "eth1,eth0");
+  EXPECT_EQ(code(set_field(t, n, "failover_order", "")), "OK");
+}
+
 }  // namespace
 }  // namespace hvnet::model

@@ -389,8 +389,8 @@ json Api::live(const std::string& cls, json rec) {
   flat["active-member"] = st["active_member"];
   flat["lacp-negotiated"] = st["lacp_negotiated"].get<bool>() ? "true" : "false";
   flat["learning-packets-sent"] = std::to_string(st["learning_packets_sent"].get<uint64_t>());
-  for (const auto& [vid, dev] : st.value("vlan_active_member", json::object()).items())
-    flat["vlan" + vid + "-active-member"] = dev;
+  const json per_vlan = st.value("vlan_active_member", json::object());
+  for (const auto& [vid, dev] : per_vlan.items()) flat["vlan" + vid + "-active-member"] = dev;
   for (const auto& m : st["members"]) {
     const std::string d = m["device"].get<std::string>() + ".";
     for (const auto& [k, v] : m.items()) {

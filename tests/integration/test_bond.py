@@ -198,3 +198,51 @@ def test_bond_commands_reject_bad_input_and_destroy_restores_members(host, lab):
     assert host.xe("bond-list", "--minimal").stdout.strip() == ""
     assert host.xe("pif-param-get", f"uuid={pifs[0]}", "param-name=bond-slave-of").stdout.strip() == "<not in database>"
     assert host.xe("pif-param-get", f"uuid={pifs[0]}", "param-name=currently-attached").stdout.strip() == "true"
+
+
+def test_two_networks_on_one_bond_fail_over_to_different_members(host, lab):
+    """failover-order per network (vSphere's teaming override): on one active-backup bond the
+    untagged network runs on e0 and the VLAN 10 network on e1; cutting e1 moves VLAN 10 to e0 and
+    leaves the untagged network where it is; cutting e0 instead moves the untagged network to e1."""
+    bond, vm_u, sw = bond_host_setup(lab, host, "active-backup")
+    e0, e1, s0, s1 = (lab.name(n) for n in ("e0", "e1", "S0", "S1"))
+    master = host.xe("bond-param-get", f"uuid={bond}", "param-name=master").stdout.strip()
+    untagged = host.xe("network-list", "name-label=bonded", "--minimal").stdout.strip()
+    v10 = host.xe("network-create", "name-label=v10").stdout.strip()
+    host.xe("vlan-create", f"pif-uuid={master}", f"network-uuid={v10}", "vlan=10")
+    _, _, vm_t, tap_t = host.vm_on(v10, "t", "10.83.0.1/24", mac="00:16:3e:0b:00:10")
+    bad = host.xe("network-param-set", f"uuid={v10}", f"failover-order={e1},{e1}", check=False)
+    assert bad.returncode != 0 and "INVALID_VALUE" in bad.stderr
+    host.xe("network-param-set", f"uuid={untagged}", f"failover-order={e0},{e1}")
+    host.xe("network-param-set", f"uuid={v10}", f"failover-order={e1},{e0}")
+    wait_until(lambda: bond_status(host, bond).get("vlan10-active-member") == e1, 10,
+               "VLAN 10 on e1")
+
+    rounds = iter(range(70, 80))
+
+    def where():
+        """(member, VLAN) of the ARP requests each VM sends (for an address not asked before),
+        seen at the switch ports."""
+        last = next(rounds)
+        caps = {m: Capture(lab, sw, m, 2) for m in (s0, s1)
+                if "UP" in sh("ip", "link", "show", m, ns=sw).stdout.split(">")[0]}
+        for ns, dst in ((vm_u, f"10.82.0.{last}"), (vm_t, f"10.83.0.{last}")):
+            ping(ns, dst, count=2, interval="0.3", check=False)
+        out = {}
+        for m, c in caps.items():
+            for f in c.frames():
+                vid = ((f[14] << 8) | f[15]) & 0xfff if f[12:14] == b"\x81\x00" else None
+                out.setdefault(f[6:12].hex(), set()).add((m, vid))
+        return out.get("00163e0b0001", set()), out.get("00163e0b0010", set())
+
+    assert where() == ({(s0, None)}, {(s1, 10)})
+    sh("ip", "link", "set", s1, "down", ns=sw)
+    wait_until(lambda: bond_status(host, bond).get("vlan10-active-member") == e0, 10,
+               "VLAN 10 fails over to e0")
+    assert where() == ({(s0, None)}, {(s0, 10)})
+    sh("ip", "link", "set", s1, "up", ns=sw)
+    wait_until(lambda: bond_status(host, bond).get("vlan10-active-member") == e1, 10,
+               "VLAN 10 back on e1")
+    sh("ip", "link", "set", s0, "down", ns=sw)
+    wait_until(lambda: bond_status(host, bond).get("active-member") == e1, 10, "the bond on e1")
+    assert where() == ({(s1, None)}, {(s1, 10)})

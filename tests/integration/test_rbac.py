@@ -30,7 +30,20 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
                                "forged_transmits", "shaping_average", "shaping_peak",
                                "shaping_burst", "failover_order")
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
-                                    ("add", "pool-operator"), ("remove", "pool-operator"))}}
+                                    ("add", "pool-operator"), ("remove", "pool-operator"))},
+              # port mirroring sessions: hvnet's class, pool-operator's to write
+              **{f"port_mirror.{m}": "pool-operator"
+                 for m in ("create", "destroy", "set_name_label", "set_name_description",
+                           "set_ingress_sources", "add_ingress_sources",
+                           "remove_ingress_sources", "set_egress_sources", "add_egress_sources",
+                           "remove_egress_sources", "set_other_config", "add_to_other_config",
+                           "remove_from_other_config")},
+              **{f"port_mirror.{m}": "read-only"
+                 for m in ("get_all", "get_all_records", "get_record", "get_by_uuid",
+                           "get_by_name_label", "get_uuid", "get_name_label",
+                           "get_name_description", "get_ingress_sources", "get_egress_sources",
+                           "get_destination_VIF", "get_destination_PIF", "get_destination_VLAN",
+                           "get_status", "get_other_config")}}
 
 
 def denied(permission, role):

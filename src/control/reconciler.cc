@@ -384,8 +384,8 @@ struct Dirty {
   }
   // The VIFs of the guest VLAN tagging networks on an uplink: they read its VLANs.
   void trunk_vifs(const Txn& t, const json& uplink) {
-    for (const auto& v : t.where("VLAN", model::Match{{"tagged_PIF", uplink},
-                                                      {"tag", model::kTrunkVlanTag}}))
+    for (const auto& v :
+         t.where("VLAN", model::Match{{"tagged_PIF", uplink}, {"tag", model::kTrunkVlanTag}}))
       if (const model::Object* u = t.get(t.get(v)->rec["untagged_PIF"], "PIF"))
         vifs_on(t, u->rec["network"]);
   }
@@ -573,9 +573,8 @@ TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s,
 }
 
 bool changes_host(const store::Change& change, const model::Object* before) {
-  static const std::set<std::string> kHostClasses = {"host", "network", "PIF",    "VLAN",
-                                                     "Bond", "VIF",     "VM",     "tunnel",
-                                                     "port_mirror"};
+  static const std::set<std::string> kHostClasses = {
+      "host", "network", "PIF", "VLAN", "Bond", "VIF", "VM", "tunnel", "port_mirror"};
   if (!kHostClasses.count(change.cls)) return false;
   if (change.op != store::Op::kMod || !before) return true;
   auto significant = [&](model::json rec) {

@@ -464,7 +464,8 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     if (!p || opened.count(name) || cur == ports_.end()) continue;
     auto* bond = dynamic_cast<BondPort*>(cur->second.port.get());
     if (!bond) continue;
-    if (cur->second.spec.bond.lacp_fast != p->bond.lacp_fast) bond->set_lacp_fast(p->bond.lacp_fast);
+    if (cur->second.spec.bond.lacp_fast != p->bond.lacp_fast)
+      bond->set_lacp_fast(p->bond.lacp_fast);
     if (cur->second.spec.bond.orders != p->bond.orders) bond->set_orders(p->bond.orders);
   }
   if (d.mac_ageing_s) mac_ageing_s_ = *d.mac_ageing_s;

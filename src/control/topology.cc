@@ -240,9 +240,9 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
       const auto& sj = p["shaping"];
       if (!sj.is_object() || ps.kind != PortKind::kTap)
         return make_error("INVALID_VALUE", {"shaping", sj.dump()});
-      for (auto [key, into] : {std::pair{"average", &ps.shaping.average},
-                               std::pair{"peak", &ps.shaping.peak},
-                               std::pair{"burst", &ps.shaping.burst}}) {
+      for (auto [key, into] :
+           {std::pair{"average", &ps.shaping.average}, std::pair{"peak", &ps.shaping.peak},
+            std::pair{"burst", &ps.shaping.burst}}) {
         auto v = get_number<uint64_t>(sj, key, 0, 0, 100000000, "INVALID_VALUE");
         if (!v) return make_error("INVALID_VALUE", {std::string("shaping.") + key, sj.dump()});
         *into = v.value();
@@ -375,8 +375,8 @@ nlohmann::json port_settings_json(const PortSpec& p) {
                              {"to", m.to},
                              {"vlan", m.vlan},
                              {"direction", m.ingress && m.egress ? "both"
-                                           : m.ingress          ? "ingress"
-                                                                : "egress"}});
+                                           : m.ingress           ? "ingress"
+                                                                 : "egress"}});
   if (!(p.shaping == PortSpec::Shaping{}))
     pj["shaping"] = {
         {"average", p.shaping.average}, {"peak", p.shaping.peak}, {"burst", p.shaping.burst}};

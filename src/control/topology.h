@@ -61,7 +61,7 @@ struct PortSpec {
   // TAP (VIF) only: the VM tags its frames (guest VLAN tagging): `vlans` maps the tags it may
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;
-  bool promiscuous = false;  // TAP (VIF) only: also receives its networks' unicast to others
+  bool promiscuous = false;         // TAP (VIF) only: also receives its networks' unicast to others
   std::vector<MirrorTap> mirrors;   // the sessions copying this port's frames
   bool mirror_destination = false;  // TAP only: receives mirror copies and nothing else
   // TAP (VIF) only: its network's traffic shaping, kilobytes/s and kilobytes (0 = none): the
@@ -71,7 +71,7 @@ struct PortSpec {
     uint64_t average = 0, peak = 0, burst = 0;
     bool operator==(const Shaping&) const = default;
   } shaping;
-  BondConfig bond;                   // bond only
+  BondConfig bond;  // bond only
   // tunnel ports only: the endpoint. Each tunnel's network is also in `vlans`, under the local
   // tag the port presents that VNI's frames with (1, 2, ... in the order written).
   TunnelConfig tunnel;

@@ -85,7 +85,8 @@ BondPort::BondPort(std::string name, BondConfig cfg, std::vector<BondMemberSpec>
 void BondPort::index_orders() {
   std::fill(order_of_vid_.begin(), order_of_vid_.end(), 0);
   for (size_t i = 0; i < cfg_.orders.size() && i < 255; ++i)
-    if (cfg_.orders[i].vid < order_of_vid_.size()) order_of_vid_[cfg_.orders[i].vid] = uint8_t(i + 1);
+    if (cfg_.orders[i].vid < order_of_vid_.size())
+      order_of_vid_[cfg_.orders[i].vid] = uint8_t(i + 1);
   order_active_.assign(cfg_.orders.size(), -1);
   order_recompute();
 }
@@ -356,8 +357,9 @@ uint32_t BondPort::rx_burst(PacketPool& pool, PacketBatch& batch) noexcept {
         accept = int(m) == active_;  // group traffic only on the active member
       if (!cfg_.orders.empty() && cfg_.mode != BondMode::kLacp && p->len >= 14) {
         // A network with its own order is taken in on the member carrying it, and only there.
-        const uint16_t vid =
-            load_be16(p->data + 12) == 0x8100 && p->len >= 18 ? load_be16(p->data + 14) & 0x0fff : 0;
+        const uint16_t vid = load_be16(p->data + 12) == 0x8100 && p->len >= 18
+                                 ? load_be16(p->data + 14) & 0x0fff
+                                 : 0;
         if (const int o = order_member(vid); o != -2) accept = mem.up && int(m) == o;
       }
       if (!accept) {

@@ -45,9 +45,9 @@ struct BondConfig {
   bool fallback_ab = true;
   uint32_t updelay_ms = 0;
   uint32_t downdelay_ms = 0;
-  uint32_t rebalance_ms = 10000;  // balance-slb; 0 = never
-  std::array<uint8_t, 6> mac{};   // the bond's MAC, also its LACP system id
-  uint32_t primary = 0;           // member index preferred as active
+  uint32_t rebalance_ms = 10000;      // balance-slb; 0 = never
+  std::array<uint8_t, 6> mac{};       // the bond's MAC, also its LACP system id
+  uint32_t primary = 0;               // member index preferred as active
   std::vector<FailoverOrder> orders;  // per-network overrides (changed live: set_orders)
 };
 

@@ -42,7 +42,8 @@ inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortE
     return DropReason::kVlanNotAllowed;
   } else {
     lp = pe.vid_map.empty() ? kNoLport : pe.vid_map[p.vid];
-    if (lp == kNoLport) return pe.vif_trunk ? DropReason::kVlanNotInTrunk : DropReason::kVlanUnknown;
+    if (lp == kNoLport)
+      return pe.vif_trunk ? DropReason::kVlanNotInTrunk : DropReason::kVlanUnknown;
   }
   p.in_lport = lp;
   p.bridge = s.lports[lp].bridge;

@@ -51,7 +51,7 @@ struct PortEntry {
   bool promiscuous = false;
   uint64_t own_mac_only = 0;
   std::vector<MirrorOut> mirror_rx, mirror_tx;  // mirroring sessions: received, sent frames
-  bool slb_rx_filter = false;       // balance-slb bond: drop frames from MACs on local ports
+  bool slb_rx_filter = false;  // balance-slb bond: drop frames from MACs on local ports
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked
   uint64_t qos_rate = 0;                        // VIF transmit limit in bytes/s (0 = none)
   uint64_t qos_burst = 0;                       // token bucket depth in bytes
@@ -77,7 +77,7 @@ inline const FloodList kEmptyFlood = std::make_shared<const std::vector<LportId>
 struct BridgeEntry {
   std::string name;  // empty: this BridgeId is unused
   uint32_t mtu = 1500;
-  FloodList lports = kEmptyFlood;  // never null
+  FloodList lports = kEmptyFlood;       // never null
   FloodList promiscuous = kEmptyFlood;  // the lports whose port is promiscuous; never null
 };
 

@@ -102,8 +102,8 @@ uint32_t Worker::qos_budget(PortId id, uint64_t now) noexcept {
   t.tokens = std::min<int64_t>(int64_t(pe.qos_burst),
                                t.tokens + int64_t(elapsed * pe.qos_rate / 1000000000ULL));
   if (pe.qos_peak)
-    t.peak_tokens = std::min<int64_t>(peak_depth,
-                                      t.peak_tokens + int64_t(elapsed * pe.qos_peak / 1000000000ULL));
+    t.peak_tokens = std::min<int64_t>(
+        peak_depth, t.peak_tokens + int64_t(elapsed * pe.qos_peak / 1000000000ULL));
   const int64_t have = pe.qos_peak ? std::min(t.tokens, t.peak_tokens) : t.tokens;
   if (have > 0) return std::min<uint32_t>(kBatchSize, uint32_t(have / 1514) + 1);
   // Empty: stop reading this port until the debt is paid back (in both buckets).

@@ -37,7 +37,8 @@ std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif) {
 namespace {
 // A guest VLAN tagging network's PIF carries the VMs' tags, not a host address.
 Error no_host_end(const std::string& pif) {
-  return Error{"INVALID_VALUE", {"PIF", pif + " is VLAN 4095 (guest tagging): no IP configuration"}};
+  return Error{"INVALID_VALUE",
+               {"PIF", pif + " is VLAN 4095 (guest tagging): no IP configuration"}};
 }
 }  // namespace
 

@@ -31,13 +31,13 @@ bool destination_taken(const Txn& t, const std::string& self, const std::string&
 
 Result<json> check_mirror_sources(const Txn& t, const std::string& mirror, const json& sources) {
   if (sources.size() > kMaxMirrorSources)
-    return make_error("INVALID_VALUE",
-                      {"sources", "at most " + std::to_string(kMaxMirrorSources)});
+    return make_error("INVALID_VALUE", {"sources", "at most " + std::to_string(kMaxMirrorSources)});
   const Object* m = mirror.empty() ? nullptr : t.get(mirror, "port_mirror");
   std::set<std::string> out;
   for (const auto& s : sources) {
     const std::string uuid = strip_ref(s.get<std::string>());
-    if (!is_port(t, uuid)) return make_error("HANDLE_INVALID", {"VIF or PIF", s.get<std::string>()});
+    if (!is_port(t, uuid))
+      return make_error("HANDLE_INVALID", {"VIF or PIF", s.get<std::string>()});
     if (m && (m->rec["destination_VIF"] == uuid || m->rec["destination_PIF"] == uuid))
       return make_error("INVALID_VALUE", {"sources", uuid + " is the session's destination"});
     out.insert(uuid);
@@ -46,16 +46,9 @@ Result<json> check_mirror_sources(const Txn& t, const std::string& mirror, const
 }
 
 Result<std::string> port_mirror_create(Txn& t, const json& record) {
-  const ClassSpec& cls = *find_class("port_mirror");
-  if (!record.is_object()) return make_error("FIELD_TYPE_ERROR", {"record"});
-  json r = default_record(cls);
-  for (const auto& [k, v] : record.items()) {
-    const FieldSpec* f = cls.field(k);
-    if (!f || f->derived || f->wire == "uuid" || f->access == Access::kRO) continue;
-    auto c = coerce(*f, v);
-    if (!c) return c.error();
-    r[k] = c.value();
-  }
+  auto made = creation_record(*find_class("port_mirror"), record);
+  if (!made) return made.error();
+  json r = std::move(made.value());
   const std::string vif = strip_ref(r["destination_VIF"]), pif = strip_ref(r["destination_PIF"]);
   const bool to_vif = !vif.empty() && vif != "NULL", to_pif = !pif.empty() && pif != "NULL";
   if (to_vif == to_pif)
@@ -67,15 +60,18 @@ Result<std::string> port_mirror_create(Txn& t, const json& record) {
   const int64_t vlan = r["destination_VLAN"].get<int64_t>();
   if (vlan < 0 || vlan > 4094) return make_error("VLAN_TAG_INVALID", {std::to_string(vlan)});
   if (vlan && to_vif)
-    return make_error("INVALID_VALUE", {"destination_VLAN", "a VIF destination receives the copies as sent"});
+    return make_error("INVALID_VALUE",
+                      {"destination_VLAN", "a VIF destination receives the copies as sent"});
   const std::string dest = to_vif ? vif : pif;
   if (to_vif && destination_taken(t, "", dest))
-    return make_error("INVALID_VALUE", {"destination_VIF", dest + " is another session's destination"});
+    return make_error("INVALID_VALUE",
+                      {"destination_VIF", dest + " is another session's destination"});
   for (const char* f : {"ingress_sources", "egress_sources"}) {
     auto srcs = check_mirror_sources(t, "", r[f]);
     if (!srcs) return srcs.error();
     for (const auto& s : srcs.value())
-      if (s == dest) return make_error("INVALID_VALUE", {f, dest + " is the session's destination"});
+      if (s == dest)
+        return make_error("INVALID_VALUE", {f, dest + " is the session's destination"});
     r[f] = srcs.value();
   }
   if (r["ingress_sources"].empty() && r["egress_sources"].empty())

@@ -122,9 +122,9 @@ Result<std::string> network_create(Txn& t, const json& record) {
   std::string uuid = new_uuid();
   t.put(uuid, Object{"network", r});
   // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
-  for (const char* k : {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode",
-                        "MAC_changes", "forged_transmits", "shaping_average", "shaping_peak",
-                        "shaping_burst", "failover_order"})
+  for (const char* k :
+       {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
+        "forged_transmits", "shaping_average", "shaping_peak", "shaping_burst", "failover_order"})
     if (record.contains(k))
       if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;

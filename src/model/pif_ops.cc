@@ -100,8 +100,7 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
   if (is_vlan_pif(tagged)) return make_error("PIF_IS_VLAN", {tagged_pif});
   if (t.any("tunnel", "access_PIF", tagged_pif))
     return make_error("IS_TUNNEL_ACCESS_PIF", {tagged_pif});
-  if (tag < 0 || tag > kTrunkVlanTag)
-    return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
+  if (tag < 0 || tag > kTrunkVlanTag) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
   if (tag != kTrunkVlanTag &&
       !t.where("VLAN", Match{{"tagged_PIF", tagged_pif}, {"tag", tag}}).empty())
     return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});

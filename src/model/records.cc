@@ -114,6 +114,19 @@ std::string random_xen_mac() {
   return s;
 }
 
+Result<json> creation_record(const ClassSpec& cls, const json& record) {
+  if (!record.is_object()) return make_error("FIELD_TYPE_ERROR", {"record"});
+  json r = default_record(cls);
+  for (const auto& [k, v] : record.items()) {
+    const FieldSpec* f = cls.field(k);
+    if (!f || f->derived || f->wire == "uuid" || f->access == Access::kRO) continue;
+    auto c = coerce(*f, v);
+    if (!c) return c.error();
+    r[k] = c.value();
+  }
+  return r;
+}
+
 json full_record(const Txn& t, const std::string& uuid) {
   const Object* o = t.get(uuid);
   if (!o) return nullptr;

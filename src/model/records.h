@@ -4,8 +4,8 @@
 
 #include <initializer_list>
 #include <optional>
-#include <utility>
 #include <string>
+#include <utility>
 
 #include "model/database.h"
 #include "model/result.h"
@@ -36,6 +36,9 @@ std::string random_xen_mac();
 std::string string_field(const json& rec, const char* field);
 // The record with derived fields filled in from the other objects in `t`.
 json full_record(const Txn& t, const std::string& uuid);
+// The record a <class>.create(record) starts from: the class's defaults with the fields the
+// caller may give (not derived, not server-maintained) coerced; unknown fields are ignored.
+Result<json> creation_record(const ClassSpec& cls, const json& record);
 // Checks that `v` has the shape `f` needs (string, int as number or numeric string, bool, set,
 // map of strings) and returns it normalised; FIELD_TYPE_ERROR [field] otherwise.
 Result<json> coerce(const FieldSpec& f, const json& v);

@@ -234,19 +234,19 @@ std::vector<ClassSpec> build() {
   // its sources (VIFs or PIFs, by uuid) receive (ingress) and are sent (egress) go to a
   // destination VIF, which then carries nothing else, or out of a PIF on destination_VLAN (0:
   // untagged). status: the copies sent (packets, bytes), live.
-  c.push_back({"port_mirror",
-               "port-mirror",
-               {f("uuid", "uuid", T::kString, A::kRO),
-                f("name_label", "name-label", T::kString, A::kRW),
-                f("name_description", "name-description", T::kString, A::kRW),
-                f("ingress_sources", "ingress-sources", T::kStringSet, A::kRW),
-                f("egress_sources", "egress-sources", T::kStringSet, A::kRW),
-                f("destination_VIF", "destination-VIF", T::kRef, A::kSRO, "VIF"),
-                f("destination_PIF", "destination-PIF", T::kRef, A::kSRO, "PIF"),
-                f("destination_VLAN", "destination-VLAN", T::kInt, A::kSRO),
-                f("status", "status", T::kStringMap, A::kRO, "", true),
-                f("other_config", "other-config", T::kStringMap, A::kRW)},
-               {"uuid", "name-label", "destination-VIF", "destination-PIF"}});
+  c.push_back(
+      {"port_mirror",
+       "port-mirror",
+       {f("uuid", "uuid", T::kString, A::kRO), f("name_label", "name-label", T::kString, A::kRW),
+        f("name_description", "name-description", T::kString, A::kRW),
+        f("ingress_sources", "ingress-sources", T::kStringSet, A::kRW),
+        f("egress_sources", "egress-sources", T::kStringSet, A::kRW),
+        f("destination_VIF", "destination-VIF", T::kRef, A::kSRO, "VIF"),
+        f("destination_PIF", "destination-PIF", T::kRef, A::kSRO, "PIF"),
+        f("destination_VLAN", "destination-VLAN", T::kInt, A::kSRO),
+        f("status", "status", T::kStringMap, A::kRO, "", true),
+        f("other_config", "other-config", T::kStringMap, A::kRW)},
+       {"uuid", "name-label", "destination-VIF", "destination-PIF"}});
   c.back().writers = Role::kPoolOperator;
   c.push_back(
       {"VM",

@@ -49,16 +49,9 @@ Status vm_destroy(Txn& t, const std::string& vm) {
 }
 
 Result<std::string> vif_create(Txn& t, const json& record) {
-  const ClassSpec& cls = *find_class("VIF");
-  if (!record.is_object()) return make_error("FIELD_TYPE_ERROR", {"record"});
-  json r = default_record(cls);
-  for (const auto& [k, v] : record.items()) {
-    const FieldSpec* f = cls.field(k);
-    if (!f || f->derived || f->wire == "uuid" || f->access == Access::kRO) continue;
-    auto c = coerce(*f, v);
-    if (!c) return c.error();
-    r[k] = c.value();
-  }
+  auto made = creation_record(*find_class("VIF"), record);
+  if (!made) return made.error();
+  json r = std::move(made.value());
   auto strip = [](std::string ref) {
     return ref.rfind(kRefPrefix, 0) == 0 ? ref.substr(std::string(kRefPrefix).size()) : ref;
   };

@@ -200,6 +200,11 @@ def ping(ns, addr, count=3, size=None, interval="0.2", extra=(), check=True):
     return sh(*cmd, ns=ns, check=check, timeout=120)
 
 
+def mac_of(ns, dev):
+    """The MAC address of interface `dev` in namespace `ns`, as aa:bb:..."""
+    return sh("cat", f"/sys/class/net/{dev}/address", ns=ns).stdout.strip()
+
+
 def received(ping_result):
     for line in ping_result.stdout.splitlines():
         if "received" in line:

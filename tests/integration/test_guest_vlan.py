@@ -2,7 +2,7 @@
 VIFs trunks. A VM tags its own frames; tags of the network's trunk-VLANs share the L2 domain of
 the PIF's VLAN networks of those tags (and their VMs, untagged), untagged frames the PIF's own
 network, other tags are dropped and counted. The kernel here has no 8021q: scapy tags."""
-from conftest import Capture, ping, received, sh, wait_until
+from conftest import Capture, mac_of, ping, received, sh, wait_until
 
 SEND_ARPS = (
     "import sys\n"
@@ -14,10 +14,6 @@ SEND_ARPS = (
     "    sendp(Ether(dst='ff:ff:ff:ff:ff:ff', src=m) / Dot1Q(vlan=int(tag)) /"
     "          ARP(op=1, hwsrc=m, psrc=src, pdst=ip), iface=iface, count=3, inter=0.2,"
     "          verbose=False)\n")
-
-
-def mac_of(ns, dev):
-    return sh("cat", f"/sys/class/net/{dev}/address", ns=ns).stdout.strip()
 
 
 def arps(frames, src_mac, op):

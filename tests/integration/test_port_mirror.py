@@ -4,7 +4,7 @@ same frames, the same count and bytes as the source's own counters) for a ping a
 stream; status counts them; destroying the session stops it."""
 import json
 
-from conftest import Capture, ping, received, sh, wait_until
+from conftest import Capture, mac_of, ping, received, sh, wait_until
 
 
 def quiet(ns, tap):
@@ -36,8 +36,7 @@ def test_mirror_gets_an_exact_copy_of_a_vifs_ping_and_iperf3_stream(host, lab):
 
     at_a, at_mon = Capture(lab, ns_a, tap_a, 4), Capture(lab, ns_mon, tap_mon, 4)
     assert received(ping(ns_a, "10.82.0.2", count=5)) == 5
-    mon_mac = bytes.fromhex(sh("cat", f"/sys/class/net/{tap_mon}/address", ns=ns_mon)
-                            .stdout.strip().replace(":", ""))
+    mon_mac = bytes.fromhex(mac_of(ns_mon, tap_mon).replace(":", ""))
     sent_and_got = ipv4_or_arp(at_a.frames())
     copies = ipv4_or_arp(f for f in at_mon.frames() if f[6:12] != mon_mac)  # not its own ARP
     assert len(sent_and_got) >= 10  # 5 requests, 5 replies

@@ -1,16 +1,12 @@
 """A network's security policy (vSphere's port group policy) on its VIFs, through xe: promiscuous
 mode, forged transmits and MAC changes, each reject or accept, applied live."""
-from conftest import Capture, ping, received, sh, wait_until
+from conftest import Capture, mac_of, ping, received, sh, wait_until
 
 SEND_FORGED = (
     "import sys\n"
     "from scapy.all import Ether, IP, ICMP, sendp\n"
     "sendp(Ether(dst=sys.argv[2], src='00:16:3e:55:55:55') / IP(src=sys.argv[3], dst=sys.argv[4])"
     " / ICMP(), iface=sys.argv[1], count=5, inter=0.1, verbose=False)\n")
-
-
-def mac_of(ns, dev):
-    return sh("cat", f"/sys/class/net/{dev}/address", ns=ns).stdout.strip()
 
 
 def icmp_between(frames, src_mac, dst_mac):

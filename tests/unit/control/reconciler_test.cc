@@ -5,11 +5,11 @@
 
 #include <gtest/gtest.h>
 
+#include "../frames.h"
 #include "../mem_switch.h"
 #include "model/ops.h"
 #include "model/records.h"
 #include "util/ipv4.h"
-#include "../frames.h"
 
 namespace hvnet {
 namespace {

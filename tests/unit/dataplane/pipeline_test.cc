@@ -376,11 +376,10 @@ TEST(SecurityPolicy, PromiscuousForgedTransmitsAndMacChanges) {
   vb["locking"] = {{"mac_changes", "reject"}};
   auto va = nlohmann::json{{"name", "va"}, {"network", "n"}, {"mac", a}};
   va["locking"] = {{"forged_transmits", "reject"}};
-  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
-                             {"ports",
-                              {va, vb,
-                               {{"name", "spy"}, {"network", "n"}},
-                               {{"name", "plain"}, {"network", "n"}}}}}));
+  ASSERT_TRUE(sw.apply_json(
+      {{"networks", {{{"name", "n"}}}},
+       {"ports",
+        {va, vb, {{"name", "spy"}, {"network", "n"}}, {{"name", "plain"}, {"network", "n"}}}}}));
   EXPECT_EQ(sw.opens["spy"], 1);  // the policy changes live: no port re-opened
   sw.port("va").inject(frame(b, a));
   sw.step();
@@ -418,12 +417,15 @@ TEST(PortMirror, CopiesIngressAndEgressToTheDestinationAndCounts) {
   nlohmann::json va = {{"name", "va"}, {"network", "n"}, {"mac", a}};
   va["mirrors"] = {{{"session", "s1"}, {"to", "mon"}, {"direction", "both"}},
                    {{"session", "s2"}, {"to", "eth0"}, {"vlan", 99}, {"direction", "ingress"}}};
-  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
-                             {"ports",
-                              {va,
-                               {{"name", "vb"}, {"network", "n"}, {"mac", b}},
-                               {{"name", "mon"}, {"mirror_destination", true}},
-                               {{"name", "eth0"}, {"type", "pif"}, {"network", "n"}}}}}));
+  auto apply = [&] {
+    return sw.apply_json({{"networks", {{{"name", "n"}}}},
+                          {"ports",
+                           {va,
+                            {{"name", "vb"}, {"network", "n"}, {"mac", b}},
+                            {{"name", "mon"}, {"mirror_destination", true}},
+                            {{"name", "eth0"}, {"type", "pif"}, {"network", "n"}}}}});
+  };
+  ASSERT_TRUE(apply());
   sw.port("vb").inject(frame("ff:ff:ff:ff:ff:ff", b));
   sw.step();
   auto mon = sw.port("mon").take_sent();
@@ -453,12 +455,7 @@ TEST(PortMirror, CopiesIngressAndEgressToTheDestinationAndCounts) {
 
   // The session goes: nothing copied, its counters gone.
   va.erase("mirrors");
-  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "n"}}}},
-                             {"ports",
-                              {va,
-                               {{"name", "vb"}, {"network", "n"}, {"mac", b}},
-                               {{"name", "mon"}, {"mirror_destination", true}},
-                               {{"name", "eth0"}, {"type", "pif"}, {"network", "n"}}}}}));
+  ASSERT_TRUE(apply());
   EXPECT_EQ(sw.opens["va"], 1);
   sw.port("va").inject(frame(b, a));
   sw.step();

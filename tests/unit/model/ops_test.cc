@@ -251,8 +251,7 @@ TEST_F(OpsTest, SecurityPolicyFieldsAreCheckedAndDefaulted) {
   EXPECT_EQ(t.get(n)->rec["forged_transmits"], "accept");
   EXPECT_FALSE(policy_rejects(t.get(n)->rec, "forged_transmits"));
   EXPECT_TRUE(policy_rejects(json{{"uuid", "old"}}, "promiscuous_mode"));  // from before them
-  EXPECT_EQ(code(network_create(t, {{"name_label", "x"}, {"MAC_changes", "no"}})),
-            "INVALID_VALUE");
+  EXPECT_EQ(code(network_create(t, {{"name_label", "x"}, {"MAC_changes", "no"}})), "INVALID_VALUE");
   EXPECT_EQ(code(network_create(t, {{"name_label", "y"}, {"trunk_VLANs", {"0"}}})),
             "VLAN_TAG_INVALID");
   auto ok = network_create(t, {{"name_label", "z"}, {"forged_transmits", "REJECT"}});
@@ -274,8 +273,9 @@ TEST_F(OpsTest, ShapingValuesAreCheckedAgainstEachOther) {
   EXPECT_EQ(code(set_field(t, n, "shaping_burst", 100000001)), "INVALID_VALUE");
   EXPECT_EQ(t.get(n)->rec["shaping_average"], 1000);
   EXPECT_EQ(t.get(n)->rec["shaping_peak"], 3000);
-  EXPECT_EQ(code(network_create(t, {{"name_label", "x"}, {"shaping_peak", 1}, {"shaping_average", 2}})),
-            "INVALID_VALUE");
+  EXPECT_EQ(
+      code(network_create(t, {{"name_label", "x"}, {"shaping_peak", 1}, {"shaping_average", 2}})),
+      "INVALID_VALUE");
 }
 
 // Port mirroring sessions: one destination (a VIF or a PIF), not a source, a VIF the
@@ -289,22 +289,27 @@ TEST_F(OpsTest, PortMirrorSessionsAreChecked) {
   const std::string src = vif("0"), dst = vif("1"), other = vif("2");
   auto mk = [&](json r) { return port_mirror_create(t, r); };
   EXPECT_EQ(code(mk({{"ingress_sources", {src}}})), "INVALID_VALUE");  // no destination
-  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_PIF", eth0}})),
-            "INVALID_VALUE");
+  EXPECT_EQ(
+      code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_PIF", eth0}})),
+      "INVALID_VALUE");
   EXPECT_EQ(code(mk({{"destination_VIF", dst}})), "INVALID_VALUE");  // no source
   EXPECT_EQ(code(mk({{"ingress_sources", {"nope"}}, {"destination_VIF", dst}})), "HANDLE_INVALID");
   EXPECT_EQ(code(mk({{"ingress_sources", {dst}}, {"destination_VIF", dst}})), "INVALID_VALUE");
-  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_VLAN", 5}})),
-            "INVALID_VALUE");
-  EXPECT_EQ(code(mk({{"ingress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 4095}})),
-            "VLAN_TAG_INVALID");
-  auto s1 = mk({{"ingress_sources", {"OpaqueRef:" + src}}, {"destination_VIF", "OpaqueRef:" + dst}});
+  EXPECT_EQ(
+      code(mk({{"ingress_sources", {src}}, {"destination_VIF", dst}, {"destination_VLAN", 5}})),
+      "INVALID_VALUE");
+  EXPECT_EQ(
+      code(mk({{"ingress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 4095}})),
+      "VLAN_TAG_INVALID");
+  auto s1 =
+      mk({{"ingress_sources", {"OpaqueRef:" + src}}, {"destination_VIF", "OpaqueRef:" + dst}});
   ASSERT_EQ(code(s1), "OK");
   EXPECT_EQ(t.get(s1.value())->rec["ingress_sources"], json{src});
   EXPECT_EQ(t.get(s1.value())->rec["destination_VIF"], dst);
   EXPECT_EQ(code(mk({{"egress_sources", {other}}, {"destination_VIF", dst}})), "INVALID_VALUE");
-  ASSERT_EQ(code(mk({{"egress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 99}})),
-            "OK");
+  ASSERT_EQ(
+      code(mk({{"egress_sources", {src}}, {"destination_PIF", eth0}, {"destination_VLAN", 99}})),
+      "OK");
   EXPECT_EQ(code(set_field(t, s1.value(), "egress_sources", json{dst})), "INVALID_VALUE");
   ASSERT_EQ(code(set_field(t, s1.value(), "egress_sources", json{other})), "OK");
   ASSERT_TRUE(vif_destroy(t, other));

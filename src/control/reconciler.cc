@@ -8,6 +8,7 @@
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/split.h"
 
 namespace hvnet {
 
@@ -77,16 +78,12 @@ void bond_spec(const Txn& t, const std::string& bond, PortSpec& p) {
   json orders = json::array();
   auto order_of = [&](const json& net, int64_t vid) {
     const model::Object* n = t.get(net, "network");
-    const std::string devs = n ? model::string_field(n->rec, "failover_order") : "";
+    const auto devs = split_commas(n ? model::string_field(n->rec, "failover_order") : "");
     if (devs.empty()) return;
     json members = json::array();
-    for (size_t s = 0; s <= devs.size();) {
-      const size_t c = devs.find(',', s);
-      auto at = std::find(p.members.begin(), p.members.end(), devs.substr(s, c - s));
-      if (at != p.members.end()) members.push_back(at - p.members.begin());
-      if (c == std::string::npos) break;
-      s = c + 1;
-    }
+    for (const auto& d : devs)
+      if (auto at = std::find(p.members.begin(), p.members.end(), d); at != p.members.end())
+        members.push_back(at - p.members.begin());
     orders.push_back({{"vlan", vid}, {"members", members}});
   };
   order_of(master["network"], 0);
@@ -180,9 +177,7 @@ std::string uplink_vlan_bridge(const Txn& t, const std::string& uplink, int64_t 
 // A VIF on a guest VLAN tagging network (one with a VLAN 4095 PIF on this host) is a trunk: its
 // untagged frames belong to the native VLAN's network on the uplink, the tags of trunk_VLANs to
 // the uplink's VLAN networks of those tags (a tag without one is not carried).
-void vif_trunk(const Txn& t, const json& net, PortSpec& p) {
-  const model::Object* n = net.is_string() ? t.get(net.get<std::string>(), "network") : nullptr;
-  if (!n) return;
+void vif_trunk(const Txn& t, const std::string& net, const model::Object& n, PortSpec& p) {
   const std::string pif = model::trunk_pif(t, net, model::local_host(t));
   const model::Object* tp = pif.empty() ? nullptr : t.get(pif, "PIF");
   if (!tp || !tp->rec["currently_attached"].get<bool>()) return;
@@ -191,9 +186,9 @@ void vif_trunk(const Txn& t, const json& net, PortSpec& p) {
   p.vlan_trunk = true;
   p.network.clear();
   if (!is_trunk_pif(t, uplink, t.get(uplink, "PIF"))) return;
-  const int64_t native = n->rec.value("native_VLAN", int64_t(0));
+  const int64_t native = n.rec.value("native_VLAN", int64_t(0));
   p.network = uplink_vlan_bridge(t, uplink, native);
-  auto allowed = model::parse_trunk_vlans(n->rec.value("trunk_VLANs", json::array()));
+  auto allowed = model::parse_trunk_vlans(n.rec.value("trunk_VLANs", json::array()));
   if (!allowed) return;  // refused when written
   for (const auto& v : t.where("VLAN", "tagged_PIF", uplink)) {
     const int64_t tag = t.get(v)->rec["tag"].get<int64_t>();
@@ -221,17 +216,16 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   p.kind = PortKind::kTap;
   p.network = bridge_of(t, r["network"]);
   p.mac = r["MAC"];
-  vif_trunk(t, r["network"], p);
+  const model::Object* n = t.get(r["network"], "network");
+  if (n) vif_trunk(t, r["network"], *n, p);
   // Locking: the VIF's own mode, or its network's default.
   std::string mode = r["locking_mode"];
-  if (mode == "network_default" || mode.empty()) {
-    const model::Object* n = t.get(r["network"], "network");
+  if (mode == "network_default" || mode.empty())
     mode = n ? n->rec["default_locking_mode"].get<std::string>() : "unlocked";
-  }
   p.locking.mode = mode == "locked"     ? LockingMode::kLocked
                    : mode == "disabled" ? LockingMode::kDisabled
                                         : LockingMode::kUnlocked;
-  if (const model::Object* n = t.get(r["network"], "network")) {  // its security policy
+  if (n) {  // its network's security policy and shaping
     p.promiscuous = !model::policy_rejects(n->rec, "promiscuous_mode");
     p.locking.mac_changes_reject = model::policy_rejects(n->rec, "MAC_changes");
     p.locking.forged_reject = model::policy_rejects(n->rec, "forged_transmits");

@@ -147,9 +147,7 @@ Status SwitchController::validate(const Staged& next) const {
       return make_error("INVALID_VALUE", {"network", name});
     if (!p->network.empty() && next.joined_elsewhere(name, p->network, 0))
       return make_error("NETWORK_ALREADY_CONNECTED", {p->network, name});
-    if ((!(p->locking == LockingSpec{}) || p->qos_kbps || p->promiscuous ||
-         !(p->shaping == PortSpec::Shaping{})) &&
-        is_trunk(p->kind))
+    if (has_vif_settings(*p) && is_trunk(p->kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", name});
     if (auto r = LockingRules::make(p->locking.mode, 0, p->locking.ipv4, p->locking.ipv6); !r)
       return r.error();

@@ -332,9 +332,7 @@ Status validate_topology(const TopologySpec& t) {
           if (other.name == m) return make_error("PIF_ALREADY_BONDED", {m});
       }
     }
-    if ((!(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous ||
-         !(p.shaping == PortSpec::Shaping{})) &&
-        is_trunk(p.kind))
+    if (has_vif_settings(p) && is_trunk(p.kind))
       return make_error("INVALID_VALUE", {"locking/qos on a PIF", p.name});
     if (auto r = LockingRules::make(p.locking.mode, 0, p.locking.ipv4, p.locking.ipv6); !r)
       return r.error();

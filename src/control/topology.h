@@ -132,6 +132,12 @@ inline bool is_trunk(const PortSpec& p) {
   return is_trunk(p.kind) || (p.kind == PortKind::kTap && p.vlan_trunk);
 }
 
+// Settings only a VIF's port takes (locking and security policy, QoS, shaping, promiscuity).
+inline bool has_vif_settings(const PortSpec& p) {
+  return !(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous ||
+         !(p.shaping == PortSpec::Shaping{});
+}
+
 inline constexpr uint32_t kMinMtu = 68;
 inline constexpr uint32_t kMaxMtu = 9216;
 

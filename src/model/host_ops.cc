@@ -5,6 +5,7 @@
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/split.h"
 
 namespace hvnet::model {
 
@@ -55,13 +56,9 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
     return make_error("REQUIRED_PIF_IS_UNPLUGGED", {pif});
   if (mode != "None" && rec["VLAN"] == kTrunkVlanTag) return no_host_end(pif);
   std::string dns_out;
-  for (size_t s = 0; !dns.empty() && s <= dns.size();) {
-    size_t c = dns.find(',', s);
-    std::string one = dns.substr(s, c - s);
+  for (const auto& one : split_commas(dns)) {
     if (!ipv4(one)) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"DNS", one});
     dns_out += (dns_out.empty() ? "" : ",") + one;
-    if (c == std::string::npos) break;
-    s = c + 1;
   }
   json next = rec;
   next["ip_configuration_mode"] = mode;

@@ -4,6 +4,7 @@
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/split.h"
 
 namespace hvnet::model {
 
@@ -274,14 +275,9 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     const std::string v = value.get<std::string>();
     std::set<std::string> seen;
     static const std::regex device("^[A-Za-z0-9_.-]{1,15}$");
-    for (size_t s = 0; !v.empty() && s <= v.size();) {
-      const size_t c = v.find(',', s);
-      const std::string d = v.substr(s, c - s);
+    for (const auto& d : split_commas(v))
       if (!std::regex_match(d, device) || !seen.insert(d).second || seen.size() > 4)
         return make_error("INVALID_VALUE", {field, v});
-      if (c == std::string::npos) break;
-      s = c + 1;
-    }
   }
   if (o->cls == "network" && field == "native_VLAN") {
     const int64_t v = value.get<int64_t>();

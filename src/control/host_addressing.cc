@@ -6,12 +6,14 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
 #include "hostnet/address.h"
 #include "hostnet/link.h"
 #include "model/ops.h"
+#include "model/services.h"
 
 extern char** environ;
 
@@ -62,7 +64,8 @@ HostConfig host_config_from_model(const model::Txn& t) {
     if (!r["currently_attached"].get<bool>() || !model::pif_has_ip_config(r)) continue;
     const model::Object* net = t.get(r["network"], "network");
     if (!net) continue;
-    HostInterface i{net->rec["bridge"],
+    // A non-VM network's plain NIC carries the address itself; otherwise the internal port.
+    HostInterface i{model::releases_nic(t, r) ? r["device"] : net->rec["bridge"],
                     r["ip_configuration_mode"],
                     r["IP"],
                     r["netmask"],
@@ -73,8 +76,13 @@ HostConfig host_config_from_model(const model::Txn& t) {
                     r["ipv6_gateway"],
                     r["management"].get<bool>()};
     for (const auto& a : r["IPv6"]) i.ipv6.push_back(a);
+    i.default_route = model::pif_services(t, pif).count(std::string(model::kServiceDefaultRoute));
     cfg.interfaces.push_back(std::move(i));
   }
+  const bool routed = std::any_of(cfg.interfaces.begin(), cfg.interfaces.end(),
+                                  [](const HostInterface& i) { return i.default_route; });
+  if (!routed)
+    for (auto& i : cfg.interfaces) i.default_route = i.management;
   return cfg;
 }
 
@@ -159,7 +167,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
   std::string dns;
   for (const auto& i : cfg.interfaces) {
     const std::string flag = state_dir_ + "/mgmt-" + i.ifname;
-    if (i.management)
+    if (i.default_route)
       std::ofstream(flag) << "1\n";
     else
       std::filesystem::remove(flag);
@@ -173,7 +181,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
         return make_error("INTERNAL_ERROR",
                           {"address " + i.ip + " on " + i.ifname, hostnet::errno_text(rc)});
       wanted_static[i.ifname] = i.ip;
-      if (i.management && !i.gateway.empty()) {
+      if (i.default_route && !i.gateway.empty()) {
         route_if = i.ifname;
         route_gw = parse4(i.gateway);
       }
@@ -188,7 +196,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
           return make_error("INTERNAL_ERROR", {"DHCP client on " + i.ifname, "dhclient failed"});
         dhcp_[i.ifname] = true;
       }
-      if (i.management) route_if = i.ifname;  // dhclient's script sets the route
+      if (i.default_route) route_if = i.ifname;  // dhclient's script sets the route
     }
     if (auto st = apply_ipv6(i); !st) return st;
     if (i.ipv6_mode == "DHCP") wanted_dhcp[i.ifname + "/6"] = true;
@@ -212,7 +220,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
     if (!wanted_static.count(key) && !wanted_dhcp.count(key)) forget(key);
   static_.clear();
   for (const auto& [key, ip] : wanted_static) static_[key] = true;
-  // The default routes belong to the management interface alone.
+  // The default routes belong to one interface (management unless default-route is elsewhere).
   if (route_gw) {
     auto gw = hostnet::IpCidr::parse(inet4(route_gw));
     if (int rc = hostnet::set_default_route(route_if, *gw); rc < 0)
@@ -224,7 +232,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
   route_if_ = route_if;
   std::string route6_if;
   for (const auto& i : cfg.interfaces) {
-    if (!i.management || i.ipv6_gateway.empty()) continue;
+    if (!i.default_route || i.ipv6_gateway.empty()) continue;
     route6_if = i.ifname;
     if (int rc = hostnet::set_default_route(i.ifname, *hostnet::IpCidr::parse(i.ipv6_gateway));
         rc < 0)

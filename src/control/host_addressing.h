@@ -1,8 +1,9 @@
 // HostAddressing: puts the host's own IP configuration on its interfaces: for every attached PIF
 // with an IP configuration, the internal port of its network (named after the bridge) gets the
-// Static address (netlink) or a DHCP client (Debian's dhclient, with hvnet's own script); only the
-// management interface gets the default route and DNS servers (written to resolv.conf), and the
-// host name follows the host record. Idempotent: apply() may run on every change.
+// Static address (netlink) or a DHCP client (Debian's dhclient, with hvnet's own script) (a non-VM
+// network's plain NIC gets them on the NIC itself: no switch in its path); only the management
+// interface gets the DNS servers (written to resolv.conf) and the default routes, unless another
+// interface has the default-route service; the host name follows the host record. Idempotent: apply() may run on every change.
 #pragma once
 
 #include <map>
@@ -22,6 +23,8 @@ struct HostInterface {
   std::vector<std::string> ipv6;   // "addr/len"
   std::string ipv6_gateway;
   bool management = false;
+  bool default_route = false;  // the host's default routes leave here (management, or the
+                               // interface with the default-route service)
 };
 
 struct HostConfig {

@@ -33,11 +33,13 @@ bool local_pif(const Txn& t, const model::Object* o) {
 }
 
 // A PIF that is a trunk port of the switch: this host's, attached, not a bond member, and
-// physical or a bond master (VLAN PIFs ride on the PIF carrying their tag).
+// physical or a bond master (VLAN PIFs ride on the PIF carrying their tag). A non-VM network's
+// plain NIC is not: the switch lets go of it and the host uses it directly.
 bool is_trunk_pif(const Txn& t, const std::string& pif, const model::Object* o) {
   if (!local_pif(t, o)) return false;
   const json& r = o->rec;
-  if (!r["currently_attached"].get<bool>() || !r["bond_slave_of"].get<std::string>().empty())
+  if (!r["currently_attached"].get<bool>() || !r["bond_slave_of"].get<std::string>().empty() ||
+      model::releases_nic(t, r))
     return false;
   return r["physical"].get<bool>() || !bond_of_master(t, pif).empty();
 }
@@ -152,7 +154,7 @@ std::optional<PortSpec> trunk_item(const Txn& t, const std::string& pif) {
 std::optional<PortSpec> internal_item(const Txn& t, const std::string& pif) {
   const model::Object* o = t.get(pif, "PIF");
   if (!local_pif(t, o) || !o->rec["currently_attached"].get<bool>() ||
-      !model::pif_has_ip_config(o->rec))
+      !model::pif_has_ip_config(o->rec) || model::releases_nic(t, o->rec))
     return std::nullopt;
   const std::string bridge = bridge_of(t, o->rec["network"]);
   if (bridge.empty()) return std::nullopt;
@@ -588,8 +590,12 @@ bool changes_addressing(const store::Change& change, const model::Object* before
     return !before || gone || change.record["hostname"] != before->rec["hostname"];
   if (change.cls == "PIF")
     return (!gone && addressed(change.record)) || (before && addressed(before->rec));
-  if (change.cls == "network")  // a bridge renamed under an addressed PIF
-    return before && !gone && change.record["bridge"] != before->rec["bridge"];
+  if (change.cls == "network")  // a bridge renamed, a NIC taken or given back, a service moved
+    return before && !gone &&
+           (change.record["bridge"] != before->rec["bridge"] ||
+            model::is_vm_network(change.record) != model::is_vm_network(before->rec) ||
+            change.record.value("roles", model::json::array()) !=
+                before->rec.value("roles", model::json::array()));
   return false;
 }
 

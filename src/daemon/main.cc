@@ -28,6 +28,7 @@
 #include "daemon/ctl_server.h"
 #include "dataplane/datapath.h"
 #include "hostnet/link_monitor.h"
+#include "control/network_state.h"
 #include "hostnet/nic_scan.h"
 #include "io/carrier_keeper.h"
 #include "io/tap_port.h"
@@ -246,7 +247,11 @@ int main(int argc, char** argv) {
   hvnet::SnapshotSlot slot;
   hvnet::Datapath dp(slot, hvnet::DatapathOptions{threads, wopt});
   dp.start();
-  hvnet::hostnet::LinkMonitor links([&dp] { dp.wake(); });
+  std::atomic<hvnet::HostNetworkState*> network_state{nullptr};  // poked on carrier changes
+  hvnet::hostnet::LinkMonitor links([&dp, &network_state] {
+    dp.wake();
+    if (auto* s = network_state.load()) s->poke();
+  });
   hvnet::SwitchController ctl(slot, dp, hvnet::kernel_port_factory(links, pif_backend));
 
   if (!config.empty()) {  // static mode
@@ -355,6 +360,13 @@ int main(int argc, char** argv) {
     if (sigismember(&pending, SIGTERM) || sigismember(&pending, SIGINT)) return 1;
     std::this_thread::sleep_for(std::chrono::seconds(1));
   }
+  hvnet::HostNetworkState host_state(
+      mgr, [&links](const std::string& device) { return links.watch(device)->load(); });
+  network_state = &host_state;
+  struct Unhook {  // before host_state goes, the link monitor stops poking it
+    std::atomic<hvnet::HostNetworkState*>& p;
+    ~Unhook() { p = nullptr; }
+  } unhook{network_state};
   hvnet::PoolMember member(mgr, hvnet::PoolMember::Options{db_dir, db_path, local_hostname()});
   if (pool_cfg.value()) member.start(*pool_cfg.value());
 

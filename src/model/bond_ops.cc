@@ -90,6 +90,7 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
       return make_error("PIF_ALREADY_BONDED", {m});
     if (r["VLAN"].get<int64_t>() >= 0) return make_error("PIF_IS_VLAN", {m});
     if (t.any("tunnel", "access_PIF", m)) return make_error("IS_TUNNEL_ACCESS_PIF", {m});
+    if (auto st = refuse_non_vm_nic(t, m); !st) return st.error();
     if (t.any("VLAN", "tagged_PIF", m))
       return make_error("PIF_VLAN_EXISTS", {r["device"].get<std::string>()});
     if (r["host"] != host) return make_error("PIF_CANNOT_BOND_CROSS_HOST", {m});

@@ -38,6 +38,7 @@ Result<json> check_mirror_sources(const Txn& t, const std::string& mirror, const
     const std::string uuid = strip_ref(s.get<std::string>());
     if (!is_port(t, uuid))
       return make_error("HANDLE_INVALID", {"VIF or PIF", s.get<std::string>()});
+    if (auto st = refuse_non_vm_nic(t, uuid); !st) return st.error();
     if (m && (m->rec["destination_VIF"] == uuid || m->rec["destination_PIF"] == uuid))
       return make_error("INVALID_VALUE", {"sources", uuid + " is the session's destination"});
     out.insert(uuid);
@@ -55,6 +56,8 @@ Result<std::string> port_mirror_create(Txn& t, const json& record) {
     return make_error("INVALID_VALUE", {"destination", "one of destination_VIF, destination_PIF"});
   if (to_vif && !t.get(vif, "VIF")) return make_error("HANDLE_INVALID", {"VIF", vif});
   if (to_pif && !t.get(pif, "PIF")) return make_error("HANDLE_INVALID", {"PIF", pif});
+  if (to_pif)
+    if (auto st = refuse_non_vm_nic(t, pif); !st) return st.error();
   r["destination_VIF"] = to_vif ? vif : "";
   r["destination_PIF"] = to_pif ? pif : "";
   const int64_t vlan = r["destination_VLAN"].get<int64_t>();

@@ -125,7 +125,8 @@ Result<std::string> network_create(Txn& t, const json& record) {
   // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
   for (const char* k :
        {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
-        "forged_transmits", "shaping_average", "shaping_peak", "shaping_burst", "failover_order"})
+        "forged_transmits", "shaping_average", "shaping_peak", "shaping_burst", "failover_order",
+        "roles", "VM_network", "required", "label_VLAN", "label"})
     if (record.contains(k))
       if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;
@@ -269,6 +270,35 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     if (!srcs) return srcs.error();
     t.set_field(uuid, field, srcs.value());
     return ok_status();
+  }
+  if (o->cls == "PIF" && field == "services") {
+    auto s = check_pif_services(t, uuid, value);
+    if (!s) return s.error();
+    t.set_field(uuid, field, s.value());
+    return ok_status();
+  }
+  if (o->cls == "network" && field == "roles") {
+    auto s = check_network_roles(t, uuid, value);
+    if (!s) return s.error();
+    t.set_field(uuid, field, s.value());
+    return ok_status();
+  }
+  if (o->cls == "network" && field == "VM_network")
+    if (auto st = check_vm_network(t, uuid, value.get<bool>()); !st) return st;
+  if ((o->cls == "network" && field == "label") || (o->cls == "PIF" && field == "labels")) {
+    if (auto st = check_labels(field, value); !st) return st;
+    if (o->cls == "PIF") {
+      std::set<std::string> unique(value.begin(), value.end());
+      t.set_field(uuid, field, json(std::vector<std::string>(unique.begin(), unique.end())));
+      return attach_labels(t, "", uuid);
+    }
+  }
+  if (o->cls == "network" && (field == "label" || field == "label_VLAN")) {
+    json next = o->rec;
+    next[field] = value;
+    if (auto st = check_label_vlan(t, uuid, next); !st) return st;
+    t.set_field(uuid, field, value);
+    return attach_labels(t, uuid);
   }
   if (o->cls == "network" && field == "failover_order") {
     // Up to 4 distinct device names, comma-separated; empty: the bond's own policy.

@@ -5,7 +5,9 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -173,6 +175,44 @@ Status subject_add_role(Txn& t, const std::string& subject, const std::string& r
 Status subject_remove_role(Txn& t, const std::string& subject, const std::string& role);
 // The subjects with one of these identifiers.
 std::vector<std::string> subjects_of(const Txn& t, const std::vector<std::string>& identifiers);
+
+// Host interfaces and logical networks (hvnet; vocabulary in model/services.h).
+// The services a PIF serves: its own (PIF.services), its network's roles, and management.
+std::set<std::string> pif_services(const Txn& t, const std::string& pif);
+// PIF.services / network.roles as the API shows them (with "management" where it holds).
+json shown_services(const Txn& t, const std::string& uuid);
+// set_ checks; each returns what to store (known names without "management", sorted). A PIF's
+// services need an IP configuration (PIF_HAS_NO_NETWORK_CONFIGURATION); a service already
+// served by another interface of the host gives HOST_SERVICE_ALREADY_ASSIGNED [service, PIF],
+// a role another network has NETWORK_ROLE_ALREADY_ASSIGNED [role, network].
+Result<json> check_pif_services(const Txn& t, const std::string& pif, const json& value);
+Result<json> check_network_roles(const Txn& t, const std::string& net, const json& value);
+// A VM network (the default) takes VIFs; a non-VM one does not, and its plain NICs (physical
+// PIFs) leave the switch: the host's address sits on the NIC itself.
+bool is_vm_network(const json& network);
+bool releases_nic(const Txn& t, const json& pif);
+// PIF_CARRIES_NON_VM_NETWORK [pif, network] for a NIC a non-VM network holds (VLANs, bonds and
+// mirrors need it in the switch).
+Status refuse_non_vm_nic(const Txn& t, const std::string& pif);
+// Turning a network non-VM (vm false): no VIF on it, none of its NICs used by the switch.
+Status check_vm_network(const Txn& t, const std::string& net, bool vm);
+// NIC labels: network.label (one) and PIF.labels (up to 16), [A-Za-z0-9_.-]{1,64} each.
+Status check_labels(const std::string& field, const json& value);
+// network.label / label_VLAN as they would be (`next`): a label needs a VLAN 1..4094; the VLAN
+// changes only while the network has no PIF.
+Status check_label_vlan(const Txn& t, const std::string& net, const json& next);
+// Attaches labelled networks (all, or `network`) to the NICs carrying their label (all, or
+// `pif`): a VLAN label_VLAN on the NIC for each host the network is not on yet.
+Status attach_labels(Txn& t, const std::string& network = "", const std::string& pif = "");
+// The required networks (network.required) `host` lacks: no attached PIF there, or no carrier
+// on it (`carrier` of a kernel device; a VLAN's is its trunk's, a bond's any member's).
+using CarrierOf = std::function<bool(const std::string& device)>;
+std::vector<std::string> missing_required_networks(const Txn& t, const std::string& host,
+                                                   const CarrierOf& carrier);
+// Records them on the host (network_state "operational" / "non-operational", missing_networks);
+// false if it already says so.
+bool set_host_network_state(Txn& t, const std::string& host,
+                            const std::vector<std::string>& missing);
 
 // Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
 // per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.

@@ -107,6 +107,8 @@ Result<std::string> pool_join(Txn& pool, const Txn& joiner) {
     if (!made) return made.error();
     vlan_nets.insert(net);
   }
+  // The pool's labelled networks, on the joiner's NICs of the same labels.
+  if (auto st = attach_labels(pool); !st) return st.error();
   return host;
 }
 

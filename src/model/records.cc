@@ -36,6 +36,8 @@ json missing_value(const FieldSpec& f) {
   if (f.wire.ends_with("configuration_mode")) return "None";
   for (const auto& [field, value] : kSecurityPolicyDefaults)
     if (f.wire == field) return value;
+  if (f.wire == "VM_network") return true;
+  if (f.wire == "network_state") return "operational";
   return zero(f.type);
 }
 }  // namespace
@@ -168,6 +170,8 @@ json full_record(const Txn& t, const std::string& uuid) {
     }
   }
   if (cls->name == "tunnel") r["status"] = tunnel_status(t, uuid);
+  if (cls->name == "PIF") r["services"] = shown_services(t, uuid);
+  if (cls->name == "network") r["roles"] = shown_services(t, uuid);
   return r;
 }
 

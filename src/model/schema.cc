@@ -117,7 +117,16 @@ std::vector<ClassSpec> build() {
         w(f("shaping_burst", "shaping-burst", T::kInt, A::kRW), Role::kPoolOperator),
         // hvnet, teaming override on a bond (vSphere's explicit failover order): bond member
         // devices, "eth1,eth0": the first that is up carries the network; others never do
-        w(f("failover_order", "failover-order", T::kString, A::kRW), Role::kPoolOperator)},
+        w(f("failover_order", "failover-order", T::kString, A::kRW), Role::kPoolOperator),
+        // hvnet, RHV's logical network ideas: roles (host services, model/services.h; at most
+        // one network per role in the pool), VM network or not (a non-VM network takes no VIFs
+        // and, on a plain NIC, has no switch in its path), required on every host, and the NIC
+        // label attaching it (on VLAN label_VLAN) to every NIC carrying that label
+        w(f("roles", "roles", T::kStringSet, A::kRW), Role::kPoolOperator),
+        w(f("VM_network", "VM-network", T::kBool, A::kRW), Role::kPoolOperator),
+        w(f("required", "required", T::kBool, A::kRW), Role::kPoolOperator),
+        w(f("label", "label", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("label_VLAN", "label-VLAN", T::kInt, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(
@@ -159,7 +168,11 @@ std::vector<ClassSpec> build() {
         f("sriov_logical_PIF_of", "sriov-logical-PIF-of", T::kRefSet, A::kRO, "network_sriov",
           true),
         f("igmp_snooping_status", "igmp-snooping-status", T::kString, A::kRO, "", true),
-        f("PCI", "PCI", T::kRef, A::kRO, "PCI", true)},
+        f("PCI", "PCI", T::kRef, A::kRO, "PCI", true),
+        // hvnet: the services of this host interface (vSphere's VMkernel services,
+        // model/services.h; "management" is PIF.management) and the NIC labels networks attach by
+        f("services", "services", T::kStringSet, A::kRW),
+        f("labels", "labels", T::kStringSet, A::kRW)},
        {"uuid", "device", "MAC", "currently-attached", "VLAN", "network-uuid", "host-uuid"}});
   c.back().writers = Role::kPoolOperator;
   c.push_back({"VIF",

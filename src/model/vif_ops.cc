@@ -62,6 +62,8 @@ Result<std::string> vif_create(Txn& t, const json& record) {
   if (!vm) return make_error("HANDLE_INVALID", {"VM", vm_ref});
   const Object* net = t.get(r["network"], "network");
   if (!net) return make_error("HANDLE_INVALID", {"network", net_ref});
+  if (!is_vm_network(net->rec))
+    return make_error("NETWORK_IS_NOT_A_VM_NETWORK", {r["network"].get<std::string>()});
   const std::string device = r["device"];
   if (!is_number(device)) return make_error("INVALID_DEVICE", {device});
   for (const auto& other : t.where("VIF", "VM", r["VM"]))

@@ -105,7 +105,9 @@ class Xe {
     return done(call(method, json::array({r.value()})));
   }
 
-  int list(const XeRecord& cls, const Args& a);
+  // `columns`: the default columns (the class's own when empty); `keep`: which records to show.
+  int list(const XeRecord& cls, const Args& a, const std::vector<std::string>& columns = {},
+           const std::function<bool(const json&)>& keep = {});
   int param_list(const XeRecord& cls, const Args& a);
   int param_get(const XeRecord& cls, const Args& a);
   int param_set(const XeRecord& cls, const Args& a);
@@ -206,7 +208,8 @@ std::string Xe::show(const XeField& f, const json& rec, bool expensive) {
   }
 }
 
-int Xe::list(const XeRecord& cls, const Args& a) {
+int Xe::list(const XeRecord& cls, const Args& a, const std::vector<std::string>& columns,
+             const std::function<bool(const json&)>& keep) {
   auto recs = call(cls.cls + ".get_all_records", json::array());
   if (!recs) return fail(recs.error());
   std::vector<const XeField*> shown;
@@ -217,7 +220,8 @@ int Xe::list(const XeRecord& cls, const Args& a) {
   } else if (!params.empty()) {
     for (const auto& name : split_set(params)) shown.push_back(&field(cls, name));
   } else {
-    for (const auto& c : cls.list_columns) shown.push_back(&field(cls, c));
+    for (const auto& c : columns.empty() ? cls.list_columns : columns)
+      shown.push_back(&field(cls, c));
   }
   // Every other key=value is a filter on the displayed value of that field.
   std::vector<std::pair<const XeField*, std::string>> filters;
@@ -231,7 +235,7 @@ int Xe::list(const XeRecord& cls, const Args& a) {
             [](const auto& x, const auto& y) { return x.first < y.first; });
   std::vector<std::string> minimal;
   for (const auto& [uuid, rec] : rows_by_uuid) {
-    bool match = true;
+    bool match = !keep || keep(rec);
     for (const auto& [f, want] : filters) match &= show(*f, rec, true) == want;
     if (!match) continue;
     if (a.minimal)
@@ -515,6 +519,25 @@ std::vector<Command> network_commands() {
        {},
        "Destroy a tunnel.",
        [](Xe& x, A a) { return x.on_uuid(a, "tunnel", "tunnel.destroy"); }},
+      {"host-interface-list",
+       {},
+       {"host-uuid", "params"},
+       "Lists the host interfaces (PIFs with an IP configuration) and their services.",
+       [](Xe& x, A a) {
+         const auto& recs = hvnet::xe::xe_records();
+         auto pif = std::find_if(recs.begin(), recs.end(),
+                                 [](const XeRecord& r) { return r.cls == "PIF"; });
+         return x.list(*pif, a,
+                       {"uuid", "host-name-label", "device", "network-name-label",
+                        "IP-configuration-mode", "IP", "services"},
+                       [](const json& r) {
+                         auto on = [&](const char* f) {
+                           const std::string m = r.value(f, "None");
+                           return !m.empty() && m != "None";
+                         };
+                         return on("ip_configuration_mode") || on("ipv6_configuration_mode");
+                       });
+       }},
       {"port-mirror-create",
        {"name-label"},
        {"ingress-sources", "egress-sources", "sources", "destination-vif-uuid",

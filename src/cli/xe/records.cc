@@ -89,7 +89,10 @@ std::vector<XeRecord> build() {
         f("https-only", L::kRW, "https_only"),
         f("tags", L::kSRW, "tags"),
         f("resident-vms", L::kSRO, "resident_VMs"),
-        hidden(f("PIF-uuids", L::kSRO, "PIFs"))},
+        hidden(f("PIF-uuids", L::kSRO, "PIFs")),
+        // hvnet: whether every required network is here, with carrier
+        hidden(f("network-state", L::kRO, "network_state")),
+        hidden(f("missing-networks", L::kSRO, "missing_networks"))},
        {"uuid", "name-label", "name-description"}});
   out.push_back(
       {"network",
@@ -114,7 +117,11 @@ std::vector<XeRecord> build() {
         hidden(f("shaping-peak", L::kRW, "shaping_peak")),
         hidden(f("shaping-burst", L::kRW, "shaping_burst")),
         // hvnet: the network's failover order on a bond (member devices)
-        hidden(f("failover-order", L::kRW, "failover_order"))},
+        hidden(f("failover-order", L::kRW, "failover_order")),
+        // hvnet: RHV's logical network: roles, VM network or not, required, NIC label
+        hidden(f("roles", L::kSRW, "roles")), hidden(f("VM-network", L::kRW, "VM_network")),
+        hidden(f("required", L::kRW, "required")), hidden(f("label", L::kRW, "label")),
+        hidden(f("label-VLAN", L::kRW, "label_VLAN"))},
        {"uuid", "name-label", "name-description", "bridge"}});
   out.push_back(
       {"PIF",
@@ -163,7 +170,9 @@ std::vector<XeRecord> build() {
         f("disallow-unplug", L::kRW, "disallow_unplug"),
         via("pci-bus-path", "metrics", "PIF_metrics", "pci_bus_path"),
         f("other-config", L::kMRW, "other_config"),
-        f("igmp-snooping-status", L::kRO, "igmp_snooping_status")},
+        f("igmp-snooping-status", L::kRO, "igmp_snooping_status"),
+        // hvnet: the services of this host interface and the NIC's labels
+        hidden(f("services", L::kSRW, "services")), hidden(f("labels", L::kSRW, "labels"))},
        {"uuid", "device", "MAC", "currently-attached", "VLAN", "network-uuid", "host-uuid"}});
   out.push_back({"VIF",
                  "vif",

@@ -114,6 +114,26 @@ TEST_F(PoolOpsTest, JoinerTakesThePoolsNetworksBondsAndVlansByDevice) {
   EXPECT_EQ(t.all_of("pool").size(), 1u);
 }
 
+TEST_F(PoolOpsTest, AJoinerGetsTheLabelledNetworksOnItsLabelledNics) {
+  std::string labelled;
+  {
+    Txn t(pool);
+    labelled = network_create(t, {{"name_label", "l"}, {"label_VLAN", 70}, {"label", "up"}}).value();
+    fold(pool, t);
+  }
+  {
+    Txn j(joiner);
+    ASSERT_EQ(code(set_field(j, joiner_pifs[0], "labels", json{"up"})), "OK");
+    fold(joiner, j);
+  }
+  join();
+  Txn t(pool, false);
+  auto p = joiner_pifs_where(t, "eth0", 70);
+  ASSERT_EQ(p.size(), 1u);
+  EXPECT_EQ(t.get(p[0])->rec["network"], labelled);
+  EXPECT_EQ(t.get(joiner_pifs[0])->rec["labels"], json{"up"});
+}
+
 TEST_F(PoolOpsTest, ABondMadeInAPoolIsMadeOnEveryMemberWithTheSameNics) {
   join();
   Txn b(pool);

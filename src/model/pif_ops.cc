@@ -108,7 +108,10 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
 
   std::string vlan = new_uuid();
   std::string untagged = new_uuid();
-  json p = new_pif_record(tagged.rec["device"], "fe:ff:ff:ff:ff:ff", tagged.rec["MTU"], tag,
+  // The VLAN PIF has its network's MTU, as the network's other PIFs and VIFs do (set_MTU).
+  const Object* n = t.get(network, "network");
+  json p = new_pif_record(tagged.rec["device"], "fe:ff:ff:ff:ff:ff",
+                          n ? n->rec["MTU"] : tagged.rec["MTU"], tag,
                           /*physical=*/false, network, host);
   p["VLAN_master_of"] = vlan;
   t.put(untagged, Object{"PIF", p});

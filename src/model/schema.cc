@@ -77,7 +77,12 @@ std::vector<ClassSpec> build() {
                 w(f("other_config", "other-config", T::kStringMap, A::kRW), Role::kPoolOperator,
                   gui_keys()),
                 w(f("tags", "tags", T::kStringSet, A::kRW), Role::kVmOperator),
-                f("https_only", "https-only", T::kBool, A::kRO)},
+                f("https_only", "https-only", T::kBool, A::kRO),
+                // hvnet: whether the host has every required network, carrier up ("operational"
+                // or "non-operational", RHV's host state) and the networks it lacks; kept by the
+                // host's hvnetd
+                f("network_state", "network-state", T::kString, A::kRO),
+                f("missing_networks", "missing-networks", T::kRefSet, A::kRO, "network")},
                {"uuid", "name-label", "name-description"}});
   c.back().writers = Role::kPoolOperator;
   c.push_back(

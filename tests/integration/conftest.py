@@ -3,6 +3,7 @@ them, and removes everything it made afterwards, also when a test fails. Needs r
 
 Every name carries a per-run prefix so parallel or leftover runs cannot collide. Nothing here
 addresses anything outside the namespaces the test created."""
+import http.client
 import itertools
 import json
 import os
@@ -265,6 +266,17 @@ def free_tcp_port():
         return s.getsockname()[1]
 
 
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path, timeout=60):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
 class ManagedHost:
     """hvnetd in network-manager mode: SQLite store, XenAPI on TCP (loopback) and a Unix socket.
     Only NICs named with this lab's prefix become PIFs."""
@@ -404,6 +416,20 @@ class ManagedHost:
 
     def ctl_request(self, req):
         return ctl_request(self.ctl, req)
+
+    def rpc(self, method, *params, session=True):
+        """JSON-RPC on the Unix socket (reachable wherever hvnetd runs); returns (result, error)."""
+        if session:
+            s, err = self.rpc("session.login_with_password", "root", self.PASSWORD, session=False)
+            assert err is None, err
+            params = (s,) + params
+        c = UnixHTTPConnection(self.sock)
+        c.request("POST", "/jsonrpc", json.dumps({"jsonrpc": "2.0", "method": method,
+                                                  "params": list(params), "id": 1}),
+                  {"Content-Type": "application/json"})
+        r = json.loads(c.getresponse().read())
+        c.close()
+        return r.get("result"), r.get("error")
 
     def vm_on(self, network, role, cidr, mac=None, name=None):
         """A VM with one VIF on `network` (xe vm-create, vif-create, vif-plug), its TAP moved into

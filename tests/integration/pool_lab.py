@@ -6,26 +6,12 @@ client-certificate authentication from a CA the test makes; hvnetd alone holds a
   switch ns:  bridge data (eth0 of every host), bridge bond (eth1, eth2), bridge mgmt
   host ns i:  mgmt0 10.77.<run>.<i>/24 (etcd, HTTPS API on :443), eth0, eth1, eth2 (PIFs)
 Everything goes with the lab's teardown, also when a test fails."""
-import http.client
-import json
 import os
-import socket
 import subprocess
 
 from conftest import ManagedHost, sh, wait_until
 
 ETCD = "/usr/bin/etcd"
-
-
-class UnixHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, path, timeout=60):
-        super().__init__("localhost", timeout=timeout)
-        self.path = path
-
-    def connect(self):
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.sock.settimeout(self.timeout)
-        self.sock.connect(self.path)
 
 
 def make_certs(d, addrs):
@@ -57,20 +43,6 @@ class PoolHost(ManagedHost):
         self.addr = addr
         super().__init__(lab, netns=ns, name=name, tls_listen=f"{addr}:443", plain_listen="",
                          extra_args=list(extra_args) + ["--pam-service", ""])
-
-    def rpc(self, method, *params, session=True):
-        """JSON-RPC on the Unix socket; returns (result, error)."""
-        if session:
-            s, err = self.rpc("session.login_with_password", "root", self.PASSWORD, session=False)
-            assert err is None, err
-            params = (s,) + params
-        c = UnixHTTPConnection(self.sock)
-        c.request("POST", "/jsonrpc", json.dumps({"jsonrpc": "2.0", "method": method,
-                                                  "params": list(params), "id": 1}),
-                  {"Content-Type": "application/json"})
-        r = json.loads(c.getresponse().read())
-        c.close()
-        return r.get("result"), r.get("error")
 
     def ok(self, method, *params):
         result, error = self.rpc(method, *params)

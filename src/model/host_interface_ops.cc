@@ -40,9 +40,9 @@ Result<std::set<std::string>> stored_services(const std::string& field, const js
     if (!is_service(s)) return make_error("INVALID_VALUE", {field, s});
     if (s == kServiceManagement) {
       if (!management_holds)
-        return make_error("INVALID_VALUE",
-                          {field, "management (the management interface moves with "
-                                  "host.management_reconfigure)"});
+        return make_error("INVALID_VALUE", {field,
+                                            "management (the management interface moves with "
+                                            "host.management_reconfigure)"});
       continue;
     }
     out.insert(s);
@@ -126,7 +126,9 @@ Result<json> check_network_roles(const Txn& t, const std::string& net, const jso
   return as_json(s.value());
 }
 
-bool is_vm_network(const json& network) { return network.value("VM_network", true); }
+bool is_vm_network(const json& network) {
+  return network.value("VM_network", true);
+}
 
 bool releases_nic(const Txn& t, const json& pif) {
   if (!pif.value("physical", false)) return false;

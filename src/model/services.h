@@ -13,8 +13,8 @@ namespace hvnet::model {
 inline constexpr std::string_view kServiceManagement = "management";
 inline constexpr std::string_view kServiceDefaultRoute = "default-route";
 inline constexpr std::string_view kServices[] = {
-    kServiceManagement, "migration", "storage",           "provisioning", "fault-tolerance",
-    "replication",      "display",   kServiceDefaultRoute};
+    kServiceManagement, "migration",   "storage", "provisioning",
+    "fault-tolerance",  "replication", "display", kServiceDefaultRoute};
 
 inline bool is_service(std::string_view s) {
   for (auto k : kServices)

@@ -451,6 +451,26 @@ class ManagedHost:
         return r
 
 
+def host_with_physical_peers(lab, **host_args):
+    """hvnetd in a host namespace 'n' of its own with PIFs e0/e1, plugged, whose peers P0
+    (10.95.0.254/24) and P1 (10.96.0.254/24) live in a 'physical' namespace 'p'. Returns
+    (host, its namespace, the physical namespace, [PIF uuids])."""
+    hostns, phys = lab.netns("n"), lab.netns("p")
+    for i in (0, 1):
+        e, p = lab.name(f"e{i}"), lab.name(f"P{i}")
+        sh("ip", "link", "add", e, "type", "veth", "peer", "name", p, ns=hostns)
+        sh("ip", "link", "set", p, "netns", phys, ns=hostns)
+        sh("ip", "addr", "add", f"10.9{5 + i}.0.254/24", "dev", p, ns=phys)
+        sh("ip", "link", "set", p, "up", ns=phys)
+    host = ManagedHost(lab, netns=hostns, **host_args)
+    host.xe("pif-scan")
+    pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip()
+            for i in (0, 1)]
+    for p in pifs:
+        host.xe("pif-plug", f"uuid={p}")
+    return host, hostns, phys, pifs
+
+
 @pytest.fixture
 def host(lab):
     return ManagedHost(lab)

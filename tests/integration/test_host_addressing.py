@@ -3,30 +3,16 @@ the automatic rollback of a management change that loses its gateway, and the ba
 hvnetd runs in a host namespace of its own (and UTS namespace) so routes and host name are its."""
 import os
 import re
-import subprocess
 
 import pytest
 
-from conftest import ManagedHost, ping, received, sh, wait_until
+from conftest import host_with_physical_peers, ping, received, sh, wait_until
 
 
 @pytest.fixture
 def site(lab):
-    """Host namespace 'n' running hvnetd; two PIFs e0/e1 whose peers live in a 'physical'
-    namespace 'p' holding 10.95.0.254/24 (on P0) and 10.96.0.254/24 (on P1)."""
-    hostns, phys = lab.netns("n"), lab.netns("p")
-    for i in (0, 1):
-        e, p = lab.name(f"e{i}"), lab.name(f"P{i}")
-        sh("ip", "link", "add", e, "type", "veth", "peer", "name", p, ns=hostns)
-        sh("ip", "link", "set", p, "netns", phys, ns=hostns)
-        sh("ip", "addr", "add", f"10.9{5 + i}.0.254/24", "dev", p, ns=phys)
-        sh("ip", "link", "set", p, "up", ns=phys)
-    host = ManagedHost(lab, netns=hostns, confirm_timeout=3)
-    host.xe("pif-scan")
-    pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip() for i in (0, 1)]
-    for p in pifs:
-        host.xe("pif-plug", f"uuid={p}")
-    return host, hostns, phys, pifs
+    """hvnetd in a namespace of its own, PIFs e0/e1 towards 10.95.0.254 and 10.96.0.254."""
+    return host_with_physical_peers(lab, confirm_timeout=3)
 
 
 def bridge_of(host, pif):

@@ -8,29 +8,15 @@ import os
 
 import pytest
 
-from conftest import ManagedHost, ping, received, sh, wait_until
+from conftest import host_with_physical_peers, ping, received, sh, wait_until
 from pool_lab import PoolLab
 from test_pool import pifs_of, vm_on
 
 
 @pytest.fixture
 def site(lab):
-    """Host namespace 'n' running hvnetd with PIFs e0/e1, plugged; their peers P0 (10.95.0.254/24)
-    and P1 (10.96.0.254/24) in a 'physical' namespace 'p'."""
-    hostns, phys = lab.netns("n"), lab.netns("p")
-    for i in (0, 1):
-        e, p = lab.name(f"e{i}"), lab.name(f"P{i}")
-        sh("ip", "link", "add", e, "type", "veth", "peer", "name", p, ns=hostns)
-        sh("ip", "link", "set", p, "netns", phys, ns=hostns)
-        sh("ip", "addr", "add", f"10.9{5 + i}.0.254/24", "dev", p, ns=phys)
-        sh("ip", "link", "set", p, "up", ns=phys)
-    host = ManagedHost(lab, netns=hostns)
-    host.xe("pif-scan")
-    pifs = [host.xe("pif-list", f"device={lab.name(f'e{i}')}", "--minimal").stdout.strip()
-            for i in (0, 1)]
-    for p in pifs:
-        host.xe("pif-plug", f"uuid={p}")
-    return host, hostns, phys, pifs
+    """hvnetd in a namespace of its own, PIFs e0/e1 towards 10.95.0.254 and 10.96.0.254."""
+    return host_with_physical_peers(lab)
 
 
 def param(host, cls, uuid, name):

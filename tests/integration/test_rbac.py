@@ -28,9 +28,16 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
               **{f"network.{verb}_{field}": role
                  for field in ("trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
                                "forged_transmits", "shaping_average", "shaping_peak",
-                               "shaping_burst", "failover_order")
+                               "shaping_burst", "failover_order", "roles", "VM_network",
+                               "required", "label", "label_VLAN")
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
                                     ("add", "pool-operator"), ("remove", "pool-operator"))},
+              # host interfaces' services and NIC labels; the host's required-network state
+              **{f"PIF.{verb}_{field}": role
+                 for field in ("services", "labels")
+                 for verb, role in (("get", "read-only"), ("set", "pool-operator"),
+                                    ("add", "pool-operator"), ("remove", "pool-operator"))},
+              "host.get_network_state": "read-only", "host.get_missing_networks": "read-only",
               # port mirroring sessions: hvnet's class, pool-operator's to write
               **{f"port_mirror.{m}": "pool-operator"
                  for m in ("create", "destroy", "set_name_label", "set_name_description",

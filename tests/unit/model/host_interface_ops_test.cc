@@ -20,11 +20,11 @@ class HostInterfaceTest : public ::testing::Test {
                      {"eth2", "52:54:00:00:00:03", 1500}})
                .value();
     for (const auto& p : pifs) EXPECT_TRUE(pif_plug(t, p));
-    EXPECT_TRUE(pif_reconfigure_ip(t, pifs[0], "Static", "10.0.0.2", "255.255.255.0",
-                                   "10.0.0.1", ""));
+    EXPECT_TRUE(
+        pif_reconfigure_ip(t, pifs[0], "Static", "10.0.0.2", "255.255.255.0", "10.0.0.1", ""));
     EXPECT_TRUE(host_management_reconfigure(t, pifs[0]));
-    EXPECT_TRUE(pif_reconfigure_ip(t, pifs[1], "Static", "10.1.0.2", "255.255.255.0",
-                                   "10.1.0.1", ""));
+    EXPECT_TRUE(
+        pif_reconfigure_ip(t, pifs[1], "Static", "10.1.0.2", "255.255.255.0", "10.1.0.1", ""));
   }
   std::string code(const Status& s) { return s ? "OK" : s.error().code; }
   template <typename T>
@@ -102,7 +102,8 @@ TEST_F(HostInterfaceTest, DefaultRouteServiceTakesTheRouteFromManagement) {
 TEST_F(HostInterfaceTest, NonVmNetworksTakeNoVifsAndHoldTheirNic) {
   const std::string storage = net_of(pifs[1]);
   const std::string vm = vm_create(t, {{"name_label", "vm"}}).value();
-  const std::string vif = vif_create(t, {{"VM", vm}, {"network", storage}, {"device", "0"}}).value();
+  const std::string vif =
+      vif_create(t, {{"VM", vm}, {"network", storage}, {"device", "0"}}).value();
   auto st = set_field(t, storage, "VM_network", false);
   EXPECT_EQ(code(st), "NETWORK_CONTAINS_VIF");
   EXPECT_EQ(params(st), std::vector<std::string>{vif});
@@ -116,11 +117,12 @@ TEST_F(HostInterfaceTest, NonVmNetworksTakeNoVifsAndHoldTheirNic) {
   EXPECT_EQ(code(bond_create(t, net("b"), {pifs[1], pifs[2]}, "", "active-backup", json::object())),
             "PIF_CARRIES_NON_VM_NETWORK");
   const std::string vm2 = vm_create(t, {{"name_label", "vm2"}}).value();
-  const std::string mon = vif_create(t, {{"VM", vm2}, {"network", net("m")}, {"device", "0"}}).value();
-  EXPECT_EQ(code(port_mirror_create(t, {{"name_label", "s"},
-                                        {"ingress_sources", json{pifs[1]}},
-                                        {"destination_VIF", mon}})),
-            "PIF_CARRIES_NON_VM_NETWORK");
+  const std::string mon =
+      vif_create(t, {{"VM", vm2}, {"network", net("m")}, {"device", "0"}}).value();
+  EXPECT_EQ(
+      code(port_mirror_create(
+          t, {{"name_label", "s"}, {"ingress_sources", json{pifs[1]}}, {"destination_VIF", mon}})),
+      "PIF_CARRIES_NON_VM_NETWORK");
   // And a NIC already carrying VLANs cannot become a non-VM network's.
   const std::string trunk = net_of(pifs[2]);
   ASSERT_TRUE(vlan_create(t, pifs[2], 20, net("v20")));
@@ -156,8 +158,8 @@ TEST_F(HostInterfaceTest, LabelsAttachTheNetworkOnItsVlanToEveryLabelledNic) {
   // Its VLAN is fixed while it is attached.
   EXPECT_EQ(code(set_field(t, lab, "label_VLAN", 31)), "NETWORK_CONTAINS_PIF");
   // A network created with a label attaches at once.
-  auto second = network_create(
-      t, {{"name_label", "second"}, {"label", "spare"}, {"label_VLAN", 40}});
+  auto second =
+      network_create(t, {{"name_label", "second"}, {"label", "spare"}, {"label_VLAN", 40}});
   ASSERT_TRUE(second);
   EXPECT_EQ(t.where("PIF", "network", second.value()).size(), 1u);
 }

@@ -118,7 +118,8 @@ TEST_F(PoolOpsTest, AJoinerGetsTheLabelledNetworksOnItsLabelledNics) {
   std::string labelled;
   {
     Txn t(pool);
-    labelled = network_create(t, {{"name_label", "l"}, {"label_VLAN", 70}, {"label", "up"}}).value();
+    labelled =
+        network_create(t, {{"name_label", "l"}, {"label_VLAN", 70}, {"label", "up"}}).value();
     fold(pool, t);
   }
   {

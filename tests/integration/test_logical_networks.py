@@ -185,3 +185,12 @@ def test_a_label_attaches_the_network_on_a_host_that_joins_later(pool):
     _, _, ns2 = vm_on(pool, 2, net, "192.168.77.3/24", mtu=1400)
     assert received(ping(ns0, "192.168.77.3", count=4, size=1372, extra=("-M", "do"),
                          check=False)) >= 3
+    # A policy set once holds on every host (the distributed switch): forged transmits rejected
+    # on the network drop a spoofed source on the joiner too.
+    master.xe("network-param-set", f"uuid={net}", "forged-transmits=reject")
+    tap2 = sh("ip", "-o", "link", "show", ns=ns2).stdout.split("\n")[1].split(":")[1].strip().split("@")[0]
+    drops = lambda: h2.ctl_request({"cmd": "stats"})["value"]["drops"].get("lock_mac", 0)  # noqa: E731
+    before = drops()
+    sh("ip", "link", "set", tap2, "address", "02:00:00:00:77:03", ns=ns2)
+    assert received(ping(ns2, "192.168.77.1", count=3, check=False)) == 0
+    assert drops() > before  # ARP and ping frames from the forged source, dropped on host 2

@@ -41,6 +41,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_network();
   register_tunnels();
   register_mirrors();
+  register_xl();
   register_session();
   register_events();
   register_metrics();

@@ -153,6 +153,7 @@ class Api {
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
   void register_tunnels();   // tunnel.create, tunnel.destroy (tunnel_calls.cc)
   void register_mirrors();   // port_mirror.create, .destroy (mirror_calls.cc)
+  void register_xl();        // VIF.create_from_xl_spec (xl_calls.cc)
   void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);

@@ -239,7 +239,10 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
   if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {
     try {
-      p.qos_kbps = std::stoull(r["qos_algorithm_params"]["kbps"].get<std::string>());
+      const json& q = r["qos_algorithm_params"];
+      p.qos_kbps = std::stoull(q["kbps"].get<std::string>());
+      if (q.contains("timeslice_us"))
+        p.qos_timeslice_us = std::stoull(q["timeslice_us"].get<std::string>());
     } catch (...) {
       p.qos_kbps = 0;  // refused at write time; never reached
     }

@@ -371,14 +371,18 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
     auto r = rules.find(name);
     pe.locking = r == rules.end() ? nullptr : r->second;
     // XenServer's kbps are kilobytes per second. The VIF's own limit and its network's shaping:
-    // the lower average, the network's burst (else 100 ms of the rate) and peak.
+    // the lower average, the network's burst (else the VIF's timeslice of the rate, by default
+    // 100 ms) and peak.
     uint64_t kbps = p->qos_kbps;
     if (p->shaping.average && (!kbps || p->shaping.average < kbps)) kbps = p->shaping.average;
     pe.qos_rate = kbps * 1000;
-    pe.qos_burst = !kbps ? 0
-                   : p->shaping.average && p->shaping.burst
-                       ? std::max<uint64_t>(p->shaping.burst * 1000, 65536 + 1514)
-                       : std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514);
+    pe.qos_burst =
+        !kbps ? 0
+        : p->shaping.average && p->shaping.burst
+            ? std::max<uint64_t>(p->shaping.burst * 1000, 65536 + 1514)
+        : p->qos_timeslice_us
+            ? std::max<uint64_t>(pe.qos_rate * p->qos_timeslice_us / 1000000, 65536 + 1514)
+            : std::max<uint64_t>(pe.qos_rate / 10, 65536 + 1514);
     pe.qos_peak = p->shaping.average && p->shaping.peak > kbps ? p->shaping.peak * 1000 : 0;
     pe.vif_mac = 0;
     pe.vif_ipv4.clear();

@@ -236,6 +236,10 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
     auto kbps = get_number<uint64_t>(p, "qos_kbps", 0, 0, 100000000, "INVALID_VALUE");
     if (!kbps) return make_error("INVALID_VALUE", {"qos_kbps", kbps.error().params.at(0)});
     ps.qos_kbps = kbps.value();
+    auto slice = get_number<uint64_t>(p, "qos_timeslice_us", 0, 0, 10000000, "INVALID_VALUE");
+    if (!slice)
+      return make_error("INVALID_VALUE", {"qos_timeslice_us", slice.error().params.at(0)});
+    ps.qos_timeslice_us = slice.value();
     if (p.contains("shaping")) {
       const auto& sj = p["shaping"];
       if (!sj.is_object() || ps.kind != PortKind::kTap)
@@ -365,6 +369,7 @@ nlohmann::json port_settings_json(const PortSpec& p) {
     if (p.locking.mac_changes_reject) pj["locking"]["mac_changes"] = "reject";
   }
   if (p.qos_kbps) pj["qos_kbps"] = p.qos_kbps;
+  if (p.qos_timeslice_us) pj["qos_timeslice_us"] = p.qos_timeslice_us;
   if (p.vlan_trunk) pj["vlan_trunk"] = true;
   if (p.promiscuous) pj["promiscuous"] = true;
   if (p.mirror_destination) pj["mirror_destination"] = true;

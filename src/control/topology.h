@@ -58,6 +58,7 @@ struct PortSpec {
   std::vector<std::string> members;  // bond only: member NICs (2 to 4)
   LockingSpec locking;               // TAP (VIF) only: anti-spoofing
   uint64_t qos_kbps = 0;             // TAP (VIF) only: transmit limit, kilobytes/s (0 = none)
+  uint64_t qos_timeslice_us = 0;     // its token bucket's refill interval (0 = 100 ms)
   // TAP (VIF) only: the VM tags its frames (guest VLAN tagging): `vlans` maps the tags it may
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;

@@ -62,6 +62,7 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
     return make_error("PIF_BOND_NEEDS_MORE_MEMBERS", {std::to_string(members.size())});
   if (members.size() > 4)
     return make_error("PIF_BOND_MORE_THAN_FOUR_MEMBERS", {std::to_string(members.size())});
+  if (auto st = refuse_internal_network(t, network); !st) return st.error();
   const std::string host = t.get(members[0])->rec["host"];
   for (const auto& p : t.where("PIF", "network", network))
     if (t.get(p)->rec["host"] == host) return make_error("NETWORK_ALREADY_CONNECTED", {host, p});

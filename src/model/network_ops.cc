@@ -123,10 +123,10 @@ Result<std::string> network_create(Txn& t, const json& record) {
   std::string uuid = new_uuid();
   t.put(uuid, Object{"network", r});
   // hvnet's fields given at creation pass the checks a later set_ would (an error drops the Txn).
-  for (const char* k :
-       {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
-        "forged_transmits", "shaping_average", "shaping_peak", "shaping_burst", "failover_order",
-        "roles", "VM_network", "required", "label_VLAN", "label"})
+  for (const char* k : {"external_VTEPs", "trunk_VLANs", "native_VLAN", "promiscuous_mode",
+                        "MAC_changes", "forged_transmits", "shaping_average", "shaping_peak",
+                        "shaping_burst", "failover_order", "roles", "VM_network", "required",
+                        "label_VLAN", "label", "subnet", "mode", "port_forwards"})
     if (record.contains(k))
       if (auto st = set_field(t, uuid, k, r[k]); !st) return st.error();
   return uuid;
@@ -300,6 +300,20 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     t.set_field(uuid, field, value);
     return attach_labels(t, uuid);
   }
+  if (o->cls == "network" && field == "mode") {
+    auto m = check_network_mode(t, uuid, value.get<std::string>());
+    if (!m) return m.error();
+    t.set_field(uuid, field, m.value());
+    return ok_status();
+  }
+  if (o->cls == "network" && field == "subnet")
+    if (auto st = check_network_subnet(t, uuid, value.get<std::string>()); !st) return st;
+  if (o->cls == "network" && field == "port_forwards") {
+    auto f = check_port_forwards(t, uuid, value);
+    if (!f) return f.error();
+    t.set_field(uuid, field, f.value());
+    return ok_status();
+  }
   if (o->cls == "network" && field == "failover_order") {
     // Up to 4 distinct device names, comma-separated; empty: the bond's own policy.
     const std::string v = value.get<std::string>();
@@ -321,10 +335,13 @@ Status set_field(Txn& t, const std::string& uuid, const std::string& field, cons
     // xapi logs bad values and runs unlimited; we refuse them. kbps: kilobytes per second.
     for (const auto& [k, v] : value.items()) {
       const std::string s = v.get<std::string>();
-      if (k != "kbps") return make_error("INVALID_VALUE", {"qos_algorithm_params", k + "=" + s});
+      // timeslice_us (xapi's too): the token bucket's refill interval, 100 us to 10 s.
+      if (k != "kbps" && k != "timeslice_us")
+        return make_error("INVALID_VALUE", {"qos_algorithm_params", k + "=" + s});
       if (s.empty() || s.size() > 9 || s.find_first_not_of("0123456789") != std::string::npos ||
-          std::stoul(s) == 0)
-        return make_error("INVALID_VALUE", {"qos_algorithm_params", "kbps=" + s});
+          std::stoul(s) == 0 ||
+          (k == "timeslice_us" && (std::stoul(s) < 100 || std::stoul(s) > 10000000)))
+        return make_error("INVALID_VALUE", {"qos_algorithm_params", k + "=" + s});
     }
   }
   t.set_field(uuid, field, value);

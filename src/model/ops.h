@@ -214,6 +214,37 @@ std::vector<std::string> missing_required_networks(const Txn& t, const std::stri
 bool set_host_network_state(Txn& t, const std::string& host,
                             const std::vector<std::string>& missing);
 
+// Classic Xen's network modes (network.mode: bridge, route, nat) and xl vif specs (hvnet).
+struct Subnet4 {
+  uint32_t address = 0;  // the host's (gateway) address, host byte order
+  int prefix = 0;
+};
+struct XlVif;
+// "a.b.c.d/len", len 8..30, a host address of the subnet; nullopt otherwise.
+std::optional<Subnet4> parse_subnet4(const std::string& text);
+std::optional<Subnet4> network_subnet(const json& network);
+std::string network_mode(const json& network);  // "bridge" when unset
+// set_ checks: the mode changes only while no VIF is attached (NETWORK_CONTAINS_VIF) and, for
+// route and nat, without PIFs (NETWORK_CONTAINS_PIF); nat needs a subnet. A subnet overlaps no
+// other network's nor a PIF's. Port forwards "tcp|udp:<host port>=<VM address>:<port>", at most
+// 64, the address in the subnet, each host port once.
+Result<std::string> check_network_mode(const Txn& t, const std::string& net,
+                                       const std::string& value);
+Status check_network_subnet(const Txn& t, const std::string& net, const std::string& value);
+Result<json> check_port_forwards(const Txn& t, const std::string& net, const json& value);
+// A VIF's own device name (xl's vifname): 1-15 of [A-Za-z0-9_.-], no other VIF's, PIF's or
+// bridge's.
+Status check_vifname(const Txn& t, const std::string& name);
+// NETWORK_INCOMPATIBLE_MODE [network, mode] for a PIF (VLAN, bond, tunnel) on a route or nat
+// network: those live inside the host.
+Status refuse_internal_network(const Txn& t, const std::string& net);
+// The VIFs of xl vif specs on `vm`, all or none: the network by bridge= (else the host's
+// network of script='s mode, else xenbr0), the VM's next free devices, the MAC or a random one,
+// rate= as ratelimit QoS (kbps, timeslice_us), ip= as ipv4_allowed; a script that disagrees with
+// the network's mode is refused (INVALID_VALUE [script, ...]).
+Result<std::vector<std::string>> vifs_from_xl(Txn& t, const std::string& vm,
+                                              const std::vector<XlVif>& specs);
+
 // Generic field writes (set_<field>, add_to_/remove_from_ maps, add_/remove_ sets), with the
 // per-field rules (MTU range, name lengths…). `value` is already coerced to the field's type.
 Status set_field(Txn& t, const std::string& uuid, const std::string& field, const json& value);

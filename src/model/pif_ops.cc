@@ -102,6 +102,7 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
     return make_error("IS_TUNNEL_ACCESS_PIF", {tagged_pif});
   if (tag < 0 || tag > kTrunkVlanTag) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
   if (auto st = refuse_non_vm_nic(t, tagged_pif); !st) return st.error();
+  if (auto st = refuse_internal_network(t, network); !st) return st.error();
   if (tag != kTrunkVlanTag &&
       !t.where("VLAN", Match{{"tagged_PIF", tagged_pif}, {"tag", tag}}).empty())
     return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});

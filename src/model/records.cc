@@ -32,12 +32,13 @@ json zero(FieldType t) {
   return nullptr;
 }
 // The value of a stored field in a new record, and in one written before the field existed.
-json missing_value(const FieldSpec& f) {
+json missing_value(const ClassSpec& cls, const FieldSpec& f) {
   if (f.wire.ends_with("configuration_mode")) return "None";
   for (const auto& [field, value] : kSecurityPolicyDefaults)
     if (f.wire == field) return value;
   if (f.wire == "VM_network") return true;
   if (f.wire == "network_state") return "operational";
+  if (cls.name == "network" && f.wire == "mode") return "bridge";
   return zero(f.type);
 }
 }  // namespace
@@ -45,7 +46,7 @@ json missing_value(const FieldSpec& f) {
 json default_record(const ClassSpec& cls) {
   json r = json::object();
   for (const auto& f : cls.fields)
-    if (!f.derived && f.wire != "uuid") r[f.wire] = missing_value(f);
+    if (!f.derived && f.wire != "uuid") r[f.wire] = missing_value(cls, f);
   return r;
 }
 
@@ -137,7 +138,7 @@ json full_record(const Txn& t, const std::string& uuid) {
   r["uuid"] = uuid;
   for (const auto& f : cls->fields) {
     if (!f.derived) {
-      if (f.wire != "uuid" && !r.contains(f.wire)) r[f.wire] = missing_value(f);
+      if (f.wire != "uuid" && !r.contains(f.wire)) r[f.wire] = missing_value(*cls, f);
       continue;
     }
     const std::string& w = f.wire;

@@ -130,7 +130,15 @@ std::vector<ClassSpec> build() {
         w(f("VM_network", "VM-network", T::kBool, A::kRW), Role::kPoolOperator),
         w(f("required", "required", T::kBool, A::kRW), Role::kPoolOperator),
         w(f("label", "label", T::kString, A::kRW), Role::kPoolOperator),
-        w(f("label_VLAN", "label-VLAN", T::kInt, A::kRW), Role::kPoolOperator)},
+        w(f("label_VLAN", "label-VLAN", T::kInt, A::kRW), Role::kPoolOperator),
+        // hvnet, classic Xen's network modes: "bridge" (the default: a switched L2 network),
+        // "route" (each VM's addresses routed by the host, as vif-route) or "nat" (a private
+        // subnet behind the host, with DHCP, as vif-nat and libvirt's default network); the
+        // host's gateway address/prefix on it, and the NAT's port forwards
+        // ("tcp:8080=192.168.122.10:80")
+        w(f("mode", "mode", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("subnet", "subnet", T::kString, A::kRW), Role::kPoolOperator),
+        w(f("port_forwards", "port-forwards", T::kStringSet, A::kRW), Role::kPoolOperator)},
        {"uuid", "name-label", "name-description", "bridge"}});
   c.back().writers = Role::kVmAdmin;  // VM admins create and destroy networks without PIFs
   c.push_back(
@@ -202,7 +210,9 @@ std::vector<ClassSpec> build() {
                 f("ipv4_gateway", "ipv4-gateway", T::kString, A::kRO),
                 f("ipv6_configuration_mode", "ipv6-configuration-mode", T::kString, A::kRO),
                 f("ipv6_addresses", "ipv6-addresses", T::kStringSet, A::kRO),
-                f("ipv6_gateway", "ipv6-gateway", T::kString, A::kRO)},
+                f("ipv6_gateway", "ipv6-gateway", T::kString, A::kRO),
+                // hvnet: the host-side device's name (xl's vifname; "" = vif<domid>.<device>)
+                f("vifname", "vifname", T::kString, A::kSRO)},
                {"uuid", "device", "vm-uuid", "network-uuid"}});
   c.back().writers = Role::kVmAdmin;
   c.push_back(

@@ -119,6 +119,7 @@ Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
                                   const std::string& network, const std::string& protocol_in) {
   const Object& transport = *t.get(transport_pif);
   const std::string host = string_field(transport.rec, "host");
+  if (auto st = refuse_internal_network(t, network); !st) return st.error();
   // xapi's order: the network's PIFs on this host, the transport PIF's kind, the protocol.
   for (const auto& p : t.where("PIF", "network", network))
     if (string_field(t.get(p)->rec, "host") == host)

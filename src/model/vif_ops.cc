@@ -64,6 +64,8 @@ Result<std::string> vif_create(Txn& t, const json& record) {
   if (!net) return make_error("HANDLE_INVALID", {"network", net_ref});
   if (!is_vm_network(net->rec))
     return make_error("NETWORK_IS_NOT_A_VM_NETWORK", {r["network"].get<std::string>()});
+  if (const std::string name = string_field(r, "vifname"); !name.empty())
+    if (auto st = check_vifname(t, name); !st) return st.error();
   const std::string device = r["device"];
   if (!is_number(device)) return make_error("INVALID_DEVICE", {device});
   for (const auto& other : t.where("VIF", "VM", r["VM"]))
@@ -116,6 +118,7 @@ std::string vif_device_name(const Txn& t, const std::string& vif) {
   const Object* v = t.get(vif, "VIF");
   if (!v) return "";
   const Object* vm = t.get(v->rec["VM"], "VM");
+  if (const std::string name = string_field(v->rec, "vifname"); !name.empty()) return name;
   int64_t domid = vm ? vm->rec["domid"].get<int64_t>() : 0;
   return "vif" + std::to_string(domid) + "." + v->rec["device"].get<std::string>();
 }

@@ -29,7 +29,8 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
                  for field in ("trunk_VLANs", "native_VLAN", "promiscuous_mode", "MAC_changes",
                                "forged_transmits", "shaping_average", "shaping_peak",
                                "shaping_burst", "failover_order", "roles", "VM_network",
-                               "required", "label", "label_VLAN")
+                               "required", "label", "label_VLAN", "mode", "subnet",
+                               "port_forwards")
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
                                     ("add", "pool-operator"), ("remove", "pool-operator"))},
               # host interfaces' services and NIC labels; the host's required-network state
@@ -38,6 +39,8 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
                  for verb, role in (("get", "read-only"), ("set", "pool-operator"),
                                     ("add", "pool-operator"), ("remove", "pool-operator"))},
               "host.get_network_state": "read-only", "host.get_missing_networks": "read-only",
+              # xl vif specifications, and the host-side device name they may give
+              "VIF.create_from_xl_spec": "vm-admin", "VIF.get_vifname": "read-only",
               # port mirroring sessions: hvnet's class, pool-operator's to write
               **{f"port_mirror.{m}": "pool-operator"
                  for m in ("create", "destroy", "set_name_label", "set_name_description",

@@ -18,6 +18,7 @@ def test_network_commands_and_output_layout(host):
     assert lines[1] == "          name-label ( RW): storage"
     assert lines[2] == "    name-description ( RW): iSCSI"
     assert re.fullmatch(r"              bridge \( RO\): xapi\d+", lines[3])
+    assert lines[4].strip() == "mode ( RW): bridge"  # hvnet: classic Xen network mode
     assert host.xe("network-list", "name-label=storage", "--minimal").stdout.strip() == uuid
     assert host.xe("network-list", "name-label=nothing-like-this", "--minimal").stdout.strip() == ""
     assert host.xe("network-list", "name-label=storage", "params=bridge", "--minimal").stdout.startswith("xapi")
@@ -102,6 +103,30 @@ def test_end_to_end_two_vms_ping_over_an_xe_made_network(host, lab):
     ns1, tap1 = vms[0][2], vms[0][3]
     assert sh("cat", f"/sys/class/net/{tap1}/address", ns=ns1).stdout.strip() == "00:16:3e:00:01:01"
     assert received(ping(ns1, "10.80.0.2", count=3)) == 3
+
+
+def test_xl_vif_specs_make_vifs_that_carry_frames(host, lab):
+    net = host.xe("network-create", "name-label=xl").stdout.strip()
+    bridge = host.xe("network-param-get", f"uuid={net}", "param-name=bridge").stdout.strip()
+    _, _, ns1, _ = host.vm_on(net, "x1", "10.81.0.1/24")
+    vm = host.xe("vm-create", "name-label=from-xl").stdout.strip()
+    name = lab.name("web")
+    line = (f"vif = [ 'mac=00:16:3e:00:07:01, bridge={bridge}, vifname={name}, rate=1MB/s@20ms', "
+            f"\"bridge={bridge}\" ]")
+    vifs = host.xe("vif-create-xl", f"vm-uuid={vm}", f"spec={line}").stdout.strip().split(",")
+    assert len(vifs) == 2
+    first = vifs[0]
+    assert host.xe("vif-param-get", f"uuid={first}", "param-name=MAC").stdout.strip() == "00:16:3e:00:07:01"
+    assert host.xe("vif-param-get", f"uuid={first}", "param-name=qos_algorithm_params").stdout.strip() \
+        == "kbps: 1000; timeslice_us: 20000"
+    assert host.xe("vif-param-get", f"uuid={vifs[1]}", "param-name=device").stdout.strip() == "1"
+    host.xe("vif-plug", f"uuid={first}")
+    ns2 = lab.netns("x2")
+    lab.vm(name, ns2, "10.81.0.2/24")  # the TAP has the vifname
+    assert received(ping(ns1, "10.81.0.2", count=3)) == 3
+    r = host.xe("vif-create-xl", f"vm-uuid={vm}", "spec=bridge=xenbr0, colour=blue", check=False)
+    assert r.returncode == 1 and "INVALID_VALUE" in r.stderr and "colour" in r.stderr
+    assert len(host.xe("vif-list", f"vm-uuid={vm}", "--minimal").stdout.strip().split(",")) == 2
 
 
 def test_end_to_end_xe_vlan_reaches_the_physical_namespace(host, lab):

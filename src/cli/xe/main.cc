@@ -811,6 +811,23 @@ std::vector<Command> network_commands() {
                      {"other_config", json::object()}};
          return x.print_uuid(x.call("VIF.create", json::array({rec})));
        }},
+      {"vif-create-xl",
+       {"vm-uuid", "spec"},
+       {},
+       "Create a VM's VIFs from a Xen vif specification: one element "
+       "('mac=00:16:3e:00:00:11, bridge=xenbr0, rate=10Mb/s') or a whole `vif = [ ... ]` line. "
+       "Keys: mac, bridge, ip, script (vif-bridge, vif-route, vif-nat), vifname, rate, model, "
+       "type.",
+       [](Xe& x, A a) {
+         auto vm = x.lookup("VM", x.need(a, "vm-uuid"));
+         if (!vm) return fail(vm.error());
+         auto r = x.call("VIF.create_from_xl_spec", json::array({vm.value(), x.need(a, "spec")}));
+         if (!r) return fail(r.error());
+         std::vector<std::string> uuids;
+         for (const auto& v : r.value()) uuids.push_back(strip(v));
+         std::cout << hvnet::xe::format_minimal(uuids) << "\n";
+         return 0;
+       }},
       {"vif-destroy",
        {"uuid"},
        {},

@@ -115,8 +115,11 @@ std::vector<XeRecord> build() {
         // hvnet: RHV's logical network: roles, VM network or not, required, NIC label
         hidden(f("roles", L::kSRW, "roles")), hidden(f("VM-network", L::kRW, "VM_network")),
         hidden(f("required", L::kRW, "required")), hidden(f("label", L::kRW, "label")),
-        hidden(f("label-VLAN", L::kRW, "label_VLAN"))},
-       {"uuid", "name-label", "name-description", "bridge"}});
+        hidden(f("label-VLAN", L::kRW, "label_VLAN")),
+        // hvnet: classic Xen's network mode (bridge, route, nat), its subnet and NAT forwards
+        hidden(f("mode", L::kRW, "mode")), hidden(f("subnet", L::kRW, "subnet")),
+        hidden(f("port-forwards", L::kSRW, "port_forwards"))},
+       {"uuid", "name-label", "name-description", "bridge", "mode"}});
   out.push_back(
       {"PIF",
        "pif",
@@ -183,7 +186,8 @@ std::vector<XeRecord> build() {
                   f("ipv4-gateway", L::kRO, "ipv4_gateway"),
                   f("ipv6-configuration-mode", L::kRO, "ipv6_configuration_mode"),
                   f("ipv6-addresses", L::kRO, "ipv6_addresses"),
-                  f("ipv6-gateway", L::kRO, "ipv6_gateway")},
+                  f("ipv6-gateway", L::kRO, "ipv6_gateway"),
+                  hidden(f("vifname", L::kRO, "vifname"))},
                  {"uuid", "device", "vm-uuid", "network-uuid"}});
   out.push_back(
       {"Bond",

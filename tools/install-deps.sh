@@ -16,6 +16,8 @@ PKGS=(
   libsqlite3-dev nlohmann-json3-dev libpugixml-dev libssl-dev
   libmnl-dev libxdp-dev libbpf-dev liburing-dev
   libspdlog-dev libfmt-dev libcli11-dev libboost-dev
+  # NAT networks: their masquerade and port forwards as one nftables transaction (nft lists them)
+  libnftables-dev nftables
   # API logins through PAM (pam_unix for local accounts; useradd for the tests' accounts)
   libpam0g-dev libpam-modules libpam-runtime passwd
   # PCI vendor and device names for PIF metrics

@@ -1,7 +1,6 @@
 #include "control/host_addressing.h"
 
 #include <arpa/inet.h>
-#include <spawn.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -14,19 +13,15 @@
 #include "hostnet/link.h"
 #include "model/ops.h"
 #include "model/services.h"
-
-extern char** environ;
+#include "util/spawn.h"
 
 namespace hvnet {
 
 namespace {
 
 int run(const std::vector<std::string>& argv) {
-  std::vector<char*> a;
-  for (const auto& s : argv) a.push_back(const_cast<char*>(s.c_str()));
-  a.push_back(nullptr);
-  pid_t pid;
-  if (posix_spawnp(&pid, a[0], nullptr, nullptr, a.data(), environ) != 0) return -1;
+  const pid_t pid = spawn_program(argv);
+  if (pid < 0) return -1;
   int status = 0;
   waitpid(pid, &status, 0);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;

@@ -35,12 +35,14 @@ Status Manager::reconcile_all() {
     if (auto u = ctl_->apply(usable); !u) return u;
     reconciler_.keep_only(ctl_->topology());
   }
-  return addressing_ ? addressing_->apply(host_config_from_model(view)) : ok_status();
+  if (addressing_)
+    if (auto st = addressing_->apply(host_config_from_model(view)); !st) return st;
+  return routed_ ? routed_->apply(routed_config_from_model(view)) : ok_status();
 }
 
 Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& before,
                              bool* touched_host) {
-  bool host = false, addressed = false;
+  bool host = false, addressed = false, routed = false;
   for (const auto& ch : c.changes) {
     auto b = before.find(ch.uuid);
     const model::Object* was = b != before.end() && b->second ? &*b->second : nullptr;
@@ -53,7 +55,14 @@ Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& b
   auto plan = reconciler_.plan(view, c.changes, before);
   if (auto st = ctl_->apply(plan.delta); !st) return st;
   reconciler_.adopt(std::move(plan));
-  return addressing_ && addressed ? addressing_->apply(host_config_from_model(view)) : ok_status();
+  if (addressing_ && addressed)
+    if (auto st = addressing_->apply(host_config_from_model(view)); !st) return st;
+  for (const auto& ch : c.changes) {
+    if (!routed_ || routed) break;
+    auto b = before.find(ch.uuid);
+    routed = changes_routing(ch, b != before.end() && b->second ? &*b->second : nullptr, view);
+  }
+  return routed ? routed_->apply(routed_config_from_model(view)) : ok_status();
 }
 
 Manager::~Manager() {

@@ -19,6 +19,7 @@
 
 #include "control/host_addressing.h"
 #include "control/reconciler.h"
+#include "control/routed_networks.h"
 #include "control/switch_controller.h"
 #include "model/database.h"
 #include "model/ops.h"
@@ -92,6 +93,8 @@ class Manager {
   // management safety net: a change of the management interface whose gateway does not answer
   // within `confirm_timeout_s` is rolled back, unless confirm_management() is called first.
   void set_host_addressing(HostAddressing* addressing, uint32_t confirm_timeout_s);
+  // The host's part of route and nat networks, applied with every change touching them.
+  void set_routed_networks(RoutedNetworks* routed) { routed_ = routed; }
   void confirm_management();
   bool management_pending() const { return guard_pending_.load(); }
   std::optional<SwitchController::Rates> port_rates(const std::string& device) {
@@ -136,6 +139,7 @@ class Manager {
   Reconciler reconciler_;  // what the data plane has, item by item
   NicScanner scanner_;
   HostAddressing* addressing_ = nullptr;
+  RoutedNetworks* routed_ = nullptr;
   uint32_t confirm_timeout_s_ = 30;
   std::mutex guard_mu_;
   std::condition_variable guard_cv_;

@@ -105,11 +105,8 @@ void bond_spec(const Txn& t, const std::string& bond, PortSpec& p) {
 // a VIF's TAP, or a PIF's trunk port. The switch sends to it while it is up (plugged).
 std::string mirror_destination_port(const Txn& t, const json& session) {
   const std::string vif = model::string_field(session, "destination_VIF");
-  if (const model::Object* v = vif.empty() ? nullptr : t.get(vif, "VIF")) {
-    const model::Object* vm = t.get(v->rec["VM"], "VM");
-    const std::string where = vm ? vm->rec.value("resident_on", "") : "";
-    return where.empty() || where == model::local_host(t) ? model::vif_device_name(t, vif) : "";
-  }
+  if (const model::Object* v = vif.empty() ? nullptr : t.get(vif, "VIF"))
+    return model::vif_runs_here(t, v->rec) ? model::vif_device_name(t, vif) : "";
   const std::string pif = model::string_field(session, "destination_PIF");
   const model::Object* o = pif.empty() ? nullptr : t.get(pif, "PIF");
   return local_pif(t, o) ? o->rec["device"].get<std::string>() : "";
@@ -165,6 +162,17 @@ std::optional<PortSpec> internal_item(const Txn& t, const std::string& pif) {
   return p;
 }
 
+// The host's own port on a route or nat network (its gateway; see control/routed_networks.h).
+std::optional<PortSpec> routed_item(const Txn& t, const std::string& net) {
+  const model::Object* n = t.get(net, "network");
+  if (!n || model::network_mode(n->rec) == "bridge") return std::nullopt;
+  PortSpec p;
+  p.name = n->rec["bridge"];
+  p.kind = PortKind::kInternal;
+  p.network = p.name;
+  return p;
+}
+
 // The bridge of the uplink's network of VLAN `tag` here (0: the uplink's own network), "" if none
 // is attached.
 std::string uplink_vlan_bridge(const Txn& t, const std::string& uplink, int64_t tag) {
@@ -208,11 +216,7 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   if (!o || !o->rec["currently_attached"].get<bool>()) return std::nullopt;
   const json& r = o->rec;
   // Its VM runs here (a pool's other members plug the VIFs of the VMs they run).
-  const model::Object* vm = t.get(r["VM"], "VM");
-  if (vm) {
-    const std::string where = vm->rec.value("resident_on", "");
-    if (!where.empty() && where != model::local_host(t)) return std::nullopt;
-  }
+  if (!model::vif_runs_here(t, r)) return std::nullopt;
   PortSpec p;
   p.name = model::vif_device_name(t, vif);
   p.kind = PortKind::kTap;
@@ -220,6 +224,8 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   p.mac = r["MAC"];
   const model::Object* n = t.get(r["network"], "network");
   if (n) vif_trunk(t, r["network"], *n, p);
+  // A routed network's VMs meet only through the host (its internal port).
+  p.isolated = n && model::network_mode(n->rec) == "route";
   // Locking: the VIF's own mode, or its network's default.
   std::string mode = r["locking_mode"];
   if (mode == "network_default" || mode.empty())
@@ -328,16 +334,17 @@ std::optional<PortSpec> vtep_item(const Txn& t, const std::string& pif, TunnelPr
 }
 
 // Port items are keyed by the object they come from: "pif:<uuid>" (trunk), "ip:<uuid>" (internal
-// port of an IP-configured PIF), "vif:<uuid>", "vxlan:<uuid>" and "gre:<uuid>" (tunnel endpoints
-// on a transport PIF).
-constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kVif = "vif:", kVtep = "vxlan:",
-                           kGreVtep = "gre:";
+// port of an IP-configured PIF), "net:<uuid>" (internal port of a route or nat network),
+// "vif:<uuid>", "vxlan:<uuid>" and "gre:<uuid>" (tunnel endpoints on a transport PIF).
+constexpr std::string_view kTrunk = "pif:", kInternal = "ip:", kRouted = "net:", kVif = "vif:",
+                           kVtep = "vxlan:", kGreVtep = "gre:";
 
 std::optional<PortSpec> port_item(const Txn& t, const std::string& key, const PortSpec* was,
                                   uint16_t vxlan_port) {
   auto rest = [&](std::string_view prefix) { return key.substr(prefix.size()); };
   if (key.starts_with(kTrunk)) return trunk_item(t, rest(kTrunk));
   if (key.starts_with(kInternal)) return internal_item(t, rest(kInternal));
+  if (key.starts_with(kRouted)) return routed_item(t, rest(kRouted));
   if (key.starts_with(kVtep))
     return vtep_item(t, rest(kVtep), TunnelProtocol::kVxlan, was, vxlan_port);
   if (key.starts_with(kGreVtep))
@@ -397,6 +404,7 @@ struct Dirty {
       vteps = true;
     } else if (cls == "network") {
       nets.insert(uuid);
+      ports.insert(std::string(kRouted) + uuid);
       for (const auto& p : t.where("PIF", "network", uuid)) {
         pif(t, p);
         vteps = vteps || t.any("tunnel", "access_PIF", p);
@@ -546,6 +554,11 @@ TopologySpec Reconciler::rebuild(const model::Txn& t) {
       spec.ports.push_back(*p);
       ports_.emplace(std::string(kInternal) + pif, std::move(*p));
     }
+  for (const auto& net : t.all_of("network"))
+    if (auto p = routed_item(t, net)) {
+      spec.ports.push_back(*p);
+      ports_.emplace(std::string(kRouted) + net, std::move(*p));
+    }
   for (const auto& vif : t.all_of("VIF"))
     if (auto p = vif_item(t, vif)) {
       spec.ports.push_back(*p);
@@ -599,6 +612,24 @@ bool changes_addressing(const store::Change& change, const model::Object* before
             model::is_vm_network(change.record) != model::is_vm_network(before->rec) ||
             change.record.value("roles", model::json::array()) !=
                 before->rec.value("roles", model::json::array()));
+  return false;
+}
+
+bool changes_routing(const store::Change& change, const model::Object* before,
+                     const model::Txn& view) {
+  const bool gone = change.op == store::Op::kDel;
+  auto routed_net = [](const model::json& rec) { return model::network_mode(rec) != "bridge"; };
+  auto either = [&](auto&& pred) {
+    return (!gone && pred(change.record)) || (before && pred(before->rec));
+  };
+  if (change.cls == "network") return either(routed_net);
+  if (change.cls == "VIF")
+    return either([&](const model::json& v) {
+      const model::Object* n = view.get(model::string_field(v, "network"), "network");
+      return n && routed_net(n->rec);
+    });
+  if (change.cls == "PIF")
+    return either([](const model::json& p) { return p.value("management", false); });
   return false;
 }
 

@@ -69,4 +69,9 @@ bool changes_host(const store::Change& change, const model::Object* before);
 // Whether it can matter to the host's own addressing (its IP-configured PIFs and host name).
 bool changes_addressing(const store::Change& change, const model::Object* before);
 
+// Whether it can matter to the host's route and nat networks (control/routed_networks.h): such
+// a network, a VIF on one (`view`: the model after the change), or the management interface.
+bool changes_routing(const store::Change& change, const model::Object* before,
+                     const model::Txn& view);
+
 }  // namespace hvnet

@@ -64,6 +64,7 @@ std::string port_identity(const PortSpec& p) {
   one.qos_kbps = 0;
   one.vlan_trunk = false;  // a VIF becomes a trunk or stops being one live, in the snapshot
   one.promiscuous = false;
+  one.isolated = false;  // a network's mode changes live, in the snapshot
   one.shaping = {};
   one.mirrors.clear();  // sessions come and go live, in the snapshot
   one.mirror_destination = false;
@@ -365,6 +366,7 @@ Status SwitchController::apply_locked(const TopologyDelta& d) {
         if (k.first == name && net) on(*net);
     }
     pe.promiscuous = p->promiscuous;
+    pe.isolated = p->isolated;
     auto own = p->locking.mac_changes_reject ? MacAddr::parse(p->mac) : std::nullopt;
     pe.own_mac_only = own ? own->to_u64() : 0;
     pe.slb_rx_filter = p->kind == PortKind::kBond && p->bond.mode == BondMode::kBalanceSlb;

@@ -271,6 +271,11 @@ Result<TopologySpec> parse_topology_unchecked(const nlohmann::json& j) {
         return make_error("INVALID_VALUE", {"mirror_destination", p["mirror_destination"].dump()});
       ps.mirror_destination = p["mirror_destination"].get<bool>();
     }
+    if (p.contains("isolated")) {
+      if (!p["isolated"].is_boolean() || ps.kind != PortKind::kTap)
+        return make_error("INVALID_VALUE", {"isolated", p["isolated"].dump()});
+      ps.isolated = p["isolated"].get<bool>();
+    }
     if (p.contains("promiscuous")) {
       if (!p["promiscuous"].is_boolean() || ps.kind != PortKind::kTap)
         return make_error("INVALID_VALUE", {"promiscuous", p["promiscuous"].dump()});
@@ -372,6 +377,7 @@ nlohmann::json port_settings_json(const PortSpec& p) {
   if (p.qos_timeslice_us) pj["qos_timeslice_us"] = p.qos_timeslice_us;
   if (p.vlan_trunk) pj["vlan_trunk"] = true;
   if (p.promiscuous) pj["promiscuous"] = true;
+  if (p.isolated) pj["isolated"] = true;
   if (p.mirror_destination) pj["mirror_destination"] = true;
   for (const auto& m : p.mirrors)
     pj["mirrors"].push_back({{"session", m.session},

@@ -63,6 +63,7 @@ struct PortSpec {
   // send to their networks, untagged frames belong to `network` (empty: dropped).
   bool vlan_trunk = false;
   bool promiscuous = false;         // TAP (VIF) only: also receives its networks' unicast to others
+  bool isolated = false;  // TAP (VIF) only: exchanges frames with non-isolated ports alone
   std::vector<MirrorTap> mirrors;   // the sessions copying this port's frames
   bool mirror_destination = false;  // TAP only: receives mirror copies and nothing else
   // TAP (VIF) only: its network's traffic shaping, kilobytes/s and kilobytes (0 = none): the
@@ -135,7 +136,7 @@ inline bool is_trunk(const PortSpec& p) {
 
 // Settings only a VIF's port takes (locking and security policy, QoS, shaping, promiscuity).
 inline bool has_vif_settings(const PortSpec& p) {
-  return !(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous ||
+  return !(p.locking == LockingSpec{}) || p.qos_kbps || p.promiscuous || p.isolated ||
          !(p.shaping == PortSpec::Shaping{});
 }
 

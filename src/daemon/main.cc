@@ -341,10 +341,12 @@ int main(int argc, char** argv) {
     pool_store = std::make_unique<hvnet::store::EtcdStore>(eps.value(), pool_cfg.value()->prefix);
   }
   hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
+  hvnet::RoutedNetworks routed(state_dir + "/networks");     // so do route and nat networks
   hvnet::Manager mgr(
       pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
       [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); }, 300, vxlan_port);
   mgr.set_host_addressing(&addressing, confirm_timeout);
+  mgr.set_routed_networks(&routed);
   for (int attempt = 0;; ++attempt) {
     auto st = mgr.start(local_hostname(), pool_cfg.value() ? pool_cfg.value()->host : "");
     if (st) break;

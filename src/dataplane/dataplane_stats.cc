@@ -50,6 +50,8 @@ const char* drop_reason_name(DropReason r) noexcept {
       return "lock_ra";
     case DropReason::kLockEthertype:
       return "lock_ethertype";
+    case DropReason::kIsolated:
+      return "isolated";
     case DropReason::kCount:
       break;
   }

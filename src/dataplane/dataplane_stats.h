@@ -32,6 +32,7 @@ enum class DropReason : uint8_t {
   kLockNd,          // port locking: neighbour discovery for an address not allowed
   kLockRa,          // port locking: router advertisement or redirect from a VM
   kLockEthertype,   // port locking: EtherType other than ARP/IPv4/IPv6
+  kIsolated,        // a routed network's VM sent to another VM's port: they meet only routed
   kCount
 };
 const char* drop_reason_name(DropReason r) noexcept;

@@ -116,6 +116,10 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
         continue;
       }
       const LportEntry& le = s.lports[out];
+      if (pe->isolated && s.ports[le.port].isolated) {
+        drop(in, DropReason::kIsolated, p);
+        continue;
+      }
       VlanRewrite rw = vlan_egress(p, le.tag);
       emit(s, le.port, TxItem{&p, rw.op, rw.tci});
       DataplaneStats::bump(stats_.forwarded);
@@ -123,6 +127,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
       for (LportId lp : *s.bridges[p.bridge].promiscuous) {
         if (lp == p.in_lport || lp == out) continue;
         const LportEntry& pl = s.lports[lp];
+        if (pe->isolated && s.ports[pl.port].isolated) continue;
         VlanRewrite prw = vlan_egress(p, pl.tag);
         emit(s, pl.port, TxItem{&p, prw.op, prw.tci});
       }
@@ -133,6 +138,7 @@ void Pipeline::process(const Snapshot& s, PortId in, PacketBatch& batch, PacketP
     for (LportId lp : *s.bridges[p.bridge].lports) {
       if (lp == p.in_lport) continue;
       const LportEntry& le = s.lports[lp];
+      if (pe->isolated && s.ports[le.port].isolated) continue;
       // Unknown unicast for another MAC skips a VIF whose MAC changes are rejected.
       if (dst) {
         const PortEntry& to = s.ports[le.port];

@@ -50,6 +50,9 @@ struct PortEntry {
   // for another MAC, and no other source MAC it sends from is learned on it.
   bool promiscuous = false;
   uint64_t own_mac_only = 0;
+  // A routed network's VIF: its frames reach only the network's other, non-isolated ports (the
+  // host's internal port), and frames from other isolated ports never reach it.
+  bool isolated = false;
   std::vector<MirrorOut> mirror_rx, mirror_tx;  // mirroring sessions: received, sent frames
   bool slb_rx_filter = false;  // balance-slb bond: drop frames from MACs on local ports
   std::shared_ptr<const LockingRules> locking;  // VIF anti-spoofing; null = unlocked

@@ -162,4 +162,92 @@ int clear_default_route(int family) noexcept {
   return route_request(family, "", nullptr);
 }
 
+namespace {
+
+struct RouteDump {
+  uint8_t protocol;
+  std::vector<LinkRoute>* out;
+};
+
+int collect_route(const nlmsghdr* nlh, void* data) {
+  auto* d = static_cast<RouteDump*>(data);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_get_payload(nlh));
+  if (rtm->rtm_family != AF_INET || rtm->rtm_protocol != d->protocol ||
+      rtm->rtm_table != RT_TABLE_MAIN)
+    return MNL_CB_OK;
+  LinkRoute r;
+  r.dst.family = AF_INET;
+  r.dst.prefix = rtm->rtm_dst_len;
+  const auto* attr = reinterpret_cast<const nlattr*>(
+      static_cast<const char*>(mnl_nlmsg_get_payload(nlh)) + MNL_ALIGN(sizeof(*rtm)));
+  const char* tail = static_cast<const char*>(mnl_nlmsg_get_payload_tail(nlh));
+  while (mnl_attr_ok(attr, int(tail - reinterpret_cast<const char*>(attr)))) {
+    if (mnl_attr_get_type(attr) == RTA_DST && mnl_attr_get_payload_len(attr) == 4)
+      std::memcpy(r.dst.addr.data(), mnl_attr_get_payload(attr), 4);
+    if (mnl_attr_get_type(attr) == RTA_OIF) {
+      char name[IF_NAMESIZE] = "";
+      if (if_indextoname(mnl_attr_get_u32(attr), name)) r.ifname = name;
+    }
+    attr = mnl_attr_next(attr);
+  }
+  d->out->push_back(r);
+  return MNL_CB_OK;
+}
+
+int link_route_request(mnl_socket* nl, bool add, uint8_t protocol, const LinkRoute& r) {
+  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = add ? RTM_NEWROUTE : RTM_DELROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | (add ? NLM_F_CREATE | NLM_F_REPLACE : 0);
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET;
+  rtm->rtm_dst_len = r.dst.prefix;
+  rtm->rtm_table = RT_TABLE_MAIN;
+  rtm->rtm_protocol = protocol;
+  rtm->rtm_scope = RT_SCOPE_LINK;
+  rtm->rtm_type = RTN_UNICAST;
+  mnl_attr_put(nlh, RTA_DST, 4, r.dst.addr.data());
+  if (add) {
+    const int ifindex = int(if_nametoindex(r.ifname.c_str()));
+    if (ifindex == 0) return -ENODEV;
+    mnl_attr_put_u32(nlh, RTA_OIF, uint32_t(ifindex));
+  }
+  return transact(nl, nlh);
+}
+
+}  // namespace
+
+int link_routes(uint8_t protocol, std::vector<LinkRoute>* out) noexcept {
+  Socket nl = open_socket();
+  if (!nl) return -errno;
+  alignas(nlmsghdr) char buf[MNL_SOCKET_BUFFER_SIZE];
+  nlmsghdr* nlh = mnl_nlmsg_put_header(buf);
+  nlh->nlmsg_type = RTM_GETROUTE;
+  nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  auto* rtm = static_cast<rtmsg*>(mnl_nlmsg_put_extra_header(nlh, sizeof(rtmsg)));
+  rtm->rtm_family = AF_INET;
+  RouteDump d{protocol, out};
+  return transact(nl.get(), nlh, collect_route, &d);
+}
+
+int set_link_routes(uint8_t protocol, const std::vector<LinkRoute>& routes) noexcept {
+  std::vector<LinkRoute> have;
+  if (int rc = link_routes(protocol, &have); rc < 0) return rc;
+  Socket nl = open_socket();
+  if (!nl) return -errno;
+  for (const auto& h : have) {
+    bool keep = false;
+    for (const auto& r : routes) keep |= r == h;
+    if (!keep)
+      if (int rc = link_route_request(nl.get(), false, protocol, h); rc < 0) return rc;
+  }
+  for (const auto& r : routes) {
+    bool there = false;
+    for (const auto& h : have) there |= r == h;
+    if (!there)
+      if (int rc = link_route_request(nl.get(), true, protocol, r); rc < 0) return rc;
+  }
+  return 0;
+}
+
 }  // namespace hvnet::hostnet

@@ -27,4 +27,16 @@ int set_default_route(const std::string& ifname, const IpCidr& gateway) noexcept
 // Removes the default route of `family`.
 int clear_default_route(int family) noexcept;
 
+// The IPv4 routes of the main table marked with route protocol `protocol` become exactly
+// `routes` (destination, out of interface; on-link): routes not wanted are removed, missing ones
+// added, so applying the same list twice (or after a restart) changes nothing.
+struct LinkRoute {
+  IpCidr dst;
+  std::string ifname;
+  bool operator==(const LinkRoute&) const = default;
+};
+int set_link_routes(uint8_t protocol, const std::vector<LinkRoute>& routes) noexcept;
+// The routes of `protocol` now (ifname filled in), for tests and checks.
+int link_routes(uint8_t protocol, std::vector<LinkRoute>* out) noexcept;
+
 }  // namespace hvnet::hostnet

@@ -138,7 +138,10 @@ Result<std::string> vif_create(Txn& t, const json& record);
 Status vif_destroy(Txn& t, const std::string& vif);
 Status vif_plug(Txn& t, const std::string& vif);
 Status vif_unplug(Txn& t, const std::string& vif);
-// The host-side device name of a VIF: vif<domid>.<device>.
+// Whether a VIF's VM runs on this host (a pool's members plug the VIFs of the VMs they run; a VM
+// resident nowhere is this host's).
+bool vif_runs_here(const Txn& t, const json& vif);
+// The host-side device name of a VIF: vif<domid>.<device>, or its vifname.
 std::string vif_device_name(const Txn& t, const std::string& vif);
 
 // Port locking and QoS of VIFs, default locking mode of networks

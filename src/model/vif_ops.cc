@@ -114,6 +114,12 @@ Status vif_unplug(Txn& t, const std::string& vif) {
   return ok_status();
 }
 
+bool vif_runs_here(const Txn& t, const json& vif) {
+  const Object* vm = t.get(string_field(vif, "VM"), "VM");
+  const std::string where = vm ? string_field(vm->rec, "resident_on") : "";
+  return where.empty() || where == local_host(t);
+}
+
 std::string vif_device_name(const Txn& t, const std::string& vif) {
   const Object* v = t.get(vif, "VIF");
   if (!v) return "";

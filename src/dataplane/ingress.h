@@ -13,6 +13,27 @@
 
 namespace hvnet {
 
+// The IP and TCP/UDP header length of a GSO packet at `l3` (0 if it is not one we can read):
+// what each of its segments repeats.
+inline uint32_t gso_headers_len(const uint8_t* l3, uint32_t len) noexcept {
+  if (len < 20) return 0;
+  uint32_t l4 = 0;
+  uint8_t proto = 0;
+  if ((l3[0] >> 4) == 4) {
+    l4 = (l3[0] & 0x0f) * 4u;
+    proto = l3[9];
+  } else if ((l3[0] >> 4) == 6 && len >= 40) {
+    l4 = 40;
+    proto = l3[6];
+  } else {
+    return 0;
+  }
+  if (proto == 17) return l4 + 8 <= len ? l4 + 8 : 0;
+  if (proto != 6 || l4 + 20 > len) return 0;
+  const uint32_t h = l4 + (l3[l4 + 12] >> 4) * 4u;
+  return h <= len ? h : 0;
+}
+
 inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortEntry& pe,
                                                   Packet& p) noexcept {
   EthView eth;
@@ -51,8 +72,13 @@ inline std::optional<DropReason> ingress_classify(const Snapshot& s, const PortE
   // MTU: the L3 packet (or each GSO segment of it) must fit the network's MTU.
   const uint32_t mtu = s.bridges[p.bridge].mtu;
   uint32_t l3 = p.len - p.l2_len;
-  if (p.vnet.is_gso() && p.vnet.hdr_len > p.l2_len) {
-    l3 = uint32_t(p.vnet.hdr_len - p.l2_len) + p.vnet.gso_size;
+  if (p.vnet.is_gso()) {
+    // The headers measured in the frame: the kernel's hdr_len is only a hint (a GRO packet the
+    // host forwards carries its whole linear part there).
+    if (const uint32_t h = gso_headers_len(p.data + p.l2_len, p.len - p.l2_len))
+      l3 = h + p.vnet.gso_size;
+    else if (p.vnet.hdr_len > p.l2_len)
+      l3 = uint32_t(p.vnet.hdr_len - p.l2_len) + p.vnet.gso_size;
   }
   if (l3 > mtu) return DropReason::kMtuExceeded;
   return std::nullopt;

@@ -116,9 +116,10 @@ def test_nat_network_leases_masquerades_and_forwards_and_leaves_nothing(site, la
         f.write(DHCP_SCRIPT)
     os.chmod(script, 0o755)
     d = str(lab.tmp_path)
-    sh("dhclient", "-4", "-1", "-sf", script, "-pf", f"{d}/vm-dhclient.pid", "-lf",
-       f"{d}/vm-dhclient.leases", tap, ns=ns, timeout=60)
-    assert "192.168.150.10/24" in sh("ip", "-4", "addr", "show", "dev", tap, ns=ns).stdout
+    lab.spawn("dhclient", "-4", "-d", "-sf", script, "-pf", f"{d}/vm-dhclient.pid", "-lf",
+              f"{d}/vm-dhclient.leases", tap, ns=ns)  # in the foreground: it goes with the test
+    wait_until(lambda: "192.168.150.10/24" in sh("ip", "-4", "addr", "show", "dev", tap, ns=ns).stdout,
+               30, "the VM's DHCP lease")
     leases = open(os.path.join(host.dir, "state", "networks", f"dnsmasq-{bridge}.leases")).read()
     assert "00:16:3e:00:15:0a" in leases and "192.168.150.10" in leases
     # Out through the management interface with the host's address as the source.

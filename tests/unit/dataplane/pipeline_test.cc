@@ -269,6 +269,28 @@ TEST_F(PipelineTest, GsoSuperFramePassesWhenItsSegmentsFitTheMtu) {
   EXPECT_EQ(sw.dropped(DropReason::kMtuExceeded), 1u);
 }
 
+// A GRO packet the host forwards out of an internal port says its whole linear part in hdr_len:
+// the MTU check measures the IPv4 and TCP headers in the frame instead.
+TEST_F(PipelineTest, GsoMtuCheckMeasuresTheHeadersNotTheKernelsHint) {
+  auto tcp_frame = [&] {
+    auto f = frame(kPhys, kVm1, -1, 20000);
+    f[14] = 0x45;       // IPv4, 20-byte header
+    f[14 + 9] = 6;      // TCP
+    f[34 + 12] = 0x80;  // 32-byte TCP header
+    return f;
+  };
+  VnetHdr gso;
+  gso.gso_type = VnetHdr::kGsoTcpV4;
+  gso.hdr_len = 14 + 1500;  // the kernel's hint: far more than the headers
+  gso.gso_size = 1448;
+  sw.port("vif10").inject(tcp_frame(), gso);
+  gso.gso_size = 1449;  // 20 + 32 + 1449 > 1500
+  sw.port("vif10").inject(tcp_frame(), gso);
+  sw.step();
+  EXPECT_EQ(sw.port("eth0").take_sent().size(), 1u);
+  EXPECT_EQ(sw.dropped(DropReason::kMtuExceeded), 1u);
+}
+
 TEST_F(PipelineTest, RuntsAndBadSourcesAreCountedNeverForwarded) {
   sw.port("vif1.0").inject({0x01, 0x02, 0x03});
   sw.port("vif1.0").inject({});
@@ -404,6 +426,38 @@ TEST(SecurityPolicy, PromiscuousForgedTransmitsAndMacChanges) {
   EXPECT_EQ(sent("spy"), 1u);
   sw.port("va").inject(frame(b, a));  // its own MAC: delivered
   sw.step();
+  EXPECT_EQ(sent("vb"), 1u);
+}
+
+// A routed network's VIFs are isolated: their frames reach only the host's port (broadcasts too),
+// unicast to another VIF is dropped as "isolated", and the host reaches every VIF.
+TEST(RoutedNetwork, IsolatedPortsMeetOnlyTheHostsPort) {
+  MemSwitch sw;
+  const char* a = "00:16:3e:00:00:0a";
+  const char* b = "00:16:3e:00:00:0b";
+  const char* h = "02:00:00:00:00:01";
+  ASSERT_TRUE(sw.apply_json({{"networks", {{{"name", "r"}}}},
+                             {"ports",
+                              {{{"name", "va"}, {"network", "r"}, {"mac", a}, {"isolated", true}},
+                               {{"name", "vb"}, {"network", "r"}, {"mac", b}, {"isolated", true}},
+                               {{"name", "host"}, {"network", "r"}}}}}));
+  auto sent = [&](const char* port) { return sw.port(port).take_sent().size(); };
+  sw.port("va").inject(frame("ff:ff:ff:ff:ff:ff", a));
+  sw.port("vb").inject(frame("ff:ff:ff:ff:ff:ff", b));
+  sw.port("host").inject(frame("ff:ff:ff:ff:ff:ff", h));
+  sw.step();
+  EXPECT_EQ(sent("host"), 2u);  // both broadcasts, and neither VIF got the other's
+  EXPECT_EQ(sent("va"), 1u);    // the host's
+  EXPECT_EQ(sent("vb"), 1u);
+  const uint64_t isolated = sw.dropped(DropReason::kIsolated);
+  sw.port("va").inject(frame(b, a));
+  sw.step();
+  EXPECT_EQ(sw.dropped(DropReason::kIsolated), isolated + 1);
+  EXPECT_EQ(sent("vb"), 0u);
+  sw.port("va").inject(frame(h, a));
+  sw.port("host").inject(frame(b, h));
+  sw.step();
+  EXPECT_EQ(sent("host"), 1u);
   EXPECT_EQ(sent("vb"), 1u);
 }
 

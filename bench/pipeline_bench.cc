@@ -169,6 +169,16 @@ void BM_ShapedVif(benchmark::State& state) {
 }
 BENCHMARK(BM_ShapedVif);
 
+// A routed network's VIF (isolated): its frames to the host's port, one check per frame more.
+void BM_RoutedVifToHost(benchmark::State& state) {
+  BenchSwitch sw(2, false, [](nlohmann::json& j) { j["ports"][0]["isolated"] = true; });
+  sw.teach("vif1", 0x00163e000002);
+  sw.ports["vif0"]->set_replay({frame64(0x00163e000002, 0x00163e000001, -1)});
+  run(state, sw);
+  if (sw.worker.stats().forwarded.load() == 0) state.SkipWithError("nothing forwarded");
+}
+BENCHMARK(BM_RoutedVifToHost);
+
 void BM_MirroredUnicast(benchmark::State& state) {
   BenchSwitch sw(2, false, [](nlohmann::json& j) {
     j["ports"][0]["mirrors"] = {{{"session", "s"}, {"to", "mon"}, {"direction", "both"}}};

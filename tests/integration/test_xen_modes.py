@@ -139,7 +139,11 @@ def test_nat_network_leases_masquerades_and_forwards_and_leaves_nothing(site, la
         r = sh("pgrep", "-f", os.path.join(host.dir, "state", "networks", f"dnsmasq-{bridge}.leases"),
                check=False)
         return r.stdout.split()
-    assert len(dnsmasqs()) == 1
+    first = dnsmasqs()
+    assert len(first) == 1
+    # Supervised: a dnsmasq that dies is started again.
+    os.kill(int(first[0]), signal.SIGKILL)
+    wait_until(lambda: len(dnsmasqs()) == 1 and dnsmasqs() != first, 10, "dnsmasq started again")
     host.stop(signal.SIGKILL)
     host.start()
     wait_until(lambda: host.xe("network-list", "--minimal", check=False).returncode == 0, 20, "API")

@@ -13,6 +13,7 @@
 #include "hostnet/link.h"
 #include "model/ops.h"
 #include "model/services.h"
+#include "util/ipv4.h"
 #include "util/spawn.h"
 
 namespace hvnet {
@@ -27,25 +28,10 @@ int run(const std::vector<std::string>& argv) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-std::string inet4(uint32_t a) {
-  in_addr x{htonl(a)};
-  char buf[INET_ADDRSTRLEN];
-  return inet_ntop(AF_INET, &x, buf, sizeof buf);
-}
-
-void write_sysctl(const std::string& path, const char* value) {
-  std::ofstream(path) << value;
-}
-
 // Per-interface state is keyed "ifname" (IPv4) or "ifname/6" (IPv6): the interface and family.
 std::pair<std::string, int> split_key(const std::string& key) {
   const bool v6 = key.size() > 2 && key.compare(key.size() - 2, 2, "/6") == 0;
   return {v6 ? key.substr(0, key.size() - 2) : key, v6 ? AF_INET6 : AF_INET};
-}
-
-uint32_t parse4(const std::string& s) {
-  in_addr a{};
-  return inet_pton(AF_INET, s.c_str(), &a) == 1 ? ntohl(a.s_addr) : 0;
 }
 
 }  // namespace
@@ -119,10 +105,10 @@ Status HostAddressing::apply_ipv6(const HostInterface& i) {
   const std::string key = i.ifname + "/6";
   if (i.ipv6_mode != "DHCP" && dhcp_.count(key)) stop_dhcp(key);
   if (i.ipv6_mode == "None") return ok_status();
-  write_sysctl(conf + "disable_ipv6", "0");
+  hostnet::write_sysctl(conf + "disable_ipv6", "0");
   // Router advertisements configure the interface only in Autoconf mode.
-  write_sysctl(conf + "accept_ra", i.ipv6_mode == "Autoconf" ? "2" : "0");
-  write_sysctl(conf + "autoconf", i.ipv6_mode == "Autoconf" ? "1" : "0");
+  hostnet::write_sysctl(conf + "accept_ra", i.ipv6_mode == "Autoconf" ? "2" : "0");
+  hostnet::write_sysctl(conf + "autoconf", i.ipv6_mode == "Autoconf" ? "1" : "0");
   if (i.ipv6_mode == "Static") {
     std::vector<hostnet::IpCidr> addrs;
     for (const auto& a : i.ipv6) {
@@ -168,7 +154,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
       std::filesystem::remove(flag);
     if (i.management) dns = i.dns;
     if (i.mode == "Static") {
-      const uint32_t mask = parse4(i.netmask);
+      const uint32_t mask = ipv4_from_text(i.netmask).value_or(0);
       auto c = hostnet::IpCidr::parse(i.ip + "/" + std::to_string(__builtin_popcount(mask)));
       if (dhcp_.count(i.ifname)) stop_dhcp(i.ifname);
       if (!c) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"IP", i.ip});
@@ -178,7 +164,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
       wanted_static[i.ifname] = i.ip;
       if (i.default_route && !i.gateway.empty()) {
         route_if = i.ifname;
-        route_gw = parse4(i.gateway);
+        route_gw = ipv4_from_text(i.gateway).value_or(0);
       }
     } else if (i.mode == "DHCP") {
       wanted_dhcp[i.ifname] = true;
@@ -217,7 +203,7 @@ Status HostAddressing::apply(const HostConfig& cfg) {
   for (const auto& [key, ip] : wanted_static) static_[key] = true;
   // The default routes belong to one interface (management unless default-route is elsewhere).
   if (route_gw) {
-    auto gw = hostnet::IpCidr::parse(inet4(route_gw));
+    auto gw = hostnet::IpCidr::parse(ipv4_text(route_gw));
     if (int rc = hostnet::set_default_route(route_if, *gw); rc < 0)
       return make_error("INTERNAL_ERROR",
                         {"default route via " + route_if, hostnet::errno_text(rc)});

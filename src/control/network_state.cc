@@ -46,13 +46,12 @@ void HostNetworkState::run() {
     try {
       const std::string host = mgr_.local_host();
       if (host.empty()) continue;
-      auto missing = mgr_.read(
-          [&](const model::Txn& t) { return model::missing_required_networks(t, host, carrier_); });
-      auto changed = mgr_.read([&](const model::Txn& t) {
-        model::Txn probe(t.base(), false);
-        return model::set_host_network_state(probe, host, missing);
+      std::vector<std::string> missing;
+      const bool recorded = mgr_.read([&](const model::Txn& t) {
+        missing = model::missing_required_networks(t, host, carrier_);
+        return model::host_network_state_is(t, host, missing);
       });
-      if (!changed) continue;
+      if (recorded) continue;
       auto r = mgr_.write([&](model::Txn& t) -> Result<model::json> {
         // Recomputed on the write's own view: a pool's other writers may have moved on.
         model::set_host_network_state(t, host, model::missing_required_networks(t, host, carrier_));

@@ -11,28 +11,15 @@
 #include <fstream>
 #include <sstream>
 
+#include "hostnet/link.h"
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/ipv4.h"
 #include "util/spawn.h"
 
 namespace hvnet {
 
 namespace {
-
-std::string dotted(uint32_t a) {
-  in_addr x{htonl(a)};
-  char buf[INET_ADDRSTRLEN] = "";
-  inet_ntop(AF_INET, &x, buf, sizeof buf);
-  return buf;
-}
-
-uint32_t mask_of(int prefix) {
-  return prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
-}
-
-void write_sysctl(const std::string& path, const char* value) {
-  std::ofstream(path) << value;
-}
 
 // The host's management interface: the NIC of a non-VM network, else its network's bridge.
 std::string management_ifname(const model::Txn& t) {
@@ -56,7 +43,7 @@ RoutedConfig routed_config_from_model(const model::Txn& t) {
       const std::string ifname = n["bridge"];
       const auto sub = model::network_subnet(n);
       cfg.interfaces.push_back(RoutedInterface{
-          ifname, mode, sub ? dotted(sub->address) + "/" + std::to_string(sub->prefix) : ""});
+          ifname, mode, sub ? ipv4_text(sub->address) + "/" + std::to_string(sub->prefix) : ""});
       NatNetwork nat;
       for (const auto& vif : t.where("VIF", "network", net)) {
         const model::json& v = t.get(vif)->rec;
@@ -73,13 +60,13 @@ RoutedConfig routed_config_from_model(const model::Txn& t) {
         }
       }
       if (std::string(mode) != "nat" || !sub) continue;
-      const uint32_t m = mask_of(sub->prefix), base = sub->address & m, last = base | ~m;
+      const uint32_t m = ipv4_mask(sub->prefix), base = sub->address & m, last = base | ~m;
       nat.ifname = ifname;
-      nat.subnet = dotted(base) + "/" + std::to_string(sub->prefix);
-      nat.gateway = dotted(sub->address);
-      nat.netmask = dotted(m);
-      nat.range_first = dotted(sub->address == base + 1 ? base + 2 : base + 1);
-      nat.range_last = dotted(sub->address == last - 1 ? last - 2 : last - 1);
+      nat.subnet = ipv4_text(base) + "/" + std::to_string(sub->prefix);
+      nat.gateway = ipv4_text(sub->address);
+      nat.netmask = ipv4_text(m);
+      nat.range_first = ipv4_text(sub->address == base + 1 ? base + 2 : base + 1);
+      nat.range_last = ipv4_text(sub->address == last - 1 ? last - 2 : last - 1);
       nat.out_ifname = out_if;
       for (const auto& f : n.value("port_forwards", model::json::array()))
         nat.forwards.push_back(f);
@@ -124,7 +111,11 @@ RoutedNetworks::RoutedNetworks(std::string state_dir, std::string dnsmasq)
 }
 
 RoutedNetworks::~RoutedNetworks() {
-  stop_ = true;
+  {
+    std::lock_guard lk(mu_);
+    stop_ = true;
+  }
+  stop_cv_.notify_all();
   supervisor_.join();
   std::lock_guard lk(mu_);
   for (auto& [ifname, pid] : dhcp_pid_) {
@@ -198,13 +189,10 @@ void RoutedNetworks::stop_dhcp(const std::string& ifname) {
 }
 
 void RoutedNetworks::supervise() {
-  // A dnsmasq that ends by itself is started again (its leases are in its file).
-  auto last = std::chrono::steady_clock::now();
-  while (!stop_) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (std::chrono::steady_clock::now() - last < std::chrono::seconds(1)) continue;
-    last = std::chrono::steady_clock::now();
-    std::lock_guard lk(mu_);
+  // A dnsmasq that ends by itself is started again (its leases are in its file); checked every
+  // second until the destructor says stop.
+  std::unique_lock lk(mu_);
+  while (!stop_cv_.wait_for(lk, std::chrono::seconds(1), [this] { return stop_; })) {
     for (auto it = dhcp_pid_.begin(); it != dhcp_pid_.end();) {
       int status = 0;
       if (waitpid(it->second, &status, WNOHANG) == it->second) {
@@ -221,7 +209,7 @@ void RoutedNetworks::supervise() {
 
 Status RoutedNetworks::apply(const RoutedConfig& cfg) {
   std::lock_guard lk(mu_);
-  if (!cfg.interfaces.empty()) write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
+  if (!cfg.interfaces.empty()) hostnet::write_sysctl("/proc/sys/net/ipv4/ip_forward", "1");
   for (const auto& i : cfg.interfaces) {
     std::vector<hostnet::IpCidr> addrs;
     if (auto c = hostnet::IpCidr::parse(i.gateway); c && !i.gateway.empty()) addrs.push_back(*c);
@@ -229,8 +217,8 @@ Status RoutedNetworks::apply(const RoutedConfig& cfg) {
       return make_error("INTERNAL_ERROR", {"address on " + i.ifname, strerror(-rc)});
     const std::string conf = "/proc/sys/net/ipv4/conf/" + i.ifname + "/";
     const char* routed = i.mode == "route" ? "1" : "0";
-    write_sysctl(conf + "proxy_arp", routed);
-    write_sysctl(conf + "proxy_arp_pvlan", routed);
+    hostnet::write_sysctl(conf + "proxy_arp", routed);
+    hostnet::write_sysctl(conf + "proxy_arp_pvlan", routed);
   }
   if (int rc = hostnet::set_link_routes(kHvnetRouteProtocol, cfg.routes); rc < 0)
     return make_error("INTERNAL_ERROR", {"routes of routed networks", strerror(-rc)});

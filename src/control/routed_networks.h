@@ -16,7 +16,7 @@
 
 #include <sys/types.h>
 
-#include <atomic>
+#include <condition_variable>
 #include <map>
 #include <mutex>
 #include <string>
@@ -84,7 +84,8 @@ class RoutedNetworks {
   std::map<std::string, pid_t> dhcp_pid_;       // ifname -> running dnsmasq
   std::string nft_applied_;
   bool have_applied_ = false;
-  std::atomic<bool> stop_{false};
+  bool stop_ = false;  // under mu_
+  std::condition_variable stop_cv_;
   std::thread supervisor_;
 };
 

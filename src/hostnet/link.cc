@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 
 #include "hostnet/netlink.h"
 
@@ -75,6 +76,10 @@ std::string driver_name(const std::string& dev) {
   const int rc = ioctl(fd, SIOCETHTOOL, &ifr);
   ::close(fd);
   return rc == 0 ? std::string(info.driver, strnlen(info.driver, sizeof info.driver)) : "";
+}
+
+void write_sysctl(const std::string& path, const char* value) {
+  std::ofstream(path) << value;
 }
 
 }  // namespace hvnet::hostnet

@@ -12,6 +12,8 @@ int set_link_up(const std::string& name, bool up) noexcept;
 int set_mtu(const std::string& name, unsigned mtu) noexcept;
 int set_mac(const std::string& name, const uint8_t mac[6]) noexcept;
 std::string errno_text(int negative_errno);
+// Writes a sysctl by its /proc/sys path (best effort: a key this kernel lacks is left alone).
+void write_sysctl(const std::string& path, const char* value);
 // The driver behind `dev` ("veth", "ixgbe", ...; ethtool's answer), or "" when unknown.
 std::string driver_name(const std::string& dev);
 

@@ -259,17 +259,24 @@ std::vector<std::string> missing_required_networks(const Txn& t, const std::stri
   return missing;
 }
 
+namespace {
+const char* network_state_of(const std::vector<std::string>& missing) {
+  return missing.empty() ? "operational" : "non-operational";
+}
+}  // namespace
+
+bool host_network_state_is(const Txn& t, const std::string& host,
+                           const std::vector<std::string>& missing) {
+  const Object* h = t.get(host, "host");
+  return !h || (string_field(h->rec, "network_state") == network_state_of(missing) &&
+                h->rec.value("missing_networks", json::array()) == json(missing));
+}
+
 bool set_host_network_state(Txn& t, const std::string& host,
                             const std::vector<std::string>& missing) {
-  const Object* h = t.get(host, "host");
-  if (!h) return false;
-  const std::string state = missing.empty() ? "operational" : "non-operational";
-  const json list = json(missing);
-  if (string_field(h->rec, "network_state") == state &&
-      h->rec.value("missing_networks", json::array()) == list)
-    return false;
-  t.set_field(host, "network_state", state);
-  t.set_field(host, "missing_networks", list);
+  if (host_network_state_is(t, host, missing)) return false;
+  t.set_field(host, "network_state", network_state_of(missing));
+  t.set_field(host, "missing_networks", json(missing));
   return true;
 }
 

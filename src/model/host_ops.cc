@@ -5,17 +5,12 @@
 
 #include "model/ops.h"
 #include "model/records.h"
+#include "util/ipv4.h"
 #include "util/split.h"
 
 namespace hvnet::model {
 
 namespace {
-
-std::optional<uint32_t> ipv4(const std::string& s) {
-  in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
 
 std::optional<int> mask_prefix(uint32_t mask) {
   int n = __builtin_popcount(mask);
@@ -27,8 +22,8 @@ std::optional<int> mask_prefix(uint32_t mask) {
 
 std::optional<std::pair<uint32_t, int>> pif_ipv4_subnet(const json& pif) {
   if (pif["ip_configuration_mode"] != "Static") return std::nullopt;
-  auto ip = ipv4(pif["IP"].get<std::string>());
-  auto mask = ipv4(pif["netmask"].get<std::string>());
+  auto ip = ipv4_from_text(pif["IP"].get<std::string>());
+  auto mask = ipv4_from_text(pif["netmask"].get<std::string>());
   if (!ip || !mask) return std::nullopt;
   auto prefix = mask_prefix(*mask);
   if (!prefix) return std::nullopt;
@@ -57,7 +52,7 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
   if (mode != "None" && rec["VLAN"] == kTrunkVlanTag) return no_host_end(pif);
   std::string dns_out;
   for (const auto& one : split_commas(dns)) {
-    if (!ipv4(one)) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"DNS", one});
+    if (!ipv4_from_text(one)) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"DNS", one});
     dns_out += (dns_out.empty() ? "" : ",") + one;
   }
   json next = rec;
@@ -65,13 +60,13 @@ Status pif_reconfigure_ip(Txn& t, const std::string& pif, const std::string& mod
   next["IP"] = next["netmask"] = next["gateway"] = "";
   next["DNS"] = dns_out;
   if (mode == "Static") {
-    auto a = ipv4(ip);
+    auto a = ipv4_from_text(ip);
     if (!a) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"IP", ip});
-    auto m = ipv4(netmask);
+    auto m = ipv4_from_text(netmask);
     if (!m || !mask_prefix(*m) || *m == 0)
       return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"netmask", netmask});
     if (!gateway.empty()) {
-      auto g = ipv4(gateway);
+      auto g = ipv4_from_text(gateway);
       if (!g) return make_error("INVALID_IP_ADDRESS_SPECIFIED", {"gateway", gateway});
       if ((*g & *m) != (*a & *m))  // a gateway must be reachable on the subnet
         return make_error("INVALID_IP_ADDRESS_SPECIFIED",

@@ -212,6 +212,9 @@ Status attach_labels(Txn& t, const std::string& network = "", const std::string&
 using CarrierOf = std::function<bool(const std::string& device)>;
 std::vector<std::string> missing_required_networks(const Txn& t, const std::string& host,
                                                    const CarrierOf& carrier);
+// Whether the host's record already says so (a host not in the model needs nothing).
+bool host_network_state_is(const Txn& t, const std::string& host,
+                           const std::vector<std::string>& missing);
 // Records them on the host (network_state "operational" / "non-operational", missing_networks);
 // false if it already says so.
 bool set_host_network_state(Txn& t, const std::string& host,

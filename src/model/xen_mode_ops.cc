@@ -9,24 +9,15 @@
 #include "model/ops.h"
 #include "model/records.h"
 #include "model/xl_vif.h"
+#include "util/ipv4.h"
 
 namespace hvnet::model {
 
 namespace {
 
-std::optional<uint32_t> ipv4_of(const std::string& s) {
-  in_addr a{};
-  if (inet_pton(AF_INET, s.c_str(), &a) != 1) return std::nullopt;
-  return ntohl(a.s_addr);
-}
-
-uint32_t mask_of(int prefix) {
-  return prefix == 0 ? 0 : ~uint32_t(0) << (32 - prefix);
-}
-
 bool overlaps(const Subnet4& a, const Subnet4& b) {
   const int p = std::min(a.prefix, b.prefix);
-  return (a.address & mask_of(p)) == (b.address & mask_of(p));
+  return (a.address & ipv4_mask(p)) == (b.address & ipv4_mask(p));
 }
 
 std::vector<std::string> attached_vifs(const Txn& t, const std::string& net) {
@@ -45,10 +36,10 @@ std::optional<Subnet4> parse_subnet4(const std::string& text) {
   const std::string len = text.substr(slash + 1);
   if (len.find_first_not_of("0123456789") != std::string::npos) return std::nullopt;
   const int prefix = std::stoi(len);
-  auto a = ipv4_of(text.substr(0, slash));
+  auto a = ipv4_from_text(text.substr(0, slash));
   if (!a || prefix < 8 || prefix > 30) return std::nullopt;
-  const uint32_t host = *a & ~mask_of(prefix);
-  if (host == 0 || host == ~mask_of(prefix)) return std::nullopt;  // network or broadcast
+  const uint32_t host = *a & ~ipv4_mask(prefix);
+  if (host == 0 || host == ~ipv4_mask(prefix)) return std::nullopt;  // network or broadcast
   return Subnet4{*a, prefix};
 }
 
@@ -119,7 +110,7 @@ Result<json> check_port_forwards(const Txn& t, const std::string& net, const jso
     std::smatch m;
     if (!std::regex_match(s, m, re)) return make_error("INVALID_VALUE", {"port_forwards", s});
     const long from = std::stol(m[2]), to = std::stol(m[4]);
-    auto addr = ipv4_of(m[3]);
+    auto addr = ipv4_from_text(m[3]);
     if (from < 1 || from > 65535 || to < 1 || to > 65535 || !addr)
       return make_error("INVALID_VALUE", {"port_forwards", s});
     if (!sub || !overlaps(*sub, Subnet4{*addr, 32}) || *addr == sub->address)

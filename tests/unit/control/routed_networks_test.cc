@@ -77,7 +77,9 @@ TEST(RoutedNetworks, RouteAndNatNetworksFromTheModel) {
   const auto spec = topology_from_model(h.t, 300);
   int host_ports = 0;
   for (const auto& p : spec.ports) {
-    if (p.kind == PortKind::kTap) EXPECT_EQ(p.isolated, p.network == rb) << p.name;
+    if (p.kind == PortKind::kTap) {
+      EXPECT_EQ(p.isolated, p.network == rb) << p.name;
+    }
     host_ports += p.kind == PortKind::kInternal && (p.name == rb || p.name == nb);
   }
   EXPECT_EQ(host_ports, 2);

@@ -26,6 +26,8 @@ PKGS=(
   iproute2 iputils-ping iperf3 arping ethtool procps
   python3 python3-pytest python3-scapy tshark dnsmasq-base isc-dhcp-client
   openvswitch-switch
+  # the web console's tests: a real headless browser driven through WebDriver
+  chromium chromium-driver python3-selenium
   # pools: the distributed store (its tests start their own members; openssl makes their CA)
   etcd-server etcd-client openssl
   # systemd-analyze checks the unit file (PID 1 need not be systemd)

@@ -42,6 +42,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_tunnels();
   register_mirrors();
   register_xl();
+  register_console();
   register_session();
   register_events();
   register_metrics();
@@ -293,12 +294,28 @@ Result<json> Api::call(const std::string& method, const json& params, const Call
   return f.get();
 }
 
+std::map<std::string, Api::CallCount> Api::call_counts() const {
+  std::lock_guard lk(calls_mu_);
+  return calls_;
+}
+
 void Api::call_async(const std::string& method, const json& params, const Caller& caller,
                      Reply done) {
   // The reply goes out once, whatever happens: a handler that throws after answering is logged.
   auto once = std::make_shared<std::atomic<bool>>(false);
-  Reply reply = [done = std::move(done), once](Result<json> r) {
-    if (!once->exchange(true)) done(std::move(r));
+  const std::string counted =
+      methods_.count(method) || method == "session.login_with_password" ? method : "unknown";
+  Reply reply = [this, done = std::move(done), once, counted,
+                 start = Clock::now()](Result<json> r) {
+    if (once->exchange(true)) return;
+    {
+      std::lock_guard lk(calls_mu_);
+      CallCount& c = calls_[counted];
+      ++c.calls;
+      c.errors += !r;
+      c.seconds += std::chrono::duration<double>(Clock::now() - start).count();
+    }
+    done(std::move(r));
   };
   auto fail = [&](const std::string& what) {
     spdlog::error("API call {} failed: {}", utf8_escaped(method), utf8_escaped(what));

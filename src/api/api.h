@@ -112,6 +112,15 @@ class Api {
   // Where Async.* tasks run (the HTTP server's handler pool); by default, at once in the call.
   void set_executor(Executor run) { executor_ = std::move(run); }
   size_t method_count() const { return methods_.size(); }
+  // Calls answered so far, per method (unknown methods counted under "unknown").
+  struct CallCount {
+    uint64_t calls = 0, errors = 0;
+    double seconds = 0;  // summed from call to answer
+  };
+  std::map<std::string, CallCount> call_counts() const;
+  // /metrics: the switch's counters, bonds, MAC table and the API's calls, in the Prometheus
+  // text format (console_calls.cc).
+  std::string metrics_text();
   size_t session_count();
   EventHub& events() { return *events_; }
   TaskTable& tasks() { return *tasks_; }
@@ -154,6 +163,9 @@ class Api {
   void register_tunnels();   // tunnel.create, tunnel.destroy (tunnel_calls.cc)
   void register_mirrors();   // port_mirror.create, .destroy (mirror_calls.cc)
   void register_xl();        // VIF.create_from_xl_spec (xl_calls.cc)
+  void register_console();   // switch counters, drops, MAC tables, traces (console_calls.cc)
+  // A host argument that must be this host (the data plane's counters are its own).
+  Result<std::string> local_host_arg(const json& ref);
   void register_subjects();  // subject.*, role.*, auth.*, session subject calls (subject_calls.cc)
   void dispatch(const std::string& method, const json& params, const Caller& caller, Reply done);
   Result<json> login(const json& params, const Caller& caller);
@@ -198,6 +210,8 @@ class Api {
     unsigned count = 0;
     Clock::time_point first, blocked_until;
   };
+  mutable std::mutex calls_mu_;
+  std::map<std::string, CallCount> calls_;
   std::mutex sessions_mu_;
   std::map<std::string, Session> sessions_;
   std::map<std::string, Failures> failures_;  // "user:NAME" and "addr:ADDRESS"

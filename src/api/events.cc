@@ -240,6 +240,20 @@ void EventHub::from(const json& classes, const json& token, const json& timeout,
   auto wait = timeout_of(timeout);
   if (!wait) return done(wait.error());
   std::unique_lock lk(mu_);
+  if (tok.empty()) {  // xapi's way to begin: every object there is now, and the token of now
+    const uint64_t upto = latest_, mupto = mem_latest_;
+    lk.unlock();
+    std::map<std::string, Touched> all;
+    mgr_.read([&](const model::Txn& t) {
+      for (const auto& c : model::all_classes()) {
+        if (c.memory) continue;
+        for (const auto& uuid : t.base().of_class(c.name))
+          if (sub->matches(lower(c.name), uuid)) all.emplace(uuid, Touched{c.name, upto, true});
+      }
+      return 0;
+    });
+    return done(from_result(sub.value(), all, upto, mupto));
+  }
   if (since > latest_) {  // a token of another history (another store)
     lk.unlock();
     return done(make_error("EVENTS_LOST", {tok}));

@@ -5,7 +5,8 @@
 // hub's one thread (a commit arrived, or the deadline passed). The legacy event.register / next /
 // unregister work the same way per session, with a bounded backlog (EVENTS_LOST beyond it).
 //
-// Tokens are xapi's shape: "%020u,%020u". The first is the store's generation, which persists:
+// The empty token begins, as in xapi: every stored object of the subscribed classes as an "add",
+// and the token of that moment. Tokens are xapi's shape: "%020u,%020u". The first is the store's generation, which persists:
 // after a restart an old token still gets every change since it, from the store's change log, or
 // EVENTS_LOST when the log no longer reaches back (resync: read all records again and carry on
 // with the token of the reply). Never a silent gap. The second counts changes of the objects that

@@ -21,6 +21,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "api/ui_assets.h"
 #include "model/utf8.h"
 
 namespace hvnet::api {
@@ -129,6 +130,8 @@ struct HttpServer::Impl {
   // Routes a request; `done` gets the reply once, maybe later from another thread (long polls).
   void route(const HttpRequest& req, std::function<void(HttpReply)> done);
   bool origin_allowed(const HttpRequest& req) const;
+  // GET: the console's files and /metrics.
+  HttpReply get(const HttpRequest& req, const std::string& path);
 
   // Replies that arrive after stop() (a long poll answered by the event hub's thread) are
   // dropped here instead of being posted to a server that is going away.
@@ -307,6 +310,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
     r.body = std::move(req.body());
     r.origin_header = std::string(req[http::field::origin]);
     r.host_header = std::string(req[http::field::host]);
+    r.authorization = std::string(req[http::field::authorization]);
     r.caller = caller_;
     parser_.reset();
     asio::post(*s_.handlers, [self = this->shared_from_this(), r = std::move(r)] {
@@ -344,6 +348,7 @@ class Connection : public std::enable_shared_from_this<Connection<Stream>> {
       res_.set(http::field::access_control_allow_methods, "POST, OPTIONS");
       res_.set(http::field::access_control_allow_headers, "Content-Type");
     }
+    for (const auto& [k, v] : reply.headers) res_.set(k, v);
     res_.keep_alive(keep_alive_ && !s_.stopping);
     res_.body() = std::move(reply.body);
     res_.prepare_payload();
@@ -554,12 +559,13 @@ void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpRepl
   }
   if (!req.origin_header.empty()) r.allow_origin = req.origin_header;
   if (req.verb == "OPTIONS") return done(std::move(r));
+  const std::string path = req.target.substr(0, req.target.find('?'));
+  if (req.verb == "GET") return done(get(req, path));
   if (req.verb != "POST") {
     r.status = 405;
-    r.body = "POST only\n";
+    r.body = "GET or POST only\n";
     return done(std::move(r));
   }
-  const std::string path = req.target.substr(0, req.target.find('?'));
   // XML-RPC on /, /RPC2 and /xmlrpc; JSON-RPC on /jsonrpc and /json (xapi's paths).
   if (path == "/" || path == "/RPC2" || path == "/xmlrpc") {
     auto call = decode_xmlrpc(req.body, lim.decode);
@@ -595,6 +601,61 @@ void HttpServer::Impl::route(const HttpRequest& req, std::function<void(HttpRepl
   r.status = 404;
   r.body = "not found\n";
   done(std::move(r));
+}
+
+namespace {
+bool loopback(const Caller& c) {
+  return c.origin == Origin::kLocal || c.address == "::1" || c.address.rfind("127.", 0) == 0 ||
+         c.address.rfind("::ffff:127.", 0) == 0;
+}
+// Compares without an early exit, so the time taken tells nothing of where they differ.
+bool same_secret(const std::string& a, const std::string& b) {
+  unsigned char diff = a.size() != b.size();
+  for (size_t i = 0; i < a.size(); ++i) diff |= uint8_t(a[i] ^ (i < b.size() ? b[i] : 0));
+  return diff == 0;
+}
+}  // namespace
+
+HttpReply HttpServer::Impl::get(const HttpRequest& req, const std::string& path) {
+  HttpReply r;
+  if (path == "/metrics") {
+    if (!loopback(req.caller) && (lim.metrics_token.empty() ||
+                                  !same_secret(req.authorization, "Bearer " + lim.metrics_token))) {
+      r.status = 401;
+      r.headers.emplace_back("WWW-Authenticate", "Bearer");
+      r.body = "metrics: from loopback, or with the token of --metrics-token\n";
+      return r;
+    }
+    r.content_type = "text/plain; version=0.0.4";
+    r.body = api.metrics_text();
+    size_t open_tcp, open_local;
+    {
+      std::lock_guard lk(mu);
+      open_tcp = this->open_tcp;
+      open_local = this->open_local;
+    }
+    r.body +=
+        "# HELP hvnet_api_connections Open API connections.\n"
+        "# TYPE hvnet_api_connections gauge\n";
+    r.body += "hvnet_api_connections{listener=\"tcp\"} " + std::to_string(open_tcp) + "\n";
+    r.body += "hvnet_api_connections{listener=\"unix\"} " + std::to_string(open_local) + "\n";
+    return r;
+  }
+  const ui::Asset* a = ui::find_asset(path == "/" ? "/ui/index.html" : path);
+  if (!a) {
+    r.status = 404;
+    r.body = "not found\n";
+    return r;
+  }
+  r.content_type = a->type;
+  r.body.assign(a->body);
+  r.headers = {{"Content-Security-Policy",
+                "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"},
+               {"X-Content-Type-Options", "nosniff"},
+               {"Referrer-Policy", "no-referrer"},
+               {"Cache-Control", "no-cache"}};
+  return r;
 }
 
 namespace {

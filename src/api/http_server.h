@@ -1,6 +1,8 @@
 // HttpServer: serves the Api over HTTP/1.1 (Boost.Beast) on TCP addresses and Unix sockets:
 // XML-RPC on POST /, /RPC2 and /xmlrpc, JSON-RPC on POST /jsonrpc and /json, CORS preflight on
-// OPTIONS.
+// OPTIONS; GET / and /ui/... the web console (ui/, served from memory, with a Content-Security-
+// Policy that allows no inline script and nothing from elsewhere), GET /metrics the Prometheus
+// text of Api::metrics_text.
 //
 // Design: asynchronous. A fixed pool of `io_threads` runs every connection's reads, writes and
 // timers (no thread per connection, none per request); API calls run on a fixed pool of
@@ -53,6 +55,9 @@ struct ServerLimits {
   unsigned handler_threads = 4;
   // Origins (scheme://host[:port]) whose pages may call the API besides the API's own origin.
   std::vector<std::string> allowed_origins;
+  // GET /metrics without a session: from loopback (or the Unix socket) always, from elsewhere
+  // with "Authorization: Bearer <metrics_token>" when a token is set.
+  std::string metrics_token;
   DecodeLimits decode;
 
   // Lowers the connection caps so that API sockets can never take the descriptors the daemon
@@ -63,7 +68,7 @@ struct ServerLimits {
 // A request as the router sees it, and its reply.
 struct HttpRequest {
   std::string verb, target, body;
-  std::string origin_header, host_header;  // "" when absent
+  std::string origin_header, host_header, authorization;  // "" when absent
   Caller caller;
 };
 struct HttpReply {
@@ -71,6 +76,7 @@ struct HttpReply {
   std::string content_type = "text/plain";
   std::string body;
   std::string allow_origin;  // echoed in Access-Control-Allow-Origin when set
+  std::vector<std::pair<std::string, std::string>> headers;  // more header fields
 };
 
 class HttpServer {

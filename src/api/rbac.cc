@@ -33,6 +33,8 @@ const std::map<std::string, Role, std::less<>>& message_roles() {
       {"host.install_server_certificate", R::kPoolAdmin},
       {"host.query_data_source", R::kReadOnly},
       {"VM.query_data_source", R::kReadOnly},
+      // hvnet's own: what the switch would do with a frame, read from its tables
+      {"host.trace_packet", R::kReadOnly},
       // hvnet's own: the audit log holds every caller's arguments
       {"pool.audit_log_get", R::kPoolAdmin},
       // hvnet's own: the pool's etcd identity, which bypasses RBAC (pool.join itself is xapi's

@@ -106,6 +106,8 @@ class Manager {
   nlohmann::json port_status(const std::string& device) {
     return ctl_ ? ctl_->port_status(device) : nlohmann::json::object();
   }
+  // The data plane's counters, drop ring, MAC table and packet traces (null: no data plane).
+  SwitchController* switch_controller() { return ctl_; }
 
  private:
   Status start_locked(const std::string& hostname, const std::string& local_host, const Seed& seed);

@@ -6,6 +6,7 @@
 #include "io/tunnel_port.h"
 #include "packet/headers.h"
 #include "packet/mac.h"
+#include "util/ipv4.h"
 
 namespace hvnet {
 
@@ -515,48 +516,149 @@ nlohmann::json SwitchController::mirror_status(const std::string& session) const
           {"bytes", it->second->bytes.load(std::memory_order_relaxed)}};
 }
 
-nlohmann::json SwitchController::fdb_json() {
+std::vector<FdbRecord> SwitchController::fdb() {
   std::vector<MacTable::EntryView> entries;
   dp_.fdb().for_each(dp_.now_s(), [&](const MacTable::EntryView& e) { entries.push_back(e); });
   auto snap = slot_.get();
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<FdbRecord> out;
   for (const auto& e : entries) {
     if (e.lport >= snap->lports.size() || snap->lports[e.lport].port == kNoPort) continue;
     const LportEntry& le = snap->lports[e.lport];
-    out.push_back({{"network", snap->bridges[le.bridge].name},
-                   {"mac", MacAddr::from_u64(e.mac).to_string()},
-                   {"port", snap->ports[le.port].port->name()},
-                   {"vlan", vlan_of_lport_tag(le.tag)},
-                   {"age", e.age}});
+    out.push_back({snap->bridges[le.bridge].name, MacAddr::from_u64(e.mac).to_string(),
+                   snap->ports[le.port].port->name(), vlan_of_lport_tag(le.tag), e.age});
   }
-  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
-    return std::tie(a["network"], a["mac"]) < std::tie(b["network"], b["mac"]);
+  std::sort(out.begin(), out.end(), [](const FdbRecord& a, const FdbRecord& b) {
+    return std::tie(a.network, a.mac) < std::tie(b.network, b.mac);
   });
   return out;
 }
 
-nlohmann::json SwitchController::drops_json() {
+nlohmann::json SwitchController::fdb_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const FdbRecord& e : fdb())
+    out.push_back({{"network", e.network},
+                   {"mac", e.mac},
+                   {"port", e.port},
+                   {"vlan", e.vlan},
+                   {"age", e.age}});
+  return out;
+}
+
+std::vector<DropRecord> SwitchController::drops() {
   std::vector<DropTrace::Entry> entries;
   dp_.run_on_each([&](Worker& w) {
     w.drop_trace().for_each([&](const DropTrace::Entry& e) { entries.push_back(e); });
   });
+  std::sort(entries.begin(), entries.end(),
+            [](const auto& a, const auto& b) { return a.seq < b.seq; });
   auto snap = slot_.get();
-  nlohmann::json out = nlohmann::json::array();
+  std::vector<DropRecord> out;
   for (const auto& e : entries) {
-    nlohmann::json j = {{"reason", drop_reason_name(e.reason)}, {"len", e.len}};
-    j["port"] = e.port < snap->ports.size() && snap->ports[e.port].port
-                    ? snap->ports[e.port].port->name()
-                    : std::to_string(e.port);
+    DropRecord d;
+    d.seq = e.seq;
+    d.reason = e.reason;
+    d.len = e.len;
+    d.port = e.port < snap->ports.size() && snap->ports[e.port].port
+                 ? snap->ports[e.port].port->name()
+                 : std::to_string(e.port);
     if (e.len >= 14) {
-      j["dst"] = MacAddr::from_bytes(e.head.data()).to_string();
-      j["src"] = MacAddr::from_bytes(e.head.data() + 6).to_string();
-      char et[8];
-      std::snprintf(et, sizeof et, "0x%04x", load_be16(e.head.data() + 12));
-      j["ethertype"] = et;
+      d.dst = MacAddr::from_bytes(e.head.data()).to_string();
+      d.src = MacAddr::from_bytes(e.head.data() + 6).to_string();
+      uint16_t et = load_be16(e.head.data() + 12);
+      if ((et == kEtherTypeVlan || et == kEtherTypeQinQ) && e.len >= 18) {
+        d.vlan = load_be16(e.head.data() + 14) & 0x0fff;
+        et = load_be16(e.head.data() + 16);
+      }
+      char text[8];
+      std::snprintf(text, sizeof text, "0x%04x", et);
+      d.ethertype = text;
     }
+    out.push_back(std::move(d));
+  }
+  return out;
+}
+
+nlohmann::json SwitchController::drops_json() {
+  nlohmann::json out = nlohmann::json::array();
+  for (const DropRecord& d : drops()) {
+    nlohmann::json j = {{"reason", drop_reason_name(d.reason)}, {"len", d.len}, {"port", d.port}};
+    if (!d.src.empty()) {
+      j["dst"] = d.dst;
+      j["src"] = d.src;
+      j["ethertype"] = d.ethertype;
+    }
+    if (d.vlan >= 0) j["vlan"] = d.vlan;
     out.push_back(j);
   }
   return out;
+}
+
+Result<std::vector<uint8_t>> trace_frame(const TraceRequest& req) {
+  auto src = MacAddr::parse(req.src);
+  if (!src) return make_error("INVALID_VALUE", {"src", req.src});
+  auto dst = MacAddr::parse(req.dst);
+  if (!dst) return make_error("INVALID_VALUE", {"dst", req.dst});
+  if (req.vlan > 4094) return make_error("INVALID_VALUE", {"vlan", std::to_string(req.vlan)});
+  auto sip = ipv4_from_text(req.src_ip);
+  if (!sip) return make_error("INVALID_VALUE", {"src_ip", req.src_ip});
+  auto dip = ipv4_from_text(req.dst_ip);
+  if (!dip) return make_error("INVALID_VALUE", {"dst_ip", req.dst_ip});
+  std::vector<uint8_t> f(dst->b.begin(), dst->b.end());
+  f.insert(f.end(), src->b.begin(), src->b.end());
+  auto put16 = [&](uint16_t v) {
+    f.push_back(uint8_t(v >> 8));
+    f.push_back(uint8_t(v));
+  };
+  auto put32 = [&](uint32_t v) {
+    put16(uint16_t(v >> 16));
+    put16(uint16_t(v));
+  };
+  if (req.vlan) {
+    put16(kEtherTypeVlan);
+    put16(req.vlan);
+  }
+  put16(req.ethertype);
+  if (req.ethertype == kEtherTypeIpv4) {  // IPv4 + UDP, no payload
+    put16(0x4500);
+    put16(28);
+    put32(0);
+    put16(0x4011);  // TTL 64, UDP
+    put16(0);
+    put32(*sip);
+    put32(*dip);
+    put16(req.src_port);
+    put16(req.dst_port);
+    put16(8);
+    put16(0);
+  } else if (req.ethertype == kEtherTypeArp) {  // a request from src for dst_ip
+    put16(1);
+    put16(kEtherTypeIpv4);
+    put16(0x0604);
+    put16(1);
+    f.insert(f.end(), src->b.begin(), src->b.end());
+    put32(*sip);
+    f.insert(f.end(), 6, 0);
+    put32(*dip);
+  }
+  if (f.size() < 60) f.resize(60, 0);
+  return f;
+}
+
+Result<TraceResult> SwitchController::trace(const TraceRequest& req) const {
+  auto snap = slot_.get();
+  PortId in = kNoPort;
+  for (PortId i = 0; i < snap->ports.size(); ++i)
+    if (snap->ports[i].port && snap->ports[i].port->name() == req.in_port) in = i;
+  if (in == kNoPort) return make_error("INVALID_VALUE", {"in_port", req.in_port});
+  auto bytes = trace_frame(req);
+  if (!bytes) return bytes.error();
+  std::vector<uint8_t> buf(kBufferSize);
+  Packet p;
+  p.buf = buf.data();
+  p.reset();
+  std::memcpy(p.data, bytes->data(), bytes->size());
+  p.len = uint32_t(bytes->size());
+  return trace_packet(*snap, dp_.fdb(), in, p, dp_.now_s());
 }
 
 nlohmann::json SwitchController::port_status(const std::string& name) {
@@ -592,37 +694,62 @@ std::optional<SwitchController::Rates> SwitchController::port_rates(const std::s
   return ps.rate;
 }
 
-nlohmann::json SwitchController::stats_json() const {
-  nlohmann::json out;
+SwitchStats SwitchController::stats() const {
+  SwitchStats out;
   {
     std::lock_guard lk(mu_);
     for (const auto& [name, op] : ports_) {
       op.port->collect_missed();
       const PortStats& s = op.port->stats();
-      out["ports"][name] = {{"type", port_kind_name(op.spec.kind)},
-                            {"backend", op.port->backend()},
-                            {"backend_reason", op.port->backend_reason()},
-                            {"rx_packets", s.rx_packets.load()},
-                            {"rx_bytes", s.rx_bytes.load()},
-                            {"rx_dropped", s.rx_dropped.load()},
-                            {"rx_missed", s.rx_missed.load()},
-                            {"tx_packets", s.tx_packets.load()},
-                            {"tx_bytes", s.tx_bytes.load()},
-                            {"tx_errors", s.tx_errors.load()}};
-      if (auto* vx = dynamic_cast<TunnelPort*>(op.port.get()))
-        out["ports"][name]["tunnel"] = vx->status();  // remote VTEPs and learned MACs per key
+      out.ports.push_back({name, port_kind_name(op.spec.kind), op.port->backend(),
+                           op.port->backend_reason(), s.rx_packets.load(), s.rx_bytes.load(),
+                           s.rx_dropped.load(), s.rx_missed.load(), s.tx_packets.load(),
+                           s.tx_bytes.load(), s.tx_errors.load(), op.spec.qos_kbps});
     }
   }
   const Datapath::Totals d = dp_.totals();
+  std::copy(std::begin(d.drops), std::end(d.drops), out.drops.begin());
+  out.forwarded = d.forwarded;
+  out.flooded = d.flooded;
+  out.learned = d.learned;
+  out.mac_moves = d.mac_moves;
+  out.mac_evictions = d.mac_evictions;
+  out.mac_expired = d.mac_expired;
+  out.mac_entries = dp_.fdb().size();
+  out.threads = dp_.threads();
+  return out;
+}
+
+nlohmann::json SwitchController::stats_json() const {
+  const SwitchStats st = stats();
+  nlohmann::json out;
+  for (const PortCounters& c : st.ports) {
+    out["ports"][c.name] = {{"type", c.type},
+                            {"backend", c.backend},
+                            {"backend_reason", c.backend_reason},
+                            {"rx_packets", c.rx_packets},
+                            {"rx_bytes", c.rx_bytes},
+                            {"rx_dropped", c.rx_dropped},
+                            {"rx_missed", c.rx_missed},
+                            {"tx_packets", c.tx_packets},
+                            {"tx_bytes", c.tx_bytes},
+                            {"tx_errors", c.tx_errors}};
+  }
+  {
+    std::lock_guard lk(mu_);
+    for (const auto& [name, op] : ports_)
+      if (auto* vx = dynamic_cast<TunnelPort*>(op.port.get()))
+        out["ports"][name]["tunnel"] = vx->status();  // remote VTEPs and learned MACs per key
+  }
   for (size_t r = 0; r < size_t(DropReason::kCount); ++r)
-    out["drops"][drop_reason_name(DropReason(r))] = d.drops[r];
-  out["forwarded"] = d.forwarded;
-  out["flooded"] = d.flooded;
-  out["mac_learned"] = d.learned;
-  out["mac_moves"] = d.mac_moves;
-  out["mac_evictions"] = d.mac_evictions;
-  out["mac_expired"] = d.mac_expired;
-  out["threads"] = dp_.threads();
+    out["drops"][drop_reason_name(DropReason(r))] = st.drops[r];
+  out["forwarded"] = st.forwarded;
+  out["flooded"] = st.flooded;
+  out["mac_learned"] = st.learned;
+  out["mac_moves"] = st.mac_moves;
+  out["mac_evictions"] = st.mac_evictions;
+  out["mac_expired"] = st.mac_expired;
+  out["threads"] = st.threads;
   return out;
 }
 

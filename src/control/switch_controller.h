@@ -19,6 +19,7 @@
 
 #include "control/topology.h"
 #include "dataplane/datapath.h"
+#include "dataplane/packet_trace.h"
 #include "dataplane/snapshot.h"
 #include "model/result.h"
 
@@ -26,6 +27,50 @@ namespace hvnet {
 
 // Opens the backend for a port spec; `mtu` is the MTU the port's device should have (0 = leave).
 using PortFactory = std::function<Result<std::shared_ptr<Port>>(const PortSpec&, uint32_t mtu)>;
+
+// What the switch has counted, read without stopping the forwarding threads (relaxed loads of
+// counters they alone write): per port and switch-wide.
+struct PortCounters {
+  std::string name, type, backend, backend_reason;
+  uint64_t rx_packets = 0, rx_bytes = 0, rx_dropped = 0, rx_missed = 0;
+  uint64_t tx_packets = 0, tx_bytes = 0, tx_errors = 0;
+  uint64_t qos_kbps = 0;  // its transmit limit (VIF), 0 = none
+};
+struct SwitchStats {
+  std::vector<PortCounters> ports;  // by name
+  std::array<uint64_t, size_t(DropReason::kCount)> drops{};
+  uint64_t forwarded = 0, flooded = 0, learned = 0, mac_moves = 0, mac_evictions = 0,
+           mac_expired = 0, mac_entries = 0;
+  uint32_t threads = 0;
+};
+// One frame of the drop ring, decoded.
+struct DropRecord {
+  uint64_t seq = 0;
+  std::string port;
+  DropReason reason = DropReason::kCount;
+  uint32_t len = 0;
+  std::string src, dst, ethertype;  // "" when the frame is shorter than its Ethernet header
+  int vlan = -1;                    // its 802.1Q VID, -1 untagged
+};
+// One learned MAC address.
+struct FdbRecord {
+  std::string network, mac, port;
+  uint16_t vlan = 0;
+  uint32_t age = 0;
+};
+// A frame to trace (SwitchController::trace): received on `in_port`, from `src` to `dst`, tagged
+// `vlan` (0: untagged), of `ethertype`; IPv4 and ARP frames carry `src_ip` -> `dst_ip` (UDP
+// `src_port` -> `dst_port` for IPv4).
+struct TraceRequest {
+  std::string in_port, src, dst;
+  uint16_t vlan = 0, ethertype = 0x0800;
+  std::string src_ip = "0.0.0.0", dst_ip = "0.0.0.0";
+  uint16_t src_port = 0, dst_port = 0;
+};
+
+// The frame a TraceRequest describes (IPv4 + UDP, an ARP request, or a bare EtherType; padded to
+// 60 bytes). INVALID_VALUE [field, value] for a MAC or address it cannot take.
+Result<std::vector<uint8_t>> trace_frame(const TraceRequest& req);
 
 // Stable small-integer ids for names; freed ids are reused lowest-first.
 class IdMap {
@@ -51,6 +96,13 @@ class SwitchController {
   Status apply(const TopologyDelta& delta);
   TopologySpec topology() const;
 
+  std::vector<FdbRecord> fdb();
+  SwitchStats stats() const;
+  std::vector<DropRecord> drops();  // oldest first
+  // What the switch would do with the frame now (live snapshot and MAC table; nothing changes).
+  // INVALID_VALUE [field, value] for a MAC, address or port it cannot take.
+  Result<TraceResult> trace(const TraceRequest& req) const;
+  // hvnetctl's shapes of the same.
   nlohmann::json fdb_json();
   nlohmann::json stats_json() const;
   // A port's receive and transmit rates in bytes/s, averaged between samples of its counters taken

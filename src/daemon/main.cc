@@ -66,15 +66,15 @@ sigset_t block_signals() {
 }
 
 // A secret (the password file) must be root's and readable by no one else.
-hvnet::Status check_secret_file(const std::string& path) {
+hvnet::Status check_secret_file(const std::string& path, const std::string& option) {
   struct stat st {};
   if (::stat(path.c_str(), &st) != 0)
-    return hvnet::make_error("INVALID_VALUE", {"password-file", path + ": cannot be read"});
+    return hvnet::make_error("INVALID_VALUE", {option, path + ": cannot be read"});
   if (st.st_uid != 0)
-    return hvnet::make_error("INVALID_VALUE", {"password-file", path + ": not owned by root"});
+    return hvnet::make_error("INVALID_VALUE", {option, path + ": not owned by root"});
   if (st.st_mode & 077)
     return hvnet::make_error("INVALID_VALUE",
-                             {"password-file", path + ": readable by others (chmod 600 it)"});
+                             {option, path + ": readable by others (chmod 600 it)"});
   return hvnet::ok_status();
 }
 
@@ -108,6 +108,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hvnetd - hvnet host network daemon (virtual switch + network manager)"};
   std::string config, db_path = "/var/lib/hvnet/hvnet.db";
   std::string ctl_path = "/run/hvnet/hvnetd.ctl", api_socket = "/run/hvnet/xapi.sock";
+  std::string metrics_token_file;
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
   std::string api_listen_tls = "127.0.0.1:8443", tls_dir;
   bool plain_http_beyond_loopback = false;
@@ -131,6 +132,9 @@ int main(int argc, char** argv) {
       "--api-plain-http-beyond-loopback", plain_http_beyond_loopback,
       "allow --api-listen on a non-loopback address: passwords cross the network in clear");
   app.add_option("--api-socket", api_socket, "XenAPI over HTTP on this Unix socket");
+  app.add_option(
+      "--metrics-token-file", metrics_token_file,
+      "GET /metrics from beyond loopback with 'Authorization: Bearer <this file's line>'");
   app.add_option("--password-file", password_file,
                  "an API password for root besides root's system password");
   app.add_option("--pam-service", pam_service,
@@ -372,19 +376,25 @@ int main(int argc, char** argv) {
   hvnet::PoolMember member(mgr, hvnet::PoolMember::Options{db_dir, db_path, local_hostname()});
   if (pool_cfg.value()) member.start(*pool_cfg.value());
 
-  hvnet::api::Credentials creds;
-  if (!password_file.empty()) {
-    if (auto st = check_secret_file(password_file); !st) {
+  // A secret's first line, from a file only root may read ("" when no file is named).
+  auto read_secret = [](const std::string& path, const char* option, std::string& into) -> bool {
+    if (path.empty()) return true;
+    if (auto st = check_secret_file(path, option); !st) {
       spdlog::error("{}", st.error().to_string());
-      return 2;
+      return false;
     }
-    std::ifstream in(password_file);
-    std::getline(in, creds.password);
-    if (!in && creds.password.empty()) {
-      spdlog::error("cannot read password file {}", password_file);
-      return 2;
+    std::ifstream in(path);
+    std::getline(in, into);
+    if (!in && into.empty()) {
+      spdlog::error("cannot read {}", path);
+      return false;
     }
-  }
+    return true;
+  };
+  hvnet::api::Credentials creds;
+  if (!read_secret(password_file, "password-file", creds.password) ||
+      !read_secret(metrics_token_file, "metrics-token-file", limits.metrics_token))
+    return 2;
   sessions.idle_expiry = std::chrono::hours(session_idle_h);
   hvnet::api::Api api(mgr, creds, sessions);
   api.set_pool(&member);

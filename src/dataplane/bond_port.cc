@@ -427,6 +427,12 @@ void BondPort::collect_missed() noexcept {
   stats().rx_missed.store(missed, std::memory_order_relaxed);
 }
 
+std::string BondPort::member_for(const Packet& p, uint16_t out_tag) const {
+  std::lock_guard lk(tx_lock());
+  const int m = pick_member(p, out_tag);
+  return m >= 0 && size_t(m) < members_.size() ? members_[size_t(m)].spec.port->name() : "";
+}
+
 nlohmann::json BondPort::status() const {
   std::lock_guard lk(tx_lock());
   nlohmann::json j;

@@ -95,6 +95,9 @@ class BondPort final : public Port {
   uint64_t learning_sent() const { return learning_sent_; }
   // State for the API and tests (any thread).
   nlohmann::json status() const;
+  // The member a frame leaving with `out_tag` would take now ("" when none can carry it), as
+  // tx_burst picks it: for packet traces (any thread).
+  std::string member_for(const Packet& p, uint16_t out_tag) const;
 
  private:
   struct Member {

@@ -507,3 +507,11 @@ def physical_vlan_switch(lab, pif, vlans):
         sh("ip", "link", "set", host_end, "up", ns=host)
         nics[vid] = host_end
     return phys, host, ovs, nics
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """Keeps each phase's report on the test item (rep_setup, rep_call), so that fixtures can
+    tell in their teardown whether the test failed (the console's screenshots)."""
+    outcome = yield
+    setattr(item, "rep_" + call.when, outcome.get_result())

@@ -19,6 +19,9 @@ ROLES = ["pool-admin", "pool-operator", "vm-power-admin", "vm-admin", "vm-operat
 HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": "pool-admin",
               "pool.join_credentials": "pool-admin",
               "role.get_all": "read-only", "role.get_all_records": "read-only",
+              # the switch's counters, drop ring, MAC tables and packet traces (the console)
+              "host.get_network_stats": "read-only", "host.get_drop_trace": "read-only",
+              "network.get_mac_table": "read-only", "host.trace_packet": "read-only",
               # network.external_VTEPs: VTEPs outside the pool reached by the network's tunnels
               "network.get_external_VTEPs": "read-only",
               "network.set_external_VTEPs": "pool-operator",

@@ -4,6 +4,7 @@
 // `xe help <command>`) read the same rows. The per-class commands (<class>-list, -param-list,
 // -param-get, -param-set, -param-add, -param-remove, -param-clear) come from the record layouts in
 // records.h. Output and exit codes follow xe: errors on stderr, exit status 1.
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -66,6 +67,12 @@ json split_set(const std::string& v) {
   return out;
 }
 
+// An API key as xe spells it: rx_bytes -> rx-bytes.
+std::string dashed(std::string k) {
+  std::replace(k.begin(), k.end(), '_', '-');
+  return k;
+}
+
 class Xe {
  public:
   explicit Xe(hvnet::xe::RpcClient& rpc) : rpc_(rpc) {}
@@ -97,6 +104,11 @@ class Xe {
     return 0;
   }
   int done(const Result<json>& r) { return r ? 0 : fail(r.error()); }
+  // host-uuid= if given, else the host xe is connected to.
+  Result<json> host_arg(const Args& a) {
+    if (a.has("host-uuid")) return lookup("host", a.get("host-uuid"));
+    return call("session.get_this_host", json::array({rpc_.session()}));
+  }
   // A command on the object uuid= names: resolve it, call method(ref), print nothing.
   int on_uuid(const Args& a, const std::string& cls, const std::string& method,
               const char* key = "uuid") {
@@ -406,14 +418,7 @@ std::vector<Command> network_commands() {
        {"host-uuid"},
        "Scan for new physical interfaces on a host.",
        [](Xe& x, A a) {
-         Result<json> host =
-             a.has("host-uuid") ? x.lookup("host", a.get("host-uuid")) : Result<json>(json());
-         if (!a.has("host-uuid")) {
-           auto all = x.call("host.get_all", json::array());
-           if (!all) return fail(all.error());
-           if (all.value().empty()) return fail(Error{"HOST_UNKNOWN", {}});
-           host = all.value()[0];
-         }
+         Result<json> host = x.host_arg(a);
          if (!host) return fail(host.error());
          return x.done(x.call("PIF.scan", json::array({host.value()})));
        }},
@@ -519,6 +524,107 @@ std::vector<Command> network_commands() {
        {},
        "Destroy a tunnel.",
        [](Xe& x, A a) { return x.on_uuid(a, "tunnel", "tunnel.destroy"); }},
+      {"host-network-stats",
+       {},
+       {"host-uuid"},
+       "Show the switch's counters on a host (default: the one xe is connected to): per port "
+       "packets, bytes, rates (bytes/s), drops and QoS limit, then drops by reason.",
+       [](Xe& x, A a) {
+         auto host = x.host_arg(a);
+         if (!host) return fail(host.error());
+         auto r = x.call("host.get_network_stats", json::array({host.value()}));
+         if (!r) return fail(r.error());
+         const json& st = r.value();
+         for (const auto& p : st["ports"]) {
+           std::vector<std::pair<std::string, std::string>> rows = {
+               {"port ( RO)", p.value("name", "")},
+               {"object ( RO)",
+                p.value("object_class", "") + " " + hvnet::xe::display_json(p["object"])},
+               {"type ( RO)", p.value("type", "") + " (" + p.value("backend", "") + ")"}};
+           for (const char* k :
+                {"rx_packets", "rx_bytes", "rx_bytes_per_s", "rx_dropped", "tx_packets", "tx_bytes",
+                 "tx_bytes_per_s", "tx_errors", "qos_kbps"}) {
+             rows.emplace_back(dashed(k) + " ( RO)", hvnet::xe::display_json(p.value(k, json(0))));
+           }
+           if (p.contains("status") && p["status"].contains("members"))
+             for (const auto& m : p["status"]["members"])
+               rows.emplace_back("member " + m.value("device", "") + " ( RO)",
+                                 std::string(m.value("enabled", false) ? "carrying" : "idle") +
+                                     (m.contains("lacp") ? ", LACP " + m.value("lacp", "") : ""));
+           std::cout << hvnet::xe::format_record(rows) << "\n\n";
+         }
+         std::vector<std::pair<std::string, std::string>> totals;
+         for (const char* k : {"forwarded", "flooded", "mac_learned", "mac_entries"})
+           totals.emplace_back(dashed(k) + " ( RO)", hvnet::xe::display_json(st.value(k, json(0))));
+         for (const auto& [reason, n] : st["drops"].items())
+           if (n.get<uint64_t>())
+             totals.emplace_back("drops " + dashed(reason) + " ( RO)", n.dump());
+         std::cout << hvnet::xe::format_record(totals);
+         return 0;
+       }},
+      {"host-drop-trace",
+       {},
+       {"host-uuid"},
+       "Show the last frames the switch dropped on a host, oldest first: port, reason, source "
+       "and destination MAC, EtherType, VLAN and length.",
+       [](Xe& x, A a) {
+         auto host = x.host_arg(a);
+         if (!host) return fail(host.error());
+         auto r = x.call("host.get_drop_trace", json::array({host.value()}));
+         if (!r) return fail(r.error());
+         for (const auto& d : r.value())
+           std::cout << d["seq"] << " " << d.value("port", "") << " " << d.value("reason", "")
+                     << " " << d.value("src", "-") << " > " << d.value("dst", "-") << " "
+                     << d.value("ethertype", "") << " vlan "
+                     << (d.value("vlan", -1) >= 0 ? std::to_string(d.value("vlan", -1)) : "-")
+                     << " len " << d["len"] << "\n";
+         return 0;
+       }},
+      {"network-mac-table",
+       {"uuid"},
+       {},
+       "Show the MAC addresses the switch has learned on a network: port, VLAN and age (s).",
+       [](Xe& x, A a) {
+         auto n = x.lookup("network", x.need(a, "uuid"));
+         if (!n) return fail(n.error());
+         auto r = x.call("network.get_mac_table", json::array({n.value()}));
+         if (!r) return fail(r.error());
+         for (const auto& e : r.value())
+           std::cout << e.value("mac", "") << " " << e.value("port", "") << " vlan " << e["vlan"]
+                     << " age " << e["age"] << "\n";
+         return 0;
+       }},
+      {"host-trace-packet",
+       {"src", "dst"},
+       {"host-uuid", "in-port", "vif-uuid", "pif-uuid", "vlan", "ethertype", "src-ip", "dst-ip",
+        "src-port", "dst-port"},
+       "Show what the switch would do with a frame received on a port (in-port=<device>, or "
+       "vif-uuid= / pif-uuid=) from src to dst (MACs), as ofproto/trace does: each stage, the "
+       "ports it leaves by (and their bond member), and the verdict.",
+       [](Xe& x, A a) {
+         auto host = x.host_arg(a);
+         if (!host) return fail(host.error());
+         json frame = {{"src", a.get("src")}, {"dst", a.get("dst")}};
+         for (const char* k :
+              {"in-port", "vlan", "ethertype", "src-ip", "dst-ip", "src-port", "dst-port"})
+           if (a.has(k)) {
+             std::string key = k;
+             std::replace(key.begin(), key.end(), '-', '_');  // the API's spelling
+             frame[key] = a.get(k);
+           }
+         for (auto [k, cls] :
+              {std::pair<const char*, const char*>{"vif-uuid", "VIF"}, {"pif-uuid", "PIF"}})
+           if (a.has(k)) {
+             auto ref = x.lookup(cls, a.get(k));
+             if (!ref) return fail(ref.error());
+             frame["in_object"] = ref.value();
+           }
+         auto r = x.call("host.trace_packet", json::array({host.value(), frame}));
+         if (!r) return fail(r.error());
+         for (const auto& s : r.value()["steps"])
+           std::cout << s.value("stage", "") << ": " << s.value("detail", "") << "\n";
+         return 0;
+       }},
       {"host-interface-list",
        {},
        {"host-uuid", "params"},
@@ -742,10 +848,9 @@ std::vector<Command> network_commands() {
            if (!in) throw UsageError{"cannot read " + key + " file " + a.get(key)};
            return std::string(std::istreambuf_iterator<char>(in), {});
          };
-         Result<json> host = a.has("host-uuid") ? x.lookup("host", a.get("host-uuid"))
-                                                : x.call("host.get_all", json::array());
+         Result<json> host = x.host_arg(a);
          if (!host) return fail(host.error());
-         json ref = host.value().is_array() ? host.value().at(0) : host.value();
+         const json& ref = host.value();
          return x.done(x.call("host.install_server_certificate",
                               json::array({ref, file("certificate"), file("private-key"),
                                            file("certificate-chain")})));

@@ -33,6 +33,7 @@ class RpcClient {
   Result<nlohmann::json> session_call(const std::string& method, nlohmann::json params);
   // The SHA-256 fingerprint of the certificate the server showed last ("" before, or not TLS).
   const std::string& peer_fingerprint() const { return fingerprint_; }
+  const std::string& session() const { return session_; }
 
  private:
   Result<std::string> post(const std::string& body);

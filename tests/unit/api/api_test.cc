@@ -6,6 +6,7 @@
 
 #include <filesystem>
 
+#include "../frames.h"
 #include "../mem_switch.h"
 #include "../temp_db.h"
 #include "api/http_server.h"
@@ -167,7 +168,7 @@ TEST(Wire, JsonRpcV1AndV2) {
 TEST_F(ApiTest, HttpLayerAnswersMalformedBodiesWith400) {
   HttpServer http(*api_);
   auto post = [&](const std::string& path, const std::string& body, std::string verb = "POST") {
-    return http.handle(HttpRequest{verb, path, body, "", "", Caller(Origin::kLocal)});
+    return http.handle(HttpRequest{verb, path, body, "", "", "", Caller(Origin::kLocal)});
   };
   EXPECT_EQ(post("/", "<not xml").status, 400);
   auto bad_json = post("/jsonrpc", "{");
@@ -178,6 +179,91 @@ TEST_F(ApiTest, HttpLayerAnswersMalformedBodiesWith400) {
   auto r = post("/jsonrpc", R"({"method":"network.get_all","params":["bad"],"id":1})");
   EXPECT_EQ(r.status, 200);
   EXPECT_EQ(json::parse(r.body)["error"][0], "SESSION_INVALID");
+}
+
+TEST_F(ApiTest, ConsoleCallsReadTheSwitchAndNameEachPortsObject) {
+  auto net = call("network.create", {{{"name_label", "console"}}}).value();
+  auto vm = call("VM.create", {{{"name_label", "vm1"}}}).value();
+  auto vif = call("VIF.create",
+                  {{{"VM", vm}, {"network", net}, {"device", "0"}, {"MAC", "00:16:3e:00:00:01"}}});
+  ASSERT_TRUE(vif) << vif.error().to_string();
+  ASSERT_EQ(code(call("VIF.plug", {vif.value()})), "OK");
+  const std::string host = call("host.get_all").value()[0];
+  auto st = call("host.get_network_stats", {host});
+  ASSERT_TRUE(st) << st.error().to_string();
+  json port;
+  for (const auto& p : st.value()["ports"])
+    if (p["object"] == vif.value()) port = p;
+  ASSERT_FALSE(port.is_null()) << st.value().dump();
+  EXPECT_EQ(port["object_class"], "VIF");
+  EXPECT_EQ(port["rx_packets"], 0);
+  EXPECT_TRUE(st.value()["drops"].contains("lock_mac"));
+  // A frame from the VIF: counted, and its MAC is in the network's table.
+  const std::string tap = port["name"];
+  sw_.port(tap).inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
+  sw_.step();
+  for (const auto& p : call("host.get_network_stats", {host}).value()["ports"])
+    if (p["name"] == tap) EXPECT_EQ(p["rx_packets"], 1);
+  auto macs = call("network.get_mac_table", {net}).value();
+  ASSERT_EQ(macs.size(), 1u);
+  EXPECT_EQ(macs[0]["mac"], "00:16:3e:00:00:01");
+  EXPECT_EQ(macs[0]["port"], tap);
+  auto drops = call("host.get_drop_trace", {host}).value();  // a flood with no other port
+  ASSERT_FALSE(drops.empty());
+  EXPECT_EQ(drops.back()["reason"], "no_destination");
+  EXPECT_EQ(drops.back()["src"], "00:16:3e:00:00:01");
+  EXPECT_EQ(drops.back()["vlan"], -1);
+  // A trace by the VIF's object, with numbers as XML-RPC clients send them.
+  auto tr = call("host.trace_packet", {host,
+                                       {{"in_object", vif.value()},
+                                        {"src", "00:16:3e:00:00:01"},
+                                        {"dst", "ff:ff:ff:ff:ff:ff"},
+                                        {"vlan", "0"},
+                                        {"ethertype", "0x0806"}}});
+  ASSERT_TRUE(tr) << tr.error().to_string();
+  EXPECT_EQ(tr.value()["verdict"], "drop");
+  EXPECT_EQ(tr.value()["drop_reason"], "no_destination");
+  auto bad = call("host.trace_packet", {host, {{"in_port", tap}, {"src", "x"}, {"dst", "y"}}});
+  ASSERT_EQ(code(bad), "INVALID_VALUE");
+  EXPECT_EQ(bad.error().params, (std::vector<std::string>{"src", "x"}));
+  EXPECT_EQ(code(call("host.trace_packet", {host, {{"vlan", 5000}}})), "INVALID_VALUE");
+  EXPECT_EQ(code(call("host.trace_packet", {host, "frame"})), "FIELD_TYPE_ERROR");
+  EXPECT_EQ(code(call("host.get_network_stats", {"OpaqueRef:nope"})), "HANDLE_INVALID");
+}
+
+TEST_F(ApiTest, ConsoleAndMetricsOverHttp) {
+  ServerLimits lim;
+  lim.metrics_token = "tok";
+  HttpServer http(*api_, lim);
+  auto get = [&](const std::string& path, const std::string& from, const std::string& auth = "") {
+    return http.handle(HttpRequest{"GET", path, "", "", "", auth, Caller(Origin::kNetwork, from)});
+  };
+  auto page = get("/", "10.0.0.9");
+  EXPECT_EQ(page.status, 200);
+  EXPECT_EQ(page.content_type, "text/html; charset=utf-8");
+  EXPECT_NE(page.body.find("/ui/app.js"), std::string::npos);
+  bool csp = false;
+  for (const auto& [k, v] : page.headers)
+    csp |= k == "Content-Security-Policy" && v.find("script-src 'self'") != std::string::npos;
+  EXPECT_TRUE(csp);
+  EXPECT_EQ(get("/ui/app.js", "10.0.0.9").content_type, "text/javascript; charset=utf-8");
+  EXPECT_EQ(get("/ui/../etc/passwd", "10.0.0.9").status, 404);
+  EXPECT_EQ(get("/metrics", "10.0.0.9").status, 401);
+  EXPECT_EQ(get("/metrics", "10.0.0.9", "Bearer nope").status, 401);
+  EXPECT_EQ(get("/metrics", "10.0.0.9", "Bearer tok").status, 200);
+  ASSERT_TRUE(call("network.get_all"));
+  auto m = get("/metrics", "127.0.0.1");
+  EXPECT_EQ(m.status, 200);
+  EXPECT_NE(m.body.find("hvnet_api_calls_total{method=\"network.get_all\"} 1"), std::string::npos)
+      << m.body;
+  EXPECT_NE(m.body.find("hvnet_drops_total{reason=\"lock_mac\"} 0"), std::string::npos);
+  EXPECT_NE(m.body.find("# TYPE hvnet_port_rx_packets_total counter"), std::string::npos);
+  HttpServer open_http(*api_);  // no token: loopback alone
+  EXPECT_EQ(open_http
+                .handle(HttpRequest{"GET", "/metrics", "", "", "", "Bearer ",
+                                    Caller(Origin::kNetwork, "10.0.0.9")})
+                .status,
+            401);
 }
 
 }  // namespace

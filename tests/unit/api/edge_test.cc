@@ -51,7 +51,7 @@ class EdgeTest : public ::testing::Test {
   }
   HttpReply post(const std::string& path, const std::string& body,
                  Caller caller = Caller(Origin::kNetwork, "127.0.0.1")) {
-    return http_->handle(HttpRequest{"POST", path, body, "", "", caller});
+    return http_->handle(HttpRequest{"POST", path, body, "", "", "", caller});
   }
   Result<json> login(const std::string& pw, const std::string& addr = "10.0.0.1",
                      const std::string& user = "root") {
@@ -216,6 +216,7 @@ TEST_F(EdgeTest, OnlyTheSameOriginOrAllowedOnesMayCall) {
                   body,
                   "http://evil.example",
                   "127.0.0.1:8090",
+                  "",
                   Caller(Origin::kNetwork, "127.0.0.1")};
   auto r = http_->handle(req);
   EXPECT_EQ(r.status, 403);

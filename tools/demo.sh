@@ -10,6 +10,9 @@ XE=./build/xe
 VMS=(hvdemo-vm1 hvdemo-vm2)
 
 KEEPER_SOCK=/run/hvnet/demo-tapkeeper.sock
+# The web console and the API over HTTP on loopback; root's API password for them.
+CONSOLE=127.0.0.1:${HVNET_DEMO_PORT:-8090}
+PASSWORD_FILE=/run/hvnet/demo-password
 
 cleanup() {
   [ -n "${HVNETD_PID:-}" ] && kill "$HVNETD_PID" 2>/dev/null && wait "$HVNETD_PID" 2>/dev/null
@@ -21,9 +24,12 @@ trap cleanup EXIT
 trap 'exit 0' INT TERM
 cleanup
 rm -f "$DB" "$DB-wal" "$DB-shm"
+mkdir -p /run/hvnet
+(umask 077 && head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$PASSWORD_FILE")
 
 # --pif-prefix keeps the demo's hands off this machine's real NICs.
-./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "" --api-listen-tls "" \
+./build/hvnetd --db "$DB" --api-socket "$HVNET_XAPI_SOCKET" --api-listen "$CONSOLE" \
+  --password-file "$PASSWORD_FILE" --api-listen-tls "" \
   --ctl /run/hvnet/demo.ctl --tap-keeper-socket "$KEEPER_SOCK" --pif-prefix hvdemo &
 HVNETD_PID=$!
 for _ in $(seq 200); do [ -S "$HVNET_XAPI_SOCKET" ] && break; sleep 0.05; done
@@ -50,5 +56,7 @@ echo "hvnetd is running (pid $HVNETD_PID). Try, in another terminal:"
 echo "  export HVNET_XAPI_SOCKET=$HVNET_XAPI_SOCKET"
 echo "  build/xe network-list; build/xe vif-list params=all"
 echo "  sudo ip netns exec hvdemo-vm2 ping 10.99.0.1"
+echo "The web console: http://$CONSOLE/  (user root, password $(cat "$PASSWORD_FILE"))"
+echo "Prometheus metrics: curl http://$CONSOLE/metrics"
 echo "Ctrl-C stops hvnetd and removes the demo."
 wait "$HVNETD_PID"

@@ -19,7 +19,8 @@ let statsTimer = null;
 let drawPending = false;
 
 // For tests and benchmarks: when the topology was last drawn, and the calls made.
-window.hvnetConsole = {drawnAt: null, draws: 0, rpc};
+// loginAt/drawnAt: performance.now() of the last login and draw; drawMs: how long that draw took.
+window.hvnetConsole = {loginAt: null, drawnAt: null, drawMs: null, draws: 0, rpc};
 
 function errorText(e) {
   if (e instanceof XenApiError) return e.code + (e.params.length ? ': ' + e.params.join(', ') : '');
@@ -42,6 +43,7 @@ $('#login').addEventListener('submit', async (ev) => {
   ev.preventDefault();
   $('#login-error').textContent = '';
   $('#login-button').disabled = true;
+  window.hvnetConsole.loginAt = performance.now();
   try {
     await rpc.login($('#login-user').value, $('#login-password').value);
     $('#login-password').value = '';
@@ -115,12 +117,14 @@ function draw() {
   $('#pool-name').textContent = pool ? pool[1].name_label || '' : '';
   const rates = new Map();
   for (const [ref, h] of history) if (h.length) rates.set(ref, h[h.length - 1]);
+  const t0 = performance.now();
   drawTopology($('#topology'), model, {
     selected: selected && selected.ref,
     rates,
     onSelect: (cls, ref) => select(cls, ref),
   });
   window.hvnetConsole.drawnAt = performance.now();
+  window.hvnetConsole.drawMs = window.hvnetConsole.drawnAt - t0;
   window.hvnetConsole.draws++;
   document.body.dataset.drawn = String(window.hvnetConsole.draws);
   if (selected) showDetails();

@@ -39,8 +39,11 @@ function row(g, cls, ref, x, y, w, label, sub, selected, status) {
     (selected === ref ? ' selected' : ''), tabindex: 0}, g);
   el('rect', {x, y, width: w, height: ROW - 4, rx: 4}, r);
   if (status !== undefined) el('circle', {cx: x + 10, cy: y + (ROW - 4) / 2, r: 4, class: status ? 'up' : 'down'}, r);
-  text(r, x + 20, y + 15, label, 'label');
+  // What fits beside the right-hand text (about 7 px a character at 12 px); the whole in a title.
+  const room = Math.max(6, Math.floor((w - 30 - (sub ? sub.length * 6.2 : 0)) / 6.8));
+  text(r, x + 20, y + 15, label.length > room ? label.slice(0, room - 1) + '…' : label, 'label');
   if (sub) text(r, x + w - 6, y + 15, sub, 'sub');
+  el('title', {}, r).textContent = label + (sub ? ' — ' + sub : '');
   return r;
 }
 

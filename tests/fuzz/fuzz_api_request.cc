@@ -1,6 +1,7 @@
 // The whole request path: router, decoders, method table, model operations and the SQLite store
-// over an in-memory switch. Input: byte 0 picks the path (XML-RPC or JSON-RPC), the rest is the
-// body; "@S" in it becomes a valid session, so calls get past the login. Long polls (event.from,
+// over an in-memory switch. Input: byte 0 picks the path (bit 0: XML-RPC or JSON-RPC; bit 1: a GET
+// of the rest as its target, the console's files and /metrics), the rest is the body; "@S" in it
+// becomes a valid session and "@H" the host's ref, so calls get past the login and the lookups. Long polls (event.from,
 // event.next) are left waiting: the event hub runs without its thread here, so no input can
 // block the fuzzer (waiters beyond the hub's cap are answered at once).
 #include <unistd.h>
@@ -47,6 +48,7 @@ struct World {
         hvnet::api::Api::Clock::now, hvnet::api::EventHub::Limits{}, /*threaded=*/false);
     api->set_authenticator(std::make_shared<FuzzAccounts>());
     http = std::make_unique<hvnet::api::HttpServer>(*api);
+    host = "OpaqueRef:" + mgr->local_host();
     session = api->call("session.login_with_password", nlohmann::json::array({"root", "pw"}),
                         hvnet::api::Caller(hvnet::api::Origin::kLocal))
                   .value()
@@ -58,7 +60,7 @@ struct World {
   std::unique_ptr<hvnet::Manager> mgr;
   std::unique_ptr<hvnet::api::Api> api;
   std::unique_ptr<hvnet::api::HttpServer> http;
-  std::string session;
+  std::string session, host;
 };
 
 }  // namespace
@@ -68,9 +70,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 1) return 0;
   std::string body(reinterpret_cast<const char*>(data + 1), size - 1);
   for (size_t at; (at = body.find("@S")) != std::string::npos;) body.replace(at, 2, w.session);
-  hvnet::api::HttpRequest req{"POST",
-                              (data[0] & 1) ? "/jsonrpc" : "/RPC2",
-                              std::move(body),
+  for (size_t at; (at = body.find("@H")) != std::string::npos;) body.replace(at, 2, w.host);
+  const bool get = data[0] & 2;
+  hvnet::api::HttpRequest req{get ? "GET" : "POST",
+                              get ? body : (data[0] & 1) ? "/jsonrpc" : "/RPC2",
+                              get ? "" : std::move(body),
+                              "",
                               "",
                               "",
                               hvnet::api::Caller(hvnet::api::Origin::kNetwork, "127.0.0.1")};

@@ -11,31 +11,20 @@ import urllib.request
 import pytest
 
 from conftest import ManagedHost, ping, received, sh, wait_until
+from console_lab import MACS, browser, click, console_demo, login, text_of, wait_drawn
 
 pytest.importorskip("selenium")
-from selenium import webdriver  # noqa: E402
-from selenium.webdriver.chrome.service import Service  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support.ui import Select, WebDriverWait  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SHOTS = os.environ.get("HVNET_SCREENSHOTS", os.path.join(ROOT, "build", "console-screenshots"))
-MACS = ("00:16:3e:c0:00:01", "00:16:3e:c0:00:02")
-
-
-def browser(tmp_path):
-    o = webdriver.ChromeOptions()
-    for a in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-              "--window-size=1500,1000", f"--user-data-dir={tmp_path}/chrome"):
-        o.add_argument(a)
-    o.binary_location = "/usr/bin/chromium"
-    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=o)
 
 
 @pytest.fixture
 def page(request, lab, tmp_path):
     """A browser; on a failed test its screenshot goes to build/console-screenshots/."""
-    d = browser(tmp_path)
+    d = browser(f"{tmp_path}/chrome")
     yield d
     try:
         rep = getattr(request.node, "rep_call", None)
@@ -48,52 +37,32 @@ def page(request, lab, tmp_path):
 
 @pytest.fixture
 def demo(lab):
-    """hvnetd with a PIF (a veth), a VLAN on it, a private network and two VMs on it whose VIFs
-    are TAPs in namespaces of their own."""
-    host = ManagedHost(lab)
-    pif, dev = host.pif_on_veth(lab, "uplink")
-    host.ok("PIF.plug", pif)
-    vlan_net = host.xe("network-create", "name-label=storage-vlan").stdout.strip()
-    host.xe("vlan-create", f"pif-uuid={host.ok('PIF.get_uuid', pif)}", "vlan=41",
-            f"network-uuid={vlan_net}")
-    net = host.xe("network-create", "name-label=tenants").stdout.strip()
-    vms = [host.vm_on(net, f"c{i}", f"10.93.0.{i + 1}/24", mac=MACS[i], name=f"vm{i + 1}")
-           for i in range(2)]
-    return host, net, vms
+    return console_demo(lab)
 
 
-def login(d, host, password=ManagedHost.PASSWORD):
-    d.get(f"http://127.0.0.1:{host.port}/")
-    pw = d.find_element(By.ID, "login-password")
-    pw.clear()
-    pw.send_keys(password)
-    d.find_element(By.ID, "login-button").click()
+def url(host):
+    return f"http://127.0.0.1:{host.port}/"
 
 
 def drawn(d, cls):
     return d.find_elements(By.CSS_SELECTOR, f'#topology [data-class="{cls}"]')
 
 
-def wait_drawn(d, timeout=10):
-    WebDriverWait(d, timeout).until(lambda d: d.execute_script(
-        "return window.hvnetConsole && window.hvnetConsole.draws > 0"))
-
-
 def counter(d, name):
-    cells = d.find_elements(By.CSS_SELECTOR, f'#port-counters td[data-counter="{name}"]')
-    return int(cells[0].text) if cells and cells[0].text.isdigit() else None
+    t = text_of(d, f'#port-counters td[data-counter="{name}"]')
+    return int(t) if t and t.isdigit() else None
 
 
 def test_console_login_draws_what_the_api_reports_and_follows_xe(demo, page):
     host, net, vms = demo
     d = page
     # A wrong password shows XenAPI's error, and no console.
-    login(d, host, password="not-the-password")
+    login(d, url(host), password="not-the-password")
     WebDriverWait(d, 10).until(lambda d: d.find_element(By.ID, "login-error").text)
     assert "SESSION_AUTHENTICATION_FAILED" in d.find_element(By.ID, "login-error").text
     assert not d.find_element(By.ID, "main").is_displayed()
 
-    login(d, host)
+    login(d, url(host))
     wait_drawn(d)
     # As many of each as the API has: counted through the API, never constants.
     for cls, api in (("host", "host"), ("PIF", "PIF"), ("network", "network"), ("VIF", "VIF")):
@@ -105,6 +74,8 @@ def test_console_login_draws_what_the_api_reports_and_follows_xe(demo, page):
              for e in d.find_elements(By.CSS_SELECTOR, "#topology path.link")}
     for ref, rec in host.ok("VIF.get_all_records").items():
         assert (ref, rec["network"]) in links
+    os.makedirs(SHOTS, exist_ok=True)  # what the console looked like, failed or not
+    d.save_screenshot(os.path.join(SHOTS, "topology.png"))
 
     # A network made from the console is there for the API.
     d.find_element(By.ID, "new-network").click()
@@ -125,9 +96,9 @@ def test_console_login_draws_what_the_api_reports_and_follows_xe(demo, page):
     assert time.monotonic() - shown < 1.0
 
     # An action's error shows XenAPI's code and parameters: destroying a network with VIFs.
-    d.find_element(By.CSS_SELECTOR, f'#topology [data-ref="{host.ok("network.get_by_uuid", net)}"]').click()
+    click(d, f'#topology [data-ref="{host.ok("network.get_by_uuid", net)}"]')
     WebDriverWait(d, 5).until(lambda d: d.find_element(By.ID, "details").is_displayed())
-    d.find_element(By.XPATH, '//div[@id="details-actions"]/button[text()="Destroy"]').click()
+    click(d, "#details-actions button")  # a network's one action: Destroy
     d.find_element(By.ID, "dialog-ok").click()
     WebDriverWait(d, 5).until(lambda d: d.find_element(By.ID, "dialog-error").text)
     assert "NETWORK_CONTAINS_VIF" in d.find_element(By.ID, "dialog-error").text
@@ -139,10 +110,10 @@ def test_console_counters_move_with_a_ping_and_a_spoofed_frame_shows_in_drops(de
     host, net, vms = demo
     d = page
     (vm1, vif1, ns1, tap1), (vm2, vif2, ns2, tap2) = vms
-    login(d, host)
+    login(d, url(host))
     wait_drawn(d)
     vif_ref = host.ok("VIF.get_by_uuid", vif1)
-    d.find_element(By.CSS_SELECTOR, f'#topology [data-ref="{vif_ref}"]').click()
+    click(d, f'#topology [data-ref="{vif_ref}"]')
     WebDriverWait(d, 10).until(lambda d: counter(d, "rx packets") is not None)
     before = counter(d, "rx packets")
     assert received(ping(ns1, "10.93.0.2", count=10, interval="0.2")) == 10
@@ -151,7 +122,7 @@ def test_console_counters_move_with_a_ping_and_a_spoofed_frame_shows_in_drops(de
     # Locked through the console, then a frame with a forged source MAC: it shows in the drop
     # view with its reason and port.
     host.ok("VIF.set_ipv4_allowed", vif_ref, ["10.93.0.1"])
-    d.find_element(By.XPATH, '//div[@id="details-actions"]/button[text()="Locking mode"]').click()
+    click(d, "#details-actions button:nth-child(2)")  # a VIF's: Unplug, Locking mode
     Select(d.find_element(By.CSS_SELECTOR, '#dialog [name="mode"]')).select_by_value("locked")
     d.find_element(By.ID, "dialog-ok").click()
     wait_until(lambda: host.ok("VIF.get_locking_mode", vif_ref) == "locked", 5, "locked")
@@ -162,8 +133,8 @@ def test_console_counters_move_with_a_ping_and_a_spoofed_frame_shows_in_drops(de
        " ICMP(), iface=sys.argv[1], verbose=False, count=3)", tap1, forged, MACS[1], ns=ns1)
     d.find_element(By.CSS_SELECTOR, '.tab[data-view="drops"]').click()
     row = f'#drop-trace tr[data-reason="lock_mac"][data-port="{tap1}"]'
-    WebDriverWait(d, 10).until(lambda d: d.find_elements(By.CSS_SELECTOR, row))
-    assert forged in d.find_element(By.CSS_SELECTOR, row).text
+    WebDriverWait(d, 10).until(lambda d: text_of(d, row))
+    assert forged in text_of(d, row)
     assert d.find_elements(By.CSS_SELECTOR, '#drop-reasons tr[data-reason="lock_mac"]')
 
     # The packet trace of the same frame names the stage and the reason; the VM's own frame to

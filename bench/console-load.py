@@ -59,15 +59,7 @@ def main():
             for i in range(1, HOSTS):
                 pool.start_host(i, extra=QUIET)
                 pool.join(i)
-            # This namespace on the management network, to reach the master's HTTPS API.
-            me, sw_end = lab.name("bm"), lab.name("bs")
-            conftest.sh("ip", "link", "add", me, "type", "veth", "peer", "name", sw_end)
-            lab._undo.append(lambda: conftest.sh("ip", "link", "del", me, check=False))
-            conftest.sh("ip", "link", "set", sw_end, "netns", pool.sw)
-            conftest.sh("ip", "link", "set", sw_end, "master", "mgmt", ns=pool.sw)
-            conftest.sh("ip", "link", "set", sw_end, "up", ns=pool.sw)
-            conftest.sh("ip", "addr", "add", f"{pool.subnet}.250/24", "dev", me)
-            conftest.sh("ip", "link", "set", me, "up")
+            pool.reach_from_root()  # this namespace on the management network
             nets = [master.ok("network.create", {"name_label": f"net{i}", "name_description": "",
                                                  "MTU": 1500, "other_config": {}})
                     for i in range(10)]

@@ -149,5 +149,17 @@ class PoolLab:
                  f"master-password={ManagedHost.PASSWORD}")
         return r.stdout
 
+    def reach_from_root(self):
+        """Puts this (the root) namespace on the management network as .250, so that a browser
+        here reaches the hosts' HTTPS APIs."""
+        me, sw_end = self.lab.name("rm"), self.lab.name("rs")
+        sh("ip", "link", "add", me, "type", "veth", "peer", "name", sw_end)
+        self.lab._undo.append(lambda: sh("ip", "link", "del", me, check=False))
+        sh("ip", "link", "set", sw_end, "netns", self.sw)
+        sh("ip", "link", "set", sw_end, "master", "mgmt", ns=self.sw)
+        sh("ip", "link", "set", sw_end, "up", ns=self.sw)
+        sh("ip", "addr", "add", f"{self.subnet}.250/24", "dev", me)
+        sh("ip", "link", "set", me, "up")
+
     def hosts_seen_by(self, i):
         return set(self.hosts[i].xe("host-list", "--minimal").stdout.strip().split(","))

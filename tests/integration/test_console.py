@@ -12,6 +12,7 @@ import pytest
 
 from conftest import ManagedHost, ping, received, sh, wait_until
 from console_lab import MACS, browser, click, console_demo, login, text_of, wait_drawn
+from pool_lab import PoolLab
 
 pytest.importorskip("selenium")
 from selenium.webdriver.common.by import By  # noqa: E402
@@ -235,3 +236,59 @@ def test_metrics_need_loopback_or_the_token(lab):
     page = sh("curl", "-s", "-D", "-", "http://10.97.0.1:8091/", ns=peer).stdout
     assert "Content-Security-Policy: default-src 'none'; script-src 'self'" in page
     assert '<script type="module" src="/ui/app.js">' in page and "<script>" not in page
+
+
+def test_xe_shows_the_switch_counters_mac_table_drops_and_traces(demo):
+    host, net, vms = demo
+    (vm1, vif1, ns1, tap1), (vm2, vif2, ns2, tap2) = vms
+    assert received(ping(ns1, "10.93.0.2", count=5)) == 5
+
+    def blocks(text):
+        out = []
+        for chunk in text.strip().split("\n\n"):
+            rec = {}
+            for line in chunk.strip().splitlines():
+                k, _, v = line.partition(": ")
+                rec[k.replace("( RO)", "").strip()] = v.strip()
+            if rec:
+                out.append(rec)
+        return out
+
+    ports = {b["port"]: b for b in blocks(host.xe("host-network-stats").stdout) if "port" in b}
+    assert int(ports[tap1]["rx-packets"]) >= 5 and int(ports[tap2]["tx-packets"]) >= 5
+    assert ports[tap1]["object"] == f"VIF {vif1}"
+    table = host.xe("network-mac-table", f"uuid={net}").stdout
+    assert f"{MACS[0]} {tap1}" in table and f"{MACS[1]} {tap2}" in table
+    trace = host.xe("host-trace-packet", f"vif-uuid={vif1}", f"src={MACS[0]}", f"dst={MACS[1]}",
+                    "src-ip=10.93.0.1", "dst-ip=10.93.0.2").stdout
+    assert f"to {tap2} (untagged)" in trace and "verdict: forward to 1 port(s)" in trace
+    bad = host.xe("host-trace-packet", f"vif-uuid={vif1}", "src=zz", f"dst={MACS[1]}", check=False)
+    assert bad.returncode != 0 and "INVALID_VALUE" in bad.stderr and "zz" in bad.stderr
+    # A disabled VIF's frames are dropped, and the drop trace says why.
+    host.xe("vif-param-set", f"uuid={vif2}", "locking-mode=disabled")
+    ping(ns2, "10.93.0.1", count=2, check=False)
+    drops = host.xe("host-drop-trace").stdout
+    assert any(f" {tap2} lock_disabled {MACS[1]} " in line for line in drops.splitlines()), drops
+
+
+def test_console_on_a_pool_draws_every_host(lab, page):
+    """Two hosts on etcd: the master's console (HTTPS on the management network) draws both
+    hosts and every PIF of each, and sends the user to a member for that member's counters."""
+    pool = PoolLab(lab, hosts=2, etcd_members=1)
+    master = pool.start_host(0, found=True)
+    pool.start_host(1)
+    pool.join(1)
+    pool.reach_from_root()
+    d = page
+    d.execute_cdp_cmd("Security.setIgnoreCertificateErrors", {"ignore": True})
+    login(d, f"https://{pool.addrs[0]}/")
+    wait_drawn(d)
+    for cls in ("host", "PIF", "network"):
+        want = sorted(master.ok(f"{cls}.get_all"))
+        WebDriverWait(d, 10).until(lambda d: len(drawn(d, cls)) == len(want))
+        assert sorted(e.get_attribute("data-ref") for e in drawn(d, cls)) == want, cls
+    assert len(master.ok("host.get_all")) == 2
+    member = master.ok("host.get_by_uuid", pool.hosts[1].host_uuid)
+    theirs = [p for p, r in master.ok("PIF.get_all_records").items() if r["host"] == member]
+    click(d, f'#topology [data-ref="{theirs[0]}"]')
+    WebDriverWait(d, 10).until(lambda d: "kept by" in (text_of(d, "#details-counters") or ""))

@@ -4,6 +4,8 @@
 // the legacy register/next with its bounded backlog, tasks, and a reconcile that touches only
 // what changed.
 #include <gtest/gtest.h>
+
+#include <set>
 #include <unistd.h>
 
 #include <filesystem>
@@ -102,6 +104,27 @@ TEST_F(EventsTest, RepeatedChangesCollapseAndDeletesCarryNoSnapshot) {
   auto none = ok("event.from", {json::array({"network"}), d["token"], 0});
   EXPECT_TRUE(none["events"].empty());
   EXPECT_EQ(none["token"], d["token"]);
+}
+
+TEST_F(EventsTest, TheEmptyTokenBeginsWithEveryObjectAndTheTokenOfNow) {
+  const std::string net = ok("network.create", {{{"name_label", "a"}}});
+  auto all = ok("event.from", {json::array({"network", "host"}), "", 0});
+  std::set<std::string> refs;
+  for (const auto& e : all["events"]) {
+    EXPECT_EQ(e["operation"], "add");
+    EXPECT_TRUE(e.contains("snapshot"));
+    refs.insert(e["ref"]);
+  }
+  for (const auto& r : ok("network.get_all")) EXPECT_TRUE(refs.count(r)) << r;
+  for (const auto& r : ok("host.get_all")) EXPECT_TRUE(refs.count(r)) << r;
+  EXPECT_EQ(refs.size(), ok("network.get_all").size() + ok("host.get_all").size());
+  // From its token: only what changes next.
+  auto none = ok("event.from", {json::array({"network", "host"}), all["token"], 0});
+  EXPECT_TRUE(none["events"].empty());
+  ok("network.set_name_label", {net, "b"});
+  auto next = ok("event.from", {json::array({"network", "host"}), all["token"], 0});
+  ASSERT_EQ(next["events"].size(), 1u);
+  EXPECT_EQ(next["events"][0]["ref"], net);
 }
 
 TEST_F(EventsTest, LongPollIsAnsweredByAChangeOrByItsDeadline) {

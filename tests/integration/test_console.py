@@ -105,6 +105,9 @@ def test_console_login_draws_what_the_api_reports_and_follows_xe(demo, page):
     assert "NETWORK_CONTAINS_VIF" in d.find_element(By.ID, "dialog-error").text
     d.find_element(By.ID, "dialog-cancel").click()
     assert host.ok("network.get_by_uuid", net)  # still there
+    # Nothing the page did broke its Content-Security-Policy, and nothing failed to load.
+    problems = [e["message"] for e in d.get_log("browser") if e["level"] == "SEVERE"]
+    assert not problems, problems
 
 
 def test_console_counters_move_with_a_ping_and_a_spoofed_frame_shows_in_drops(demo, page):

@@ -202,7 +202,8 @@ TEST_F(ApiTest, ConsoleCallsReadTheSwitchAndNameEachPortsObject) {
   const std::string tap = port["name"];
   sw_.port(tap).inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
   sw_.step();
-  for (const auto& p : call("host.get_network_stats", {host}).value()["ports"])
+  const json after = call("host.get_network_stats", {host}).value();
+  for (const auto& p : after["ports"])
     if (p["name"] == tap) EXPECT_EQ(p["rx_packets"], 1);
   auto macs = call("network.get_mac_table", {net}).value();
   ASSERT_EQ(macs.size(), 1u);

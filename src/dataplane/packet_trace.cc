@@ -44,7 +44,7 @@ std::string vlan_text(const VlanRewrite& rw, const Packet& p) {
 
 class Tracer {
  public:
-  Tracer(const Snapshot& s, PortId in, Packet& p) : s_(s), in_(in), p_(p) {}
+  Tracer(const Snapshot& s, Packet& p) : s_(s), p_(p) {}
 
   void step(std::string stage, std::string detail) {
     r_.steps.push_back({std::move(stage), std::move(detail)});
@@ -74,7 +74,6 @@ class Tracer {
 
  private:
   const Snapshot& s_;
-  PortId in_;
   Packet& p_;
   TraceResult r_;
 };
@@ -83,7 +82,7 @@ class Tracer {
 
 TraceResult trace_packet(const Snapshot& s, const MacTable& fdb, PortId in, Packet& p,
                          uint32_t now_s) {
-  Tracer t(s, in, p);
+  Tracer t(s, p);
   const PortEntry* pe = s.port(in);
   if (pe == nullptr) {
     TraceResult r;

@@ -203,8 +203,11 @@ TEST_F(ApiTest, ConsoleCallsReadTheSwitchAndNameEachPortsObject) {
   sw_.port(tap).inject(test::frame("ff:ff:ff:ff:ff:ff", "00:16:3e:00:00:01"));
   sw_.step();
   const json after = call("host.get_network_stats", {host}).value();
-  for (const auto& p : after["ports"])
-    if (p["name"] == tap) EXPECT_EQ(p["rx_packets"], 1);
+  for (const auto& p : after["ports"]) {
+    if (p["name"] == tap) {
+      EXPECT_EQ(p["rx_packets"], 1);
+    }
+  }
   auto macs = call("network.get_mac_table", {net}).value();
   ASSERT_EQ(macs.size(), 1u);
   EXPECT_EQ(macs[0]["mac"], "00:16:3e:00:00:01");

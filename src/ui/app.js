@@ -230,9 +230,17 @@ function counterTable(rows, id) {
   return t;
 }
 
+// Built aside and swapped in whole, and only by the latest call: a redraw during its calls
+// neither doubles nor mixes the tables.
+let countersGen = 0;
 async function showCounters(cls, ref, rec) {
-  const box = $('#details-counters');
-  box.replaceChildren();
+  const gen = ++countersGen;
+  const box = document.createElement('div');
+  await fillCounters(box, cls, ref, rec);
+  if (gen === countersGen) $('#details-counters').replaceChildren(...box.childNodes);
+}
+
+async function fillCounters(box, cls, ref, rec) {
   if (cls === 'host' && stats && ref === thisHost) {
     const rows = Object.entries(stats.drops).filter(([, n]) => n > 0).map(([k, n]) => ['drops ' + k, n]);
     box.append(counterTable([['forwarded', stats.forwarded], ['flooded', stats.flooded],
@@ -270,6 +278,20 @@ async function showCounters(cls, ref, rec) {
     tx.append(cap2);
     g.append(rx, tx);
     box.append(g);
+    // The last frames this port dropped, newest first.
+    try {
+      const mine = (await rpc.call('host.get_drop_trace', thisHost)).filter((x) => x.port === p.name);
+      if (mine.length) {
+        const t = counterTable(mine.slice(-10).reverse().map((x) => [x.reason,
+          x.src + ' > ' + x.dst + ' ' + x.ethertype + (x.vlan >= 0 ? ' VLAN ' + x.vlan : '')]), 'port-drops');
+        const cap = document.createElement('caption');
+        cap.textContent = 'Last drops on this port';
+        t.prepend(cap);
+        box.append(t);
+      }
+    } catch (e) {
+      showError(e);
+    }
     if (p.status && p.status.members) {
       box.append(counterTable(p.status.members.map((m) => [m.device,
         (m.carrier ? 'carrier' : 'no carrier') + (m.enabled ? ', carrying' : ', idle') +
@@ -369,6 +391,10 @@ function showActions(cls, ref, rec) {
     box.append(button(rec.currently_attached ? 'Unplug' : 'Plug', () => confirmAction(
       (rec.currently_attached ? 'Unplug ' : 'Plug ') + rec.device + '?', [],
       () => rpc.call(rec.currently_attached ? 'PIF.unplug' : 'PIF.plug', ref))));
+    if (Number(rec.VLAN) >= 0 && rec.VLAN_master_of && rec.VLAN_master_of !== 'OpaqueRef:NULL') {
+      box.append(button('Destroy VLAN', () => confirmAction('Destroy VLAN ' + rec.VLAN + ' on ' + rec.device + '?', [],
+        () => rpc.call('VLAN.destroy', rec.VLAN_master_of))));
+    }
     if (Number(rec.VLAN) < 0) {
       const nets = model.all('network').map(([r, n]) => [r, n.name_label]);
       box.append(button('Create VLAN', () => confirmAction('Create a VLAN on ' + rec.device, [

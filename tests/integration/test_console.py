@@ -140,6 +140,9 @@ def test_console_counters_move_with_a_ping_and_a_spoofed_frame_shows_in_drops(de
     WebDriverWait(d, 10).until(lambda d: text_of(d, row))
     assert forged in text_of(d, row)
     assert d.find_elements(By.CSS_SELECTOR, '#drop-reasons tr[data-reason="lock_mac"]')
+    # The selected VIF's own panel lists its last drops.
+    WebDriverWait(d, 10).until(lambda d: "lock_mac" in (text_of(d, "#port-drops") or ""))
+    assert forged in text_of(d, "#port-drops")
 
     # The packet trace of the same frame names the stage and the reason; the VM's own frame to
     # its peer is forwarded to the peer's port.

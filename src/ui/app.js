@@ -153,6 +153,7 @@ async function refreshStats() {
   if (view === 'drops') await refreshDrops();
   if (view === 'trace') fillTracePorts();
   if (view === 'topology') scheduleDraw();
+  else if (selected) showDetails();  // the panel stays live on every view
 }
 
 function portOf(ref) {

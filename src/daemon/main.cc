@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hvnetd - hvnet host network daemon (virtual switch + network manager)"};
   std::string config, db_path = "/var/lib/hvnet/hvnet.db";
   std::string ctl_path = "/run/hvnet/hvnetd.ctl", api_socket = "/run/hvnet/xapi.sock";
-  std::string metrics_token_file;
+  std::string metrics_token_file, sysfs_root = "/sys";
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
   std::string api_listen_tls = "127.0.0.1:8443", tls_dir;
   bool plain_http_beyond_loopback = false;
@@ -132,6 +132,8 @@ int main(int argc, char** argv) {
       "--api-plain-http-beyond-loopback", plain_http_beyond_loopback,
       "allow --api-listen on a non-loopback address: passwords cross the network in clear");
   app.add_option("--api-socket", api_socket, "XenAPI over HTTP on this Unix socket");
+  app.add_option("--sysfs-root", sysfs_root,
+                 "where sysfs is: the NICs PIF.scan finds and their SR-IOV functions");
   app.add_option(
       "--metrics-token-file", metrics_token_file,
       "GET /metrics from beyond loopback with 'Authorization: Bearer <this file's line>'");
@@ -321,8 +323,9 @@ int main(int argc, char** argv) {
     draft.cert_file = etcd_cert;
     draft.key_file = etcd_key;
     {  // the host record and NICs first, as on any first start
-      hvnet::Manager first(store, nullptr,
-                           [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); });
+      hvnet::Manager first(store, nullptr, [pif_prefix, sysfs_root] {
+        return hvnet::hostnet::scan_nics(pif_prefix, sysfs_root);
+      });
       if (auto st = first.start(local_hostname()); !st) {
         spdlog::error("{}", st.error().to_string());
         return 2;
@@ -348,7 +351,8 @@ int main(int argc, char** argv) {
   hvnet::RoutedNetworks routed(state_dir + "/networks");     // so do route and nat networks
   hvnet::Manager mgr(
       pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
-      [pif_prefix] { return hvnet::hostnet::scan_nics(pif_prefix); }, 300, vxlan_port);
+      [pif_prefix, sysfs_root] { return hvnet::hostnet::scan_nics(pif_prefix, sysfs_root); }, 300,
+      vxlan_port);
   mgr.set_host_addressing(&addressing, confirm_timeout);
   mgr.set_routed_networks(&routed);
   for (int attempt = 0;; ++attempt) {

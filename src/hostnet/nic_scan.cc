@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "hostnet/link.h"
+#include "hostnet/sriov.h"
 
 namespace hvnet::hostnet {
 
@@ -24,11 +25,12 @@ std::string read_line(const std::filesystem::path& p) {
 
 }  // namespace
 
-std::vector<model::NicInfo> scan_nics(const std::string& prefix) {
+std::vector<model::NicInfo> scan_nics(const std::string& prefix, const std::string& sysfs_root) {
   namespace fs = std::filesystem;
   std::vector<model::NicInfo> out;
   std::error_code ec;
-  for (const auto& entry : fs::directory_iterator("/sys/class/net", ec)) {
+  const SriovSysfs sriov(sysfs_root);
+  for (const auto& entry : fs::directory_iterator(sysfs_root + "/class/net", ec)) {
     const std::string dev = entry.path().filename();
     if (dev == "lo" || dev.rfind(prefix, 0) != 0) continue;
     if (fs::exists(entry.path() / "bridge") || fs::exists(entry.path() / "tun_flags")) continue;
@@ -38,7 +40,9 @@ std::vector<model::NicInfo> scan_nics(const std::string& prefix) {
     model::NicInfo nic;
     nic.device = dev;
     nic.mac = read_line(entry.path() / "address");
-    nic.mtu = uint32_t(std::stoul("0" + read_line(entry.path() / "mtu")));
+    nic.mtu = uint32_t(std::strtoul(read_line(entry.path() / "mtu").c_str(), nullptr, 10));
+    if (nic.mtu == 0) nic.mtu = 1500;
+    if (sriov.total_vfs(dev) > 0) nic.capabilities.push_back("sriov");
     out.push_back(nic);
   }
   std::sort(out.begin(), out.end(),

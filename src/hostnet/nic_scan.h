@@ -11,7 +11,10 @@
 
 namespace hvnet::hostnet {
 
-std::vector<model::NicInfo> scan_nics(const std::string& prefix);
+// `sysfs_root`: where sysfs is (/sys; tests give a tree of their own). A NIC whose device has
+// VFs to give (sriov_totalvfs > 0) has the capability "sriov".
+std::vector<model::NicInfo> scan_nics(const std::string& prefix,
+                                      const std::string& sysfs_root = "/sys");
 
 // What the kernel says of a NIC now (XenAPI's PIF_metrics): carrier, speed in Mbit/s (0 if the
 // driver does not say), full duplex, and for a PCI device its ids, names (pci.ids) and bus path.

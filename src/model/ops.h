@@ -20,6 +20,7 @@ struct NicInfo {
   std::string device;
   std::string mac;
   uint32_t mtu = 1500;
+  std::vector<std::string> capabilities;  // PIF.capabilities: "sriov" when it has VFs to give
 };
 
 inline constexpr int64_t kMinMtu = 68;

@@ -27,7 +27,11 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
     for (const auto& pif : t.where("PIF", "host", host)) {
       const json& r = t.get(pif)->rec;
       if (r["VLAN"].get<int64_t>() >= 0 || !r["physical"].get<bool>()) continue;
-      if (r["MAC"] == nic.mac || r["device"] == nic.device) known = true;
+      if (r["MAC"] != nic.mac && r["device"] != nic.device) continue;
+      known = true;
+      // What the NIC can do is the kernel's to say: a rescan brings it up to date.
+      if (r.value("capabilities", json::array()) != json(nic.capabilities))
+        t.set_field(pif, "capabilities", nic.capabilities);
     }
     if (known) continue;
     // XenServer makes a network (and bridge xenbrN) for every new PIF.
@@ -40,6 +44,7 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
 
     json p = new_pif_record(nic.device, nic.mac, nic.mtu, -1, /*physical=*/true, net, host);
     p["currently_attached"] = false;  // new PIFs start unplugged
+    p["capabilities"] = nic.capabilities;
     std::string pif = new_uuid();
     t.put(pif, Object{"PIF", p});
     created.push_back(pif);

@@ -25,6 +25,19 @@ class HostOpsTest : public ::testing::Test {
   std::vector<std::string> pifs;
 };
 
+TEST_F(HostOpsTest, ScanKeepsEachNicsCapabilitiesCurrent) {
+  EXPECT_EQ(t.get(pifs[0])->rec["capabilities"], json::array());
+  // The driver now offers VFs: a rescan says so, and takes it back when they are gone.
+  ASSERT_TRUE(pif_scan(t, host, {{"eth0", "52:54:00:00:00:01", 1500, {"sriov"}}}));
+  EXPECT_EQ(t.get(pifs[0])->rec["capabilities"], json::array({"sriov"}));
+  EXPECT_EQ(t.get(pifs[1])->rec["capabilities"], json::array());
+  ASSERT_TRUE(pif_scan(t, host, {{"eth0", "52:54:00:00:00:01", 1500}}));
+  EXPECT_EQ(t.get(pifs[0])->rec["capabilities"], json::array());
+  auto added = pif_scan(t, host, {{"eth9", "52:54:00:00:00:09", 1500, {"sriov"}}}).value();
+  ASSERT_EQ(added.size(), 1u);
+  EXPECT_EQ(t.get(added[0])->rec["capabilities"], json::array({"sriov"}));
+}
+
 TEST_F(HostOpsTest, StaticNeedsValidAddressMaskAndGatewayInTheSubnet) {
   EXPECT_EQ(code(pif_reconfigure_ip(t, pifs[0], "Static", "10.0.0.1", "255.255.255.0", "10.0.0.254",
                                     "10.0.0.53")),

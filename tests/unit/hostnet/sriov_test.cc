@@ -145,7 +145,8 @@ TEST(VfRequest, EachSettingIsOneSetLinkOfOneVf) {
 
   VfSetting vlan{VfSetting::Kind::kVlan};
   vlan.vlan = 42;
-  a = vf_attr(vf_request(7, 3, vlan, 2), 7, &type);
+  const auto vlan_req = vf_request(7, 3, vlan, 2);  // kept: `a` points into it
+  a = vf_attr(vlan_req, 7, &type);
   ASSERT_EQ(type, IFLA_VF_VLAN);
   ifla_vf_vlan v;
   std::memcpy(&v, mnl_attr_get_payload(a), sizeof v);
@@ -155,7 +156,8 @@ TEST(VfRequest, EachSettingIsOneSetLinkOfOneVf) {
 
   VfSetting rate{VfSetting::Kind::kRate};
   rate.max_tx_mbps = 80;
-  a = vf_attr(vf_request(7, 3, rate, 3), 7, &type);
+  const auto rate_req = vf_request(7, 3, rate, 3);
+  a = vf_attr(rate_req, 7, &type);
   ASSERT_EQ(type, IFLA_VF_RATE);
   ifla_vf_rate r;
   std::memcpy(&r, mnl_attr_get_payload(a), sizeof r);
@@ -164,7 +166,8 @@ TEST(VfRequest, EachSettingIsOneSetLinkOfOneVf) {
 
   VfSetting spoof{VfSetting::Kind::kSpoofCheck};
   spoof.spoof_check = false;
-  a = vf_attr(vf_request(7, 3, spoof, 4), 7, &type);
+  const auto spoof_req = vf_request(7, 3, spoof, 4);
+  a = vf_attr(spoof_req, 7, &type);
   ASSERT_EQ(type, IFLA_VF_SPOOFCHK);
   ifla_vf_spoofchk c;
   std::memcpy(&c, mnl_attr_get_payload(a), sizeof c);

@@ -14,7 +14,8 @@ import sys
 # xe class prefix -> the function in records.ml that builds its record
 CLASSES = {"pool": "pool_record", "host": "host_record", "network": "net_record",
            "pif": "pif_record", "vif": "vif_record", "bond": "bond_record",
-           "vlan": "vlan_record", "tunnel": "tunnel_record"}
+           "vlan": "vlan_record", "tunnel": "tunnel_record",
+           "network-sriov": "network_sriov_record"}
 
 
 def label(body):

@@ -40,6 +40,7 @@ Api::Api(Manager& mgr, Credentials creds, SessionPolicy policy,
   register_generic();
   register_network();
   register_tunnels();
+  register_sriov();
   register_mirrors();
   register_xl();
   register_console();

@@ -161,6 +161,7 @@ class Api {
   void register_pool();      // join, eject, master election calls (pool_calls.cc)
   void register_security();  // host TLS calls, pool.audit_log_get (security_calls.cc)
   void register_tunnels();   // tunnel.create, tunnel.destroy (tunnel_calls.cc)
+  void register_sriov();     // network_sriov.*, VM.start and shutdowns (sriov_calls.cc)
   void register_mirrors();   // port_mirror.create, .destroy (mirror_calls.cc)
   void register_xl();        // VIF.create_from_xl_spec (xl_calls.cc)
   void register_console();   // switch counters, drops, MAC tables, traces (console_calls.cc)

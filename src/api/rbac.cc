@@ -33,6 +33,9 @@ const std::map<std::string, Role, std::less<>>& message_roles() {
       {"host.install_server_certificate", R::kPoolAdmin},
       {"host.query_data_source", R::kReadOnly},
       {"VM.query_data_source", R::kReadOnly},
+      {"VM.start", R::kVmOperator},
+      {"VM.clean_shutdown", R::kVmOperator},
+      {"VM.hard_shutdown", R::kVmOperator},
       // hvnet's own: what the switch would do with a frame, read from its tables
       {"host.trace_packet", R::kReadOnly},
       // hvnet's own: the audit log holds every caller's arguments

@@ -37,6 +37,10 @@ Status Manager::reconcile_all() {
   }
   if (addressing_)
     if (auto st = addressing_->apply(host_config_from_model(view)); !st) return st;
+  // A NIC that refuses its VFs now (another driver, firmware) must not keep the switch down.
+  if (sriov_)
+    if (auto st = sriov_->apply(sriov_config_from_model(view)); !st)
+      spdlog::error("SR-IOV not fully applied: {}", st.error().to_string());
   return routed_ ? routed_->apply(routed_config_from_model(view)) : ok_status();
 }
 
@@ -52,6 +56,15 @@ Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& b
   if (touched_host) *touched_host = host;
   if (!host || !ctl_) return ok_status();
   model::Txn view(db_, /*track_reads=*/false);
+  // The VFs first: a refused VF (the NIC says no) refuses the write before the switch moves.
+  bool sriov = false;
+  for (const auto& ch : c.changes) {
+    if (!sriov_ || sriov) break;
+    auto b = before.find(ch.uuid);
+    sriov = changes_sriov(ch, b != before.end() && b->second ? &*b->second : nullptr, view);
+  }
+  if (sriov)
+    if (auto st = sriov_->apply(sriov_config_from_model(view)); !st) return st;
   auto plan = reconciler_.plan(view, c.changes, before);
   if (auto st = ctl_->apply(plan.delta); !st) return st;
   reconciler_.adopt(std::move(plan));

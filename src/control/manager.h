@@ -20,6 +20,7 @@
 #include "control/host_addressing.h"
 #include "control/reconciler.h"
 #include "control/routed_networks.h"
+#include "control/sriov_host.h"
 #include "control/switch_controller.h"
 #include "model/database.h"
 #include "model/ops.h"
@@ -95,6 +96,7 @@ class Manager {
   void set_host_addressing(HostAddressing* addressing, uint32_t confirm_timeout_s);
   // The host's part of route and nat networks, applied with every change touching them.
   void set_routed_networks(RoutedNetworks* routed) { routed_ = routed; }
+  void set_sriov(SriovHost* sriov) { sriov_ = sriov; }
   void confirm_management();
   bool management_pending() const { return guard_pending_.load(); }
   std::optional<SwitchController::Rates> port_rates(const std::string& device) {
@@ -142,6 +144,7 @@ class Manager {
   NicScanner scanner_;
   HostAddressing* addressing_ = nullptr;
   RoutedNetworks* routed_ = nullptr;
+  SriovHost* sriov_ = nullptr;
   uint32_t confirm_timeout_s_ = 30;
   std::mutex guard_mu_;
   std::condition_variable guard_cv_;

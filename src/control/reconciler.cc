@@ -217,6 +217,8 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   const json& r = o->rec;
   // Its VM runs here (a pool's other members plug the VIFs of the VMs they run).
   if (!model::vif_runs_here(t, r)) return std::nullopt;
+  // A VF: the NIC switches its frames (control/sriov_host.h), no TAP.
+  if (r.value("sriov_VF", int64_t(-1)) >= 0) return std::nullopt;
   PortSpec p;
   p.name = model::vif_device_name(t, vif);
   p.kind = PortKind::kTap;
@@ -585,8 +587,9 @@ TopologySpec topology_from_model(const model::Txn& view, uint32_t mac_ageing_s,
 }
 
 bool changes_host(const store::Change& change, const model::Object* before) {
-  static const std::set<std::string> kHostClasses = {
-      "host", "network", "PIF", "VLAN", "Bond", "VIF", "VM", "tunnel", "port_mirror"};
+  static const std::set<std::string> kHostClasses = {"host",        "network",      "PIF", "VLAN",
+                                                     "Bond",        "VIF",          "VM",  "tunnel",
+                                                     "port_mirror", "network_sriov"};
   if (!kHostClasses.count(change.cls)) return false;
   if (change.op != store::Op::kMod || !before) return true;
   auto significant = [&](model::json rec) {

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   CLI::App app{"hvnetd - hvnet host network daemon (virtual switch + network manager)"};
   std::string config, db_path = "/var/lib/hvnet/hvnet.db";
   std::string ctl_path = "/run/hvnet/hvnetd.ctl", api_socket = "/run/hvnet/xapi.sock";
-  std::string metrics_token_file, sysfs_root = "/sys";
+  std::string metrics_token_file, sysfs_root = "/sys", vf_netlink = "kernel";
   std::string api_listen = "127.0.0.1:8090", password_file, pif_prefix, log_level = "info";
   std::string api_listen_tls = "127.0.0.1:8443", tls_dir;
   bool plain_http_beyond_loopback = false;
@@ -134,6 +134,9 @@ int main(int argc, char** argv) {
   app.add_option("--api-socket", api_socket, "XenAPI over HTTP on this Unix socket");
   app.add_option("--sysfs-root", sysfs_root,
                  "where sysfs is: the NICs PIF.scan finds and their SR-IOV functions");
+  app.add_option("--vf-netlink", vf_netlink,
+                 "where VF settings go: 'kernel' (rtnetlink), or 'record:FILE' (each request "
+                 "appended to FILE as hex, for hosts without SR-IOV hardware)");
   app.add_option(
       "--metrics-token-file", metrics_token_file,
       "GET /metrics from beyond loopback with 'Authorization: Bearer <this file's line>'");
@@ -349,12 +352,24 @@ int main(int argc, char** argv) {
   }
   hvnet::HostAddressing addressing(state_dir, resolv_conf);  // outlives the manager
   hvnet::RoutedNetworks routed(state_dir + "/networks");     // so do route and nat networks
+  std::unique_ptr<hvnet::hostnet::VfSender> vf_sender;
+  if (vf_netlink.rfind("record:", 0) == 0) {
+    vf_sender = std::make_unique<hvnet::hostnet::FileVfSender>(vf_netlink.substr(7));
+  } else if (vf_netlink == "kernel") {
+    vf_sender = std::make_unique<hvnet::hostnet::NetlinkVfSender>();
+  } else {
+    spdlog::error("--vf-netlink: 'kernel' or 'record:FILE', not '{}'", vf_netlink);
+    return 2;
+  }
+  hvnet::SriovHost sriov(  // and the SR-IOV NICs
+      hvnet::hostnet::SriovSysfs(sysfs_root), std::move(vf_sender));
   hvnet::Manager mgr(
       pool_store ? *pool_store : static_cast<hvnet::store::Store&>(store), &ctl,
       [pif_prefix, sysfs_root] { return hvnet::hostnet::scan_nics(pif_prefix, sysfs_root); }, 300,
       vxlan_port);
   mgr.set_host_addressing(&addressing, confirm_timeout);
   mgr.set_routed_networks(&routed);
+  mgr.set_sriov(&sriov);
   for (int attempt = 0;; ++attempt) {
     auto st = mgr.start(local_hostname(), pool_cfg.value() ? pool_cfg.value()->host : "");
     if (st) break;

@@ -42,7 +42,12 @@ std::vector<model::NicInfo> scan_nics(const std::string& prefix, const std::stri
     nic.mac = read_line(entry.path() / "address");
     nic.mtu = uint32_t(std::strtoul(read_line(entry.path() / "mtu").c_str(), nullptr, 10));
     if (nic.mtu == 0) nic.mtu = 1500;
-    if (sriov.total_vfs(dev) > 0) nic.capabilities.push_back("sriov");
+    nic.sriov_totalvfs = sriov.total_vfs(dev);
+    if (nic.sriov_totalvfs > 0) nic.capabilities.push_back("sriov");
+    const std::string vendor = read_line(entry.path() / "device" / "vendor");
+    const std::string device = read_line(entry.path() / "device" / "device");
+    if (vendor.rfind("0x", 0) == 0 && device.rfind("0x", 0) == 0)
+      nic.pci_id = vendor.substr(2) + ":" + device.substr(2);
     out.push_back(nic);
   }
   std::sort(out.begin(), out.end(),

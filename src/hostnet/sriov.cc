@@ -5,6 +5,7 @@
 #include <net/if.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,14 @@ int NetlinkVfSender::send(const std::vector<uint8_t>& request) {
   if (!nl) return -errno;
   std::vector<uint8_t> copy = request;  // transact sets the sequence number
   return netlink::transact(nl.get(), reinterpret_cast<nlmsghdr*>(copy.data()));
+}
+
+int FileVfSender::send(const std::vector<uint8_t>& request) {
+  std::FILE* f = std::fopen(path_.c_str(), "a");
+  if (!f) return -errno;
+  for (uint8_t b : request) std::fprintf(f, "%02x", b);
+  std::fputc('\n', f);
+  return std::fclose(f) == 0 ? 0 : -EIO;
 }
 
 Status configure_vf(VfSender& sender, const std::string& pf, int pf_ifindex, uint32_t vf,

@@ -82,6 +82,18 @@ class RecordingVfSender : public VfSender {
   int error = -95;  // EOPNOTSUPP
 };
 
+// Appends each request, as one line of hex, to a file and reports success: a whole hvnetd runs
+// its SR-IOV path on a host without SR-IOV hardware (hvnetd --vf-netlink record:FILE), and a test
+// reads the bytes it would have sent the kernel.
+class FileVfSender : public VfSender {
+ public:
+  explicit FileVfSender(std::string path) : path_(std::move(path)) {}
+  int send(const std::vector<uint8_t>& request) override;
+
+ private:
+  std::string path_;
+};
+
 // Sets `wanted` on VF `vf` of PF device `pf`, one request each; if one is refused, sends `before`'s
 // setting of the same kind for each one already set, then returns
 // NETWORK_SRIOV_ENABLE_FAILED [pf, "VF <n>: <setting> refused: <reason>"].

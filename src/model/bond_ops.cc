@@ -63,6 +63,7 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
   if (members.size() > 4)
     return make_error("PIF_BOND_MORE_THAN_FOUR_MEMBERS", {std::to_string(members.size())});
   if (auto st = refuse_internal_network(t, network); !st) return st.error();
+  if (auto st = refuse_sriov_topology(t, SriovUse::kBond, "", network); !st) return st.error();
   const std::string host = t.get(members[0])->rec["host"];
   for (const auto& p : t.where("PIF", "network", network))
     if (t.get(p)->rec["host"] == host) return make_error("NETWORK_ALREADY_CONNECTED", {host, p});
@@ -91,6 +92,7 @@ Result<std::string> bond_create(Txn& t, const std::string& network,
       return make_error("PIF_ALREADY_BONDED", {m});
     if (r["VLAN"].get<int64_t>() >= 0) return make_error("PIF_IS_VLAN", {m});
     if (t.any("tunnel", "access_PIF", m)) return make_error("IS_TUNNEL_ACCESS_PIF", {m});
+    if (auto st = refuse_sriov_topology(t, SriovUse::kBond, m, ""); !st) return st.error();
     if (auto st = refuse_non_vm_nic(t, m); !st) return st.error();
     if (t.any("VLAN", "tagged_PIF", m))
       return make_error("PIF_VLAN_EXISTS", {r["device"].get<std::string>()});

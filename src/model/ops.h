@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 #include <string>
@@ -21,6 +22,8 @@ struct NicInfo {
   std::string mac;
   uint32_t mtu = 1500;
   std::vector<std::string> capabilities;  // PIF.capabilities: "sriov" when it has VFs to give
+  int64_t sriov_totalvfs = 0;             // the VFs its device can give
+  std::string pci_id;                     // PCI "vendor:device" ("" when not a PCI device)
 };
 
 inline constexpr int64_t kMinMtu = 68;
@@ -132,11 +135,61 @@ Result<json> check_mirror_sources(const Txn& t, const std::string& mirror, const
 // of go with it.
 void forget_mirror_port(Txn& t, const std::string& port);
 
+// SR-IOV (model/sriov_ops.cc): network_sriov objects, their logical PIFs and the VFs VIFs hold.
+inline constexpr const char* kSriovLogicalMac = "fe:ff:ff:ff:ff:ff";
+// network_sriov.create: XenServer's refusals in its order (PIF_IS_NOT_PHYSICAL,
+// NETWORK_SRIOV_ALREADY_ENABLED, PIF_IS_NOT_SRIOV_CAPABLE, NETWORK_ALREADY_CONNECTED,
+// NETWORK_INCOMPATIBLE_WITH_SRIOV, NETWORK_HAS_INCOMPATIBLE_SRIOV_PIFS), then the logical PIF,
+// plugged.
+Result<std::string> network_sriov_create(Txn& t, const std::string& pif,
+                                         const std::string& network);
+// Refused while a VLAN sits on the logical PIF or a VIF holds one of its VFs.
+Status network_sriov_destroy(Txn& t, const std::string& sriov);
+// The VFs its NIC gives (PIF.sriov_totalvfs) less those held; 0 while the logical PIF is unplugged.
+int64_t sriov_remaining_capacity(const Txn& t, const std::string& sriov);
+// VIF uuid by VF index: the VFs of its NIC that running VIFs hold.
+std::map<int64_t, std::string> sriov_held_vfs(const Txn& t, const std::string& sriov);
+// The network_sriov whose logical PIF this is, or under this VLAN PIF ("" none).
+std::string sriov_of_logical(const Txn& t, const std::string& pif);
+std::string sriov_under(const Txn& t, const std::string& pif);
+// An SR-IOV network: its PIFs are logical PIFs or VLANs on them.
+bool is_sriov_network(const Txn& t, const std::string& net);
+// Where a network's VIFs find VFs on a host: the network_sriov, the VLAN its VFs tag (0: none)
+// and the network's PIF there.
+struct SriovPlace {
+  std::string sriov;
+  int64_t vlan = 0;
+  std::string pif;
+};
+std::optional<SriovPlace> sriov_on_host(const Txn& t, const std::string& net,
+                                        const std::string& host);
+// A VM starting on `host`: each of its VIFs on an SR-IOV network takes the lowest free VF
+// (NETWORK_SRIOV_INSUFFICIENT_CAPACITY [network] when none is left; VM_REQUIRES_NETWORK when the
+// network is not plugged there).
+Status take_vfs(Txn& t, const std::string& vm, const std::string& host);
+// OPERATION_NOT_ALLOWED while a VIF holds one of its VFs.
+Status refuse_vfs_in_use(const Txn& t, const std::string& sriov);
+// A logical PIF plugged (VFs enabled through sysfs) or unplugged (refused while VFs are held).
+Status pif_sriov_plugged(Txn& t, const std::string& logical, bool plugged);
+// An SR-IOV VIF is attached with its VM only (OPERATION_NOT_ALLOWED, xapi's words).
+Status refuse_sriov_vif_hotplug(const Txn& t, const std::string& vif);
+// What SR-IOV forbids of other objects: bonds, tunnels, VLANs on or into SR-IOV networks, and
+// forgetting a logical PIF or a physical one under SR-IOV (XenServer's error codes).
+enum class SriovUse { kBond, kTunnel, kVlan, kForget };
+Status refuse_sriov_topology(const Txn& t, SriovUse use, const std::string& pif,
+                             const std::string& network);
+
 // VM (a minimal record owning VIFs) and VIF
 Result<std::string> vm_create(Txn& t, const json& record);
 Status vm_destroy(Txn& t, const std::string& vm);
 Result<std::string> vif_create(Txn& t, const json& record);
 Status vif_destroy(Txn& t, const std::string& vif);
+// VM.start (Halted -> Running on this host, its VIFs attached, VFs taken) and VM.hard_shutdown
+// / clean_shutdown (Running -> Halted, VIFs detached, VFs given back); VM_BAD_POWER_STATE else.
+Status vm_start(Txn& t, const std::string& vm);
+Status vm_shutdown(Txn& t, const std::string& vm);
+// A VM's allowed_operations: by power state, without migrations when it holds a VF.
+json vm_allowed_operations(const Txn& t, const std::string& vm);
 Status vif_plug(Txn& t, const std::string& vif);
 Status vif_unplug(Txn& t, const std::string& vif);
 // Whether a VIF's VM runs on this host (a pool's members plug the VIFs of the VMs they run; a VM

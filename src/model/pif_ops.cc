@@ -32,6 +32,9 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
       // What the NIC can do is the kernel's to say: a rescan brings it up to date.
       if (r.value("capabilities", json::array()) != json(nic.capabilities))
         t.set_field(pif, "capabilities", nic.capabilities);
+      if (r.value("sriov_totalvfs", int64_t(0)) != nic.sriov_totalvfs)
+        t.set_field(pif, "sriov_totalvfs", nic.sriov_totalvfs);
+      if (string_field(r, "PCI_id") != nic.pci_id) t.set_field(pif, "PCI_id", nic.pci_id);
     }
     if (known) continue;
     // XenServer makes a network (and bridge xenbrN) for every new PIF.
@@ -45,6 +48,8 @@ Result<std::vector<std::string>> pif_scan(Txn& t, const std::string& host,
     json p = new_pif_record(nic.device, nic.mac, nic.mtu, -1, /*physical=*/true, net, host);
     p["currently_attached"] = false;  // new PIFs start unplugged
     p["capabilities"] = nic.capabilities;
+    p["sriov_totalvfs"] = nic.sriov_totalvfs;
+    p["PCI_id"] = nic.pci_id;
     std::string pif = new_uuid();
     t.put(pif, Object{"PIF", p});
     created.push_back(pif);
@@ -65,6 +70,7 @@ Status pif_plug(Txn& t, const std::string& pif) {
     if (auto st = pif_plug(t, transport); !st) return st;
   }
   t.set_field(pif, "currently_attached", true);
+  if (auto st = pif_sriov_plugged(t, pif, true); !st) return st;
   // A VLAN PIF needs the PIF that carries its tags.
   if (is_vlan_pif(p)) {
     const std::string vlan = p.rec["VLAN_master_of"];
@@ -77,6 +83,7 @@ Status pif_unplug(Txn& t, const std::string& pif) {
   const Object& p = *t.get(pif);
   if (p.rec["management"].get<bool>()) return make_error("PIF_IS_MANAGEMENT_INTERFACE", {pif});
   if (p.rec["disallow_unplug"].get<bool>()) return make_error("PIF_DOES_NOT_ALLOW_UNPLUG", {pif});
+  if (auto st = pif_sriov_plugged(t, pif, false); !st) return st;
   t.set_field(pif, "currently_attached", false);
   return ok_status();
 }
@@ -87,6 +94,7 @@ Status pif_forget(Txn& t, const std::string& pif) {
   if (!p.rec["bond_slave_of"].get<std::string>().empty() || t.any("Bond", "master", pif))
     return make_error("PIF_ALREADY_BONDED", {pif});
   if (t.any("VLAN", "tagged_PIF", pif)) return make_error("PIF_VLAN_STILL_EXISTS", {pif});
+  if (auto st = refuse_sriov_topology(t, SriovUse::kForget, pif, ""); !st) return st;
   if (t.any("tunnel", "transport_PIF", pif) || t.any("tunnel", "access_PIF", pif))
     return make_error("PIF_TUNNEL_STILL_EXISTS", {pif});
   forget_mirror_port(t, pif);
@@ -108,6 +116,8 @@ Result<std::string> vlan_create(Txn& t, const std::string& tagged_pif, int64_t t
   if (tag < 0 || tag > kTrunkVlanTag) return make_error("VLAN_TAG_INVALID", {std::to_string(tag)});
   if (auto st = refuse_non_vm_nic(t, tagged_pif); !st) return st.error();
   if (auto st = refuse_internal_network(t, network); !st) return st.error();
+  if (auto st = refuse_sriov_topology(t, SriovUse::kVlan, tagged_pif, network); !st)
+    return st.error();
   if (tag != kTrunkVlanTag &&
       !t.where("VLAN", Match{{"tagged_PIF", tagged_pif}, {"tag", tag}}).empty())
     return make_error("PIF_VLAN_EXISTS", {tagged.rec["device"].get<std::string>()});
@@ -146,7 +156,8 @@ Result<std::vector<std::string>> pool_create_vlan(Txn& t, const std::string& dev
   std::vector<std::string> out;
   for (const auto& pif : t.where("PIF", "device", device)) {
     const json& r = t.get(pif)->rec;
-    if (r["VLAN"].get<int64_t>() >= 0) continue;
+    // (a logical PIF shares its NIC's device: the VLAN goes on the NIC's own PIF)
+    if (r["VLAN"].get<int64_t>() >= 0 || !sriov_of_logical(t, pif).empty()) continue;
     auto v = vlan_create(t, pif, tag, network);
     if (!v) return v.error();
     out.push_back(t.get(v.value())->rec["untagged_PIF"]);

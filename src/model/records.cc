@@ -33,7 +33,9 @@ json zero(FieldType t) {
 }
 // The value of a stored field in a new record, and in one written before the field existed.
 json missing_value(const ClassSpec& cls, const FieldSpec& f) {
+  if (cls.name == "network_sriov" && f.wire == "configuration_mode") return "unknown";
   if (f.wire.ends_with("configuration_mode")) return "None";
+  if (f.wire == "sriov_VF") return -1;
   for (const auto& [field, value] : kSecurityPolicyDefaults)
     if (f.wire == field) return value;
   if (f.wire == "VM_network") return true;
@@ -144,14 +146,14 @@ json full_record(const Txn& t, const std::string& uuid) {
     const std::string& w = f.wire;
     if (w == "allowed_operations") {  // what can be done to the object now
       json ops = json::array();
-      if (cls->name == "VIF")
+      if (cls->name == "VIF" && !is_sriov_network(t, string_field(r, "network")))
         ops.push_back(r["currently_attached"].get<bool>() ? "unplug" : "plug");
-      r[w] = ops;
+      r[w] = cls->name == "VM" ? vm_allowed_operations(t, uuid) : ops;
     } else if (w == "metrics") {
       r[w] = cls->name == "PIF" ? pif_metrics_uuid(uuid) : "";
     } else if (w == "igmp_snooping_status") {
       r[w] = "disabled";  // hvnet floods multicast; it does not snoop IGMP
-    } else if (f.ref_class.empty() || w.starts_with("sriov_") || w == "PCI") {
+    } else if (f.ref_class.empty() || w == "PCI") {
       // Live state filled in by the API from the data plane, operations in flight (none: a write
       // is one transaction) and objects of classes hvnet has no instance of yet.
       r[w] = zero(f.type);
@@ -167,6 +169,8 @@ json full_record(const Txn& t, const std::string& uuid) {
       if (w == "slaves") back = "bond_slave_of";
       if (w == "tunnel_access_PIF_of") back = "access_PIF";
       if (w == "tunnel_transport_PIF_of") back = "transport_PIF";
+      if (w == "sriov_physical_PIF_of") back = "physical_PIF";
+      if (w == "sriov_logical_PIF_of") back = "logical_PIF";
       r[w] = t.where(f.ref_class, back, uuid);
     }
   }

@@ -129,6 +129,8 @@ Result<std::string> tunnel_create(Txn& t, const std::string& transport_pif,
     return make_error("CANNOT_ADD_TUNNEL_TO_BOND_SLAVE", {transport_pif});
   if (t.any("tunnel", "access_PIF", transport_pif))
     return make_error("IS_TUNNEL_ACCESS_PIF", {transport_pif});
+  if (auto st = refuse_sriov_topology(t, SriovUse::kTunnel, transport_pif, network); !st)
+    return st.error();
   const std::string protocol = protocol_in.empty() ? "gre" : protocol_in;
   if (!parse_tunnel_protocol(protocol)) return make_error("INVALID_VALUE", {"protocol", protocol});
   // (what plugging the access PIF refuses, before anything is staged)

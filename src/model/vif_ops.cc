@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 
 #include "model/ops.h"
@@ -13,6 +15,13 @@ bool is_number(const std::string& s) {
   for (char c : s)
     if (c < '0' || c > '9') return false;
   return true;
+}
+
+// A power state as VM_BAD_POWER_STATE names it ("running", "halted").
+std::string lower(const json& state) {
+  std::string s = state.is_string() ? state.get<std::string>() : "";
+  for (auto& c : s) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return s;
 }
 
 }  // namespace
@@ -96,7 +105,53 @@ Status vif_destroy(Txn& t, const std::string& vif) {
   return ok_status();
 }
 
+Status vm_start(Txn& t, const std::string& vm) {
+  const json& r = t.get(vm)->rec;
+  if (r["power_state"] != "Halted")
+    return make_error("VM_BAD_POWER_STATE", {vm, "halted", lower(r["power_state"])});
+  const std::string host = local_host(t);
+  int64_t domid = 1;
+  for (const auto& other : t.all_of("VM"))
+    domid = std::max(domid, t.get(other)->rec["domid"].get<int64_t>() + 1);
+  t.set_field(vm, "power_state", "Running");
+  t.set_field(vm, "domid", domid);
+  t.set_field(vm, "resident_on", host);
+  if (auto st = take_vfs(t, vm, host); !st) return st;
+  for (const auto& vif : t.where("VIF", "VM", vm)) t.set_field(vif, "currently_attached", true);
+  return ok_status();
+}
+
+Status vm_shutdown(Txn& t, const std::string& vm) {
+  const json& r = t.get(vm)->rec;
+  if (r["power_state"] != "Running")
+    return make_error("VM_BAD_POWER_STATE", {vm, "running", lower(r["power_state"])});
+  for (const auto& vif : t.where("VIF", "VM", vm)) {
+    t.set_field(vif, "currently_attached", false);
+    t.set_field(vif, "sriov_VF", -1);
+  }
+  t.set_field(vm, "power_state", "Halted");
+  t.set_field(vm, "domid", -1);
+  return ok_status();
+}
+
+json vm_allowed_operations(const Txn& t, const std::string& vm) {
+  const Object* o = t.get(vm, "VM");
+  if (!o) return json::array();
+  if (o->rec["power_state"] != "Running") return json::array({"start", "destroy"});
+  json ops = json::array({"clean_shutdown", "hard_shutdown"});
+  bool vf = false;
+  for (const auto& vif : t.where("VIF", "VM", vm))
+    vf |= is_sriov_network(t, string_field(t.get(vif)->rec, "network"));
+  // A VF is a piece of the host's NIC: the VM cannot take it along (XenServer's rule).
+  if (!vf) {
+    ops.push_back("pool_migrate");
+    ops.push_back("migrate_send");
+  }
+  return ops;
+}
+
 Status vif_plug(Txn& t, const std::string& vif) {
+  if (auto st = refuse_sriov_vif_hotplug(t, vif); !st) return st;
   const Object& v = *t.get(vif);
   if (v.rec["currently_attached"].get<bool>()) return make_error("DEVICE_ALREADY_ATTACHED", {vif});
   const Object* vm = t.get(v.rec["VM"], "VM");
@@ -108,6 +163,7 @@ Status vif_plug(Txn& t, const std::string& vif) {
 }
 
 Status vif_unplug(Txn& t, const std::string& vif) {
+  if (auto st = refuse_sriov_vif_hotplug(t, vif); !st) return st;
   if (!t.get(vif)->rec["currently_attached"].get<bool>())
     return make_error("DEVICE_ALREADY_DETACHED", {vif});
   t.set_field(vif, "currently_attached", false);

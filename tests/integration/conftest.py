@@ -257,7 +257,7 @@ class Capture:
 
 
 XE = os.environ.get("XE", "build/xe")
-CLASSES = ("host", "network", "PIF", "VIF", "VLAN", "VM")
+CLASSES = ("host", "network", "PIF", "VIF", "VLAN", "VM", "network_sriov")
 
 
 def free_tcp_port():

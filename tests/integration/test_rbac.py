@@ -44,6 +44,9 @@ HVNET_ONLY = {"host.management_confirm": "pool-operator", "pool.audit_log_get": 
               "host.get_network_state": "read-only", "host.get_missing_networks": "read-only",
               # xl vif specifications, and the host-side device name they may give
               "VIF.create_from_xl_spec": "vm-admin", "VIF.get_vifname": "read-only",
+              # SR-IOV: a NIC's VF count and PCI ids from the scan, the VF a VIF holds
+              "PIF.get_sriov_totalvfs": "read-only", "PIF.get_PCI_id": "read-only",
+              "VIF.get_sriov_VF": "read-only",
               # port mirroring sessions: hvnet's class, pool-operator's to write
               **{f"port_mirror.{m}": "pool-operator"
                  for m in ("create", "destroy", "set_name_label", "set_name_description",

@@ -190,6 +190,12 @@ std::string Xe::show(const XeField& f, const json& rec, bool expensive) {
     std::snprintf(buf, sizeof buf, "%.3f", v.value().get<double>() / 1024.0);
     return buf;
   }
+  if (f.show == Show::kCall) {
+    if (!expensive) return "<expensive field>";
+    auto self = lookup(f.via_class, rec.value("uuid", ""));
+    auto v = self ? call(f.via_class + "." + f.data_source, json::array({self.value()})) : self;
+    return v ? hvnet::xe::display_json(v.value()) : "<unknown>";
+  }
   if (f.show == Show::kRefNames) {
     json names = json::array();
     for (const auto& ref : rec.value(f.wire, json::array())) {
@@ -900,6 +906,40 @@ std::vector<Command> network_commands() {
        {},
        "Destroy a VM record.",
        [](Xe& x, A a) { return x.on_uuid(a, "VM", "VM.destroy"); }},
+      {"vm-start",
+       {"uuid"},
+       {},
+       "Start a halted VM on this host: its VIFs attach, those on SR-IOV networks each take a VF.",
+       [](Xe& x, A a) {
+         auto vm = x.lookup("VM", x.need(a, "uuid"));
+         if (!vm) return fail(vm.error());
+         return x.done(x.call("VM.start", json::array({vm.value(), false, false})));
+       }},
+      {"vm-shutdown",
+       {"uuid"},
+       {"force"},
+       "Shut a running VM down (force=true: at once): its VIFs detach and give their VFs back.",
+       [](Xe& x, A a) {
+         return x.on_uuid(a, "VM",
+                          a.get("force") == "true" ? "VM.hard_shutdown" : "VM.clean_shutdown");
+       }},
+      {"network-sriov-create",
+       {"pif-uuid", "network-uuid"},
+       {},
+       "Enable SR-IOV on a NIC's PIF: its VFs serve the network's VIFs (a logical PIF, plugged).",
+       [](Xe& x, A a) {
+         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
+         if (!pif) return fail(pif.error());
+         auto net = x.lookup("network", x.need(a, "network-uuid"));
+         if (!net) return fail(net.error());
+         return x.print_uuid(
+             x.call("network_sriov.create", json::array({pif.value(), net.value()})));
+       }},
+      {"network-sriov-destroy",
+       {"uuid"},
+       {},
+       "Disable SR-IOV on a NIC: its logical PIF goes, its VFs are disabled.",
+       [](Xe& x, A a) { return x.on_uuid(a, "network_sriov", "network_sriov.destroy"); }},
       {"vif-create",
        {"vm-uuid", "network-uuid", "device"},
        {"mac"},

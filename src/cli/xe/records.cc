@@ -22,6 +22,11 @@ XeField rate(std::string name, std::string via, std::string cls, std::string sou
   return XeField{std::move(name),   L::kRO, "", std::move(via), std::move(cls), Show::kKbs,
                  std::move(source), false};
 }
+// An expensive field: what `<cls>.<message>(this object)` answers.
+XeField answer(std::string name, std::string cls, std::string message) {
+  return XeField{std::move(name),    L::kRO, "", "", std::move(cls), Show::kCall,
+                 std::move(message), false};
+}
 XeField hidden(XeField x) {
   x.hidden = true;
   return x;
@@ -156,7 +161,9 @@ std::vector<XeRecord> build() {
         f("other-config", L::kMRW, "other_config"),
         f("igmp-snooping-status", L::kRO, "igmp_snooping_status"),
         // hvnet: the services of this host interface and the NIC's labels
-        hidden(f("services", L::kSRW, "services")), hidden(f("labels", L::kSRW, "labels"))},
+        hidden(f("services", L::kSRW, "services")), hidden(f("labels", L::kSRW, "labels")),
+        hidden(f("sriov-totalvfs", L::kRO, "sriov_totalvfs")),
+        hidden(f("PCI-id", L::kRO, "PCI_id"))},
        {"uuid", "device", "MAC", "currently-attached", "VLAN", "network-uuid", "host-uuid"}});
   out.push_back({"VIF",
                  "vif",
@@ -187,7 +194,8 @@ std::vector<XeRecord> build() {
                   f("ipv6-configuration-mode", L::kRO, "ipv6_configuration_mode"),
                   f("ipv6-addresses", L::kRO, "ipv6_addresses"),
                   f("ipv6-gateway", L::kRO, "ipv6_gateway"),
-                  hidden(f("vifname", L::kRO, "vifname"))},
+                  hidden(f("vifname", L::kRO, "vifname")),
+                  hidden(f("sriov-VF", L::kRO, "sriov_VF"))},
                  {"uuid", "device", "vm-uuid", "network-uuid"}});
   out.push_back(
       {"Bond",
@@ -205,6 +213,14 @@ std::vector<XeRecord> build() {
                   f("untagged-PIF", L::kRO, "untagged_PIF"), f("tag", L::kRO, "tag"),
                   hidden(f("other-config", L::kMRW, "other_config"))},
                  {"uuid", "tagged-PIF", "untagged-PIF", "tag"}});
+  out.push_back(
+      {"network_sriov",
+       "network-sriov",
+       {f("uuid", L::kRO, "uuid"), f("physical-PIF", L::kRO, "physical_PIF"),
+        f("logical-PIF", L::kRO, "logical_PIF"), f("requires-reboot", L::kRO, "requires_reboot"),
+        answer("remaining-capacity", "network_sriov", "get_remaining_capacity"),
+        hidden(f("configuration-mode", L::kRO, "configuration_mode"))},
+       {"uuid", "physical-PIF", "logical-PIF", "requires-reboot"}});
   // API users and roles; a subject's roles show as the roles' names, as XenServer's xe prints them.
   XeField roles = f("roles", L::kSRO, "roles");
   roles.via_class = "role";

@@ -24,6 +24,7 @@ enum class Show {
   kDuplex,     // full | half | unknown (with the carrier of the same record)
   kKbs,        // a data source in bytes/s shown in KiB/s
   kRefNames,   // a set of references shown as the name_label of each (of class via_class)
+  kCall,       // the answer of <cls>.<data_source>(this object), cls being the record's class
 };
 
 struct XeField {
@@ -33,7 +34,8 @@ struct XeField {
   std::string via;        // "" or a reference field of this object (VM, network, host, metrics)
   std::string via_class;  // the class `via` refers to
   Show show = Show::kValue;
-  std::string data_source;  // kKbs: the name, with {device} replaced by this object's device
+  std::string data_source;  // kKbs: the name, with {device} replaced by this object's device;
+                            // kCall: the message
   bool hidden = false;      // left out of params=all and param-list; param-get/-set still work
 };
 

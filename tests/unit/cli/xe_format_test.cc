@@ -43,6 +43,7 @@ TEST(XeRecords, DirectFieldsAreApiFields) {
         EXPECT_NE(cls->field(f.via), nullptr) << r.cls << "." << f.name;
         continue;
       }
+      if (f.show == Show::kCall) continue;  // a message's answer, not a field
       EXPECT_NE(cls->field(f.wire), nullptr) << r.cls << "." << f.name << " -> " << f.wire;
     }
     for (const auto& c : r.list_columns) EXPECT_NE(r.field(c), nullptr) << r.cls << " " << c;

@@ -1,0 +1,175 @@
+#include "control/sriov_host.h"
+
+#include <net/if.h>
+#include <spdlog/spdlog.h>
+
+#include "model/ops.h"
+#include "model/records.h"
+#include "packet/mac.h"
+
+namespace hvnet {
+
+namespace {
+
+using model::string_field;
+
+// The locking mode a VIF runs with: its own, or its network's default.
+std::string locking_of(const model::Txn& t, const model::json& vif) {
+  std::string mode = string_field(vif, "locking_mode");
+  if (mode.empty() || mode == "network_default") {
+    const model::Object* n = t.get(string_field(vif, "network"), "network");
+    mode = n ? string_field(n->rec, "default_locking_mode") : "unlocked";
+  }
+  return mode;
+}
+
+uint64_t qos_kbps(const model::json& vif) {
+  if (vif.value("qos_algorithm_type", "") != "ratelimit") return 0;
+  const model::json& q = vif.value("qos_algorithm_params", model::json::object());
+  try {
+    return q.contains("kbps") ? std::stoull(q["kbps"].get<std::string>()) : 0;
+  } catch (...) {
+    return 0;  // refused at write time
+  }
+}
+
+std::vector<hostnet::VfSetting> settings_of(const VfConfig& c) {
+  using K = hostnet::VfSetting::Kind;
+  std::vector<hostnet::VfSetting> out(4);
+  out[0].kind = K::kMac;
+  out[0].mac = c.mac;
+  out[1].kind = K::kVlan;
+  out[1].vlan = c.vlan;
+  out[2].kind = K::kRate;
+  out[2].max_tx_mbps = c.max_tx_mbps;
+  out[3].kind = K::kSpoofCheck;
+  out[3].spoof_check = c.spoof_check;
+  return out;
+}
+
+}  // namespace
+
+VfConfig free_vf() {
+  return VfConfig{};
+}
+
+uint32_t vf_rate_mbps(uint64_t kbps) {
+  if (kbps == 0) return 0;
+  const uint64_t mbps = (kbps * 8 + 999) / 1000;
+  return uint32_t(std::min<uint64_t>(mbps, UINT32_MAX));
+}
+
+SriovConfig sriov_config_from_model(const model::Txn& t) {
+  SriovConfig cfg;
+  const std::string host = model::local_host(t);
+  for (const auto& sriov : t.all_of("network_sriov")) {
+    const model::json& s = t.get(sriov)->rec;
+    const model::Object* phys = t.get(string_field(s, "physical_PIF"), "PIF");
+    const model::Object* logical = t.get(string_field(s, "logical_PIF"), "PIF");
+    if (!phys || !logical || string_field(phys->rec, "host") != host ||
+        !logical->rec["currently_attached"].get<bool>())
+      continue;
+    const std::string pf = string_field(phys->rec, "device");
+    cfg.pfs[pf] = uint32_t(phys->rec.value("sriov_totalvfs", int64_t(0)));
+    for (const auto& [vf, vif] : model::sriov_held_vfs(t, sriov)) {
+      const model::json& r = t.get(vif)->rec;
+      VfConfig c;
+      if (auto mac = MacAddr::parse(string_field(r, "MAC"))) c.mac = mac->b;
+      if (auto place = model::sriov_on_host(t, string_field(r, "network"), host))
+        c.vlan = uint16_t(place->vlan);
+      c.max_tx_mbps = vf_rate_mbps(qos_kbps(r));
+      c.spoof_check = locking_of(t, r) != "unlocked";
+      cfg.vfs[{pf, uint32_t(vf)}] = c;
+    }
+  }
+  return cfg;
+}
+
+bool changes_sriov(const store::Change& change, const model::Object* before,
+                   const model::Txn& view) {
+  if (change.cls == "network_sriov") return true;
+  if (change.cls == "VIF") {
+    auto holds = [](const model::json& r) { return r.value("sriov_VF", int64_t(-1)) >= 0; };
+    return (change.op != store::Op::kDel && holds(change.record)) || (before && holds(before->rec));
+  }
+  // A logical PIF plugged or unplugged, a VLAN on one, a network's locking default.
+  if (change.cls == "PIF" || change.cls == "VLAN" || change.cls == "network")
+    return !view.all_of("network_sriov").empty();
+  return false;
+}
+
+SriovHost::SriovHost(hostnet::SriovSysfs sysfs, std::unique_ptr<hostnet::VfSender> sender,
+                     IfIndexOf ifindex_of)
+    : sysfs_(std::move(sysfs)), sender_(std::move(sender)), ifindex_of_(std::move(ifindex_of)) {
+  if (!ifindex_of_)
+    ifindex_of_ = [](const std::string& dev) { return int(if_nametoindex(dev.c_str())); };
+}
+
+Status SriovHost::set_vf(const std::string& pf, uint32_t vf, const VfConfig& want,
+                         const VfConfig* was) {
+  const int ifindex = ifindex_of_(pf);
+  if (ifindex <= 0)
+    return make_error("NETWORK_SRIOV_ENABLE_FAILED", {pf, "no network device " + pf});
+  // Only the settings that change (a VIF's new rate leaves its MAC and VLAN alone); all of them
+  // for a VF this process has not set yet, whatever the kernel kept from before.
+  std::vector<hostnet::VfSetting> wanted, before;
+  const VfConfig from = was ? *was : free_vf();
+  const auto w = settings_of(want), b = settings_of(from);
+  for (size_t i = 0; i < w.size(); ++i) {
+    const bool same = i == 0   ? want.mac == from.mac
+                      : i == 1 ? want.vlan == from.vlan
+                      : i == 2 ? want.max_tx_mbps == from.max_tx_mbps
+                               : want.spoof_check == from.spoof_check;
+    if (same && was) continue;
+    wanted.push_back(w[i]);
+    before.push_back(b[i]);
+  }
+  return hostnet::configure_vf(*sender_, pf, ifindex, vf, wanted, before);
+}
+
+Status SriovHost::apply(const SriovConfig& cfg) {
+  // 1. NICs whose VFs are to be enabled (left alone when the kernel already has that many).
+  for (const auto& [pf, n] : cfg.pfs) {
+    auto had = have_.pfs.find(pf);
+    if (had != have_.pfs.end() && had->second == n) continue;
+    if (sysfs_.num_vfs(pf) != n)
+      if (auto st = sysfs_.set_num_vfs(pf, n); !st) return st;
+    spdlog::info("SR-IOV: {} VFs enabled on {}", n, pf);
+    have_.pfs[pf] = n;
+  }
+  // 2. VFs given back: reset while their NIC keeps its VFs. A reset that fails leaves a VF with
+  // a stale MAC that nobody is given before it is set again: logged, not refused.
+  for (auto it = have_.vfs.begin(); it != have_.vfs.end();) {
+    if (cfg.vfs.count(it->first)) {
+      ++it;
+      continue;
+    }
+    const auto& [pf, vf] = it->first;
+    if (cfg.pfs.count(pf))
+      if (auto st = set_vf(pf, vf, free_vf(), &it->second); !st)
+        spdlog::warn("SR-IOV: resetting VF {} of {}: {}", vf, pf, st.error().to_string());
+    it = have_.vfs.erase(it);
+  }
+  // 3. VFs taken or changed.
+  for (const auto& [key, want] : cfg.vfs) {
+    auto had = have_.vfs.find(key);
+    const VfConfig* was = had != have_.vfs.end() ? &had->second : nullptr;
+    if (was && *was == want) continue;
+    if (auto st = set_vf(key.first, key.second, want, was); !st) return st;
+    have_.vfs[key] = want;
+  }
+  // 4. NICs whose SR-IOV is gone: VFs disabled.
+  for (auto it = have_.pfs.begin(); it != have_.pfs.end();) {
+    if (cfg.pfs.count(it->first)) {
+      ++it;
+      continue;
+    }
+    if (auto st = sysfs_.set_num_vfs(it->first, 0); !st)
+      return make_error("NETWORK_SRIOV_DISABLE_FAILED", st.error().params);
+    spdlog::info("SR-IOV: VFs disabled on {}", it->first);
+    it = have_.pfs.erase(it);
+  }
+  return ok_status();
+}
+
+}  // namespace hvnet

@@ -41,8 +41,9 @@ std::string ensure_pool(Txn& t, const std::string& master);
 void refresh_host_identity(Txn& t, const std::string& host);
 
 // pool membership
-// XenServer's refusals of a host joining a pool: bonds, VLANs other than the management one,
-// plugged VIFs, other members, another API version than the master's (`master_host` record).
+// XenServer's refusals of a host joining a pool: bonds, tunnels, SR-IOV, VLANs other than the
+// management one, plugged VIFs, other members, another API version than the master's
+// (`master_host` record).
 Status pool_join_checks(const Txn& joiner, const json& master_host);
 // Stages on `pool` the joiner's host, PIFs, VMs and VIFs, each PIF and VIF on the pool network
 // of the same bridge (the joiner's own network when the pool has none), then the pool's bonds

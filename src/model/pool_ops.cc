@@ -32,6 +32,8 @@ Status pool_join_checks(const Txn& joiner, const json& master_host) {
                       {api_version(h->rec), api_version(master_host)});
   if (!joiner.all_of("Bond").empty()) return make_error("POOL_JOINING_HOST_HAS_BONDS", {});
   if (!joiner.all_of("tunnel").empty()) return make_error("POOL_JOINING_HOST_HAS_TUNNELS", {});
+  if (!joiner.all_of("network_sriov").empty())
+    return make_error("POOL_JOINING_HOST_HAS_NETWORK_SRIOVS", {});
   for (const auto& v : joiner.all_of("VLAN")) {
     const Object* untagged = joiner.get(string_field(joiner.get(v)->rec, "untagged_PIF"), "PIF");
     if (!untagged || !untagged->rec.value("management", false))

@@ -10,7 +10,7 @@ import struct
 
 import pytest
 
-from conftest import ManagedHost, sh
+from conftest import ManagedHost, sh, wait_until
 
 REFERENCE = json.load(open(os.path.join(os.path.dirname(__file__), "..", "data",
                                         "xapi-records.json")))
@@ -32,8 +32,10 @@ def fake_nic(root, dev, mac, total_vfs, pci=("0x8086", "0x10ed")):
 
 
 def numvfs(root, dev):
+    """What hvnetd wrote to sriov_numvfs (None while a write is under way)."""
     with open(os.path.join(root, "class", "net", dev, "device", "sriov_numvfs")) as f:
-        return int(f.read())
+        text = f.read()
+    return int(text) if text.strip() else None
 
 
 def attrs(data):
@@ -242,3 +244,52 @@ def test_the_kernels_refusal_reaches_the_caller_and_nothing_is_half_done(lab):
     assert sh_.vf_of(vif) == -1 and sh_.capacity() == 2
     # The write was undone, not wedged: the next one goes through.
     host.xe("network-param-set", f"uuid={sh_.net}", "name-label=still writable")
+
+
+def test_an_sriov_network_spans_the_pool_with_each_hosts_own_vfs(lab):
+    """Two hosts on etcd (pool_lab.py), each with its own sysfs tree: the master creates SR-IOV
+    on both hosts' NICs for one network; each host enables its own NIC's VFs, counts its own
+    capacity and gives its VMs its own VFs."""
+    from pool_lab import PoolLab
+    for tool in ("/usr/bin/etcd", "/usr/bin/etcdctl"):
+        if not os.path.exists(tool):
+            pytest.skip(f"{tool} missing: run tools/install-deps.sh")
+    pool = PoolLab(lab, hosts=2, etcd_members=1)
+    dev = pool.prefix + "e0"
+    roots, logs = [], []
+    for i, total in enumerate((2, 3)):
+        root = os.path.join(str(lab.tmp_path), f"sysfs{i}")
+        fake_nic(root, dev, f"52:54:00:5a:2{i}:01", total)
+        roots.append(root)
+        logs.append(os.path.join(str(lab.tmp_path), f"vf-requests{i}"))
+    extra = [["--sysfs-root", roots[i], "--vf-netlink", f"record:{logs[i]}"] for i in (0, 1)]
+    master = pool.start_host(0, found=True, extra=extra[0])
+    h1 = pool.start_host(1, extra=extra[1])
+    pool.join(1)
+    master.xe("pif-scan", f"host-uuid={master.host_uuid}")
+    h1.xe("pif-scan", f"host-uuid={h1.host_uuid}")
+    net = master.xe("network-create", "name-label=pool sriov").stdout.strip()
+    made = []
+    for h in (master, pool.hosts[1]):
+        pif = master.xe("pif-list", f"device={dev}", f"host-uuid={h.host_uuid}", "physical=true",
+                        "--minimal").stdout.strip()
+        made.append(master.xe("network-sriov-create", f"pif-uuid={pif}",
+                              f"network-uuid={net}").stdout.strip())
+    # Each host's hvnetd enables its own NIC's VFs (the second from the pool's store).
+    wait_until(lambda: numvfs(roots[1], dev) == 3, 15, "VFs on the second host")
+    assert numvfs(roots[0], dev) == 2
+
+    def capacity(s):
+        return int(master.xe("network-sriov-param-get", f"uuid={s}",
+                             "param-name=remaining-capacity").stdout)
+    assert [capacity(s) for s in made] == [2, 3]
+    # A VM started on the second host takes a VF of that host's NIC only.
+    vm = h1.xe("vm-create", "name-label=on host 1").stdout.strip()
+    h1.xe("vm-shutdown", f"uuid={vm}", "force=true")
+    h1.xe("vif-create", f"vm-uuid={vm}", f"network-uuid={net}", "device=0",
+          "mac=00:16:3e:5a:20:01")
+    h1.xe("vm-start", f"uuid={vm}")
+    assert [capacity(s) for s in made] == [2, 2]
+    sent = requests(logs[1])
+    assert ("mac", 0, "00:16:3e:5a:20:01") in [r[1:] for r in sent]
+    assert requests(logs[0]) == []

@@ -174,6 +174,14 @@ TEST_F(PoolOpsTest, JoinRefusalsAreXenServers) {
   }
   {
     Txn j(joiner);
+    ASSERT_TRUE(pif_scan(j, joiner_host,
+                         {{"eth7", "52:54:00:07:00:07", 1500, {"sriov"}, 4, "8086:10ed"}}));
+    const std::string nic = j.where("PIF", "device", "eth7").front();
+    ASSERT_TRUE(network_sriov_create(j, nic, network_create(j, {{"name_label", "s"}}).value()));
+    EXPECT_EQ(code(pool_join_checks(j, master_host())), "POOL_JOINING_HOST_HAS_NETWORK_SRIOVS");
+  }
+  {
+    Txn j(joiner);
     auto vm = vm_create(j, {{"name_label", "vm"}}).value();
     auto net = network_create(j, {{"name_label", "n"}}).value();
     auto vif = vif_create(j, {{"VM", vm}, {"network", net}, {"device", "0"}});

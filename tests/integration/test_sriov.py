@@ -176,6 +176,19 @@ def test_network_sriov_enables_the_nics_vfs_behind_a_logical_pif(lab):
     after["network"].pop(net2)
     before["network"].pop(net2)
     assert after == before
+    # A NIC whose driver refuses the sysfs write: refused whole, nothing made.
+    stubborn = lab.name("st0")
+    lab.veth(stubborn, lab.name("ST0"))
+    fake_nic(sh_.root, stubborn, "52:54:00:5a:10:03", 4)
+    numvfs_file = os.path.join(sh_.root, "class", "net", stubborn, "device", "sriov_numvfs")
+    os.remove(numvfs_file)
+    os.mkdir(numvfs_file)  # unwritable, even for root
+    host.xe("pif-scan")
+    nic = host.ok("PIF.get_by_uuid", host.xe("pif-list", f"device={stubborn}", "--minimal").stdout.strip())
+    before = host.state()
+    error = refusal(nic)
+    assert error[:2] == ["NETWORK_SRIOV_ENABLE_FAILED", stubborn], error
+    assert host.state() == before
     # Destroyed: the logical PIF goes and the NIC's VFs are disabled.
     host.xe("network-sriov-destroy", f"uuid={sh_.sriov}")
     assert numvfs(sh_.root, sh_.dev) == 0
@@ -229,6 +242,24 @@ def test_vms_take_vfs_until_none_is_left_and_give_them_back(lab):
     host.xe("vm-shutdown", f"uuid={vm3}")
     host.xe("network-sriov-destroy", f"uuid={sh_.sriov}")
     assert numvfs(sh_.root, sh_.dev) == 0
+
+
+def test_vfs_on_a_vlan_of_the_logical_pif_are_tagged_by_the_nic(lab):
+    sh_ = SriovHost(lab, total=2)
+    host = sh_.host
+    logical = host.xe("network-sriov-param-get", f"uuid={sh_.sriov}",
+                      "param-name=logical-PIF").stdout.strip()
+    net10 = host.xe("network-create", "name-label=sriov vlan 10").stdout.strip()
+    host.xe("vlan-create", f"pif-uuid={logical}", "vlan=10", f"network-uuid={net10}")
+    sh_.net = net10  # the VM's VIF goes on the VLAN network
+    vm, [vif] = sh_.halted_vm("tagged", ["00:16:3e:5a:03:01"])
+    host.xe("vm-start", f"uuid={vm}")
+    assert sh_.vf_of(vif) == 0 and sh_.capacity() == 1  # the NIC's VFs, shared with its VLANs
+    assert (sh_.ifindex, "vlan", 0, (10, 0)) in requests(sh_.log)
+    # The VLAN stays while SR-IOV does: destroying SR-IOV under it is refused.
+    host.xe("vm-shutdown", f"uuid={vm}")
+    r = host.xe("network-sriov-destroy", f"uuid={sh_.sriov}", check=False)
+    assert r.returncode == 1 and "PIF_VLAN_STILL_EXISTS" in r.stderr
 
 
 def test_the_kernels_refusal_reaches_the_caller_and_nothing_is_half_done(lab):

@@ -98,6 +98,17 @@ class Xe {
   Result<json> lookup(const std::string& cls, const std::string& uuid) {
     return call(cls + ".get_by_uuid", json::array({uuid}));
   }
+  // The objects the uuids of `keys` (class, parameter) name, as refs in that order.
+  Result<json> refs(const Args& a,
+                    std::initializer_list<std::pair<const char*, const char*>> keys) {
+    json out = json::array();
+    for (const auto& [cls, key] : keys) {
+      auto r = lookup(cls, need(a, key));
+      if (!r) return r.error();
+      out.push_back(r.value());
+    }
+    return out;
+  }
   int print_uuid(const Result<json>& r) {
     if (!r) return fail(r.error());
     std::cout << strip(r.value().get<std::string>()) << "\n";
@@ -471,12 +482,10 @@ std::vector<Command> network_commands() {
        "Create a new VLAN on a host (tag 0 to 4094; 4095: the network's VIFs tag their own frames, "
        "trunk-VLANs and native-VLAN on the network); prints the VLAN PIF's uuid.",
        [](Xe& x, A a) {
-         auto net = x.lookup("network", x.need(a, "network-uuid"));
-         if (!net) return fail(net.error());
-         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
-         if (!pif) return fail(pif.error());
+         auto r = x.refs(a, {{"PIF", "pif-uuid"}, {"network", "network-uuid"}});
+         if (!r) return fail(r.error());
          auto vlan =
-             x.call("VLAN.create", json::array({pif.value(), x.need(a, "vlan"), net.value()}));
+             x.call("VLAN.create", json::array({r.value()[0], x.need(a, "vlan"), r.value()[1]}));
          if (!vlan) return fail(vlan.error());
          return x.print_uuid(x.call("VLAN.get_untagged_PIF", json::array({vlan.value()})));
        }},
@@ -485,12 +494,11 @@ std::vector<Command> network_commands() {
        {},
        "Create a new VLAN on every host of the pool, on the PIF's device.",
        [](Xe& x, A a) {
-         auto net = x.lookup("network", x.need(a, "network-uuid"));
-         if (!net) return fail(net.error());
-         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
-         if (!pif) return fail(pif.error());
-         auto r = x.call("pool.create_VLAN_from_PIF",
-                         json::array({pif.value(), net.value(), x.need(a, "vlan")}));
+         auto refs = x.refs(a, {{"PIF", "pif-uuid"}, {"network", "network-uuid"}});
+         if (!refs) return fail(refs.error());
+         json args = refs.value();
+         args.push_back(x.need(a, "vlan"));
+         auto r = x.call("pool.create_VLAN_from_PIF", args);
          if (!r) return fail(r.error());
          std::vector<std::string> uuids;
          for (const auto& p : r.value()) uuids.push_back(strip(p));
@@ -517,11 +525,9 @@ std::vector<Command> network_commands() {
        {"protocol"},
        "Create a new tunnel on a host (protocol gre, the default, or vxlan).",
        [](Xe& x, A a) {
-         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
-         if (!pif) return fail(pif.error());
-         auto net = x.lookup("network", x.need(a, "network-uuid"));
-         if (!net) return fail(net.error());
-         json args = json::array({pif.value(), net.value()});
+         auto refs = x.refs(a, {{"PIF", "pif-uuid"}, {"network", "network-uuid"}});
+         if (!refs) return fail(refs.error());
+         json args = refs.value();
          if (a.has("protocol")) args.push_back(a.get("protocol"));
          return x.print_uuid(x.call("tunnel.create", args));
        }},
@@ -739,19 +745,13 @@ std::vector<Command> network_commands() {
        {"pif-uuid"},
        {},
        "Reconfigure the management interface of this host to the given PIF.",
-       [](Xe& x, A a) {
-         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
-         if (!pif) return fail(pif.error());
-         return x.done(x.call("host.management_reconfigure", json::array({pif.value()})));
-       }},
+       [](Xe& x, A a) { return x.on_uuid(a, "PIF", "host.management_reconfigure", "pif-uuid"); }},
       {"pool-management-reconfigure",
        {"network-uuid"},
        {},
        "Reconfigure the management network of the pool.",
        [](Xe& x, A a) {
-         auto net = x.lookup("network", x.need(a, "network-uuid"));
-         if (!net) return fail(net.error());
-         return x.done(x.call("pool.management_reconfigure", json::array({net.value()})));
+         return x.on_uuid(a, "network", "pool.management_reconfigure", "network-uuid");
        }},
       {"pool-join",
        {"master-address", "master-username", "master-password"},
@@ -928,12 +928,9 @@ std::vector<Command> network_commands() {
        {},
        "Enable SR-IOV on a NIC's PIF: its VFs serve the network's VIFs (a logical PIF, plugged).",
        [](Xe& x, A a) {
-         auto pif = x.lookup("PIF", x.need(a, "pif-uuid"));
-         if (!pif) return fail(pif.error());
-         auto net = x.lookup("network", x.need(a, "network-uuid"));
-         if (!net) return fail(net.error());
-         return x.print_uuid(
-             x.call("network_sriov.create", json::array({pif.value(), net.value()})));
+         auto refs = x.refs(a, {{"PIF", "pif-uuid"}, {"network", "network-uuid"}});
+         if (!refs) return fail(refs.error());
+         return x.print_uuid(x.call("network_sriov.create", refs.value()));
        }},
       {"network-sriov-destroy",
        {"uuid"},

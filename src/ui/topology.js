@@ -95,6 +95,7 @@ export function drawTopology(svg, model, {selected, rates, onSelect}) {
     for (const [ref, p, indent] of order) {
       let label = p.device;
       if (isVlan(p)) label += ' VLAN ' + p.VLAN;
+      if ((p.sriov_logical_PIF_of || []).length) label += ' SR-IOV VFs';
       const bond = bondOf.get(ref);
       if (bond) {
         const b = bond[1];
@@ -127,6 +128,7 @@ export function drawTopology(svg, model, {selected, rates, onSelect}) {
     let sub = n.bridge || '';
     if (vlanPif) sub = 'VLAN ' + vlanPif[1].VLAN + ' · ' + sub;
     if (tunnelPif) sub = 'tunnel · ' + sub;
+    if (pifs.some(([, p]) => p.network === ref && (p.sriov_logical_PIF_of || []).length)) sub = 'SR-IOV · ' + sub;
     row(body, 'network', ref, COL.net, y, WIDTH.net, name(n, ref), sub, selected);
     netY.set(ref, y + ROW / 2 - 2);
     y += ROW + 6;
@@ -151,7 +153,7 @@ export function drawTopology(svg, model, {selected, rates, onSelect}) {
     y = top + 28;
     for (const [vref, v] of mine) {
       drawn.add(vref);
-      row(body, 'VIF', vref, COL.vm + 8, y, WIDTH.vm - 16, 'VIF ' + v.device + ' · ' + v.MAC,
+      row(body, 'VIF', vref, COL.vm + 8, y, WIDTH.vm - 16, 'VIF ' + v.device + ' · ' + v.MAC + (Number(v.sriov_VF) >= 0 ? ' · VF ' + v.sriov_VF : ''),
         rateText(vref), selected, v.currently_attached);
       anchor.set(vref, {x: COL.vm + 8, y: y + ROW / 2 - 2, to: v.network, right: true});
       y += ROW;
@@ -161,7 +163,7 @@ export function drawTopology(svg, model, {selected, rates, onSelect}) {
   }
   for (const [vref, v] of vifs) {  // a VIF of a VM not in the store (never, but drawn anyway)
     if (drawn.has(vref)) continue;
-    row(body, 'VIF', vref, COL.vm + 8, y, WIDTH.vm - 16, 'VIF ' + v.device + ' · ' + v.MAC, '', selected,
+    row(body, 'VIF', vref, COL.vm + 8, y, WIDTH.vm - 16, 'VIF ' + v.device + ' · ' + v.MAC + (Number(v.sriov_VF) >= 0 ? ' · VF ' + v.sriov_VF : ''), '', selected,
       v.currently_attached);
     y += ROW;
   }

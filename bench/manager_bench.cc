@@ -8,10 +8,12 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 
 #include "../tests/unit/mem_switch.h"
 #include "api/api.h"
 #include "control/reconciler.h"
+#include "control/sriov_host.h"
 #include "model/ops.h"
 #include "store/sqlite_store.h"
 
@@ -28,14 +30,13 @@ struct World {
   std::unique_ptr<api::Api> api;
   std::string session, pif, net;
 
-  explicit World(int vlans)
+  explicit World(int vlans, model::NicInfo nic = {"eth0", "52:54:00:00:00:01", 1500})
       : path((std::filesystem::temp_directory_path() /
               ("hvnet-bench-" + std::to_string(getpid()) + "-" + model::new_uuid() + ".db"))
                  .string()) {
     (void)store.open(path);
-    mgr = std::make_unique<Manager>(store, &sw.ctl, [] {
-      return std::vector<model::NicInfo>{{"eth0", "52:54:00:00:00:01", 1500}};
-    });
+    mgr = std::make_unique<Manager>(store, &sw.ctl,
+                                    [nic] { return std::vector<model::NicInfo>{nic}; });
     (void)mgr->start("bench");
     // The VLANs in one write (setting up is not what is measured).
     (void)mgr->write([&](model::Txn& t) -> Result<json> {
@@ -100,6 +101,50 @@ void BM_TopologyFromModel(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TopologyFromModel)->Arg(0)->Arg(2000)->Unit(benchmark::kMillisecond);
+
+// A VM with one VF VIF started and shut down (VF taken, set, reset, given back) while `held`
+// other VMs hold VFs of the same 256-VF NIC: the cost of a start must not grow with the VFs
+// held elsewhere more than the model's walk over the network's VIFs. Recorded VF requests,
+// sysfs in the temp directory.
+void BM_SriovVmStartShutdown(benchmark::State& state) {
+  namespace fs = std::filesystem;
+  const fs::path root = fs::temp_directory_path() / ("hvnet-bench-sysfs-" + model::new_uuid());
+  fs::create_directories(root / "class/net/eth0/device");
+  std::ofstream(root / "class/net/eth0/device/sriov_totalvfs") << "256\n";
+  std::ofstream(root / "class/net/eth0/device/sriov_numvfs") << "0\n";
+  World w(0, {"eth0", "52:54:00:00:00:01", 1500, {"sriov"}, 256, "8086:10ed"});
+  SriovHost sriov(hostnet::SriovSysfs(root.string()),
+                  std::make_unique<hostnet::RecordingVfSender>(),
+                  [](const std::string&) { return 7; });
+  w.mgr->set_sriov(&sriov);
+  std::string vm;
+  auto made = w.mgr->write([&](model::Txn& t) -> Result<json> {
+    const std::string net = model::network_create(t, {{"name_label", "vfs"}}).value();
+    if (auto s = model::network_sriov_create(t, w.pif, net); !s) return s.error();
+    for (int i = 0; i <= int(state.range(0)); ++i) {
+      vm = model::vm_create(t, {{"name_label", "vm"}}).value();
+      (void)model::vm_shutdown(t, vm);
+      auto vif = model::vif_create(t, {{"VM", vm}, {"network", net}, {"device", "0"}});
+      if (!vif) return vif.error();
+      if (i < int(state.range(0)))
+        if (auto st = model::vm_start(t, vm); !st) return st.error();
+    }
+    return json();
+  });
+  if (!made) state.SkipWithError(made.error().to_string().c_str());
+  const std::string ref = model::kRefPrefix + vm;
+  for (auto _ : state) {
+    auto r = w.call("VM.start", {ref, false, false});
+    if (r) r = w.call("VM.hard_shutdown", {ref});
+    if (!r) {
+      state.SkipWithError(r.error().to_string().c_str());
+      break;
+    }
+  }
+  w.mgr->set_sriov(nullptr);
+  fs::remove_all(root);
+}
+BENCHMARK(BM_SriovVmStartShutdown)->Arg(0)->Arg(60)->Arg(250)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 

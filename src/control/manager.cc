@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <random>
@@ -57,14 +58,23 @@ Status Manager::apply_commit(const store::Commit& c, const Reconciler::Before& b
   if (!host || !ctl_) return ok_status();
   model::Txn view(db_, /*track_reads=*/false);
   // The VFs first: a refused VF (the NIC says no) refuses the write before the switch moves.
-  bool sriov = false;
-  for (const auto& ch : c.changes) {
-    if (!sriov_ || sriov) break;
-    auto b = before.find(ch.uuid);
-    sriov = changes_sriov(ch, b != before.end() && b->second ? &*b->second : nullptr, view);
+  if (sriov_) {
+    SriovScope scope = SriovScope::kNone;
+    std::vector<std::string> vifs;
+    for (const auto& ch : c.changes) {
+      auto b = before.find(ch.uuid);
+      const SriovScope s =
+          changes_sriov(ch, b != before.end() && b->second ? &*b->second : nullptr, view);
+      if (s == SriovScope::kVif) vifs.push_back(ch.uuid);
+      scope = std::max(scope, s);
+    }
+    if (scope != SriovScope::kNone) {
+      const SriovConfig next = scope == SriovScope::kAll
+                                   ? sriov_config_from_model(view)
+                                   : sriov_config_after(view, sriov_->applied(), vifs);
+      if (auto st = sriov_->apply(next); !st) return st;
+    }
   }
-  if (sriov)
-    if (auto st = sriov_->apply(sriov_config_from_model(view)); !st) return st;
   auto plan = reconciler_.plan(view, c.changes, before);
   if (auto st = ctl_->apply(plan.delta); !st) return st;
   reconciler_.adopt(std::move(plan));

@@ -3,6 +3,8 @@
 #include <net/if.h>
 #include <spdlog/spdlog.h>
 
+#include <optional>
+
 #include "model/ops.h"
 #include "model/records.h"
 #include "packet/mac.h"
@@ -59,43 +61,80 @@ uint32_t vf_rate_mbps(uint64_t kbps) {
   return uint32_t(std::min<uint64_t>(mbps, UINT32_MAX));
 }
 
+namespace {
+
+// This host's NIC device under `sriov` while its logical PIF is plugged ("" otherwise).
+std::string local_pf(const model::Txn& t, const std::string& sriov, const std::string& host) {
+  const model::Object* s = t.get(sriov, "network_sriov");
+  if (!s) return "";
+  const model::Object* phys = t.get(string_field(s->rec, "physical_PIF"), "PIF");
+  const model::Object* logical = t.get(string_field(s->rec, "logical_PIF"), "PIF");
+  if (!phys || !logical || string_field(phys->rec, "host") != host ||
+      !logical->rec["currently_attached"].get<bool>())
+    return "";
+  return string_field(phys->rec, "device");
+}
+
+// The VF a VIF holds on this host and the settings it gives it (nullopt: none).
+std::optional<std::pair<VfKey, VfConfig>> vf_of(const model::Txn& t, const std::string& vif,
+                                                const std::string& host) {
+  const model::Object* o = t.get(vif, "VIF");
+  if (!o) return std::nullopt;
+  const model::json& r = o->rec;
+  const int64_t vf = r.value("sriov_VF", int64_t(-1));
+  if (vf < 0 || !r.value("currently_attached", false) || !model::vif_runs_here(t, r))
+    return std::nullopt;
+  const auto place = model::sriov_on_host(t, string_field(r, "network"), host);
+  const std::string pf = place ? local_pf(t, place->sriov, host) : "";
+  if (pf.empty()) return std::nullopt;
+  VfConfig c;
+  if (auto mac = MacAddr::parse(string_field(r, "MAC"))) c.mac = mac->b;
+  c.vlan = uint16_t(place->vlan);
+  c.max_tx_mbps = vf_rate_mbps(qos_kbps(r));
+  c.spoof_check = locking_of(t, r) != "unlocked";
+  c.vif = vif;
+  return std::pair{VfKey{pf, uint32_t(vf)}, c};
+}
+
+}  // namespace
+
 SriovConfig sriov_config_from_model(const model::Txn& t) {
   SriovConfig cfg;
   const std::string host = model::local_host(t);
   for (const auto& sriov : t.all_of("network_sriov")) {
-    const model::json& s = t.get(sriov)->rec;
-    const model::Object* phys = t.get(string_field(s, "physical_PIF"), "PIF");
-    const model::Object* logical = t.get(string_field(s, "logical_PIF"), "PIF");
-    if (!phys || !logical || string_field(phys->rec, "host") != host ||
-        !logical->rec["currently_attached"].get<bool>())
-      continue;
-    const std::string pf = string_field(phys->rec, "device");
+    const std::string pf = local_pf(t, sriov, host);
+    if (pf.empty()) continue;
+    const model::Object* phys = t.get(string_field(t.get(sriov)->rec, "physical_PIF"), "PIF");
     cfg.pfs[pf] = uint32_t(phys->rec.value("sriov_totalvfs", int64_t(0)));
-    for (const auto& [vf, vif] : model::sriov_held_vfs(t, sriov)) {
-      const model::json& r = t.get(vif)->rec;
-      VfConfig c;
-      if (auto mac = MacAddr::parse(string_field(r, "MAC"))) c.mac = mac->b;
-      if (auto place = model::sriov_on_host(t, string_field(r, "network"), host))
-        c.vlan = uint16_t(place->vlan);
-      c.max_tx_mbps = vf_rate_mbps(qos_kbps(r));
-      c.spoof_check = locking_of(t, r) != "unlocked";
-      cfg.vfs[{pf, uint32_t(vf)}] = c;
-    }
+    for (const auto& [vf, vif] : model::sriov_held_vfs(t, sriov))
+      if (auto e = vf_of(t, vif, host)) cfg.vfs.insert(*e);
   }
   return cfg;
 }
 
-bool changes_sriov(const store::Change& change, const model::Object* before,
-                   const model::Txn& view) {
-  if (change.cls == "network_sriov") return true;
+SriovConfig sriov_config_after(const model::Txn& t, SriovConfig cfg,
+                               const std::vector<std::string>& vifs) {
+  const std::string host = model::local_host(t);
+  for (const auto& vif : vifs) {
+    std::erase_if(cfg.vfs, [&](const auto& e) { return e.second.vif == vif; });
+    if (auto e = vf_of(t, vif, host)) cfg.vfs.insert_or_assign(e->first, e->second);
+  }
+  return cfg;
+}
+
+SriovScope changes_sriov(const store::Change& change, const model::Object* before,
+                         const model::Txn& view) {
+  if (change.cls == "network_sriov") return SriovScope::kAll;
   if (change.cls == "VIF") {
     auto holds = [](const model::json& r) { return r.value("sriov_VF", int64_t(-1)) >= 0; };
-    return (change.op != store::Op::kDel && holds(change.record)) || (before && holds(before->rec));
+    const bool vf =
+        (change.op != store::Op::kDel && holds(change.record)) || (before && holds(before->rec));
+    return vf ? SriovScope::kVif : SriovScope::kNone;
   }
   // A logical PIF plugged or unplugged, a VLAN on one, a network's locking default.
   if (change.cls == "PIF" || change.cls == "VLAN" || change.cls == "network")
-    return !view.all_of("network_sriov").empty();
-  return false;
+    return view.all_of("network_sriov").empty() ? SriovScope::kNone : SriovScope::kAll;
+  return SriovScope::kNone;
 }
 
 SriovHost::SriovHost(hostnet::SriovSysfs sysfs, std::unique_ptr<hostnet::VfSender> sender,

@@ -17,6 +17,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "hostnet/sriov.h"
 #include "model/database.h"
@@ -30,24 +31,34 @@ struct VfConfig {
   uint16_t vlan = 0;
   uint32_t max_tx_mbps = 0;  // 0: no limit
   bool spoof_check = true;
+  std::string vif;  // who holds it ("" for a free VF's settings)
   bool operator==(const VfConfig&) const = default;
 };
 
+using VfKey = std::pair<std::string, uint32_t>;  // (NIC device, VF)
+
 struct SriovConfig {
-  std::map<std::string, uint32_t> pfs;                       // NIC device -> VFs enabled
-  std::map<std::pair<std::string, uint32_t>, VfConfig> vfs;  // (NIC, VF) -> its settings
+  std::map<std::string, uint32_t> pfs;  // NIC device -> VFs enabled
+  std::map<VfKey, VfConfig> vfs;        // the VFs held, with their settings
   bool operator==(const SriovConfig&) const = default;
 };
 
+// This host's whole SR-IOV configuration from the model.
 SriovConfig sriov_config_from_model(const model::Txn& view);
+// `cfg` with the VFs of these VIFs as they are now in `view`: what a write that changed only
+// VIFs costs (the VIFs it changed, not the VFs held elsewhere).
+SriovConfig sriov_config_after(const model::Txn& view, SriovConfig cfg,
+                               const std::vector<std::string>& vifs);
 // The settings of a VF nobody holds.
 VfConfig free_vf();
 // A VIF's rate limit (XenServer's kbps: kilobytes/s) as a VF's, in Mbit/s rounded up.
 uint32_t vf_rate_mbps(uint64_t kbps);
 
-// Whether a committed change can matter to this host's SR-IOV NICs (`view`: the model after it).
-bool changes_sriov(const store::Change& change, const model::Object* before,
-                   const model::Txn& view);
+// What a committed change can matter to in this host's SR-IOV (`view`: the model after it):
+// nothing, the VF of the VIF it changed, or the whole configuration (NICs, logical PIFs, VLANs).
+enum class SriovScope { kNone, kVif, kAll };
+SriovScope changes_sriov(const store::Change& change, const model::Object* before,
+                         const model::Txn& view);
 
 class SriovHost {
  public:

@@ -169,9 +169,11 @@ TEST_F(SriovHostTest, OnlySriovChangesReachIt) {
   store::Change plain_vif{"VIF", "x", store::Op::kMod, {{"sriov_VF", -1}}};
   store::Change vf_vif{"VIF", "x", store::Op::kMod, {{"sriov_VF", 2}}};
   store::Change vm_change{"VM", "x", store::Op::kMod, {{"power_state", "Running"}}};
-  EXPECT_FALSE(changes_sriov(plain_vif, nullptr, view));
-  EXPECT_TRUE(changes_sriov(vf_vif, nullptr, view));
-  EXPECT_FALSE(changes_sriov(vm_change, nullptr, view));
+  EXPECT_EQ(changes_sriov(plain_vif, nullptr, view), SriovScope::kNone);
+  EXPECT_EQ(changes_sriov(vf_vif, nullptr, view), SriovScope::kVif);
+  EXPECT_EQ(changes_sriov(vm_change, nullptr, view), SriovScope::kNone);
+  store::Change sriov_change{"network_sriov", s, store::Op::kMod, {}};
+  EXPECT_EQ(changes_sriov(sriov_change, nullptr, view), SriovScope::kAll);
   EXPECT_EQ(vf_rate_mbps(0), 0u);
   EXPECT_EQ(vf_rate_mbps(1), 1u);  // rounded up: never unlimited by accident
   EXPECT_EQ(vf_rate_mbps(125000), 1000u);

@@ -229,9 +229,7 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   // A routed network's VMs meet only through the host (its internal port).
   p.isolated = n && model::network_mode(n->rec) == "route";
   // Locking: the VIF's own mode, or its network's default.
-  std::string mode = r["locking_mode"];
-  if (mode == "network_default" || mode.empty())
-    mode = n ? n->rec["default_locking_mode"].get<std::string>() : "unlocked";
+  const std::string mode = model::vif_effective_locking_mode(t, r);
   p.locking.mode = mode == "locked"     ? LockingMode::kLocked
                    : mode == "disabled" ? LockingMode::kDisabled
                                         : LockingMode::kUnlocked;
@@ -245,16 +243,9 @@ std::optional<PortSpec> vif_item(const Txn& t, const std::string& vif) {
   }
   for (const auto& a : r["ipv4_allowed"]) p.locking.ipv4.push_back(a);
   for (const auto& a : r["ipv6_allowed"]) p.locking.ipv6.push_back(a);
-  if (r["qos_algorithm_type"] == "ratelimit" && r["qos_algorithm_params"].contains("kbps")) {
-    try {
-      const json& q = r["qos_algorithm_params"];
-      p.qos_kbps = std::stoull(q["kbps"].get<std::string>());
-      if (q.contains("timeslice_us"))
-        p.qos_timeslice_us = std::stoull(q["timeslice_us"].get<std::string>());
-    } catch (...) {
-      p.qos_kbps = 0;  // refused at write time; never reached
-    }
-  }
+  const model::VifRate rate = model::vif_rate(r);
+  p.qos_kbps = rate.kbps;
+  if (rate.timeslice_us) p.qos_timeslice_us = rate.timeslice_us;
   mirror_items(t, vif, p);
   return p;
 }

@@ -15,26 +15,6 @@ namespace {
 
 using model::string_field;
 
-// The locking mode a VIF runs with: its own, or its network's default.
-std::string locking_of(const model::Txn& t, const model::json& vif) {
-  std::string mode = string_field(vif, "locking_mode");
-  if (mode.empty() || mode == "network_default") {
-    const model::Object* n = t.get(string_field(vif, "network"), "network");
-    mode = n ? string_field(n->rec, "default_locking_mode") : "unlocked";
-  }
-  return mode;
-}
-
-uint64_t qos_kbps(const model::json& vif) {
-  if (vif.value("qos_algorithm_type", "") != "ratelimit") return 0;
-  const model::json& q = vif.value("qos_algorithm_params", model::json::object());
-  try {
-    return q.contains("kbps") ? std::stoull(q["kbps"].get<std::string>()) : 0;
-  } catch (...) {
-    return 0;  // refused at write time
-  }
-}
-
 std::vector<hostnet::VfSetting> settings_of(const VfConfig& c) {
   using K = hostnet::VfSetting::Kind;
   std::vector<hostnet::VfSetting> out(4);
@@ -63,16 +43,17 @@ uint32_t vf_rate_mbps(uint64_t kbps) {
 
 namespace {
 
-// This host's NIC device under `sriov` while its logical PIF is plugged ("" otherwise).
-std::string local_pf(const model::Txn& t, const std::string& sriov, const std::string& host) {
+// This host's NIC (physical PIF) under `sriov` while its logical PIF is plugged (null otherwise).
+const model::Object* local_nic(const model::Txn& t, const std::string& sriov,
+                               const std::string& host) {
   const model::Object* s = t.get(sriov, "network_sriov");
-  if (!s) return "";
+  if (!s) return nullptr;
   const model::Object* phys = t.get(string_field(s->rec, "physical_PIF"), "PIF");
   const model::Object* logical = t.get(string_field(s->rec, "logical_PIF"), "PIF");
   if (!phys || !logical || string_field(phys->rec, "host") != host ||
       !logical->rec["currently_attached"].get<bool>())
-    return "";
-  return string_field(phys->rec, "device");
+    return nullptr;
+  return phys;
 }
 
 // The VF a VIF holds on this host and the settings it gives it (nullopt: none).
@@ -85,13 +66,14 @@ std::optional<std::pair<VfKey, VfConfig>> vf_of(const model::Txn& t, const std::
   if (vf < 0 || !r.value("currently_attached", false) || !model::vif_runs_here(t, r))
     return std::nullopt;
   const auto place = model::sriov_on_host(t, string_field(r, "network"), host);
-  const std::string pf = place ? local_pf(t, place->sriov, host) : "";
-  if (pf.empty()) return std::nullopt;
+  const model::Object* nic = place ? local_nic(t, place->sriov, host) : nullptr;
+  if (!nic) return std::nullopt;
+  const std::string pf = string_field(nic->rec, "device");
   VfConfig c;
   if (auto mac = MacAddr::parse(string_field(r, "MAC"))) c.mac = mac->b;
   c.vlan = uint16_t(place->vlan);
-  c.max_tx_mbps = vf_rate_mbps(qos_kbps(r));
-  c.spoof_check = locking_of(t, r) != "unlocked";
+  c.max_tx_mbps = vf_rate_mbps(model::vif_rate(r).kbps);
+  c.spoof_check = model::vif_effective_locking_mode(t, r) != "unlocked";
   c.vif = vif;
   return std::pair{VfKey{pf, uint32_t(vf)}, c};
 }
@@ -102,10 +84,10 @@ SriovConfig sriov_config_from_model(const model::Txn& t) {
   SriovConfig cfg;
   const std::string host = model::local_host(t);
   for (const auto& sriov : t.all_of("network_sriov")) {
-    const std::string pf = local_pf(t, sriov, host);
-    if (pf.empty()) continue;
-    const model::Object* phys = t.get(string_field(t.get(sriov)->rec, "physical_PIF"), "PIF");
-    cfg.pfs[pf] = uint32_t(phys->rec.value("sriov_totalvfs", int64_t(0)));
+    const model::Object* nic = local_nic(t, sriov, host);
+    if (!nic) continue;
+    cfg.pfs[string_field(nic->rec, "device")] =
+        uint32_t(nic->rec.value("sriov_totalvfs", int64_t(0)));
     for (const auto& [vf, vif] : model::sriov_held_vfs(t, sriov))
       if (auto e = vf_of(t, vif, host)) cfg.vfs.insert(*e);
   }

@@ -22,6 +22,30 @@ Status vif_set_locking_mode(Txn& t, const std::string& vif, const std::string& m
   return ok_status();
 }
 
+std::string vif_effective_locking_mode(const Txn& t, const json& vif) {
+  std::string mode = string_field(vif, "locking_mode");
+  if (mode.empty() || mode == "network_default") {
+    const Object* n = t.get(string_field(vif, "network"), "network");
+    mode = n ? string_field(n->rec, "default_locking_mode") : "unlocked";
+  }
+  return mode;
+}
+
+VifRate vif_rate(const json& vif) {
+  if (vif.value("qos_algorithm_type", "") != "ratelimit") return {};
+  const json q = vif.value("qos_algorithm_params", json::object());
+  if (!q.contains("kbps")) return {};
+  try {
+    VifRate r;
+    r.kbps = std::stoull(q["kbps"].get<std::string>());
+    if (q.contains("timeslice_us"))
+      r.timeslice_us = std::stoull(q["timeslice_us"].get<std::string>());
+    return r;
+  } catch (...) {
+    return {};  // refused at write time; never reached
+  }
+}
+
 Status vif_set_allowed(Txn& t, const std::string& vif, const std::string& family,
                        const json& addrs) {
   const std::string field = family + "_allowed";

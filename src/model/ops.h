@@ -201,6 +201,14 @@ std::string vif_device_name(const Txn& t, const std::string& vif);
 
 // Port locking and QoS of VIFs, default locking mode of networks
 Status vif_set_locking_mode(Txn& t, const std::string& vif, const std::string& mode);
+// The locking mode a VIF runs with: its own, or (network_default) its network's default.
+std::string vif_effective_locking_mode(const Txn& t, const json& vif);
+// A VIF's ratelimit QoS (XenServer's kbps: kilobytes/s, and timeslice_us); zeros when none.
+struct VifRate {
+  uint64_t kbps = 0;
+  uint64_t timeslice_us = 0;
+};
+VifRate vif_rate(const json& vif);
 // family "ipv4" or "ipv6"; addresses or CIDR prefixes
 Status vif_set_allowed(Txn& t, const std::string& vif, const std::string& family,
                        const json& addrs);

@@ -17,6 +17,14 @@ bool is_number(const std::string& s) {
   return true;
 }
 
+// The domid a VM starting now gets: one past the highest any VM has.
+int64_t next_domid(const Txn& t) {
+  int64_t domid = 1;
+  for (const auto& vm : t.all_of("VM"))
+    domid = std::max(domid, t.get(vm)->rec["domid"].get<int64_t>() + 1);
+  return domid;
+}
+
 // A power state as VM_BAD_POWER_STATE names it ("running", "halted").
 std::string lower(const json& state) {
   std::string s = state.is_string() ? state.get<std::string>() : "";
@@ -37,10 +45,7 @@ Result<std::string> vm_create(Txn& t, const json& record) {
     r[key] = c.value();
   }
   // A minimal VM stands for a running domain (a namespace in tests): it gets the next domid.
-  int64_t domid = 1;
-  for (const auto& vm : t.all_of("VM"))
-    domid = std::max(domid, t.get(vm)->rec["domid"].get<int64_t>() + 1);
-  r["domid"] = domid;
+  r["domid"] = next_domid(t);
   r["power_state"] = "Running";
   r["resident_on"] = local_host(t);
   std::string uuid = new_uuid();
@@ -110,11 +115,8 @@ Status vm_start(Txn& t, const std::string& vm) {
   if (r["power_state"] != "Halted")
     return make_error("VM_BAD_POWER_STATE", {vm, "halted", lower(r["power_state"])});
   const std::string host = local_host(t);
-  int64_t domid = 1;
-  for (const auto& other : t.all_of("VM"))
-    domid = std::max(domid, t.get(other)->rec["domid"].get<int64_t>() + 1);
   t.set_field(vm, "power_state", "Running");
-  t.set_field(vm, "domid", domid);
+  t.set_field(vm, "domid", next_domid(t));
   t.set_field(vm, "resident_on", host);
   if (auto st = take_vfs(t, vm, host); !st) return st;
   for (const auto& vif : t.where("VIF", "VM", vm)) t.set_field(vif, "currently_attached", true);
